@@ -235,8 +235,11 @@ public final class SettingsIO {
         List<String> ignored = new ArrayList<>();
         for (String k : m.keySet()) {
             if (KEYS.contains(k) || DERIVED.contains(k) || k.startsWith("_")) continue;
-            if (IGNORED.contains(k) || k.startsWith("video_init_")) ignored.add(k);
-            else unknown.add(k);
+            if (IGNORED.contains(k) || k.startsWith("video_init_")) {
+                if (m.get(k) != null) ignored.add(k); // DiscoArt lists unused options as null: nothing to report
+            } else {
+                unknown.add(k);
+            }
         }
         if (!unknown.isEmpty()) {
             warnings.add(label + ": unknown keys ignored (misspelled?): " + String.join(", ", unknown));
