@@ -84,7 +84,7 @@ public final class SettingsIO {
         tree = normalize(tree, label, warnings);
         Set<String> overridden = Set.of();
         if (overrides != null) {
-            overridden = overrides.applyTo(tree);
+            overridden = overrides.applyTo(tree, warnings);
         }
         return new Loaded(build(tree, label, overridden, warnings), warnings);
     }
