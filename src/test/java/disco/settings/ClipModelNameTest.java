@@ -43,6 +43,9 @@ class ClipModelNameTest {
         ClipModelName n = ClipModelName.resolve("models/clip/my-finetune.pt");
         assertTrue(n.isPath());
         assertEquals("models/clip/my-finetune.pt", n.canonical());
+        // an existing file is a checkpoint whatever its name
+        assertTrue(ClipModelName.resolve("pom.xml").isPath());
+        assertThrows(IllegalArgumentException.class, () -> ClipModelName.resolve("no-such-model.bin"));
     }
 
     @Test
