@@ -74,7 +74,8 @@ public final class SettingsIO {
             "RN50_cc12m", "RN50_quickgelu_yfcc15m", "RN50_quickgelu_cc12m", "RN101_yfcc15m",
             "RN101_quickgelu_yfcc15m");
 
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS.mappedFeature());
 
     /** Reads, normalises and validates a settings file; {@code overrides} may be null. */
     public static Loaded load(Path file, SettingsOverrides overrides) {
