@@ -75,17 +75,13 @@ public final class InitImages {
         int n = octaves.length;
         int fieldRows = w0 << n; // perlin(width=w, ...) gives w*scale rows; resize treats them as image rows
         int fieldCols = h0 << n;
-        // gradients per channel per octave: gx, gy of shape [(w+1), (h+1)]
-        float[][][] gx = new float[channels][n][];
-        float[][][] gy = new float[channels][n][];
+        // gradients per channel per octave: gx, gy of shape [(w+1), (h+1)], drawn as one randn(2, w+1, h+1) from
+        // the stream; only the entries next to sampled cells are evaluated (RandomStream is random-access)
+        Gaussians[][] g = new Gaussians[channels][n];
         for (int c = 0; c < channels; c++) {
             for (int o = 0; o < n; o++) {
                 int gw = (w0 << o) + 1, gh = (h0 << o) + 1;
-                RandomStream s = stream.derive(c).derive(o);
-                float[] g = new float[2 * gw * gh];
-                s.fillGaussian(g);
-                gx[c][o] = java.util.Arrays.copyOfRange(g, 0, gw * gh);
-                gy[c][o] = java.util.Arrays.copyOfRange(g, gw * gh, 2 * gw * gh);
+                g[c][o] = new Gaussians(stream.derive(c).derive(o), gw * gh);
             }
         }
         int[] r0 = new int[height], r1 = new int[height];
@@ -99,10 +95,10 @@ public final class InitImages {
         for (int c = 0; c < channels; c++) {
             for (int y = 0; y < height; y++) {
                 for (int x = 0; x < width; x++) {
-                    float v00 = field(octaves, w0, h0, gx[c], gy[c], r0[y], c0[x]);
-                    float v01 = field(octaves, w0, h0, gx[c], gy[c], r0[y], c1[x]);
-                    float v10 = field(octaves, w0, h0, gx[c], gy[c], r1[y], c0[x]);
-                    float v11 = field(octaves, w0, h0, gx[c], gy[c], r1[y], c1[x]);
+                    float v00 = field(octaves, h0, g[c], r0[y], c0[x]);
+                    float v01 = field(octaves, h0, g[c], r0[y], c1[x]);
+                    float v10 = field(octaves, h0, g[c], r1[y], c0[x]);
+                    float v11 = field(octaves, h0, g[c], r1[y], c1[x]);
                     float wx1 = lx[x], wx0 = 1f - wx1, wy1 = ly[y], wy0 = 1f - wy1;
                     float v = wy0 * (wx0 * v00 + wx1 * v01) + wy1 * (wx0 * v10 + wx1 * v11);
                     if (!(v >= 0f)) v = 0f;
@@ -133,7 +129,7 @@ public final class InitImages {
     }
 
     /** One entry of DD's {@code perlin_ms} field for one channel: 0.5 + Σ_o perlin_o[row, col] · octave_o. */
-    private static float field(double[] octaves, int w0, int h0, float[][] gx, float[][] gy, int row, int col) {
+    private static float field(double[] octaves, int h0, Gaussians[] g, int row, int col) {
         int n = octaves.length;
         float acc = 0f;
         int scale = 1 << n;
@@ -141,7 +137,7 @@ public final class InitImages {
             int h = h0 << o;
             int wi = row / scale, a = row % scale;
             int hi = col / scale, b = col % scale;
-            float p = perlinAt(gx[o], gy[o], h + 1, wi, hi, linspace(a, scale), linspace(b, scale));
+            float p = perlinAt(g[o], h + 1, wi, hi, linspace(a, scale), linspace(b, scale));
             float term = p * (float) octaves[o];
             acc = o == 0 ? 0.5f + term : acc + term;
             scale /= 2;
@@ -160,16 +156,51 @@ public final class InitImages {
         return 3 * t * t - 2 * t * t * t;
     }
 
+    /**
+     * The standard normals {@code stream.fillGaussian(new float[2 * count])} would give (gx = the first
+     * {@code count}, gy = the rest), evaluated on demand: normal {@code i} reads stream positions 2i and 2i+1.
+     */
+    static final class Gaussians {
+        private final RandomStream stream;
+        private final int count;
+        private final float[] values;
+        private final boolean[] done;
+
+        Gaussians(RandomStream stream, int count) {
+            this.stream = stream;
+            this.count = count;
+            this.values = new float[2 * count];
+            this.done = new boolean[2 * count];
+        }
+
+        float gx(int i) {
+            return get(i);
+        }
+
+        float gy(int i) {
+            return get(count + i);
+        }
+
+        private float get(int i) {
+            if (!done[i]) {
+                stream.seek(2L * i);
+                values[i] = (float) stream.nextGaussian();
+                done[i] = true;
+            }
+            return values[i];
+        }
+    }
+
     /** DD's {@code perlin} at cell (wi, hi), offsets xs, ys; gradient grids are row-major [(w+1), (h+1)]. */
-    private static float perlinAt(float[] gx, float[] gy, int gh, int wi, int hi, float xs, float ys) {
+    private static float perlinAt(Gaussians g, int gh, int wi, int hi, float xs, float ys) {
         float wx = 1 - interp(xs);
         float wy = 1 - interp(ys);
         int i00 = wi * gh + hi, i10 = (wi + 1) * gh + hi, i01 = wi * gh + hi + 1, i11 = (wi + 1) * gh + hi + 1;
         float dots = 0f;
-        dots += wx * wy * (gx[i00] * xs + gy[i00] * ys);
-        dots += (1 - wx) * wy * (-gx[i10] * (1 - xs) + gy[i10] * ys);
-        dots += wx * (1 - wy) * (gx[i01] * xs - gy[i01] * (1 - ys));
-        dots += (1 - wx) * (1 - wy) * (-gx[i11] * (1 - xs) - gy[i11] * (1 - ys));
+        dots += wx * wy * (g.gx(i00) * xs + g.gy(i00) * ys);
+        dots += (1 - wx) * wy * (-g.gx(i10) * (1 - xs) + g.gy(i10) * ys);
+        dots += wx * (1 - wy) * (g.gx(i01) * xs - g.gy(i01) * (1 - ys));
+        dots += (1 - wx) * (1 - wy) * (-g.gx(i11) * (1 - xs) - g.gy(i11) * (1 - ys));
         return dots;
     }
 

@@ -55,13 +55,8 @@ public record RgbImage(int width, int height, byte[] rgb) {
 
     public BufferedImage toBufferedImage() {
         BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_3BYTE_BGR);
-        byte[] bgr = new byte[rgb.length];
-        for (int i = 0; i < rgb.length; i += 3) {
-            bgr[i] = rgb[i + 2];
-            bgr[i + 1] = rgb[i + 1];
-            bgr[i + 2] = rgb[i];
-        }
-        img.getRaster().setDataElements(0, 0, width, height, bgr);
+        // data elements of a pixel-interleaved raster are given in band order (R, G, B) whatever the storage order
+        img.getRaster().setDataElements(0, 0, width, height, rgb);
         return img;
     }
 
