@@ -71,10 +71,9 @@ public final class Sampler {
 
     /** {@link #start(Tensor, Tensor)} with x_T drawn from the noise source. */
     public SamplerState start(long[] shape, Tensor init) {
-        Tensor xT = noise.initialNoise(shape);
-        SamplerState s = start(xT, init);
-        xT.close();
-        return s;
+        try (PointerScope scope = new PointerScope()) {
+            return start(noise.initialNoise(shape), init);
+        }
     }
 
     /**
@@ -85,6 +84,12 @@ public final class Sampler {
      * @param init init image in [-1, 1] of the same shape, or null
      */
     public SamplerState start(Tensor xT, Tensor init) {
+        try (PointerScope scope = new PointerScope()) {
+            return startIn(xT, init);
+        }
+    }
+
+    private SamplerState startIn(Tensor xT, Tensor init) {
         long[] shape = Tensors.shape(xT);
         if (shape.length != 4) throw new IllegalArgumentException("x_T must be [N, C, H, W]");
         if (cfg.symmetry().active()) {
@@ -108,9 +113,7 @@ public final class Sampler {
         } else {
             x = xT.clone();
         }
-        SamplerState s = new SamplerState(0, x, List.of());
-        x.close();
-        return s;
+        return new SamplerState(0, x, List.of());
     }
 
     /** Runs the next executed step from {@code s} (which stays open). */
@@ -216,7 +219,6 @@ public final class Sampler {
                         .sub(g.grad().mul(f(Math.sqrt(1f - ab))));
                 pred = xstartFromEps(x, index, eps);
                 gs.add(g.withoutGrad());
-                g.grad().close();
             }
             return new ModelOut(epsFromXstart(x, index, pred), pred, predOrig);
         }
