@@ -149,7 +149,7 @@ public final class Checkpoint {
         for (StringTensorDict dict : new StringTensorDict[] {module.named_parameters(true), module.named_buffers(true)}) {
             for (long i = 0; i < dict.size(); i++) {
                 StringTensorDictItem item = dict.get(i);
-                out.put(item.key().getString(), item.value());
+                out.put(item.key().getString(), new Tensor(item.value())); // an owned handle, not a reference into the dict
             }
         }
         return out;
