@@ -368,8 +368,18 @@ int cutouts_backward_cpu(const float* image, int n, int h, int w, const float* c
     return DISCO_OK;
 }
 
-extern "C" int disco_cutouts_forward(const float* image, int n, int h, int w, const float* cuts, int k, int s,
-                                     const float* noise, float* out, int device, void* stream) {
+static int check_sizes(const char* fn, int64_t n, int64_t h, int64_t w, int64_t k, int64_t s) {
+    const int64_t lim = 1 << 30;
+    if (n > lim || h > lim || w > lim || k > lim || s > lim || n * h * w * 3 > (int64_t) 1 << 40)
+        return disco_fail(DISCO_EINVAL, "%s: sizes too large", fn);
+    return DISCO_OK;
+}
+
+extern "C" DISCO_API int disco_cutouts_forward(const float* image, int64_t n64, int64_t h64, int64_t w64,
+                                               const float* cuts, int64_t k64, int64_t s64, const float* noise,
+                                               float* out, int device, void* stream) {
+    DISCO_TRY(check_sizes("disco_cutouts_forward", n64, h64, w64, k64, s64));
+    int n = (int) n64, h = (int) h64, w = (int) w64, k = (int) k64, s = (int) s64;
     int rc = cutouts_validate("disco_cutouts_forward", image, n, h, w, cuts, k, s, noise, out);
     if (rc) return rc;
     if (device == 0) return cutouts_forward_cpu(image, n, h, w, cuts, k, s, noise, out, stream);
@@ -381,9 +391,11 @@ extern "C" int disco_cutouts_forward(const float* image, int n, int h, int w, co
 #endif
 }
 
-extern "C" int disco_cutouts_backward(const float* image, int n, int h, int w, const float* cuts, int k, int s,
-                                      const float* noise, const float* grad_out, float* grad_image, int device,
-                                      void* stream) {
+extern "C" DISCO_API int disco_cutouts_backward(const float* image, int64_t n64, int64_t h64, int64_t w64,
+                                                const float* cuts, int64_t k64, int64_t s64, const float* noise,
+                                                const float* grad_out, float* grad_image, int device, void* stream) {
+    DISCO_TRY(check_sizes("disco_cutouts_backward", n64, h64, w64, k64, s64));
+    int n = (int) n64, h = (int) h64, w = (int) w64, k = (int) k64, s = (int) s64;
     int rc = cutouts_validate("disco_cutouts_backward", image, n, h, w, cuts, k, s, noise, grad_image);
     if (rc) return rc;
     if (!grad_out) return disco_fail(DISCO_EINVAL, "disco_cutouts_backward: grad_out is NULL");

@@ -13,9 +13,6 @@
 #include <cuda_runtime.h>
 #endif
 
-// Error codes of the C ABI (native/src/status.h).
-static const int kEINVAL = 1, kENOCUDA = 2;
-
 static int failures = 0;
 #define CHECK(cond, ...)                                   \
     do {                                                   \
@@ -231,20 +228,20 @@ static void test_bad_input() {
     std::vector<float> img(3 * 8 * 8, 0.5f), out(3 * 4 * 4);
     Cut c = blank_cut(0, 10, 0, 4, 4);  // box below the image
     int rc = disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 0, nullptr);
-    CHECK(rc == kEINVAL, "box outside the image: rc=%d", rc);
+    CHECK(rc == DISCO_EINVAL, "box outside the image: rc=%d", rc);
     c = blank_cut(1, 0, 0, 4, 4);  // image index out of range
     rc = disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 0, nullptr);
-    CHECK(rc == kEINVAL, "image index: rc=%d", rc);
+    CHECK(rc == DISCO_EINVAL, "image index: rc=%d", rc);
     c = blank_cut(0, 0, 0, 4, 4);
     c[DISCO_CUT_NOISE2] = 0.01f;  // noise without a noise buffer
     rc = disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 0, nullptr);
-    CHECK(rc == kEINVAL, "noise NULL: rc=%d", rc);
+    CHECK(rc == DISCO_EINVAL, "noise NULL: rc=%d", rc);
     c = blank_cut(0, 0, 0, 4, 4);
     rc = disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 7, nullptr);
-    CHECK(rc == kEINVAL, "device 7: rc=%d", rc);
+    CHECK(rc == DISCO_EINVAL, "device 7: rc=%d", rc);
 #ifndef DISCO_WITH_CUDA
     rc = disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 1, nullptr);
-    CHECK(rc == kENOCUDA, "device 1 without CUDA: rc=%d", rc);
+    CHECK(rc == DISCO_ENOCUDA, "device 1 without CUDA: rc=%d", rc);
 #endif
 }
 

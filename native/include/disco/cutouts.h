@@ -16,10 +16,13 @@
  *            whole cut; hue goes through rgb->hsv->rgb.
  * noise is [K, 3, 3, S, S] standard normals (stage, channel, y, x); it may be NULL when every noise scale is 0.
  * image [N, 3, H, W], out [K, 3, S, S], float32 contiguous. device 0 = CPU, 1 = CUDA (pointers on that device;
- * the cut table stays on the host). Returns 0 or an error code, disco_last_error() says why.
+ * the cut table stays on the host; with CUDA the call returns after the stream has finished). Sizes must fit in
+ * an int. Returns 0 or an error code, disco_last_error() says why.
  */
 #ifndef DISCO_CUTOUTS_H
 #define DISCO_CUTOUTS_H
+
+#include "abi.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,15 +55,15 @@ enum {
 };
 
 /* out[K,3,S,S] = cutouts of image[N,3,H,W] described by cuts[K * DISCO_CUT_FIELDS] (host memory). */
-int disco_cutouts_forward(const float* image, int n, int h, int w,
-                          const float* cuts, int k, int s,
+DISCO_API int disco_cutouts_forward(const float* image, int64_t n, int64_t h, int64_t w,
+                          const float* cuts, int64_t k, int64_t s,
                           const float* noise, float* out,
                           int device, void* stream);
 
 /* grad_image[N,3,H,W] = (d out / d image)^T grad_out, evaluated at image (the forward is recomputed).
  * grad_image is overwritten (not accumulated). */
-int disco_cutouts_backward(const float* image, int n, int h, int w,
-                           const float* cuts, int k, int s,
+DISCO_API int disco_cutouts_backward(const float* image, int64_t n, int64_t h, int64_t w,
+                           const float* cuts, int64_t k, int64_t s,
                            const float* noise, const float* grad_out,
                            float* grad_image,
                            int device, void* stream);
