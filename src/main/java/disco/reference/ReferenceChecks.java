@@ -8,6 +8,8 @@ public final class ReferenceChecks {
 
     public static List<ReferenceCheck> all() {
         return List.of(
+                new disco.models.ModelReferenceChecks(),
+                new disco.kernels.CutoutsReferenceCheck()
         );
     }
 }

@@ -28,34 +28,17 @@ public record SpacedAlphas(double[] alphasCumprod, long[] timestepMap, int origi
         timestepMap = timestepMap.clone();
     }
 
-    /**
-     * guided-diffusion's linear beta schedule over {@code originalSteps} ({@code beta} from {@code 1e-4 * 1000/T} to
-     * {@code 0.02 * 1000/T}), respaced to {@code steps} with DDIM striding ({@code ddim{steps}}), as DD builds it.
-     */
+    /** The samplers' view of the plan's respaced schedule. */
+    public static SpacedAlphas of(disco.plan.DiffusionSchedule d) {
+        int[] map = d.timestepMap();
+        long[] m = new long[map.length];
+        for (int i = 0; i < map.length; i++) m[i] = map[i];
+        return new SpacedAlphas(d.alphasCumprod(), m, d.originalNumSteps(), true);
+    }
+
+    /** DD's linear-beta schedule over {@code originalSteps}, respaced with DDIM striding to {@code steps}. */
     public static SpacedAlphas linearDdim(int originalSteps, int steps) {
-        if (steps <= 0 || steps > originalSteps) throw new IllegalArgumentException("steps must be in 1.." + originalSteps);
-        double scale = 1000.0 / originalSteps;
-        double b0 = scale * 0.0001, b1 = scale * 0.02;
-        double[] full = new double[originalSteps];
-        double prod = 1;
-        for (int i = 0; i < originalSteps; i++) {
-            double beta = originalSteps == 1 ? b0 : b0 + (b1 - b0) * i / (originalSteps - 1);
-            prod *= 1.0 - beta;
-            full[i] = prod;
-        }
-        if (originalSteps % steps != 0) throw new IllegalArgumentException("ddim striding needs steps | originalSteps");
-        int stride = originalSteps / steps;
-        long[] map = new long[steps];
-        double[] ac = new double[steps];
-        double last = 1.0, cum = 1.0;
-        for (int k = 0; k < steps; k++) {
-            map[k] = (long) k * stride;
-            double beta = 1.0 - full[(int) map[k]] / last; // respace.py: new betas, then cumprod again
-            last = full[(int) map[k]];
-            cum *= 1.0 - beta;
-            ac[k] = cum;
-        }
-        return new SpacedAlphas(ac, map, originalSteps, true);
+        return of(disco.plan.DiffusionSchedule.create(originalSteps, steps, "ddim" + steps));
     }
 
     /** Number of respaced steps. */
@@ -98,7 +81,8 @@ public record SpacedAlphas(double[] alphasCumprod, long[] timestepMap, int origi
     /** The timestep the network is called with at respaced index {@code i} (guided-diffusion's wrapped model). */
     public double modelTime(int i) {
         long t = timestepMap[wrap(i)];
-        return rescaleTimesteps ? t * (1000.0 / originalSteps) : t;
+        // guided-diffusion: timestep_map[i].float() * (1000.0 / original_num_steps), a float32 product
+        return rescaleTimesteps ? (float) t * (float) (1000.0 / originalSteps) : t;
     }
 
     /** DD's secondary-model time: {@code atan2(sigma, alpha) * 2 / pi} in float32, alpha/sigma cast to float32 first. */
