@@ -60,6 +60,7 @@ public final class SweepDef {
         final List<Map.Entry<String, Object>> gridTree = new ArrayList<>(); // from a file
         final List<String> where = new ArrayList<>();
         final List<String[]> templates = new ArrayList<>(); // key, template
+        int fileTemplates;
         List<Object> seeds;
         List<Object> prompts;
         List<String> contactAxes = new ArrayList<>();
@@ -92,7 +93,16 @@ public final class SweepDef {
         public Builder template(String assignment) {
             int eq = assignment.indexOf('=');
             if (eq <= 0) throw DiscoException.badInput("--set: expected KEY=VALUE, found '" + assignment + "'");
-            templates.add(new String[] {assignment.substring(0, eq).strip(), assignment.substring(eq + 1).strip()});
+            String key = assignment.substring(0, eq).strip();
+            String value = assignment.substring(eq + 1).strip();
+            for (int i = 0; i < templates.size(); i++) {
+                if (templates.get(i)[0].equals(key)) {
+                    if (i >= fileTemplates) throw DiscoException.badInput("--set: '" + key + "': set twice");
+                    templates.set(i, new String[] {key, value}); // the command line replaces the file's value
+                    return this;
+                }
+            }
+            templates.add(new String[] {key, value});
             return this;
         }
 
@@ -179,6 +189,7 @@ public final class SweepDef {
                 }
             }
             label = "command line";
+            fileTemplates = templates.size();
             return this;
         }
 
@@ -408,7 +419,7 @@ public final class SweepDef {
 
     private SweepRun build(int index, String name, int[] idx, Map<String, Object> vars, Map<String, Object> tree,
                            String label, List<String> w, Long seedIfUnset) {
-        Set<String> overridden = new LinkedHashSet<>(base.applyTo(tree, w));
+        Set<String> overridden = new LinkedHashSet<>();
         String where = "sweep run " + name;
         try {
             for (Template t : templates) {
@@ -432,6 +443,7 @@ public final class SweepDef {
         } catch (IllegalArgumentException e) {
             throw DiscoException.badInput(where + ": --set: " + e.getMessage(), e);
         }
+        overridden.addAll(base.applyTo(tree, w)); // --steps, --seed, ... win over the sweep's values
         for (Axis a : axes) {
             if (a.kind() == Axis.Kind.SEED) {
                 tree.put("seed", vars.get(a.name()));

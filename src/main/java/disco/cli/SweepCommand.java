@@ -1,0 +1,182 @@
+package disco.cli;
+
+import disco.plan.StepPlan;
+import disco.run.StopAt;
+import disco.settings.SettingsOverrides;
+import disco.sweep.Axis;
+import disco.sweep.PrefixTree;
+import disco.sweep.SweepDef;
+import disco.sweep.SweepRun;
+import disco.sweep.SweepState;
+import disco.util.DiscoException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "sweep",
+        description = "Run a grid of settings (variables with values or ranges, constraints, templates, seeds and"
+                + " prompts) as a tree of shared trajectory prefixes: steps on which runs agree run once. Writes a"
+                + " directory per run, contact sheets and index.html. --dry-run only plans.")
+public final class SweepCommand implements Callable<Integer> {
+    @Parameters(arity = "0..1", paramLabel = "SWEEP_FILE",
+            description = "a sweep file (YAML or JSON: settings, set, grid, where, seeds, prompts, axes)")
+    Path file;
+
+    @Mixin
+    SettingsOptions options;
+
+    @Option(names = "--grid", paramLabel = "NAME=VALUES",
+            description = "a variable and its values: a list (0,200,1000) or an inclusive range start:end:step (repeatable)")
+    List<String> grid = new ArrayList<>();
+
+    @Option(names = "--where", paramLabel = "EXPR",
+            description = "a constraint on the variables, e.g. 's1+s2>=1000' (repeatable; all must hold)")
+    List<String> where = new ArrayList<>();
+
+    @Option(names = "--seeds", paramLabel = "LIST", description = "seeds as an axis named 'seed': 1,2,3 or 0:9")
+    String seeds;
+
+    @Option(names = "--prompts", paramLabel = "TEXT[:WEIGHT]",
+            description = "a prompt as a value of the axis 'prompt' (repeatable: one run per prompt)")
+    List<String> prompts = new ArrayList<>();
+
+    @Option(names = "--axes", paramLabel = "ROW[,COLUMN]", split = ",",
+            description = "the contact sheet's row and column axes (default: the first two that vary)")
+    List<String> axes = new ArrayList<>();
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "sweep",
+            description = "the sweep directory: one directory per run, sweep.json, contact sheets, index.html (default: ${DEFAULT-VALUE})")
+    Path out;
+
+    @Option(names = "--dry-run", description = "print the runs, their coverage warnings and the executed vs independent steps; run nothing")
+    boolean dryRun;
+
+    @Option(names = "--shard", paramLabel = "I/N", description = "run part I of N of the sweep (whole prefix groups)")
+    String shard;
+
+    @Option(names = "--collect", description = "build the contact sheets and index.html from the runs' files in --out (after shards)")
+    boolean collect;
+
+    @Option(names = "--stop-at", paramLabel = "N|P%",
+            description = "stop every run after N executed steps (or P% of them) with a partial and a checkpoint")
+    String stopAt;
+
+    @Override
+    public Integer call() {
+        SweepDef def = definition();
+        int[] sh = shard == null ? new int[] {1, 1} : parseShard(shard);
+        StopAt stop = stopAt == null ? null : StopAt.parse(stopAt);
+        SweepState state = null;
+        Long seed = null;
+        if (!dryRun) {
+            state = SweepState.open(out.resolve(SweepState.fileName(sh[0], sh[1])));
+            seed = state.seed();
+            if (seed == null) seed = collectSeed();
+        }
+        if (seed == null) seed = new java.security.SecureRandom().nextLong() & 0xFFFFFFFFL;
+        List<SweepRun> runs = def.runs(seed);
+        for (String w : def.warnings()) System.err.println("disco: warning: " + w);
+        PrefixTree full = PrefixTree.of(runs, r -> stop == null ? r.stepsRun() : stop.stepsFor(r.stepsRun()));
+        List<PrefixTree.Trajectory> mine = sh[1] == 1 ? full.trajectories() : full.shard(sh[0], sh[1]);
+        if (dryRun) {
+            printDryRun(System.out, def, runs, full, mine, sh);
+            return ExitCodes.OK;
+        }
+        if (collect) {
+            try {
+                for (Path f : disco.sweep.SweepReport.write(out, def, runs, full)) System.out.println(f);
+            } catch (java.io.IOException e) {
+                throw new DiscoException(ExitCodes.IO_ERROR, out + ": cannot write the sweep report (" + e.getMessage() + ")", e);
+            }
+            return ExitCodes.OK;
+        }
+        throw DiscoException.badInput("sweep: executing runs needs the model engine of `disco run`, which this build"
+                + " does not have yet; use --dry-run");
+    }
+
+    /** A restarted shard or collect must use the seed the sweep drew first: any state file in --out has it. */
+    private Long collectSeed() {
+        if (!Files.isDirectory(out)) return null;
+        try (var ds = Files.newDirectoryStream(out, "sweep*.json")) {
+            for (Path f : ds) {
+                Long s = SweepState.open(f).seed();
+                if (s != null) return s;
+            }
+        } catch (java.io.IOException e) {
+            return null;
+        }
+        return null;
+    }
+
+    SweepDef definition() {
+        SweepDef.Builder b = new SweepDef.Builder();
+        if (file != null) b.file(file);
+        if (options.file != null) b.settingsFile(options.file);
+        SettingsOverrides o = options.overrides();
+        b.base(new SettingsOverrides(o.prompts(), o.clipModels(), o.schedules(), o.steps(), o.skipSteps(), o.seed(),
+                o.size(), null));
+        for (String s : options.set) b.template(s);
+        for (String g : grid) b.grid(g);
+        for (String w : where) b.where(w);
+        if (seeds != null) b.seeds(seeds);
+        for (String p : prompts) b.prompt(p);
+        if (!axes.isEmpty()) b.contactAxes(axes);
+        return b.build();
+    }
+
+    static int[] parseShard(String text) {
+        String[] p = text.strip().split("/");
+        try {
+            if (p.length == 2) {
+                int i = Integer.parseInt(p[0].strip()), n = Integer.parseInt(p[1].strip());
+                if (n >= 1 && i >= 1 && i <= n) return new int[] {i, n};
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw DiscoException.badInput("--shard: expected I/N with 1 <= I <= N, found '" + text + "'");
+    }
+
+    static void printDryRun(PrintStream o, SweepDef def, List<SweepRun> runs, PrefixTree full,
+                            List<PrefixTree.Trajectory> mine, int[] sh) {
+        int total = 1;
+        StringBuilder ax = new StringBuilder();
+        for (Axis a : def.axes()) {
+            total *= a.values().size();
+            ax.append(ax.length() == 0 ? "" : ", ").append(a.name()).append(" (").append(a.values().size()).append(")");
+        }
+        o.printf("# sweep: %d runs%s%s%n", runs.size(), ax.length() == 0 ? "" : " over " + ax,
+                total > runs.size() ? "; " + (total - runs.size()) + " combinations excluded by constraints" : "");
+        java.util.Set<SweepRun> ran = new java.util.HashSet<>();
+        for (PrefixTree.Trajectory t : mine) ran.add(t.run());
+        for (SweepRun r : runs) {
+            if (!ran.contains(r)) continue;
+            StringBuilder models = new StringBuilder();
+            for (StepPlan.ModelSummary m : r.plan().summaries()) {
+                models.append(models.length() == 0 ? "" : "; ").append(m.model()).append(' ');
+                models.append(m.stepsOn() == 0 ? "off" : m.stepsOn() + " steps (" + m.firstStep() + "-" + m.lastStep() + ")");
+            }
+            o.printf("%-32s %4d steps x %d batch%s  %s%n", r.name(), r.stepsRun(), r.settings().nBatches(),
+                    r.settings().nBatches() == 1 ? "" : "es", models);
+            String w = r.plan().unguidedWarning();
+            if (w != null) o.println("  warning: " + w);
+        }
+        PrefixTree tree = sh[1] == 1 ? full : PrefixTree.ofTrajectories(mine);
+        if (sh[1] > 1) {
+            o.printf("# shard %d/%d: %d of %d runs, %d of %d prefix groups%n", sh[0], sh[1], ran.size(), runs.size(),
+                    PrefixTree.ofTrajectories(mine).groups().size(), full.groups().size());
+        }
+        long exec = tree.executedSteps(), indep = tree.independentSteps();
+        o.printf(Locale.ROOT, "# steps: %d executed as a tree vs %d independent (ratio %.3f; %d forks, %d prefix groups)%n",
+                exec, indep, indep == 0 ? 0.0 : (double) exec / indep, tree.forks(), tree.groups().size());
+    }
+}
