@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
         subcommands = {
                 VerifyReferenceCommand.class,
                 ModelsCommand.class,
+                SettingsCommand.class,
+                PlanCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
