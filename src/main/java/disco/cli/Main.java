@@ -14,6 +14,9 @@ import picocli.CommandLine.Command;
                 ModelsCommand.class,
                 SettingsCommand.class,
                 PlanCommand.class,
+                RunCommand.class,
+                DemoCommand.class,
+                ResumeCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
