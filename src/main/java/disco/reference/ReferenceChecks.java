@@ -9,7 +9,8 @@ public final class ReferenceChecks {
     public static List<ReferenceCheck> all() {
         return List.of(
                 new disco.models.ModelReferenceChecks(),
-                new disco.kernels.CutoutsReferenceCheck()
+                new disco.kernels.CutoutsReferenceCheck(),
+                new disco.guidance.SamplerReferenceChecks()
         );
     }
 }
