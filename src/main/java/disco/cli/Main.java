@@ -11,9 +11,12 @@ import picocli.CommandLine.Command;
         description = "Disco Diffusion on the JVM: CLIP-guided diffusion with per-step model schedules.",
         subcommands = {
                 VerifyReferenceCommand.class,
+                ModelsCommand.class,
                 SettingsCommand.class,
                 PlanCommand.class,
-                ModelsCommand.class,
+                RunCommand.class,
+                DemoCommand.class,
+                ResumeCommand.class,
                 SweepCommand.class,
                 CommandLine.HelpCommand.class,
         })

@@ -101,6 +101,11 @@ public final class ClipGuidance implements Guidance {
         return s != null ? s : plan.step(plan.size() - 1);
     }
 
+    /** The executed step number at a respaced index (that of the last step when no executed step has it). */
+    public int stepOf(int index) {
+        return entry(index).step();
+    }
+
     @Override
     public boolean usesPrimaryDenoiser(int scheduleIndex) {
         return !entry(scheduleIndex).useSecondaryModel();
