@@ -1,7 +1,17 @@
 package disco.cli;
 
 import disco.plan.StepPlan;
+import disco.guidance.NativeCutoutStage;
+import disco.guidance.TorchLossKernels;
+import disco.models.registry.ModelDir;
+import disco.models.registry.Registry;
+import disco.run.DiscoEngine;
+import disco.run.Engine;
+import disco.run.ModelLoader;
 import disco.run.StopAt;
+import disco.settings.Settings;
+import disco.sweep.SweepExecutor;
+import org.bytedeco.pytorch.Device;
 import disco.settings.SettingsOverrides;
 import disco.sweep.Axis;
 import disco.sweep.PrefixTree;
@@ -66,15 +76,18 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--collect", description = "build the contact sheets and index.html from the runs' files in --out (after shards)")
     boolean collect;
 
-    @Option(names = "--stop-at", paramLabel = "N|P%",
-            description = "stop every run after N executed steps (or P% of them) with a partial and a checkpoint")
-    String stopAt;
+    @Mixin
+    RunSupport.ExecOptions exec;
+
+    @Option(names = "--fork-memory", paramLabel = "MB", defaultValue = "1024",
+            description = "fork states kept in memory up to this size; further ones are spilled to DIR/.forks (default: ${DEFAULT-VALUE})")
+    long forkMemoryMb;
 
     @Override
     public Integer call() {
         SweepDef def = definition();
         int[] sh = shard == null ? new int[] {1, 1} : parseShard(shard);
-        StopAt stop = stopAt == null ? null : StopAt.parse(stopAt);
+        StopAt stop = RunSupport.stopAt(exec);
         SweepState state = null;
         Long seed = null;
         if (!dryRun) {
@@ -99,8 +112,64 @@ public final class SweepCommand implements Callable<Integer> {
             }
             return ExitCodes.OK;
         }
-        throw DiscoException.badInput("sweep: executing runs needs the model engine of `disco run`, which this build"
-                + " does not have yet; use --dry-run");
+        state.bind(SweepDef.digest(runs), seed);
+        Device device = RunSupport.device(exec.device);
+        Networks nets = new Networks(exec, device);
+        SweepExecutor ex = new SweepExecutor(out, nets::engine, System.err).stopAt(stop)
+                .forkMemory(Math.max(0, forkMemoryMb) << 20);
+        SweepExecutor.Result res = ex.execute(mine, state);
+        System.err.printf(Locale.ROOT, "disco: sweep: %d steps executed for %d trajectories (%d independent, ratio %.3f); %d already finished%n",
+                res.executedSteps(), res.trajectoriesRun(), res.independentSteps(),
+                res.independentSteps() == 0 ? 0.0 : (double) res.executedSteps() / res.independentSteps(), res.trajectoriesSkipped());
+        java.util.Set<SweepRun> ran = new java.util.LinkedHashSet<>();
+        for (PrefixTree.Trajectory t : mine) ran.add(t.run());
+        for (SweepRun r : ran) System.out.println(out.resolve(r.name()));
+        if (sh[1] == 1) {
+            try {
+                for (Path f : disco.sweep.SweepReport.write(out, def, runs, full)) System.out.println(f);
+            } catch (java.io.IOException e) {
+                throw new DiscoException(ExitCodes.IO_ERROR, out + ": cannot write the sweep report (" + e.getMessage() + ")", e);
+            }
+        } else {
+            System.err.println("disco: sweep: shard " + sh[0] + "/" + sh[1] + " done; when every shard is, build the"
+                    + " contact sheet and index with the same sweep and --collect");
+        }
+        if (!res.diverged().isEmpty()) {
+            throw new DiscoException(ExitCodes.RUN_DIVERGED, "sweep: " + res.diverged().size()
+                    + " trajectories became non-finite, first: " + res.diverged().get(0));
+        }
+        return ExitCodes.OK;
+    }
+
+    /**
+     * The networks of the sweep's runs, loaded once per distinct set (diffusion model and its config, CLIP models,
+     * whether the secondary model is used) and shared by the runs' engines.
+     */
+    static final class Networks {
+        private final RunSupport.ExecOptions exec;
+        private final Device device;
+        private final java.util.Map<String, DiscoEngine.Networks> loaded = new java.util.HashMap<>();
+
+        Networks(RunSupport.ExecOptions exec, Device device) {
+            this.exec = exec;
+            this.device = device;
+        }
+
+        Engine engine(Settings s) {
+            String key = s.diffusionModel() + "|" + s.diffusionModelConfig() + "|" + s.clipModels() + "|"
+                    + DiscoEngine.needsSecondary(StepPlan.of(s));
+            DiscoEngine.Networks n = loaded.computeIfAbsent(key, k -> {
+                DiscoEngine.Networks nn = ModelLoader.load(s, ModelDir.resolve(exec.modelDir), Registry.builtin());
+                if (!device.is_cpu()) {
+                    nn.unet().to(device, false);
+                    if (nn.secondary() != null) nn.secondary().to(device, false);
+                    nn.clips().values().forEach(c -> c.to(device, false));
+                }
+                return nn;
+            });
+            return new DiscoEngine(s, n, new NativeCutoutStage(s.skipAugs(), false), new TorchLossKernels(), device,
+                    msg -> System.err.println("disco: warning: " + msg));
+        }
     }
 
     /** A restarted shard or collect must use the seed the sweep drew first: any state file in --out has it. */
