@@ -195,7 +195,7 @@ public final class SweepDef {
 
         private static String valueText(Object v) {
             if (v instanceof String s) return s;
-            if (v instanceof Boolean b) return b ? "true" : "false";
+            if (v instanceof Boolean b) return b ? "True" : "False"; // both the schedule language and YAML read these
             if (v instanceof Number) return String.valueOf(v);
             try {
                 return new ObjectMapper().writeValueAsString(v);
