@@ -208,4 +208,50 @@ class SweepExecutionTest {
         SweepReport.write(out, def("ddim", 1), runs, tree);
         assertTrue(Files.readString(out.resolve("index.html")).contains("_0000-003.png"));
     }
+
+    @Test
+    void resumeWithChangedSettingsEqualsARunScheduledThatWay() throws Exception {
+        List<SweepRun> runs = def("ddim", 1).runs(3L);
+        SweepRun r = runs.get(runs.size() - 1);
+        Path out = tmp.resolve("preview");
+        SweepExecutor ex = executor(out).stopAt(StopAt.parse("50%"));
+        SweepState st = SweepState.open(out.resolve("sweep.json"));
+        st.bind(SweepDef.digest(runs), 3L);
+        ex.execute(PrefixTree.of(List.of(r), ex::stepsFor).trajectories(), st);
+        Path ck = out.resolve(st.entry(r.name() + "#0").checkpoint());
+        Checkpoint c = Checkpoint.read(ck);
+        ResolvedSettings r0 = ResolvedSettings.fromJson(c.settingsJson(), "ck");
+        List<String> warnings = new ArrayList<>();
+        ResolvedSettings changed = disco.run.ResumeChanges.apply(r0, List.of("clip_guidance_scale=9000"), "command line", warnings);
+        RunLoop.Result resumed = new RunLoop(quiet()).handleSigint(false)
+                .resume(c, new RunLoop.Spec(changed.settings(), changed.json(), null, null), new FakeEngine(changed.settings()));
+        // the same as one run whose clip_guidance_scale switches to 9000 where the checkpoint stopped
+        int x = r.plan().step(c.nextStep()).schedIndex();
+        int prev = r.plan().step(c.nextStep() - 1).schedIndex();
+        assertTrue(prev < x);
+        String sched = "[5000]*" + x + "+[9000]*" + (1000 - x);
+        List<SweepRun> ref = new SweepDef.Builder()
+                .template("text_prompts=[a lighthouse]").template("clip_models=[RN-tiny, ViT-tiny]")
+                .template("steps=10").template("skip_steps=2").template("width_height=[64, 64]")
+                .template("n_batches=1").template("intermediate_saves=2").template("save_rate=0")
+                .template("diffusion_sampling_mode=ddim").template("seed=3").template("batch_name=ref")
+                .template("clip_models_schedules.RN-tiny=" + r.settings().clipModelsSchedules().get("RN-tiny"))
+                .template("clip_models_schedules.ViT-tiny=" + r.settings().clipModelsSchedules().get("ViT-tiny"))
+                .template("clip_guidance_scale=" + sched).build().runs(null);
+        ResolvedSettings rr = ResolvedSettings.of(ref.get(0).settings());
+        RunLoop.Result alone = new RunLoop(quiet()).handleSigint(false)
+                .run(new RunLoop.Spec(rr.settings(), rr.json(), tmp.resolve("ref"), null), new FakeEngine(rr.settings()));
+        assertArrayEquals(pixels(alone.images().get(0)), pixels(resumed.images().get(0)));
+        // and different from finishing unchanged
+        ResolvedSettings same = ResolvedSettings.of(r.settings());
+        RunLoop.Result plain = new RunLoop(quiet()).handleSigint(false)
+                .run(new RunLoop.Spec(same.settings(), same.json(), tmp.resolve("plain"), null), new FakeEngine(same.settings()));
+        assertFalse(java.util.Arrays.equals(pixels(plain.images().get(0)), pixels(resumed.images().get(0))));
+        // what shaped the steps already run cannot change
+        for (String bad : List.of("steps=20", "seed=4", "width_height=[128, 128]", "diffusion_sampling_mode=plms")) {
+            disco.util.DiscoException e = assertThrows(disco.util.DiscoException.class,
+                    () -> disco.run.ResumeChanges.apply(r0, List.of(bad), "command line", new ArrayList<>()));
+            assertEquals(2, e.exitCode());
+        }
+    }
 }
