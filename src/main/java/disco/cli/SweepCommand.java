@@ -95,7 +95,15 @@ public final class SweepCommand implements Callable<Integer> {
             seed = state.seed();
             if (seed == null) seed = collectSeed();
         }
-        if (seed == null) seed = new java.security.SecureRandom().nextLong() & 0xFFFFFFFFL;
+        if (seed == null && sh[1] > 1 && !dryRun) {
+            for (SweepRun r : def.runs(null)) {
+                if (r.settings().seed() == null) {
+                    throw DiscoException.badInput("--shard: seed: expected a fixed seed (in the settings, the sweep or"
+                            + " --seed) so that every shard runs the same sweep; run " + r.name() + " has none");
+                }
+            }
+        }
+        if (seed == null) seed = new java.security.SecureRandom().nextLong(0, 1L << 32);
         List<SweepRun> runs = def.runs(seed);
         for (String w : def.warnings()) System.err.println("disco: warning: " + w);
         PrefixTree full = PrefixTree.of(runs, r -> stop == null ? r.stepsRun() : stop.stepsFor(r.stepsRun()));
