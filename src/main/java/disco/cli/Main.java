@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         description = "Disco Diffusion on the JVM: CLIP-guided diffusion with per-step model schedules.",
         subcommands = {
                 VerifyReferenceCommand.class,
+                BenchCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
