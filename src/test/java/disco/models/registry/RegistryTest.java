@@ -78,6 +78,17 @@ class RegistryTest {
     }
 
     @Test
+    void everyClipModelTheSettingsKnowIsInTheRegistry() {
+        Registry r = Registry.builtin();
+        for (Map.Entry<String, String> m : disco.settings.ClipModelName.OPENAI.entrySet()) {
+            ModelEntry e = r.find(m.getKey()).orElseThrow(() -> new AssertionError(m.getKey() + " missing from the registry"));
+            assertEquals(ModelEntry.CLIP, e.kind());
+            assertEquals(m.getKey(), e.name(), "the settings' canonical name is the registry's name");
+            assertEquals(e, r.find(m.getValue()).orElseThrow(), "DD's flag " + m.getValue() + " is an alias");
+        }
+    }
+
+    @Test
     void diffusionModelsCarryTheirConfigs() {
         Registry r = Registry.builtin();
         ModelEntry m512 = r.require("512x512_diffusion_uncond_finetune_008100");
