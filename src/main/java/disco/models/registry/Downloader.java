@@ -11,6 +11,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -98,6 +100,29 @@ public final class Downloader {
         } catch (IOException ex) {
             throw new DiscoException(ExitCodes.IO_ERROR, target.getParent() + ": cannot create the model directory (" + ex.getMessage() + ")", ex);
         }
+        // one downloader per file: a second `disco models fetch` of the same file stops instead of mixing bytes
+        Path lockFile = target.resolveSibling("." + target.getFileName() + ".lock");
+        try (FileChannel lockChannel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            FileLock lock;
+            try {
+                lock = lockChannel.tryLock();
+            } catch (OverlappingFileLockException ex) {
+                lock = null;
+            }
+            if (lock == null) {
+                throw new DiscoException(ExitCodes.IO_ERROR, e.name() + ": another process is downloading " + target + " (lock " + lockFile + ")");
+            }
+            try {
+                return downloadLocked(e, target, part);
+            } finally {
+                lock.release();
+            }
+        } catch (IOException ex) {
+            throw new DiscoException(ExitCodes.IO_ERROR, lockFile + ": cannot lock (" + ex.getMessage() + ")", ex);
+        }
+    }
+
+    private Downloaded downloadLocked(ModelEntry e, Path target, Path part) {
         List<String> failures = new ArrayList<>();
         for (int i = 0; i < e.urls().size(); i++) {
             String url = e.urls().get(i).url();

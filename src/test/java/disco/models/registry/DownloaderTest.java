@@ -113,6 +113,34 @@ class DownloaderTest {
     }
 
     @Test
+    void completePartFileIsVerifiedWithoutDownloading() throws IOException {
+        ModelStore s = store(sha(), null, "/ok/m.pt");
+        Files.createDirectories(modelDir);
+        Files.write(Downloader.partFile(finalFile()), server.data);
+        s.fetch(s.registry().require("m"), downloader(DownloadProgress.none()), log::add);
+        assertArrayEquals(server.data, Files.readAllBytes(finalFile()));
+        assertEquals(List.of(new TestServer.Request("/ok/m.pt", "bytes=" + SIZE + "-")), server.requests(), "answered 416");
+    }
+
+    @Test
+    void aSecondDownloaderOfTheSameFileStops() throws IOException {
+        ModelStore s = store(sha(), (long) SIZE, "/ok/m.pt");
+        Files.createDirectories(modelDir);
+        Path lock = modelDir.resolve(".m.pt.lock");
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lock,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+             java.nio.channels.FileLock held = ch.lock()) {
+            DiscoException e = assertThrows(DiscoException.class,
+                    () -> s.fetch(s.registry().require("m"), downloader(DownloadProgress.none()), log::add));
+            assertEquals(ExitCodes.IO_ERROR, e.exitCode());
+            assertTrue(e.getMessage().contains("another process is downloading"), e.getMessage());
+        }
+        assertTrue(server.requests().isEmpty());
+        s.fetch(s.registry().require("m"), downloader(DownloadProgress.none()), log::add);
+        assertArrayEquals(server.data, Files.readAllBytes(finalFile()));
+    }
+
+    @Test
     void serverIgnoringRangeStartsOver() throws IOException {
         ModelStore s = store(sha(), (long) SIZE, "/norange/m.pt");
         Files.createDirectories(modelDir);
