@@ -166,6 +166,50 @@ class ClipModelTest {
         }
     }
 
+    /**
+     * encode_image agrees with a plain-Java float64 transcription of clip/model.py, on the fixture's CLIP files and
+     * on multi-head variants (the tiny towers have one ViT head; the ResNet pool has several).
+     */
+    @Test
+    void encodeImageMatchesAnIndependentTranscription() {
+        Path dir = Fixtures.referenceA().orElse(null);
+        List<ClipModel> models = new java.util.ArrayList<>();
+        try (PointerScope scope = new PointerScope()) {
+            if (dir != null) {
+                for (String name : ClipReferenceChecks.clipNames(dir)) models.add(ClipModel.load(dir.resolve("clip-" + name + ".pt")));
+            }
+            // a 2-head ViT (width 128) and a ResNet with 2 blocks in a stage, random weights
+            models.add(ClipModel.random(new ClipConfig(16, 32, List.of(), 1, 128, 16, 2, 77, 49408, 64, 1, 1), 11));
+            models.add(ClipModel.random(new ClipConfig(16, 64, List.of(2, 1, 1, 1), 0, 4, 0, 2, 77, 49408, 64, 1, 1), 12));
+            for (ClipModel m : models) {
+                int r = m.inputResolution();
+                SplittableRandom rng = new SplittableRandom(3);
+                float[] img = new float[3 * r * r];
+                for (int i = 0; i < img.length; i++) img[i] = (float) (rng.nextDouble() * 4 - 2);
+                double[] ref = new ClipImageReference(m).encodeImage(toDouble(img));
+                float[] ours;
+                try (NoGradGuard g = new NoGradGuard()) {
+                    ours = Tensors.toFloats(m.encodeImage(Tensors.fromFloats(img, 1, 3, r, r)));
+                }
+                double maxDiff = 0, maxRef = 0;
+                for (int i = 0; i < ref.length; i++) {
+                    maxDiff = Math.max(maxDiff, Math.abs(ours[i] - ref[i]));
+                    maxRef = Math.max(maxRef, Math.abs(ref[i]));
+                }
+                assertEquals(ref.length, ours.length);
+                assertTrue(maxRef > 0);
+                assertTrue(maxDiff / maxRef < 1e-5, m.config() + ": max rel err " + maxDiff / maxRef);
+                m.close();
+            }
+        }
+    }
+
+    private static double[] toDouble(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        return d;
+    }
+
     @Test
     void normalizeUsesClipsConstants() {
         try (PointerScope scope = new PointerScope()) {
