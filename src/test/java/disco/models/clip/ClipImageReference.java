@@ -19,11 +19,11 @@ final class ClipImageReference {
     }
 
     private double[] w(String key) {
-        return Tensors.toDoubles(sd.get(key));
+        return disco.models.Tensors.toDoubles(sd.get(key));
     }
 
     private long[] s(String key) {
-        return Tensors.shape(sd.get(key));
+        return Ops.shape(sd.get(key));
     }
 
     /** encode_image of one normalised image {@code [3][R][R]} (flat, channel-major). */
