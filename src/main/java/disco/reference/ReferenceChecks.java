@@ -8,7 +8,8 @@ public final class ReferenceChecks {
 
     public static List<ReferenceCheck> all() {
         return List.of(
-                new disco.plan.ScheduleChecks()
+                new disco.plan.ScheduleChecks(),
+                new disco.models.clip.ClipReferenceChecks()
         );
     }
 }
