@@ -93,6 +93,18 @@ class CutoutDrawerTest {
     }
 
     @Test
+    void parallelGaussiansEqualTheStreamsOwn() {
+        RandomStream a = RandomStream.of(3, 1, 2, "m", "noise"), b = RandomStream.of(3, 1, 2, "m", "noise");
+        a.nextDouble();
+        b.nextDouble();
+        float[] x = new float[200_003], y = new float[200_003];
+        a.fillGaussian(x);
+        CutDraws.parallelGaussians(b, y);
+        assertArrayEquals(x, y);
+        assertEquals(a.position(), b.position());
+    }
+
+    @Test
     void drawsArePureFunctionsOfTheKey() {
         CutSettings s = new CutSettings(2, 6, 1.2, 0.2, false, false);
         CutSet a = CutoutDrawer.draw(0, 200, 300, 64, s, stream(42, 5));
