@@ -8,7 +8,8 @@ public final class ReferenceChecks {
 
     public static List<ReferenceCheck> all() {
         return List.of(
-                new disco.kernels.CutoutsReferenceCheck()
+                new disco.kernels.CutoutsReferenceCheck(),
+                new disco.kernels.LossReferenceCheck()
         );
     }
 }
