@@ -113,5 +113,10 @@ class CutoutDrawerTest {
         assertEquals(a.cuts(), b.cuts());
         assertArrayEquals(a.noise(), b.noise());
         assertNotEquals(a.cuts(), c.cuts());
+        CutSet d0 = CutoutDrawer.draw(0, 200, 300, 64, s, CutoutDrawer.drawsFor(42, 0, 5, "RN50", 0));
+        CutSet d0again = CutoutDrawer.draw(0, 200, 300, 64, s, CutoutDrawer.drawsFor(42, 0, 5, "RN50", 0));
+        CutSet d1 = CutoutDrawer.draw(0, 200, 300, 64, s, CutoutDrawer.drawsFor(42, 0, 5, "RN50", 1));
+        assertEquals(d0.cuts(), d0again.cuts());
+        assertNotEquals(d0.cuts(), d1.cuts());
     }
 }
