@@ -9,6 +9,7 @@ public final class ReferenceChecks {
     public static List<ReferenceCheck> all() {
         return List.of(
                 new disco.plan.ScheduleChecks(),
+                new disco.models.clip.ClipReferenceChecks(),
                 new disco.kernels.CutoutsReferenceCheck(),
                 new disco.kernels.LossReferenceCheck()
         );
