@@ -97,6 +97,13 @@ class CutoutDrawerTest {
     }
 
     @Test
+    void settingsComeFromThePlannedStep() {
+        disco.plan.PlanStep step = new disco.plan.PlanStep(0, 7, 700, 701, 299, List.of("RN50"), 4, 2, 0.7, 0.2,
+                false, 3, 5000, 100, 150, 50, 0, true, 0.05);
+        assertEquals(new CutSettings(4, 2, 0.7, 0.2, true, false), CutSettings.of(step, true, false));
+    }
+
+    @Test
     void parallelGaussiansEqualTheStreamsOwn() {
         RandomStream a = RandomStream.of(3, 1, 2, "m", "noise"), b = RandomStream.of(3, 1, 2, "m", "noise");
         a.nextDouble();
