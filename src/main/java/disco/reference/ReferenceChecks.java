@@ -8,6 +8,7 @@ public final class ReferenceChecks {
 
     public static List<ReferenceCheck> all() {
         return List.of(
+                new disco.plan.ScheduleChecks(),
                 new disco.models.ModelReferenceChecks()
         );
     }

@@ -1,0 +1,218 @@
+package disco.settings;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything a user sets for a run, with DiscoArt's key names (see {@link SettingsIO} for reading and writing and
+ * README.md for the reference). Immutable; validated at construction: an invalid value throws
+ * {@link IllegalArgumentException} whose message starts with the settings key ({@code "steps: expected ..."}).
+ *
+ * @param textPrompts          DD prompts, each {@code "text"} or {@code "text:weight"}
+ * @param clipModels           CLIP models as written by the user (any accepted spelling or a checkpoint path)
+ * @param clipModelsSchedules  per-model on/off schedules, keyed by a name that resolves to one of clipModels
+ * @param schedules            the 13 schedulable scalars as schedule-language sources
+ * @param seed                 null: a random seed is drawn at run time
+ * @param diffusionModelConfig DiscoArt's overrides of the diffusion model's config (may be empty)
+ * @param intermediateSaves    DD's intermediate_saves as a count (0: none); see intermediateSaveSteps
+ * @param intermediateSaveSteps DD's intermediate_saves as a list of steps (empty when given as a count)
+ */
+public record Settings(
+        List<String> textPrompts,
+        List<String> clipModels,
+        Map<String, String> clipModelsSchedules,
+        Map<Scheduled, String> schedules,
+        int steps,
+        int skipSteps,
+        int width,
+        int height,
+        double eta,
+        String initImage,
+        boolean perlinInit,
+        String perlinMode,
+        String diffusionModel,
+        Map<String, Object> diffusionModelConfig,
+        String diffusionSamplingMode,
+        boolean clipDenoised,
+        boolean skipAugs,
+        Long seed,
+        int nBatches,
+        int batchSize,
+        boolean useHorizontalSymmetry,
+        boolean useVerticalSymmetry,
+        List<Double> transformationPercent,
+        int saveRate,
+        int intermediateSaves,
+        List<Integer> intermediateSaveSteps,
+        String batchName) {
+
+    public static final List<String> DEFAULT_PROMPTS = List.of(
+            "A beautiful painting of a singular lighthouse, shining its light across a tumultuous sea of blood by"
+                    + " greg rutkowski and thomas kinkade, Trending on artstation.",
+            "yellow color scheme");
+    public static final List<String> DEFAULT_CLIP_MODELS = List.of("ViT-B/32", "ViT-B/16", "RN50");
+    public static final List<String> PERLIN_MODES = List.of("mixed", "color", "gray");
+    public static final List<String> SAMPLING_MODES = List.of("ddim", "plms");
+
+    public Settings {
+        textPrompts = List.copyOf(req(textPrompts, "text_prompts"));
+        clipModels = List.copyOf(req(clipModels, "clip_models"));
+        clipModelsSchedules = Collections.unmodifiableMap(new LinkedHashMap<>(req(clipModelsSchedules,
+                "clip_models_schedules")));
+        EnumMap<Scheduled, String> sch = new EnumMap<>(Scheduled.class);
+        for (Scheduled s : Scheduled.values()) sch.put(s, s.defaultSource());
+        sch.putAll(req(schedules, "schedules"));
+        schedules = Collections.unmodifiableMap(sch);
+        perlinMode = req(perlinMode, "perlin_mode");
+        diffusionModel = req(diffusionModel, "diffusion_model");
+        diffusionModelConfig = Collections.unmodifiableMap(new LinkedHashMap<>(req(diffusionModelConfig,
+                "diffusion_model_config")));
+        diffusionSamplingMode = req(diffusionSamplingMode, "diffusion_sampling_mode");
+        transformationPercent = List.copyOf(req(transformationPercent, "transformation_percent"));
+        intermediateSaveSteps = List.copyOf(req(intermediateSaveSteps, "intermediate_saves"));
+
+        // text prompts: DD's parse_prompt on each, weights must not sum to 0
+        if (textPrompts.isEmpty()) throw new IllegalArgumentException("text_prompts: expected at least one prompt");
+        try {
+            Prompt.normalize(Prompt.parseAll(textPrompts));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("text_prompts: " + e.getMessage());
+        }
+        // models and their schedules
+        if (clipModels.isEmpty()) throw new IllegalArgumentException("clip_models: expected at least one CLIP model");
+        List<String> canon = new ArrayList<>();
+        for (String m : clipModels) {
+            ClipModelName n;
+            try {
+                n = ClipModelName.resolve(m);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("clip_models: " + e.getMessage());
+            }
+            if (canon.contains(n.canonical())) {
+                throw new IllegalArgumentException("clip_models: '" + m + "' names " + n.canonical() + " twice");
+            }
+            canon.add(n.canonical());
+        }
+        boolean[] scheduled = new boolean[clipModels.size()];
+        for (Map.Entry<String, String> e : clipModelsSchedules.entrySet()) {
+            int idx = modelIndex(clipModels, e.getKey());
+            if (scheduled[idx]) {
+                throw new IllegalArgumentException("clip_models_schedules: '" + e.getKey() + "' schedules "
+                        + clipModels.get(idx) + " a second time");
+            }
+            scheduled[idx] = true;
+            try {
+                ScheduleExpr.parseModelSchedule(e.getValue());
+            } catch (IllegalArgumentException ex) {
+                throw new IllegalArgumentException("clip_models_schedules: " + e.getKey() + ": " + ex.getMessage());
+            }
+        }
+        for (Map.Entry<Scheduled, String> e : schedules.entrySet()) {
+            try {
+                e.getKey().parse(e.getValue());
+            } catch (IllegalArgumentException ex) {
+                throw new IllegalArgumentException(e.getKey().key() + ": " + ex.getMessage());
+            }
+        }
+        if (steps < 1) throw new IllegalArgumentException("steps: expected at least 1, found " + steps);
+        if (steps == 1) {
+            // DD respaces (1000 // 1) * 1 = 1000 steps with ddim1, which no integer stride in range(1, 1000) gives
+            throw new IllegalArgumentException("steps: expected at least 2: DD cannot respace 1000 diffusion steps to"
+                    + " ddim1");
+        }
+        if (skipSteps < 0 || skipSteps >= steps) {
+            throw new IllegalArgumentException("skip_steps: expected 0 <= skip_steps < steps (" + steps + "), found "
+                    + skipSteps);
+        }
+        if (width < 64 || height < 64 || width % 64 != 0 || height % 64 != 0) {
+            throw new IllegalArgumentException("width_height: expected multiples of 64, at least 64, found ["
+                    + width + ", " + height + "]");
+        }
+        if (!(eta >= 0) || Double.isInfinite(eta)) throw new IllegalArgumentException("eta: expected >= 0, found " + eta);
+        if (!PERLIN_MODES.contains(perlinMode)) {
+            throw new IllegalArgumentException("perlin_mode: expected one of " + PERLIN_MODES + ", found '" + perlinMode + "'");
+        }
+        if (!SAMPLING_MODES.contains(diffusionSamplingMode)) {
+            throw new IllegalArgumentException("diffusion_sampling_mode: expected one of " + SAMPLING_MODES + ", found '"
+                    + diffusionSamplingMode + "'");
+        }
+        if (seed != null && (seed < 0 || seed > 0xFFFF_FFFFL + 1)) {
+            throw new IllegalArgumentException("seed: expected 0..2**32 or null, found " + seed);
+        }
+        if (nBatches < 1) throw new IllegalArgumentException("n_batches: expected at least 1, found " + nBatches);
+        if (batchSize < 1) throw new IllegalArgumentException("batch_size: expected at least 1, found " + batchSize);
+        for (double p : transformationPercent) {
+            if (!(p >= 0 && p <= 1)) {
+                throw new IllegalArgumentException("transformation_percent: expected fractions in [0, 1], found " + p);
+            }
+        }
+        if (saveRate < 0) throw new IllegalArgumentException("save_rate: expected >= 0, found " + saveRate);
+        if (intermediateSaves < 0) {
+            throw new IllegalArgumentException("intermediate_saves: expected >= 0, found " + intermediateSaves);
+        }
+    }
+
+    /** DiscoArt's defaults (resources/default.yml), with DD's names for the default CLIP models. */
+    public static Settings defaults() {
+        return new Settings(DEFAULT_PROMPTS, DEFAULT_CLIP_MODELS, Map.of(), Map.of(), 250, 0, 1280, 768, 0.8, null,
+                false, "mixed", "512x512_diffusion_uncond_finetune_008100", Map.of(), "ddim", false, false, null, 4, 1,
+                false, false, List.of(0.09), 20, 0, List.of(), null);
+    }
+
+    /** The schedule source of one scalar. */
+    public String scheduleSource(Scheduled s) {
+        return schedules.get(s);
+    }
+
+    /** The parsed schedule of one scalar. */
+    public Schedule schedule(Scheduled s) {
+        return s.parse(schedules.get(s));
+    }
+
+    /** The prompts, parsed (weights not normalised). */
+    public List<Prompt> prompts() {
+        return Prompt.parseAll(textPrompts);
+    }
+
+    /** The clip_models entries resolved to canonical names, in order. */
+    public List<ClipModelName> clipModelNames() {
+        List<ClipModelName> out = new ArrayList<>();
+        for (String m : clipModels) out.add(ClipModelName.resolve(m));
+        return out;
+    }
+
+    /**
+     * The per-model schedule sources keyed by the clip_models entry as written (a schedule key may use another
+     * spelling of the same model); models without a schedule are absent (always on).
+     */
+    public Map<String, String> modelSchedulesByWrittenName() {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : clipModelsSchedules.entrySet()) {
+            out.put(clipModels.get(modelIndex(clipModels, e.getKey())), e.getValue());
+        }
+        return out;
+    }
+
+    private static int modelIndex(List<String> clipModels, String key) {
+        for (int i = 0; i < clipModels.size(); i++) {
+            if (clipModels.get(i).equals(key)) return i;
+        }
+        if (ClipModelName.isValid(key)) {
+            String c = ClipModelName.resolve(key).canonical();
+            for (int i = 0; i < clipModels.size(); i++) {
+                if (ClipModelName.resolve(clipModels.get(i)).canonical().equals(c)) return i;
+            }
+        }
+        throw new IllegalArgumentException("clip_models_schedules: '" + key + "' is not one of clip_models "
+                + clipModels);
+    }
+
+    private static <T> T req(T v, String key) {
+        if (v == null) throw new IllegalArgumentException(key + ": expected a value, found null");
+        return v;
+    }
+}
