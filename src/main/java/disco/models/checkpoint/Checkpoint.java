@@ -143,6 +143,14 @@ public final class Checkpoint {
         }
     }
 
+    /**
+     * Releases the tensors of a map returned by {@link #read} now (their memory is otherwise returned when the garbage
+     * collector finds the handles). The tensors must not be used afterwards.
+     */
+    public static void close(Map<String, Tensor> weights) {
+        for (Tensor t : weights.values()) t.close();
+    }
+
     /** A module's parameters then buffers by their state_dict names (LibTorch order). */
     public static Map<String, Tensor> stateDict(Module module) {
         Map<String, Tensor> out = new LinkedHashMap<>();
@@ -366,6 +374,7 @@ public final class Checkpoint {
             }
             out.put(e.getKey(), storage.as_strided(t.size(), t.stride(), new org.bytedeco.pytorch.LongOptional(t.offset())));
         }
+        for (Tensor storage : storages.values()) storage.close(); // the views hold the storages
         return Collections.unmodifiableMap(out);
     }
 

@@ -165,12 +165,20 @@ public final class UNetModel extends Module {
         return e;
     }
 
-    /** Builds the network for {@code config} and loads {@code checkpoint} into it (strict; float16 converted). */
+    /**
+     * Builds the network for {@code config} and loads {@code checkpoint} into it (strict; float16 converted); its
+     * parameters are frozen (gradients flow to inputs only).
+     */
     public static UNetModel load(UNetConfig config, Path checkpoint) {
         UNetModel m = new UNetModel(config);
         Map<String, Tensor> weights = Checkpoint.read(checkpoint);
-        Checkpoint.loadInto(m, weights, checkpoint);
+        try {
+            Checkpoint.loadInto(m, weights, checkpoint);
+        } finally {
+            Checkpoint.close(weights); // frees the file's copy now, not at the next GC
+        }
         m.eval();
+        Params.freeze(m);
         return m;
     }
 
@@ -189,9 +197,12 @@ public final class UNetModel extends Module {
                 false, false, 0.0);
     }
 
-    /** The demo network (see {@link #demoConfig()}), seed 20221126. */
+    /** The demo network (see {@link #demoConfig()}), seed 20221126, parameters frozen. */
     public static UNetModel demo() {
-        return new UNetModel(demoConfig()).randomInit(20221126L);
+        UNetModel m = new UNetModel(demoConfig()).randomInit(20221126L);
+        m.eval();
+        Params.freeze(m);
+        return m;
     }
 
     /** Number of parameters. */
