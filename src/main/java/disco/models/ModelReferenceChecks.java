@@ -60,17 +60,19 @@ public final class ModelReferenceChecks implements ReferenceCheck {
     /**
      * The unguided x0 prediction at the first executed step, with the schedule settings.json describes
      * ({@link ScheduleChecks#schedule}): i = n - skip_steps - 1 (n respaced steps),
-     * x = sqrt(1 - acp[i]) x_T (q_sample of a zero init), model fed timestep_map[i] * 1000 / diffusion_steps,
+     * x = sqrt(1 - acp[i]) x_T (q_sample of a zero init; x_T itself when skip_steps is 0), model fed timestep_map[i] * 1000 / diffusion_steps,
      * eps = the first 3 output channels, pred_xstart = sqrt(1/acp) x - sqrt(1/acp - 1) eps.
      */
     static CheckResult unetPredXstart0(ReferenceContext ctx) {
         JsonNode s = ctx.settings();
         UNetModel model = UNetModel.load(UNetConfig.read(ctx.file("unet.json")), ctx.file("unet.pt"));
         DiffusionSchedule schedule = ScheduleChecks.schedule(s);
-        int i = schedule.numSteps() - s.get("skip_steps").asInt() - 1;
+        int skip = s.get("skip_steps").asInt();
+        int i = schedule.numSteps() - skip - 1;
         Npy.Array xT = ctx.npy("run_x_T.npy");
         Tensor noise = Tensors.fromFloats(xT.floats(), xT.shape());
-        Tensor x = noise.mul(new Scalar((float) schedule.sqrtOneMinusAlphaCumprod(i)));
+        // DD: with skip_steps > 0 and no init image, x = q_sample(zeros, t0, x_T); with no skip, x = x_T itself
+        Tensor x = skip > 0 ? noise.mul(new Scalar((float) schedule.sqrtOneMinusAlphaCumprod(i))) : noise;
         long n = xT.shape()[0];
         float[] ts = new float[(int) n];
         Arrays.fill(ts, schedule.scaledTimestepF(i));

@@ -30,7 +30,6 @@ import java.util.Collections;
 import java.util.Enumeration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -419,12 +418,5 @@ public final class Checkpoint {
                     + " is truncated or corrupt (re-download the file)", e);
         }
         return t;
-    }
-
-    /** Keys of {@code a} not in {@code b}, in order (for messages and tests). */
-    static Set<String> minus(Set<String> a, Set<String> b) {
-        Set<String> r = new LinkedHashSet<>(a);
-        r.removeAll(b);
-        return r;
     }
 }
