@@ -158,14 +158,8 @@ public final class SecondaryModel extends Module {
 
     /** Reads a checkpoint, builds the model at the width its tensors imply, loads it (strict) and freezes it. */
     public static SecondaryModel load(Path checkpoint) {
-        Map<String, Tensor> w = Checkpoint.read(checkpoint);
-        SecondaryModel m;
-        try {
-            m = fromWeights(w, checkpoint);
-            Checkpoint.loadInto(m, w, checkpoint);
-        } finally {
-            Checkpoint.close(w); // frees the file's copy now, not at the next GC
-        }
+        SecondaryModel m = fromShapes(Checkpoint.shapes(checkpoint), checkpoint);
+        Checkpoint.load(m, checkpoint, Set.of());
         m.eval();
         Params.freeze(m);
         return m;

@@ -194,12 +194,7 @@ public final class UNetModel extends Module {
      */
     public static UNetModel load(UNetConfig config, Path checkpoint) {
         UNetModel m = new UNetModel(config);
-        Map<String, Tensor> weights = Checkpoint.read(checkpoint);
-        try {
-            Checkpoint.loadInto(m, weights, checkpoint);
-        } finally {
-            Checkpoint.close(weights); // frees the file's copy now, not at the next GC
-        }
+        Checkpoint.load(m, checkpoint, Set.of()); // streamed: one storage in memory at a time
         m.eval();
         Params.freeze(m);
         return m;
