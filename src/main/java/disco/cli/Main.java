@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
                 VerifyReferenceCommand.class,
                 SettingsCommand.class,
                 PlanCommand.class,
+                ModelsCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
