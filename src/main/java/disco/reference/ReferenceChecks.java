@@ -10,6 +10,7 @@ public final class ReferenceChecks {
         return List.of(
                 new disco.plan.ScheduleChecks(),
                 new disco.models.clip.ClipReferenceChecks(),
+                new disco.models.ModelReferenceChecks(),
                 new disco.kernels.CutoutsReferenceCheck(),
                 new disco.kernels.LossReferenceCheck()
         );
