@@ -12,7 +12,8 @@ public final class ReferenceChecks {
                 new disco.kernels.CutoutsReferenceCheck(),
                 new disco.models.clip.ClipReferenceChecks(),
                 new disco.plan.ScheduleChecks(),
-                new disco.guidance.SamplerReferenceChecks()
+                new disco.guidance.SamplerReferenceChecks(),
+                new disco.kernels.LossReferenceCheck()
         );
     }
 }
