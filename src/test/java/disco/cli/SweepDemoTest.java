@@ -31,8 +31,16 @@ class SweepDemoTest {
     private PrintStream oldOut;
     private PrintStream oldErr;
 
+    private int threads;
+
     @BeforeEach
     void capture() {
+        // LibTorch's CPU results depend on its intra-op thread count in the last bit (reductions split differently),
+        // and another test class may have changed it in this JVM: run everything here, and the killed subprocess,
+        // with one thread
+        disco.torch.Torch.init();
+        threads = org.bytedeco.pytorch.global.torch.get_num_threads();
+        org.bytedeco.pytorch.global.torch.set_num_threads(1);
         oldOut = System.out;
         oldErr = System.err;
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
@@ -41,6 +49,7 @@ class SweepDemoTest {
 
     @AfterEach
     void restore() {
+        org.bytedeco.pytorch.global.torch.set_num_threads(threads);
         System.setOut(oldOut);
         System.setErr(oldErr);
     }
@@ -112,6 +121,8 @@ class SweepDemoTest {
                 "-cp", System.getProperty("java.class.path"), "disco.cli.Main", "sweep", f.toString(), "--out", k.toString()));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("first.log").toFile());
         pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+        pb.environment().put("OMP_NUM_THREADS", "1");
+        pb.environment().put("MKL_NUM_THREADS", "1");
         Process p = pb.start();
         Path state = k.resolve("sweep.json");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
