@@ -11,6 +11,9 @@ import picocli.CommandLine.Command;
         description = "Disco Diffusion on the JVM: CLIP-guided diffusion with per-step model schedules.",
         subcommands = {
                 VerifyReferenceCommand.class,
+                SettingsCommand.class,
+                PlanCommand.class,
+                ModelsCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

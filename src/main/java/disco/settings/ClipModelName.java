@@ -9,7 +9,8 @@ import java.util.Map;
  * A CLIP model as the user named it in {@code clip_models}, and the one canonical name the engine uses.
  * DD's names ({@code ViT-L/14}, {@code RN50x4}), DiscoArt's ({@code ViT-L-14::openai}) and DD's settings flags
  * ({@code ViTL14}) name the same OpenAI model; {@code RN-tiny} / {@code ViT-tiny} are the built-in demo models; a path
- * to a checkpoint file ({@code .pt}/{@code .pth}) is also valid and is its own canonical name.
+ * to a checkpoint file (ending in {@code .pt}/{@code .pth}, or an existing file) is also valid and is its own
+ * canonical name.
  *
  * @param written   the entry as written in clip_models (what output {@code active} lists show)
  * @param canonical OpenAI's name ({@code ViT-L/14}), a demo name, or the path as written
@@ -40,9 +41,17 @@ public record ClipModelName(String written, String canonical, boolean isPath) {
         String canonical = ALIASES.get(key.toLowerCase(Locale.ROOT));
         if (canonical != null) return new ClipModelName(written, canonical, false);
         String lower = key.toLowerCase(Locale.ROOT);
-        if (lower.endsWith(".pt") || lower.endsWith(".pth")) return new ClipModelName(written, key, true);
+        if (lower.endsWith(".pt") || lower.endsWith(".pth") || isFile(key)) return new ClipModelName(written, key, true);
         throw new IllegalArgumentException("unknown CLIP model '" + written + "'; known names: " + knownNames()
                 + " (or a path to a .pt checkpoint)");
+    }
+
+    private static boolean isFile(String path) {
+        try {
+            return java.nio.file.Files.isRegularFile(java.nio.file.Path.of(path));
+        } catch (java.nio.file.InvalidPathException e) {
+            return false;
+        }
     }
 
     /** Whether {@code name} resolves (a known name or a checkpoint path). */

@@ -119,6 +119,11 @@ public record Settings(
             }
         }
         if (steps < 1) throw new IllegalArgumentException("steps: expected at least 1, found " + steps);
+        if (steps == 1) {
+            // DD respaces (1000 // 1) * 1 = 1000 steps with ddim1, which no integer stride in range(1, 1000) gives
+            throw new IllegalArgumentException("steps: expected at least 2: DD cannot respace 1000 diffusion steps to"
+                    + " ddim1");
+        }
         if (skipSteps < 0 || skipSteps >= steps) {
             throw new IllegalArgumentException("skip_steps: expected 0 <= skip_steps < steps (" + steps + "), found "
                     + skipSteps);

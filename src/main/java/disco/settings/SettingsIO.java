@@ -74,7 +74,8 @@ public final class SettingsIO {
             "RN50_cc12m", "RN50_quickgelu_yfcc15m", "RN50_quickgelu_cc12m", "RN101_yfcc15m",
             "RN101_quickgelu_yfcc15m");
 
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS.mappedFeature());
 
     /** Reads, normalises and validates a settings file; {@code overrides} may be null. */
     public static Loaded load(Path file, SettingsOverrides overrides) {
@@ -84,7 +85,7 @@ public final class SettingsIO {
         tree = normalize(tree, label, warnings);
         Set<String> overridden = Set.of();
         if (overrides != null) {
-            overridden = overrides.applyTo(tree);
+            overridden = overrides.applyTo(tree, warnings);
         }
         return new Loaded(build(tree, label, overridden, warnings), warnings);
     }
@@ -235,8 +236,11 @@ public final class SettingsIO {
         List<String> ignored = new ArrayList<>();
         for (String k : m.keySet()) {
             if (KEYS.contains(k) || DERIVED.contains(k) || k.startsWith("_")) continue;
-            if (IGNORED.contains(k) || k.startsWith("video_init_")) ignored.add(k);
-            else unknown.add(k);
+            if (IGNORED.contains(k) || k.startsWith("video_init_")) {
+                if (m.get(k) != null) ignored.add(k); // DiscoArt lists unused options as null: nothing to report
+            } else {
+                unknown.add(k);
+            }
         }
         if (!unknown.isEmpty()) {
             warnings.add(label + ": unknown keys ignored (misspelled?): " + String.join(", ", unknown));

@@ -60,8 +60,11 @@ public record SettingsOverrides(List<String> prompts, List<String> clipModels, M
         return Map.entry(text.substring(0, eq).strip(), text.substring(eq + 1).strip());
     }
 
-    /** Writes these values into a normalised settings map; returns the keys it set. */
-    public Set<String> applyTo(Map<String, Object> m) {
+    /**
+     * Writes these values into a normalised settings map; returns the keys it set. When the CLIP models are
+     * replaced, the file's schedules for models no longer listed are dropped (with a warning).
+     */
+    public Set<String> applyTo(Map<String, Object> m, List<String> warnings) {
         Set<String> keys = new LinkedHashSet<>();
         for (Map.Entry<String, String> e : set.entrySet()) {
             String key = e.getKey();
@@ -86,6 +89,26 @@ public record SettingsOverrides(List<String> prompts, List<String> clipModels, M
         if (!clipModels.isEmpty()) {
             m.put("clip_models", new ArrayList<>(clipModels));
             keys.add("clip_models");
+            if (m.get("clip_models_schedules") instanceof Map<?, ?> old) {
+                Set<String> listed = new java.util.HashSet<>(clipModels);
+                for (String c : clipModels) {
+                    if (ClipModelName.isValid(c)) listed.add(ClipModelName.resolve(c).canonical());
+                }
+                Map<String, Object> kept = new LinkedHashMap<>();
+                List<String> dropped = new ArrayList<>();
+                for (Map.Entry<?, ?> e : old.entrySet()) {
+                    String k = String.valueOf(e.getKey());
+                    boolean on = listed.contains(k)
+                            || ClipModelName.isValid(k) && listed.contains(ClipModelName.resolve(k).canonical());
+                    if (on) kept.put(k, e.getValue());
+                    else dropped.add(k);
+                }
+                if (!dropped.isEmpty()) {
+                    warnings.add("command line: clip_models: schedules of models no longer listed dropped: "
+                            + String.join(", ", dropped));
+                }
+                m.put("clip_models_schedules", kept);
+            }
         }
         if (!schedules.isEmpty()) {
             Map<String, Object> merged = new LinkedHashMap<>();

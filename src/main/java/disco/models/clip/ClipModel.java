@@ -2,6 +2,7 @@ package disco.models.clip;
 
 import disco.models.clip.Nn.LayerNorm;
 import disco.models.clip.Nn.Transformer;
+import disco.models.checkpoint.Checkpoint;
 import disco.models.tokenizer.SimpleTokenizer;
 import disco.torch.Torch;
 import disco.util.DiscoException;
@@ -12,6 +13,7 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -70,7 +72,34 @@ public final class ClipModel extends ClipModule {
      */
     public static ClipModel build(ClipConfig config, Device device) {
         Torch.init();
-        return new ClipModel(config, device);
+        ClipModel m = new ClipModel(config, device);
+        m.retainReference(); // survives any PointerScope it is built in; lives as long as the caller keeps it
+        return m;
+    }
+
+    /**
+     * Loads an OpenAI CLIP file (a TorchScript archive, float16 weights, or a zip {@code state_dict}) onto the CPU:
+     * the architecture comes from the tensor shapes ({@code build_model}), weights are converted to float32.
+     * Bad files, missing/extra keys and wrong shapes are bad input naming the file and key.
+     */
+    public static ClipModel load(Path checkpoint) {
+        return load(checkpoint, new Device(torch.DeviceType.CPU));
+    }
+
+    /** As {@link #load(Path)}, with the weights on {@code device}. */
+    public static ClipModel load(Path checkpoint, Device device) {
+        Torch.init();
+        ClipModel m;
+        try (PointerScope scope = new PointerScope()) {
+            Map<String, Tensor> weights = Checkpoint.read(checkpoint);
+            Map<String, long[]> shapes = new LinkedHashMap<>();
+            weights.forEach((k, t) -> {
+                if (!ClipConfig.NON_WEIGHT_KEYS.contains(k)) shapes.put(k, Ops.shape(t));
+            });
+            m = build(ClipConfig.fromShapes(shapes, checkpoint.toString()), device);
+            Checkpoint.loadInto(m, weights, checkpoint, ClipConfig.NON_WEIGHT_KEYS);
+        }
+        return m;
     }
 
     /** A CLIP of this architecture on the CPU, every weight drawn from a fixed-seed generator (deterministic). */
@@ -126,7 +155,7 @@ public final class ClipModel extends ClipModule {
         if (images.dim() != 4 || images.size(1) != 3 || images.size(2) != inputResolution()
                 || images.size(3) != inputResolution()) {
             throw new IllegalArgumentException("encodeImage: expected [N, 3, " + inputResolution() + ", "
-                    + inputResolution() + "], found " + java.util.Arrays.toString(Tensors.shape(images)));
+                    + inputResolution() + "], found " + java.util.Arrays.toString(Ops.shape(images)));
         }
         return visual.forward(images);
     }
@@ -138,7 +167,7 @@ public final class ClipModel extends ClipModule {
     public Tensor encodeText(Tensor tokens) {
         if (tokens.dim() != 2 || tokens.size(1) != config.contextLength()) {
             throw new IllegalArgumentException("encodeText: expected [N, " + config.contextLength() + "] tokens, found "
-                    + java.util.Arrays.toString(Tensors.shape(tokens)));
+                    + java.util.Arrays.toString(Ops.shape(tokens)));
         }
         try (NoGradGuard g = new NoGradGuard()) {
             Tensor ids = tokens.to(device, torch.ScalarType.Long);
@@ -147,7 +176,7 @@ public final class ClipModel extends ClipModule {
             x = transformer.forward(x, true);
             x = lnFinal.forward(x);
             Tensor eot = ids.argmax(new org.bytedeco.pytorch.LongOptional(-1), false);
-            Tensor rows = torch.arange(new Scalar(0), new Scalar(n), Tensors.options(torch.ScalarType.Long, device))
+            Tensor rows = torch.arange(new Scalar(0), new Scalar(n), Ops.options(torch.ScalarType.Long, device))
                     .mul(new Scalar(l)).add(eot);
             return x.reshape(n * l, x.size(2)).index_select(0, rows).matmul(textProjection);
         }
@@ -164,14 +193,14 @@ public final class ClipModel extends ClipModule {
             int[] t = tokenizer.tokenize(texts.get(i));
             for (int j = 0; j < t.length; j++) ids[i * SimpleTokenizer.CONTEXT_LENGTH + j] = t[j];
         }
-        return encodeText(Tensors.fromLongs(ids, texts.size(), SimpleTokenizer.CONTEXT_LENGTH));
+        return encodeText(Ops.fromLongs(ids, texts.size(), SimpleTokenizer.CONTEXT_LENGTH));
     }
 
     /** {@code (x - MEAN) / STD} per channel of {@code [N, 3, H, W]} images in [0, 1]; differentiable. */
     public static Tensor normalize(Tensor images) {
         Device d = images.device();
-        Tensor mean = Tensors.fromFloats(MEAN, 1, 3, 1, 1).to(d, images.scalar_type());
-        Tensor std = Tensors.fromFloats(STD, 1, 3, 1, 1).to(d, images.scalar_type());
+        Tensor mean = disco.models.Tensors.fromFloats(MEAN, 1, 3, 1, 1).to(d, images.scalar_type());
+        Tensor std = disco.models.Tensors.fromFloats(STD, 1, 3, 1, 1).to(d, images.scalar_type());
         return images.sub(mean).div(std);
     }
 
@@ -186,7 +215,7 @@ public final class ClipModel extends ClipModule {
             for (Map.Entry<String, Tensor> e : stateTensors().entrySet()) {
                 String k = e.getKey();
                 Tensor t = e.getValue();
-                long[] shape = Tensors.shape(t);
+                long[] shape = Ops.shape(t);
                 int n = (int) t.numel();
                 if (k.endsWith("num_batches_tracked")) {
                     t.zero_();
@@ -206,7 +235,7 @@ public final class ClipModel extends ClipModule {
                     else std = 1 / Math.sqrt((double) n / shape[0]);
                     for (int i = 0; i < n; i++) v[i] = (float) (std * gaussian(rng));
                 }
-                t.copy_(Tensors.fromFloats(v, shape).to(t.device(), t.scalar_type()));
+                t.copy_(disco.models.Tensors.fromFloats(v, shape).to(t.device(), t.scalar_type()));
             }
         }
     }
@@ -217,10 +246,17 @@ public final class ClipModel extends ClipModule {
         return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
     }
 
+    /** Frees the weights (natively); the model is unusable afterwards. */
+    @Override
+    public void close() {
+        releaseRetained();
+        super.close();
+    }
+
     /** Shapes of every state-dict entry, for comparison with manifests. */
     public Map<String, long[]> shapes() {
         Map<String, long[]> out = new LinkedHashMap<>();
-        stateTensors().forEach((k, t) -> out.put(k, Tensors.shape(t)));
+        stateTensors().forEach((k, t) -> out.put(k, Ops.shape(t)));
         return out;
     }
 }

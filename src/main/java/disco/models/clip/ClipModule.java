@@ -24,7 +24,7 @@ abstract class ClipModule extends Module {
     }
 
     Tensor param(String name, long... shape) {
-        Tensor t = torch.empty(shape, Tensors.options(torch.ScalarType.Float, device), null);
+        Tensor t = torch.empty(shape, Ops.options(torch.ScalarType.Float, device), null);
         // keep our own handle: the returned reference points into LibTorch's dict and moves when it grows
         register_parameter(name, t, false);
         t.retainReference();
@@ -33,7 +33,7 @@ abstract class ClipModule extends Module {
     }
 
     Tensor buffer(String name, torch.ScalarType dtype, long... shape) {
-        Tensor t = torch.empty(shape, Tensors.options(dtype, device), null);
+        Tensor t = torch.empty(shape, Ops.options(dtype, device), null);
         register_buffer(name, t);
         t.retainReference();
         tensors.put(name, t);
@@ -45,6 +45,17 @@ abstract class ClipModule extends Module {
         m.retainReference();
         children.put(name, m);
         return m;
+    }
+
+    /** Drops the handles this module and its children retained (after which they are unusable). */
+    void releaseRetained() {
+        for (Tensor t : tensors.values()) t.releaseReference();
+        for (ClipModule c : children.values()) {
+            c.releaseRetained();
+            c.releaseReference();
+        }
+        tensors.clear();
+        children.clear();
     }
 
     /** Every parameter and buffer under this module, named as in the state dict (in registration order). */

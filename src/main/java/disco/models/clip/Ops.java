@@ -1,8 +1,6 @@
 package disco.models.clip;
 
-import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.ScalarTypeOptional;
@@ -11,9 +9,9 @@ import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
-/** Small LibTorch helpers for the CLIP package: Java arrays in and out, options, optional tensors. */
-final class Tensors {
-    private Tensors() {}
+/** Small LibTorch helpers for the CLIP package: options, optional tensors, int64 ids, shapes. */
+final class Ops {
+    private Ops() {}
 
     static TensorOptions options(torch.ScalarType dtype, Device device) {
         return new TensorOptions().dtype(new ScalarTypeOptional(dtype)).device(new DeviceOptional(device));
@@ -23,13 +21,6 @@ final class Tensors {
         return t == null ? new TensorOptional() : new TensorOptional(t);
     }
 
-    /** A new CPU float32 tensor holding a copy of {@code data}. */
-    static Tensor fromFloats(float[] data, long... shape) {
-        Tensor t = torch.empty(shape, options(torch.ScalarType.Float, new Device(torch.DeviceType.CPU)), null);
-        new FloatPointer(t.data_ptr()).capacity(data.length).put(data);
-        return t;
-    }
-
     /** A new CPU int64 tensor holding a copy of {@code data}. */
     static Tensor fromLongs(long[] data, long... shape) {
         Tensor t = torch.empty(shape, options(torch.ScalarType.Long, new Device(torch.DeviceType.CPU)), null);
@@ -37,14 +28,7 @@ final class Tensors {
         return t;
     }
 
-    /** The values of any float tensor as a Java array (moved to the CPU, float32, contiguous). */
-    static float[] toFloats(Tensor t) {
-        Tensor c = t.detach().to(new Device(torch.DeviceType.CPU), torch.ScalarType.Float).contiguous();
-        float[] out = new float[(int) c.numel()];
-        Pointer p = c.data_ptr();
-        new FloatPointer(p).capacity(out.length).get(out);
-        return out;
-    }
+
 
     static long[] shape(Tensor t) {
         long[] s = new long[(int) t.dim()];

@@ -1,0 +1,94 @@
+package disco.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import disco.plan.DiffusionSchedule;
+import disco.plan.PlanStep;
+import disco.plan.StepPlan;
+import disco.settings.Schedule;
+import disco.settings.ScheduleExpr;
+import disco.settings.Settings;
+import disco.util.DiscoException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.Callable;
+
+@Command(name = "plan",
+        description = "Show what the settings decide for every executed step (timestep, schedule index, active CLIP"
+                + " models, cutouts and every scheduled scalar), a summary per model, and a warning for steps"
+                + " that no CLIP model guides.")
+public final class PlanCommand implements Callable<Integer> {
+    @Mixin
+    SettingsOptions options;
+
+    @Option(names = "--json", description = "print the plan as a JSON list of steps (summary and warnings on stderr)")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        Settings s = options.load().settings();
+        StepPlan plan;
+        try {
+            plan = StepPlan.of(s);
+        } catch (IllegalArgumentException e) {
+            throw DiscoException.badInput(where() + ": " + e.getMessage(), e);
+        }
+        if (json) {
+            ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+            try {
+                System.out.println(om.writeValueAsString(plan.toJsonList()));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+            printSummary(plan, System.err);
+        } else {
+            printTable(plan);
+            printSummary(plan, System.out);
+        }
+        String warning = plan.unguidedWarning();
+        if (warning != null) System.err.println("disco: warning: " + warning);
+        return ExitCodes.OK;
+    }
+
+    private String where() {
+        return options.file == null ? "settings" : options.file.toString();
+    }
+
+    private static void printTable(StepPlan plan) {
+        DiffusionSchedule ds = plan.schedule();
+        System.out.printf("# %d executed steps of %d (%s over %d diffusion steps)%n", plan.size(), ds.numSteps(),
+                ds.respacing(), ds.originalNumSteps());
+        System.out.printf("%5s %5s %5s %6s %4s %4s %6s %6s %4s %4s %8s %6s %6s %6s %6s %5s %6s  %s%n",
+                "step", "index", "t", "sched", "over", "inner", "ic_pow", "gray_p", "cutb", "sec", "clip_gs", "tv",
+                "range", "sat", "init", "clamp", "c_max", "active");
+        for (PlanStep p : plan.steps()) {
+            System.out.printf("%5d %5d %5d %6d %4d %4d %6s %6s %4d %4s %8s %6s %6s %6s %6s %5s %6s  %s%n",
+                    p.step(), p.index(), p.t(), p.schedIndex(), p.overview(), p.innercut(), num(p.icPow()),
+                    num(p.icgrayP()), p.cutnBatches(), p.useSecondaryModel() ? "yes" : "no",
+                    num(p.clipGuidanceScale()), num(p.tvScale()), num(p.rangeScale()), num(p.satScale()),
+                    num(p.initScale()), p.clampGrad() ? "yes" : "no", num(p.clampMax()),
+                    p.active().isEmpty() ? "-" : String.join(", ", p.active()));
+        }
+    }
+
+    private static void printSummary(StepPlan plan, java.io.PrintStream out) {
+        out.println("# models (" + plan.size() + " executed steps)");
+        for (StepPlan.ModelSummary m : plan.summaries()) {
+            if (m.stepsOn() == 0) {
+                out.printf("%s: on 0 of %d steps%n", m.model(), plan.size());
+            } else {
+                out.printf("%s: on %d of %d steps, first step %d (schedule %d), last step %d (schedule %d)%n",
+                        m.model(), m.stepsOn(), plan.size(), m.firstStep(), plan.step(m.firstStep()).schedIndex(),
+                        m.lastStep(), plan.step(m.lastStep()).schedIndex());
+            }
+        }
+    }
+
+    private static String num(double v) {
+        if (v == Math.rint(v) && Math.abs(v) < 1e9) return Long.toString((long) v);
+        return ScheduleExpr.literal(v, Schedule.Kind.FLOAT);
+    }
+}
