@@ -187,7 +187,7 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
         ClipGuidance guidance(boolean secondary) {
             return new ClipGuidance(plan(secondary), unet, this.secondary, models,
                     new NativeCutoutStage(!settings.has("skip_augs") || settings.get("skip_augs").asBoolean(), false),
-                    new TorchLossKernels(), 0, m -> System.err.println("guidance: " + m));
+                    new NativeLossKernels(), 0, m -> System.err.println("guidance: " + m));
         }
     }
 
