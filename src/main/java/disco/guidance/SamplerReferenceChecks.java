@@ -2,7 +2,6 @@ package disco.guidance;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import disco.models.checkpoint.Checkpoint;
-import disco.models.clip.ClipConfig;
 import disco.models.clip.ClipModel;
 import disco.models.secondary.SecondaryModel;
 import disco.models.tokenizer.SimpleTokenizer;
@@ -31,7 +30,6 @@ import disco.settings.Scheduled;
 import disco.util.DiscoException;
 import disco.util.Npy;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -151,7 +149,7 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
             List<ClipGuidance.Model> models = new ArrayList<>();
             for (JsonNode n : req(s, "clip_models")) {
                 String name = n.asText();
-                ClipModel clip = loadClip(ctx.file("clip-" + name + ".pt"));
+                ClipModel clip = ClipModel.load(ctx.file("clip-" + name + ".pt"));
                 Tensor embeds = clip.encodeText(tok, texts).to(torch.ScalarType.Float).contiguous();
                 embeds.retainReference();
                 Tensor weights = Tensors.fromFloats(w, w.length);
@@ -195,18 +193,6 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
         JsonNode v = s.get(key);
         if (v == null || v.isNull()) throw DiscoException.badInput("settings.json: " + key + ": missing");
         return v;
-    }
-
-    /** A CLIP TorchScript archive: architecture from the tensor shapes, weights converted to float32. */
-    static ClipModel loadClip(Path file) {
-        Map<String, Tensor> w = Checkpoint.read(file);
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : w.entrySet()) {
-            if (!ClipConfig.NON_WEIGHT_KEYS.contains(e.getKey())) shapes.put(e.getKey(), Checkpoint.shape(e.getValue()));
-        }
-        ClipModel m = ClipModel.build(ClipConfig.fromShapes(shapes, file.toString()), new Device(torch.DeviceType.CPU));
-        Checkpoint.loadInto(m, w, file, ClipConfig.NON_WEIGHT_KEYS);
-        return m;
     }
 
     static Tensor tensor(Npy.Array a) {
