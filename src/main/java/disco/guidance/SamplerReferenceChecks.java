@@ -71,7 +71,6 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
         try {
             e = Engine.load(ctx);
         } catch (RuntimeException ex) {
-            if (System.getenv("DISCO_DEBUG") != null) ex.printStackTrace();
             String why = String.valueOf(ex.getMessage()).split("\n", 2)[0];
             out.add(CheckResult.error("run/grad", why));
             for (Variant v : VARIANTS) out.add(CheckResult.error(v.name() + "/samples", why));
@@ -92,7 +91,6 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
         try (PointerScope scope = new PointerScope()) {
             return c.run();
         } catch (RuntimeException ex) {
-            if (System.getenv("DISCO_DEBUG") != null) ex.printStackTrace();
             return CheckResult.error(name, String.valueOf(ex.getMessage()).split("\n", 2)[0]);
         }
     }

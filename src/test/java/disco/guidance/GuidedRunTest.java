@@ -2,6 +2,7 @@ package disco.guidance;
 
 import disco.models.clip.ClipModel;
 import disco.models.secondary.SecondaryModel;
+import disco.models.unet.UNetConfig;
 import disco.models.unet.UNetModel;
 import disco.plan.DiffusionSchedule;
 import disco.plan.StepPlan;
@@ -30,12 +31,13 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Whole guided runs on the tiny demo networks (UNet, secondary model, RN-tiny and ViT-tiny), batch of 2 at 64x64,
+ * Whole guided runs on tiny networks (a 2-level UNet, the demo secondary model, RN-tiny and ViT-tiny), batch of 2
+ * at 32x32,
  * with the reversed schedule (ViT-tiny first, RN-tiny last; PLMS with one image), steps that no CLIP model covers, the secondary model
  * switched on by schedule for the early steps, inner cuts and augmentations on.
  */
 class GuidedRunTest {
-    static final long[] SHAPE = {2, 3, 64, 64};
+    static final long[] SHAPE = {2, 3, 32, 32};
     static DiffusionSchedule schedule;
     static SpacedAlphas alphas;
     static EpsDenoiser unet;
@@ -47,7 +49,9 @@ class GuidedRunTest {
         Torch.init();
         schedule = DiffusionSchedule.create(1000, 4, "ddim4");
         alphas = SpacedAlphas.of(schedule);
-        UNetModel u = UNetModel.demo();
+        // a smaller UNet than the demo (the loop is under test, not the network): 32 channels, 2 levels, 32x32
+        UNetModel u = new UNetModel(new UNetConfig(32, 32, 1, new double[] {1, 1}, new int[] {2}, 2, 16, -1, true, true,
+                true, false, false, 0.0)).randomInit(5);
         unet = new EpsDenoiser(u::forward, alphas);
         SecondaryModel sm = SecondaryModel.demo();
         secondary = new XStartDenoiser((x, t) -> sm.forward(x, t).pred(), alphas);
@@ -130,7 +134,7 @@ class GuidedRunTest {
         StepPlan plan = plan(2); // indices 1, 0: schedule 749 (uncovered), 999 (RN-tiny)
         List<String> log = new ArrayList<>();
         Sampler s = new Sampler(SamplerConfig.plms(2, false), unet, guidance(plan, log), NoiseSource.random(4, 0), 0);
-        SamplerState st = s.start(new long[] {1, 3, 64, 64}, null);
+        SamplerState st = s.start(new long[] {1, 3, 32, 32}, null);
         List<Integer> lossCounts = new ArrayList<>();
         while (!s.done(st)) {
             StepOutput o = s.step(st);
