@@ -11,9 +11,10 @@ import picocli.CommandLine.Command;
         description = "Disco Diffusion on the JVM: CLIP-guided diffusion with per-step model schedules.",
         subcommands = {
                 VerifyReferenceCommand.class,
-                ModelsCommand.class,
                 SettingsCommand.class,
                 PlanCommand.class,
+                ModelsCommand.class,
+                BenchCommand.class,
                 RunCommand.class,
                 DemoCommand.class,
                 ResumeCommand.class,

@@ -8,10 +8,11 @@ public final class ReferenceChecks {
 
     public static List<ReferenceCheck> all() {
         return List.of(
-                new disco.models.ModelReferenceChecks(),
-                new disco.kernels.CutoutsReferenceCheck(),
-                new disco.models.clip.ClipReferenceChecks(),
                 new disco.plan.ScheduleChecks(),
+                new disco.models.clip.ClipReferenceChecks(),
+                new disco.kernels.CutoutsReferenceCheck(),
+                new disco.kernels.LossReferenceCheck(),
+                new disco.models.ModelReferenceChecks(),
                 new disco.guidance.SamplerReferenceChecks()
         );
     }

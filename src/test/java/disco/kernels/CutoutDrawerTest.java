@@ -42,6 +42,10 @@ class CutoutDrawerTest {
         assertEquals(List.of(15, 2, 25), cuts.stream().map(Cut::y0).toList());
         // gray when i <= int(0.34 * 3) = 1
         assertEquals(List.of(true, true, false), cuts.stream().map(Cut::grayPre).toList());
+        // DD's quirk: with cut_icgray_p = 0 the first inner crop is still gray (i <= int(0 * n) = 0)
+        List<Cut> zero = CutoutDrawer.innerCrops(0, 64, 96, 32, 3, 1, 0.0,
+                CutDraws.scripted(new double[] {0.5, 0.5, 0.5}, new int[] {0, 0, 0, 0, 0, 0}));
+        assertEquals(List.of(true, false, false), zero.stream().map(Cut::grayPre).toList());
         assertThrows(IllegalStateException.class, () -> CutoutDrawer.innerCrops(0, 64, 96, 32, 1, 0.5, 0,
                 CutDraws.scripted(new double[] {0.3}, new int[] {90, 0})));
     }
@@ -93,6 +97,25 @@ class CutoutDrawerTest {
     }
 
     @Test
+    void settingsComeFromThePlannedStep() {
+        disco.plan.PlanStep step = new disco.plan.PlanStep(0, 7, 700, 701, 299, List.of("RN50"), 4, 2, 0.7, 0.2,
+                false, 3, 5000, 100, 150, 50, 0, true, 0.05);
+        assertEquals(new CutSettings(4, 2, 0.7, 0.2, true, false), CutSettings.of(step, true, false));
+    }
+
+    @Test
+    void parallelGaussiansEqualTheStreamsOwn() {
+        RandomStream a = RandomStream.of(3, 1, 2, "m", "noise"), b = RandomStream.of(3, 1, 2, "m", "noise");
+        a.nextDouble();
+        b.nextDouble();
+        float[] x = new float[200_003], y = new float[200_003];
+        a.fillGaussian(x);
+        CutDraws.parallelGaussians(b, y);
+        assertArrayEquals(x, y);
+        assertEquals(a.position(), b.position());
+    }
+
+    @Test
     void drawsArePureFunctionsOfTheKey() {
         CutSettings s = new CutSettings(2, 6, 1.2, 0.2, false, false);
         CutSet a = CutoutDrawer.draw(0, 200, 300, 64, s, stream(42, 5));
@@ -101,5 +124,10 @@ class CutoutDrawerTest {
         assertEquals(a.cuts(), b.cuts());
         assertArrayEquals(a.noise(), b.noise());
         assertNotEquals(a.cuts(), c.cuts());
+        CutSet d0 = CutoutDrawer.draw(0, 200, 300, 64, s, CutoutDrawer.drawsFor(42, 0, 5, "RN50", 0));
+        CutSet d0again = CutoutDrawer.draw(0, 200, 300, 64, s, CutoutDrawer.drawsFor(42, 0, 5, "RN50", 0));
+        CutSet d1 = CutoutDrawer.draw(0, 200, 300, 64, s, CutoutDrawer.drawsFor(42, 0, 5, "RN50", 1));
+        assertEquals(d0.cuts(), d0again.cuts());
+        assertNotEquals(d0.cuts(), d1.cuts());
     }
 }

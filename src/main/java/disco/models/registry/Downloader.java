@@ -11,6 +11,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +22,12 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -36,14 +44,29 @@ public final class Downloader {
     private static final Pattern CONTENT_RANGE = Pattern.compile("bytes\\s+(\\d+)-(\\d+)/(\\d+|\\*)");
     private static final Pattern CONTENT_RANGE_UNSATISFIED = Pattern.compile("bytes\\s+\\*/(\\d+)");
 
+    /** A transfer that brings no byte for this long is dropped and resumed (HttpClient has no read timeout). */
+    public static final Duration DEFAULT_STALL_TIMEOUT = Duration.ofSeconds(60);
+
+    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "disco-download-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
+
     private final HttpClient client;
     private final DownloadProgress progress;
     private final Consumer<String> log;
+    private final Duration stallTimeout;
 
     public Downloader(HttpClient client, DownloadProgress progress, Consumer<String> log) {
+        this(client, progress, log, DEFAULT_STALL_TIMEOUT);
+    }
+
+    public Downloader(HttpClient client, DownloadProgress progress, Consumer<String> log, Duration stallTimeout) {
         this.client = client;
         this.progress = progress;
         this.log = log;
+        this.stallTimeout = stallTimeout;
     }
 
     /** A client that follows redirects (Hugging Face and GitHub redirect to their CDNs). */
@@ -77,6 +100,29 @@ public final class Downloader {
         } catch (IOException ex) {
             throw new DiscoException(ExitCodes.IO_ERROR, target.getParent() + ": cannot create the model directory (" + ex.getMessage() + ")", ex);
         }
+        // one downloader per file: a second `disco models fetch` of the same file stops instead of mixing bytes
+        Path lockFile = target.resolveSibling("." + target.getFileName() + ".lock");
+        try (FileChannel lockChannel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            FileLock lock;
+            try {
+                lock = lockChannel.tryLock();
+            } catch (OverlappingFileLockException ex) {
+                lock = null;
+            }
+            if (lock == null) {
+                throw new DiscoException(ExitCodes.IO_ERROR, e.name() + ": another process is downloading " + target + " (lock " + lockFile + ")");
+            }
+            try {
+                return downloadLocked(e, target, part);
+            } finally {
+                lock.release();
+            }
+        } catch (IOException ex) {
+            throw new DiscoException(ExitCodes.IO_ERROR, lockFile + ": cannot lock (" + ex.getMessage() + ")", ex);
+        }
+    }
+
+    private Downloaded downloadLocked(ModelEntry e, Path target, Path part) {
         List<String> failures = new ArrayList<>();
         for (int i = 0; i < e.urls().size(); i++) {
             String url = e.urls().get(i).url();
@@ -186,7 +232,7 @@ public final class Downloader {
         } catch (IllegalArgumentException ex) {
             return Outcome.fail("not a valid URL (" + ex.getMessage() + ")", false);
         }
-        rb.GET().timeout(Duration.ofSeconds(60)).header("User-Agent", "disco/0.1 (model fetch)");
+        rb.GET().timeout(stallTimeout).header("User-Agent", "disco/0.1 (model fetch)");
         if (have > 0) rb.header("Range", "bytes=" + have + "-");
         HttpResponse<InputStream> r;
         try {
@@ -230,6 +276,19 @@ public final class Downloader {
             if (start > 0) Sha256.update(md, part, start);
             done[0] = start;
             progress.start(e.name(), url, start, total);
+            // the watchdog closes the body when no byte arrived for stallTimeout; the blocked read then ends
+            AtomicLong lastByte = new AtomicLong(System.nanoTime());
+            AtomicBoolean stalled = new AtomicBoolean();
+            long period = Math.max(10, stallTimeout.toMillis() / 4);
+            ScheduledFuture<?> watch = WATCHDOG.scheduleAtFixedRate(() -> {
+                if (System.nanoTime() - lastByte.get() > stallTimeout.toNanos() && stalled.compareAndSet(false, true)) {
+                    try {
+                        body.close();
+                    } catch (IOException ignored) {
+                        // the reader sees the stream end or fail either way
+                    }
+                }
+            }, period, period, TimeUnit.MILLISECONDS);
             try (FileChannel ch = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     start == 0 ? StandardOpenOption.TRUNCATE_EXISTING : StandardOpenOption.APPEND)) {
                 byte[] buf = new byte[1 << 20];
@@ -238,9 +297,12 @@ public final class Downloader {
                     try {
                         n = body.read(buf);
                     } catch (IOException ex) {
+                        if (stalled.get()) throw new RemoteIOException("no data for " + stallTimeout.toMillis() / 1000.0 + " s", ex);
                         throw new RemoteIOException(describe(ex), ex);
                     }
+                    if (stalled.get()) throw new RemoteIOException("no data for " + stallTimeout.toMillis() / 1000.0 + " s", null);
                     if (n < 0) break;
+                    lastByte.set(System.nanoTime());
                     ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
                     while (bb.hasRemaining()) ch.write(bb);
                     md.update(buf, 0, n);
@@ -250,6 +312,7 @@ public final class Downloader {
                 }
                 ch.force(false);
             } finally {
+                watch.cancel(false);
                 progress.end(done[0]);
             }
             if (total >= 0 && done[0] < total) {

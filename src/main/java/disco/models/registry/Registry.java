@@ -83,6 +83,8 @@ public final class Registry {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw DiscoException.badInput(file + ": registry file not found", e);
         } catch (IOException e) {
             throw DiscoException.badInput(file + ": cannot read registry (" + e.getMessage() + ")", e);
         }
