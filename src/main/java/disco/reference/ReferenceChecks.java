@@ -10,9 +10,9 @@ public final class ReferenceChecks {
         return List.of(
                 new disco.plan.ScheduleChecks(),
                 new disco.models.clip.ClipReferenceChecks(),
+                new disco.models.ModelReferenceChecks(),
                 new disco.kernels.CutoutsReferenceCheck(),
                 new disco.kernels.LossReferenceCheck(),
-                new disco.models.ModelReferenceChecks(),
                 new disco.guidance.SamplerReferenceChecks()
         );
     }
