@@ -1,7 +1,7 @@
 package disco.cli;
 
 import disco.guidance.NativeCutoutStage;
-import disco.guidance.TorchLossKernels;
+import disco.guidance.NativeLossKernels;
 import disco.models.registry.ModelDir;
 import disco.models.registry.Registry;
 import disco.run.Checkpoint;
@@ -68,7 +68,7 @@ final class RunSupport {
             if (nets.secondary() != null) nets.secondary().to(device, false);
             nets.clips().values().forEach(c -> c.to(device, false));
         }
-        return new DiscoEngine(s, nets, new NativeCutoutStage(s.skipAugs(), false), new TorchLossKernels(), device,
+        return new DiscoEngine(s, nets, new NativeCutoutStage(s.skipAugs(), false), new NativeLossKernels(), device,
                 msg -> System.err.println("disco: warning: " + msg));
     }
 

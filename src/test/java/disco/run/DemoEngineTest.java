@@ -3,7 +3,7 @@ package disco.run;
 import com.fasterxml.jackson.databind.JsonNode;
 import disco.cli.DemoCommand;
 import disco.guidance.NativeCutoutStage;
-import disco.guidance.TorchLossKernels;
+import disco.guidance.NativeLossKernels;
 import disco.settings.Settings;
 import disco.torch.Torch;
 import org.bytedeco.pytorch.Device;
@@ -44,7 +44,7 @@ class DemoEngineTest {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         RunLoop.Result res;
         try (DiscoEngine engine = new DiscoEngine(s, nets, new NativeCutoutStage(s.skipAugs(), false),
-                new TorchLossKernels(), new Device(torch.DeviceType.CPU), m -> {})) {
+                new NativeLossKernels(), new Device(torch.DeviceType.CPU), m -> {})) {
             res = new RunLoop(new PrintStream(err)).run(new RunLoop.Spec(r.settings(), r.json(), tmp, null), engine);
         }
         assertTrue(res.complete(), err.toString());
