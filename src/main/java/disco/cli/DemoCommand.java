@@ -34,7 +34,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", description = "random seed (default: the demo's, 2022)")
     Long seed;
 
-    @Option(names = "--steps", paramLabel = "N", description = "sampling steps (default: 12, skipping 2)")
+    @Option(names = "--steps", paramLabel = "N", description = "sampling steps (default: 10, skipping 2)")
     Integer steps;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "any settings key (repeatable)")

@@ -11,14 +11,14 @@ import picocli.CommandLine.Command;
         description = "Disco Diffusion on the JVM: CLIP-guided diffusion with per-step model schedules.",
         subcommands = {
                 VerifyReferenceCommand.class,
-                ModelsCommand.class,
                 SettingsCommand.class,
                 PlanCommand.class,
+                ModelsCommand.class,
+                BenchCommand.class,
                 RunCommand.class,
                 DemoCommand.class,
                 ResumeCommand.class,
                 SweepCommand.class,
-                BenchCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

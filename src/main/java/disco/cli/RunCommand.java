@@ -21,8 +21,13 @@ public final class RunCommand implements Callable<Integer> {
     @Mixin
     RunSupport.OutOption out;
 
+    @picocli.CommandLine.Option(names = "--clip-models", paramLabel = "NAME[,NAME...]", split = ",",
+            description = "the CLIP models (comma-separated); the same as --clip-model")
+    java.util.List<String> clipModels = new java.util.ArrayList<>();
+
     @Override
     public Integer call() {
+        settings.clipModels.addAll(clipModels);
         return RunSupport.run(ResolvedSettings.of(settings.load().settings()), exec, out.out);
     }
 }

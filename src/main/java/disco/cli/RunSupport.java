@@ -1,7 +1,7 @@
 package disco.cli;
 
 import disco.guidance.NativeCutoutStage;
-import disco.guidance.TorchLossKernels;
+import disco.guidance.NativeLossKernels;
 import disco.models.registry.ModelDir;
 import disco.models.registry.Registry;
 import disco.run.Checkpoint;
@@ -68,7 +68,7 @@ final class RunSupport {
             if (nets.secondary() != null) nets.secondary().to(device, false);
             nets.clips().values().forEach(c -> c.to(device, false));
         }
-        return new DiscoEngine(s, nets, new NativeCutoutStage(s.skipAugs(), false), new TorchLossKernels(), device,
+        return new DiscoEngine(s, nets, new NativeCutoutStage(s.skipAugs(), false), new NativeLossKernels(), device,
                 msg -> System.err.println("disco: warning: " + msg));
     }
 
@@ -92,10 +92,16 @@ final class RunSupport {
     /** Continues a checkpoint; prints the final images (or the new checkpoint) on stdout. */
     static int resume(Path checkpoint, ExecOptions o) {
         Checkpoint c = Checkpoint.read(checkpoint);
+        if (!java.nio.file.Files.isDirectory(c.runDir())) {
+            // the run directory moved (with its checkpoint): continue where the checkpoint is now
+            c = new Checkpoint(c.settingsJson(), checkpoint.toAbsolutePath().getParent(), c.batchName(), c.batchNum(),
+                    c.batch(), c.nextStep(), c.stepsRun(), c.seed(), c.reason(), c.tensors(), c.ints());
+        }
         ResolvedSettings r = ResolvedSettings.fromJson(c.settingsJson(), checkpoint + ": settings.json");
         Device device = device(o.device);
+        Checkpoint from = c;
         try (DiscoEngine engine = engine(r.settings(), o, device)) {
-            RunLoop.Result res = new RunLoop(System.err).resume(c, new RunLoop.Spec(r.settings(), r.json(), null, stopAt(o)),
+            RunLoop.Result res = new RunLoop(System.err).resume(from, new RunLoop.Spec(r.settings(), r.json(), null, stopAt(o)),
                     engine);
             return report(res);
         }

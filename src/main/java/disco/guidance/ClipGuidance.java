@@ -141,54 +141,46 @@ public final class ClipGuidance implements Guidance {
         Tensor xIn = pred.mul(f(facD)).add(x.mul(f(1 - facD)));
         long n = x.size(0);
         List<GuidanceResult.LossValue> values = new ArrayList<>();
-        Tensor xInGrad = torch.zeros_like(xIn);
         Tensor image01 = xIn.add(s(1)).div(s(2));
         int cutnBatches = sched.cutnBatches();
+        List<Tensor> modelGrads = new ArrayList<>();
         for (Model m : models) {
-            if (!sched.active().contains(m.name())) continue;
+            if (!sched.active().contains(m.name())) {
+                modelGrads.add(null);
+                continue;
+            }
+            Tensor sum = null;
             for (int b = 0; b < cutnBatches; b++) {
                 RandomStream rs = RandomStream.of(seed, call.batch(), call.step(), m.name(), "cutouts").derive(b);
                 if (call.call() > 0) rs = rs.derive("call" + call.call());
                 CutoutStage.Cuts cuts = cutouts.make(image01, sched, m.encoder().inputResolution(), rs);
-                Tensor clipIn = normalise(cuts.images());
-                ImageEncoder.Encoded enc = m.encoder().encode(clipIn);
-                Tensor emb = enc.embeddings();
-                Tensor dists = losses.spherical(emb, m.targetEmbeds()); // [K, P]
-                int cuts_ = cuts.cutsPerImage();
-                Tensor lossPerImage = dists.view(cuts_, n, -1).mul(m.weights()).sum(new long[] {2}, false, null)
-                        .mean(new long[] {0}, false, null); // [n]
-                values.add(new GuidanceResult.LossValue(call.step(), call.call(), m.name(), b,
-                        lossPerImage.sum().item_double()));
-                // d(losses.sum()) / d dists = weights[p] / cuts
-                Tensor gDists = m.weights().div(s(cuts_)).view(1, -1).expand(dists.size(0), dists.size(1)).contiguous();
-                Tensor gEmb = losses.sphericalBackwardX(emb, m.targetEmbeds(), gDists);
-                Tensor gClipIn = enc.backward(gEmb);
-                Tensor gCuts = normaliseBackward(gClipIn);
-                Tensor gImage01 = cuts.backward(gCuts);
-                // image01 = (x_in + 1) / 2; autograd.grad(losses.sum() * scale, x_in) / cutn_batches
-                Tensor gXIn = gImage01.div(s(2)).mul(s(sched.clipGuidanceScale())).div(s(cutnBatches));
-                xInGrad = xInGrad.add(gXIn);
+                ImageEncoder.Encoded enc = m.encoder().encode(normalise(cuts.images()));
+                LossKernels.ClipTerm term = losses.clipLoss(enc.embeddings(), m.targetEmbeds(), m.weights(), n);
+                values.add(new GuidanceResult.LossValue(call.step(), call.call(), m.name(), b, term.lossSum()));
+                Tensor gImage01 = cuts.backward(normaliseBackward(enc.backward(term.gradEmbeds())));
+                Tensor gXIn = gImage01.div(s(2)); // image01 = (x_in + 1) / 2
+                sum = sum == null ? gXIn : sum.add(gXIn);
             }
+            modelGrads.add(sum);
         }
-        // loss = tv(x_in).sum() * tv_scale + range(pred).sum() * range_scale + sat(x_in) * sat_scale; grad w.r.t. x_in
-        Tensor ones = torch.ones(new long[] {n}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float))
-                .to(x.device(), torch.ScalarType.Float);
-        Tensor gLoss = losses.tvBackward(xIn, ones.mul(s(sched.tvScale())))
-                .add(losses.satBackward(xIn, sched.satScale()));
-        xInGrad = xInGrad.add(gLoss);
-        boolean nan = xInGrad.isnan().any().item_bool();
-        if (nan) {
+        LossKernels.XInGrad xg = losses.xInGrad(xIn, pred, modelGrads, sched.clipGuidanceScale(), cutnBatches,
+                sched.tvScale(), sched.satScale());
+        if (xg.nan()) {
+            List<String> who = new ArrayList<>();
+            for (int k : xg.nanModels()) who.add(models.get(k).name());
             log.accept("step " + call.step() + " (t index " + call.scheduleIndex() + "): NaN in the guidance gradient"
-                    + " (active: " + String.join(", ", sched.active()) + "): gradient zeroed");
+                    + " from " + (who.isEmpty() ? "the tv/sat terms" : String.join(", ", who))
+                    + "; gradient zeroed as DD does");
             return new GuidanceResult(torch.zeros_like(x), values, true, Double.NaN, 0.0);
         }
+        Tensor xInGrad = xg.grad();
         // grad = -autograd.grad(x_in, x, x_in_grad): x_in = pred * fac + x * (1 - fac)
         Tensor viaPred = ev.backwardPredXstart(xInGrad.mul(f(facD)));
         Tensor grad = viaPred.add(xInGrad.mul(f(1 - facD))).neg();
         double[] rms = new double[1];
         if (sched.clampGrad()) {
             grad = losses.rmsClamp(grad, sched.clampMax(), rms);
-            double after = grad.square().mean().sqrt().item_double();
+            double after = Math.min(rms[0], sched.clampMax());
             return new GuidanceResult(grad, values, false, rms[0], after);
         }
         double r = grad.square().mean().sqrt().item_double();
