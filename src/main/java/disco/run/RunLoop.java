@@ -11,7 +11,6 @@ import disco.sampling.Tensors;
 import disco.settings.Settings;
 import disco.util.DiscoException;
 import disco.util.Npy;
-import disco.util.RandomStream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
@@ -19,7 +18,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -143,9 +141,9 @@ public final class RunLoop {
                 }
                 SamplerState state;
                 if (from != null && i == from.batch()) {
-                    state = restore(from, engine);
+                    state = RunSteps.fromArrays(from.tensors(), from.ints(), engine);
                 } else {
-                    state = start(s, engine, sampler, batchSeed, initImage);
+                    state = RunSteps.start(s, engine, sampler, batchSeed, initImage);
                 }
                 if (interrupted.get()) {
                     // Ctrl-C came during the previous batch's last step: stop before this batch's first step
@@ -165,35 +163,6 @@ public final class RunLoop {
             if (handleSigint) Sigint.restore(previousHandler);
         }
         return new Result(outs, finals, null);
-    }
-
-    /** x_T from the engine's noise, the init image (or perlin init, regenerated per batch as DD does). */
-    private SamplerState start(Settings s, Engine engine, Sampler sampler, long batchSeed, float[] initImage) {
-        try (PointerScope scope = new PointerScope()) {
-            long[] shape = {s.batchSize(), 3, s.height(), s.width()};
-            float[] init = initImage;
-            if (s.perlinInit()) {
-                init = InitImages.perlin(InitImages.PerlinMode.parse(s.perlinMode(), "settings"), s.width(), s.height(),
-                        RandomStream.of(batchSeed, 0, -1, "", "perlin"));
-            }
-            Tensor initT = null;
-            if (init != null) {
-                float[] batch = new float[init.length * s.batchSize()];
-                for (int k = 0; k < s.batchSize(); k++) System.arraycopy(init, 0, batch, k * init.length, init.length);
-                initT = engine.toDevice(Tensors.fromFloats(batch, shape));
-            }
-            return sampler.start(shape, initT);
-        }
-    }
-
-    private static SamplerState restore(Checkpoint c, Engine engine) {
-        try (PointerScope scope = new PointerScope()) {
-            Map<String, Tensor> ts = new LinkedHashMap<>();
-            for (Map.Entry<String, Npy.Array> e : c.tensors().entrySet()) {
-                ts.put(e.getKey(), engine.toDevice(Tensors.fromFloats(e.getValue().floats(), e.getValue().shape())));
-            }
-            return SamplerState.of(ts, c.ints());
-        }
     }
 
     /** Runs one batch from {@code state} (closed here); returns the checkpoint path when it stopped early. */
@@ -223,7 +192,7 @@ public final class RunLoop {
                 double ms = (System.nanoTime() - t0) / 1e6;
                 PlanStep ps = plan.step(j);
                 try {
-                    log.append(entry(i, j, out, ps, plan, ms));
+                    log.append(RunSteps.logEntry(i, j, out, plan, ms));
                 } catch (IOException e) {
                     throw io(log.file(), e);
                 }
@@ -299,13 +268,7 @@ public final class RunLoop {
     }
 
     private Path writeCheckpoint(Spec spec, RunOutputs outs, SamplerState state, int batch, int stepsRun, String reason) {
-        Map<String, Npy.Array> tensors = new LinkedHashMap<>();
-        try (PointerScope scope = new PointerScope()) {
-            for (Map.Entry<String, Tensor> e : state.tensors().entrySet()) {
-                float[] v = Tensors.toFloats(e.getValue());
-                tensors.put(e.getKey(), Npy.parse(Npy.encodeFloats(v, Tensors.shape(e.getValue())), e.getKey()));
-            }
-        }
+        Map<String, Npy.Array> tensors = RunSteps.toArrays(state);
         Checkpoint c = new Checkpoint(spec.settingsJson(), outs.dir(), outs.batchName(), outs.batchNum(), batch,
                 state.stepsDone(), stepsRun, spec.seed(), reason, tensors, state.ints());
         Path f = outs.checkpointFile();
@@ -331,25 +294,6 @@ public final class RunLoop {
         List<RgbImage> out = new ArrayList<>();
         for (int k = 0; k * per < v.length; k++) out.add(RgbImage.fromModelSpace(v, k * per, width, height));
         return out;
-    }
-
-    private static StepLog.Entry entry(int batch, int j, StepOutput out, PlanStep ps, StepPlan plan, double ms) {
-        Map<String, List<Double>> losses = new LinkedHashMap<>();
-        for (String m : ps.active()) losses.put(m, new ArrayList<>());
-        double before = Double.NaN, after = Double.NaN;
-        boolean guarded = false;
-        for (GuidanceResult g : out.guidance()) {
-            for (GuidanceResult.LossValue lv : g.losses()) {
-                losses.computeIfAbsent(lv.model(), k -> new ArrayList<>()).add(lv.value());
-            }
-            guarded |= g.nanGuarded();
-        }
-        if (!out.guidance().isEmpty()) {
-            before = out.guidance().get(0).rmsBefore();
-            after = out.guidance().get(0).rmsAfter();
-        }
-        return new StepLog.Entry(batch, j, out.index(), plan.schedule().scaledTimestep(out.index()), ps.active(), losses,
-                before, after, guarded, ms);
     }
 
     private static DiscoException io(Path f, IOException e) {

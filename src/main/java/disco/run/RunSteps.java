@@ -21,7 +21,8 @@ import java.util.Map;
 /**
  * The pieces of {@link RunLoop} that drive a run one step at a time, for callers that schedule the steps
  * themselves (the sweep executes shared trajectory prefixes once): the start state, the images of a step, its log
- * entry and a checkpoint. Same arithmetic and files as {@code disco run}.
+ * entry and a checkpoint. {@link RunLoop} itself starts, logs, checkpoints and restores through these, so
+ * {@code disco run} and the sweep cannot drift apart.
  */
 public final class RunSteps {
     private RunSteps() {}
