@@ -1,13 +1,8 @@
 package disco.cli;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -17,37 +12,19 @@ import static org.junit.jupiter.api.Assertions.*;
 class SweepCommandTest {
     @TempDir
     Path tmp;
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream oldOut;
-    private PrintStream oldErr;
-
-    @BeforeEach
-    void capture() {
-        oldOut = System.out;
-        oldErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(oldOut);
-        System.setErr(oldErr);
-    }
+    private CliRun.Result last = new CliRun.Result(-1, "", "");
 
     private int run(String... args) {
-        out.reset();
-        err.reset();
-        return Main.commandLine().execute(args);
+        last = CliRun.exec(args);
+        return last.code();
     }
 
     private String stdout() {
-        return out.toString(StandardCharsets.UTF_8);
+        return last.stdout();
     }
 
     private String stderr() {
-        return err.toString(StandardCharsets.UTF_8);
+        return last.stderr();
     }
 
     @Test

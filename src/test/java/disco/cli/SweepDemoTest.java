@@ -7,9 +7,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,38 +23,35 @@ import static org.junit.jupiter.api.Assertions.*;
 class SweepDemoTest {
     @TempDir
     Path tmp;
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream oldOut;
-    private PrintStream oldErr;
-
     private int threads;
+    private CliRun.Result last = new CliRun.Result(-1, "", "");
 
     @BeforeEach
-    void capture() {
+    void oneThread() {
         // LibTorch's CPU results depend on its intra-op thread count in the last bit (reductions split differently),
         // and another test class may have changed it in this JVM: run everything here, and the killed subprocess,
         // with one thread
         disco.torch.Torch.init();
         threads = org.bytedeco.pytorch.global.torch.get_num_threads();
         org.bytedeco.pytorch.global.torch.set_num_threads(1);
-        oldOut = System.out;
-        oldErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
     }
 
     @AfterEach
-    void restore() {
+    void restoreThreads() {
         org.bytedeco.pytorch.global.torch.set_num_threads(threads);
-        System.setOut(oldOut);
-        System.setErr(oldErr);
     }
 
     private int run(String... args) {
-        out.reset();
-        err.reset();
-        return Main.commandLine().execute(args);
+        last = CliRun.exec(args);
+        return last.code();
+    }
+
+    private String stdout() {
+        return last.stdout();
+    }
+
+    private String stderr() {
+        return last.stderr();
     }
 
     static final List<String> NAMES = List.of("k=300", "k=700", "k=1000");
@@ -98,20 +92,20 @@ class SweepDemoTest {
     @Test
     void sweepRunsEqualRunsAloneAndSurviveSigkill() throws Exception {
         Path f = sweepFile();
-        assertEquals(0, run("sweep", f.toString(), "--dry-run"), err.toString());
-        assertTrue(out.toString().contains("# steps: "), out.toString());
-        var m = java.util.regex.Pattern.compile("# steps: (\\d+) executed as a tree vs (\\d+)").matcher(out.toString());
+        assertEquals(0, run("sweep", f.toString(), "--dry-run"), stderr());
+        assertTrue(stdout().contains("# steps: "), stdout());
+        var m = java.util.regex.Pattern.compile("# steps: (\\d+) executed as a tree vs (\\d+)").matcher(stdout());
         assertTrue(m.find());
-        assertTrue(Long.parseLong(m.group(1)) < Long.parseLong(m.group(2)), out.toString()); // prefixes are shared
+        assertTrue(Long.parseLong(m.group(1)) < Long.parseLong(m.group(2)), stdout()); // prefixes are shared
 
         Path a = tmp.resolve("a");
-        assertEquals(0, run("sweep", f.toString(), "--out", a.toString()), err.toString());
+        assertEquals(0, run("sweep", f.toString(), "--out", a.toString()), stderr());
         assertTrue(Files.exists(a.resolve("contact-sheet.png")));
         assertTrue(Files.exists(a.resolve("index.html")));
         // each run alone with `disco run` on the settings file the sweep wrote
         for (String n : NAMES) {
             Path settings = a.resolve(n).resolve(n + "(0)_settings.json");
-            assertEquals(0, run("run", "--settings", settings.toString(), "--out", tmp.resolve("alone").toString()), err.toString());
+            assertEquals(0, run("run", "--settings", settings.toString(), "--out", tmp.resolve("alone").toString()), stderr());
             assertArrayEquals(pixels(image(tmp.resolve("alone"), n)), pixels(image(a, n)), n);
         }
 
@@ -151,14 +145,14 @@ class SweepDemoTest {
         List<Long> mtimes = new ArrayList<>();
         for (String n : finished) mtimes.add(Files.getLastModifiedTime(image(k, n)).toMillis());
         Thread.sleep(20);
-        assertEquals(0, run("sweep", f.toString(), "--out", k.toString()), err.toString());
-        assertTrue(err.toString().contains(finished.size() + " already finished"), err.toString());
+        assertEquals(0, run("sweep", f.toString(), "--out", k.toString()), stderr());
+        assertTrue(stderr().contains(finished.size() + " already finished"), stderr());
         for (String n : NAMES) assertArrayEquals(pixels(image(a, n)), pixels(image(k, n)), n);
         for (int i = 0; i < finished.size(); i++) {
             assertEquals(mtimes.get(i), Files.getLastModifiedTime(image(k, finished.get(i))).toMillis(), "rewritten: " + finished.get(i));
         }
         // a third start has nothing left to do
-        assertEquals(0, run("sweep", f.toString(), "--out", k.toString()), err.toString());
-        assertTrue(err.toString().contains("0 steps executed for 0 trajectories"), err.toString());
+        assertEquals(0, run("sweep", f.toString(), "--out", k.toString()), stderr());
+        assertTrue(stderr().contains("0 steps executed for 0 trajectories"), stderr());
     }
 }

@@ -1,0 +1,28 @@
+package disco.cli;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+/** Runs the {@code disco} command line in process, capturing its exit code and what it wrote to stdout and stderr. */
+final class CliRun {
+    private CliRun() {}
+
+    /** One command's exit code, stdout and stderr (UTF-8). */
+    record Result(int code, String stdout, String stderr) {}
+
+    /** Runs {@code disco <args>} with System.out / System.err redirected for its duration, then restored. */
+    static Result exec(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Main.commandLine().execute(args);
+            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+}
