@@ -2,16 +2,8 @@ package disco.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import disco.cli.ExitCodes;
-import disco.plan.DiffusionSchedule;
-import disco.sampling.EpsDenoiser;
-import disco.sampling.Guidance;
-import disco.sampling.GuidanceCall;
 import disco.sampling.GuidanceResult;
-import disco.sampling.NoiseSource;
 import disco.sampling.Sampler;
-import disco.sampling.SamplerConfig;
-import disco.sampling.SpacedAlphas;
-import disco.sampling.Tensors;
 import disco.settings.Settings;
 import disco.torch.Torch;
 import disco.util.DiscoException;
@@ -66,31 +58,18 @@ class RunLoopTest {
 
         @Override
         public Sampler sampler(int batch, long batchSeed) {
-            SpacedAlphas a = SpacedAlphas.linearDdim(DiffusionSchedule.diffusionSteps(s.steps()), s.steps());
-            EpsDenoiser den = new EpsDenoiser((x, t) -> x.mul(new Scalar(0.7f)).tanh(), a);
             disco.plan.StepPlan plan = disco.plan.StepPlan.of(s);
-            Guidance g = new Guidance() {
-                @Override
-                public boolean usesPrimaryDenoiser(int scheduleIndex) {
-                    return false;
+            return AnalyticSampler.of(s, batchSeed, call -> {
+                onStep.accept(call.step());
+                Tensor grad = call.x().mul(new Scalar(3f)).sin().mul(new Scalar(0.01f));
+                if (nanAtStep >= 0 && call.step() >= nanAtStep) grad = grad.div(new Scalar(0f)); // inf/nan
+                double rms = Math.sqrt(grad.square().mean().item_double());
+                List<GuidanceResult.LossValue> losses = new java.util.ArrayList<>();
+                for (String m : plan.step(call.step()).active()) {
+                    losses.add(new GuidanceResult.LossValue(call.step(), call.call(), m, 0, call.x().mean().item_double()));
                 }
-
-                @Override
-                public GuidanceResult guide(GuidanceCall call) {
-                    onStep.accept(call.step());
-                    Tensor grad = call.x().mul(new Scalar(3f)).sin().mul(new Scalar(0.01f));
-                    if (nanAtStep >= 0 && call.step() >= nanAtStep) grad = grad.div(new Scalar(0f)); // inf/nan
-                    double rms = Math.sqrt(grad.square().mean().item_double());
-                    List<GuidanceResult.LossValue> losses = new java.util.ArrayList<>();
-                    for (String m : plan.step(call.step()).active()) {
-                        losses.add(new GuidanceResult.LossValue(call.step(), call.call(), m, 0, call.x().mean().item_double()));
-                    }
-                    return new GuidanceResult(grad, losses, false, rms, Math.min(rms, 0.05));
-                }
-            };
-            SamplerConfig cfg = s.diffusionSamplingMode().equals("plms") ? SamplerConfig.plms(s.skipSteps(), false)
-                    : SamplerConfig.ddim(s.eta(), s.skipSteps(), false);
-            return new Sampler(cfg, den, g, NoiseSource.random(batchSeed, 0), 0);
+                return new GuidanceResult(grad, losses, false, rms, Math.min(rms, 0.05));
+            });
         }
     }
 
