@@ -95,6 +95,13 @@ inline std::pair<std::vector<size_t>, std::vector<double>> fd_probes(
 
 inline std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 
+// v at the given indices (an analytic gradient at fd_probes' coordinates).
+inline std::vector<float> at(const std::vector<float>& v, const std::vector<size_t>& idx) {
+    std::vector<float> out;
+    for (size_t i : idx) out.push_back(v[i]);
+    return out;
+}
+
 inline double dot(const std::vector<float>& a, const std::vector<float>& b) {
     double s = 0;
     for (size_t i = 0; i < a.size(); i++) s += double(a[i]) * b[i];
