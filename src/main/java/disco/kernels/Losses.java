@@ -1,5 +1,6 @@
 package disco.kernels;
 
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
@@ -16,45 +17,51 @@ public final class Losses {
 
     /** DD's {@code tv_loss(x)}: x [n,c,h,w] → [n] (replicate pad right/bottom, mean over C,H,W). */
     public static Tensor tv(Tensor x) {
-        Kernels.requireFloat("tv_loss", "x", x, -1, -1, -1, -1);
-        int dev = Kernels.device("tv_loss", X, x);
-        long n = x.size(0);
-        Tensor loss = x.new_empty(n);
-        Kernels.check(GuidanceNative.disco_tv_loss(Kernels.ptr(x), n, x.size(1), x.size(2), x.size(3),
-                Kernels.ptr(loss), dev, null));
-        return loss;
+        return perImage("tv_loss", x, GuidanceNative::disco_tv_loss);
     }
 
     /** d(sum_b gradLoss[b] * tv(x)[b]) / dx: x [n,c,h,w], gradLoss [n] → [n,c,h,w]. */
     public static Tensor tvBackward(Tensor x, Tensor gradLoss) {
-        Kernels.requireFloat("tv_loss_backward", "x", x, -1, -1, -1, -1);
-        Kernels.requireFloat("tv_loss_backward", "grad_loss", gradLoss, x.size(0));
-        int dev = Kernels.device("tv_loss_backward", new String[] {"x", "grad_loss"}, x, gradLoss);
-        Tensor gx = x.new_empty(Kernels.shapeOf(x));
-        Kernels.check(GuidanceNative.disco_tv_loss_backward(Kernels.ptr(x), Kernels.ptr(gradLoss), x.size(0),
-                x.size(1), x.size(2), x.size(3), Kernels.ptr(gx), 0, dev, null));
-        return gx;
+        return perImageBackward("tv_loss_backward", x, gradLoss, GuidanceNative::disco_tv_loss_backward);
     }
 
     /** DD's {@code range_loss(x)}: x [n,c,h,w] → [n], mean over C,H,W of (x - clamp(x,-1,1))². */
     public static Tensor range(Tensor x) {
-        Kernels.requireFloat("range_loss", "x", x, -1, -1, -1, -1);
-        int dev = Kernels.device("range_loss", X, x);
-        long n = x.size(0);
-        Tensor loss = x.new_empty(n);
-        Kernels.check(GuidanceNative.disco_range_loss(Kernels.ptr(x), n, x.size(1), x.size(2), x.size(3),
-                Kernels.ptr(loss), dev, null));
-        return loss;
+        return perImage("range_loss", x, GuidanceNative::disco_range_loss);
     }
 
     /** d(sum_b gradLoss[b] * range(x)[b]) / dx. */
     public static Tensor rangeBackward(Tensor x, Tensor gradLoss) {
-        Kernels.requireFloat("range_loss_backward", "x", x, -1, -1, -1, -1);
-        Kernels.requireFloat("range_loss_backward", "grad_loss", gradLoss, x.size(0));
-        int dev = Kernels.device("range_loss_backward", new String[] {"x", "grad_loss"}, x, gradLoss);
+        return perImageBackward("range_loss_backward", x, gradLoss, GuidanceNative::disco_range_loss_backward);
+    }
+
+    /** The C ABI of a per-image loss's forward: x [n,c,h,w] → loss [n]. */
+    private interface PerImageForward {
+        int call(Pointer x, long n, long c, long h, long w, Pointer loss, int device, Pointer stream);
+    }
+
+    /** The C ABI of a per-image loss's backward: x [n,c,h,w], gradLoss [n] → gradX [n,c,h,w]. */
+    private interface PerImageBackward {
+        int call(Pointer x, Pointer gradLoss, long n, long c, long h, long w, Pointer gradX, int accumulate, int device,
+                 Pointer stream);
+    }
+
+    private static Tensor perImage(String fn, Tensor x, PerImageForward k) {
+        Kernels.requireFloat(fn, "x", x, -1, -1, -1, -1);
+        int dev = Kernels.device(fn, X, x);
+        long n = x.size(0);
+        Tensor loss = x.new_empty(n);
+        Kernels.check(k.call(Kernels.ptr(x), n, x.size(1), x.size(2), x.size(3), Kernels.ptr(loss), dev, null));
+        return loss;
+    }
+
+    private static Tensor perImageBackward(String fn, Tensor x, Tensor gradLoss, PerImageBackward k) {
+        Kernels.requireFloat(fn, "x", x, -1, -1, -1, -1);
+        Kernels.requireFloat(fn, "grad_loss", gradLoss, x.size(0));
+        int dev = Kernels.device(fn, new String[] {"x", "grad_loss"}, x, gradLoss);
         Tensor gx = x.new_empty(Kernels.shapeOf(x));
-        Kernels.check(GuidanceNative.disco_range_loss_backward(Kernels.ptr(x), Kernels.ptr(gradLoss), x.size(0),
-                x.size(1), x.size(2), x.size(3), Kernels.ptr(gx), 0, dev, null));
+        Kernels.check(k.call(Kernels.ptr(x), Kernels.ptr(gradLoss), x.size(0), x.size(1), x.size(2), x.size(3),
+                Kernels.ptr(gx), 0, dev, null));
         return gx;
     }
 
