@@ -8,7 +8,9 @@ public final class ReferenceChecks {
 
     public static List<ReferenceCheck> all() {
         return List.of(
-                new disco.plan.ScheduleChecks()
+                new disco.plan.ScheduleChecks(),
+                new disco.models.ModelReferenceChecks(),
+                new disco.kernels.CutoutsReferenceCheck()
         );
     }
 }

@@ -1,0 +1,75 @@
+/* Cutout + augmentation stage (Disco Diffusion's MakeCutoutsDango + its T.Compose augmentations).
+ *
+ * One cut = one row of DISCO_CUT_FIELDS floats (see the DISCO_CUT_* offsets). Per cut, in this order:
+ *   resize   the box [y0, y0+h) x [x0, x0+w) of image n (pixels outside the image read 0: that is how DD's
+ *            F.pad of the short side is expressed) to S x S with ResizeRight's defaults: antialiased cubic,
+ *            support widened by 1/scale when downscaling, weights normalised, out-of-range taps read 0
+ *            (pad_mode 'constant'), dims resized in order of increasing scale factor, a dim with scale 1 skipped;
+ *   gray_pre torchvision 3-channel grayscale (0.2989 r + 0.587 g + 0.114 b, repeated);
+ *   hflip;   noise1 (x += scale1 * noise[k][0]);
+ *   affine   torchvision affine: rotation by angle degrees about the image centre, translation (tx, ty) pixels,
+ *            bilinear grid_sample (align_corners=False, zeros), and with fill_mask != 0 the fill=0 mask product
+ *            torchvision applies when a fill is given (RandomAffine's default);
+ *   noise2;  gray_aug (grayscale again);  noise3;
+ *   jitter   n_jitter ops of jitter_op[0..3] (0 brightness, 1 contrast, 2 saturation, 3 hue) with the factors
+ *            given: torchvision _blend with clamp to [0, 1]; contrast blends with the mean of the grayscale of the
+ *            whole cut; hue goes through rgb->hsv->rgb.
+ * noise is [K, 3, 3, S, S] standard normals (stage, channel, y, x); it may be NULL when every noise scale is 0.
+ * image [N, 3, H, W], out [K, 3, S, S], float32 contiguous. device 0 = CPU, 1 = CUDA (pointers on that device;
+ * the cut table stays on the host; with CUDA the call returns after the stream has finished). Sizes must fit in
+ * an int. Returns 0 or an error code, disco_last_error() says why.
+ */
+#ifndef DISCO_CUTOUTS_H
+#define DISCO_CUTOUTS_H
+
+#include "abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    DISCO_CUT_IMAGE = 0,
+    DISCO_CUT_Y0 = 1,
+    DISCO_CUT_X0 = 2,
+    DISCO_CUT_H = 3,
+    DISCO_CUT_W = 4,
+    DISCO_CUT_GRAY_PRE = 5,
+    DISCO_CUT_HFLIP = 6,
+    DISCO_CUT_NOISE1 = 7,
+    DISCO_CUT_AFFINE = 8,
+    DISCO_CUT_ANGLE = 9,
+    DISCO_CUT_TX = 10,
+    DISCO_CUT_TY = 11,
+    DISCO_CUT_FILL_MASK = 12,
+    DISCO_CUT_NOISE2 = 13,
+    DISCO_CUT_GRAY_AUG = 14,
+    DISCO_CUT_NOISE3 = 15,
+    DISCO_CUT_N_JITTER = 16,
+    DISCO_CUT_JITTER_OP0 = 17, /* ops at 17..20 */
+    DISCO_CUT_BRIGHTNESS = 21,
+    DISCO_CUT_CONTRAST = 22,
+    DISCO_CUT_SATURATION = 23,
+    DISCO_CUT_HUE = 24,
+    DISCO_CUT_FIELDS = 25
+};
+
+/* out[K,3,S,S] = cutouts of image[N,3,H,W] described by cuts[K * DISCO_CUT_FIELDS] (host memory). */
+DISCO_API int disco_cutouts_forward(const float* image, int64_t n, int64_t h, int64_t w,
+                          const float* cuts, int64_t k, int64_t s,
+                          const float* noise, float* out,
+                          int device, void* stream);
+
+/* grad_image[N,3,H,W] = (d out / d image)^T grad_out, evaluated at image (the forward is recomputed).
+ * grad_image is overwritten (not accumulated). */
+DISCO_API int disco_cutouts_backward(const float* image, int64_t n, int64_t h, int64_t w,
+                           const float* cuts, int64_t k, int64_t s,
+                           const float* noise, const float* grad_out,
+                           float* grad_image,
+                           int device, void* stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

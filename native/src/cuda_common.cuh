@@ -1,0 +1,46 @@
+// cuda_common.cuh — helpers shared by the CUDA kernels of disco_kernels.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "status.h"
+
+#define DISCO_CUDA_TRY(fn, expr)                                                                        \
+    do {                                                                                                \
+        cudaError_t disco_err_ = (expr);                                                                \
+        if (disco_err_ != cudaSuccess)                                                                  \
+            return disco_fail(DISCO_ECUDA, "%s: %s: %s", fn, #expr, cudaGetErrorString(disco_err_));    \
+    } while (0)
+
+// After a launch: the launch error (bad configuration, no device) as DISCO_ECUDA.
+#define DISCO_CUDA_LAUNCHED(fn) DISCO_CUDA_TRY(fn, cudaGetLastError())
+
+namespace disco_cuda {
+
+constexpr int kThreads = 256;
+
+inline unsigned blocks_for(int64_t count, int64_t cap = 4096) {
+    int64_t b = (count + kThreads - 1) / kThreads;
+    if (b < 1) b = 1;
+    if (b > cap) b = cap;
+    return (unsigned)b;
+}
+
+inline cudaStream_t as_stream(void* s) { return reinterpret_cast<cudaStream_t>(s); }
+
+// Sum over the block (blockDim.x == kThreads); the result is valid in thread 0.
+__device__ inline float block_sum(float v) {
+    __shared__ float warp_sums[kThreads / 32];
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) warp_sums[warp] = v;
+    __syncthreads();
+    v = threadIdx.x < kThreads / 32 ? warp_sums[threadIdx.x] : 0.f;
+    if (warp == 0)
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    __syncthreads();
+    return v;
+}
+
+}  // namespace disco_cuda

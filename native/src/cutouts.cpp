@@ -1,0 +1,409 @@
+// Cutout + augmentation stage: CPU twin and the C entry points (see include/disco/cutouts.h).
+#include "cutouts.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "cutouts_common.h"
+#include "disco_kernels.h"
+#include "status.h"
+
+using namespace disco_cut;
+
+int cutouts_validate(const char* fn, const float* image, int n, int h, int w, const float* cuts, int k, int s,
+                     const float* noise, const void* out) {
+    if (!image) return disco_fail(DISCO_EINVAL, "%s: image is NULL", fn);
+    if (!cuts) return disco_fail(DISCO_EINVAL, "%s: cuts is NULL", fn);
+    if (!out) return disco_fail(DISCO_EINVAL, "%s: output is NULL", fn);
+    if (n <= 0 || h <= 0 || w <= 0) return disco_fail(DISCO_EINVAL, "%s: image size %dx3x%dx%d must be positive", fn, n, h, w);
+    if (k <= 0 || s <= 0) return disco_fail(DISCO_EINVAL, "%s: k=%d, s=%d must be positive", fn, k, s);
+    long lim = 4L * std::max(h, w) + 4L * s;
+    for (int c = 0; c < k; c++) {
+        const float* d = cuts + (size_t) c * DISCO_CUT_FIELDS;
+        for (int f = 0; f < DISCO_CUT_FIELDS; f++)
+            if (!std::isfinite(d[f])) return disco_fail(DISCO_EINVAL, "%s: cut %d field %d is not finite", fn, c, f);
+        int img = (int) d[DISCO_CUT_IMAGE];
+        if (img != d[DISCO_CUT_IMAGE] || img < 0 || img >= n)
+            return disco_fail(DISCO_EINVAL, "%s: cut %d: image index %g not in [0, %d)", fn, c, d[DISCO_CUT_IMAGE], n);
+        long y0 = (long) d[DISCO_CUT_Y0], x0 = (long) d[DISCO_CUT_X0], bh = (long) d[DISCO_CUT_H], bw = (long) d[DISCO_CUT_W];
+        if (y0 != d[DISCO_CUT_Y0] || x0 != d[DISCO_CUT_X0] || bh != d[DISCO_CUT_H] || bw != d[DISCO_CUT_W])
+            return disco_fail(DISCO_EINVAL, "%s: cut %d: box must be integer", fn, c);
+        if (bh < 1 || bw < 1 || bh > lim || bw > lim)
+            return disco_fail(DISCO_EINVAL, "%s: cut %d: box size %ldx%ld out of range", fn, c, bh, bw);
+        if (y0 >= h || x0 >= w || y0 + bh <= 0 || x0 + bw <= 0 || y0 < -lim || x0 < -lim)
+            return disco_fail(DISCO_EINVAL, "%s: cut %d: box y0=%ld x0=%ld h=%ld w=%ld lies outside the %dx%d image",
+                              fn, c, y0, x0, bh, bw, h, w);
+        const int flags[] = {DISCO_CUT_GRAY_PRE, DISCO_CUT_HFLIP, DISCO_CUT_AFFINE, DISCO_CUT_FILL_MASK, DISCO_CUT_GRAY_AUG};
+        for (int f : flags)
+            if (d[f] != 0.0f && d[f] != 1.0f) return disco_fail(DISCO_EINVAL, "%s: cut %d: flag field %d must be 0 or 1", fn, c, f);
+        const int noises[] = {DISCO_CUT_NOISE1, DISCO_CUT_NOISE2, DISCO_CUT_NOISE3};
+        for (int f : noises)
+            if (d[f] != 0.0f && !noise) return disco_fail(DISCO_EINVAL, "%s: cut %d: noise scale set but noise is NULL", fn, c);
+        int nj = (int) d[DISCO_CUT_N_JITTER];
+        if (nj != d[DISCO_CUT_N_JITTER] || nj < 0 || nj > 4)
+            return disco_fail(DISCO_EINVAL, "%s: cut %d: n_jitter must be 0..4", fn, c);
+        for (int j = 0; j < nj; j++) {
+            float op = d[DISCO_CUT_JITTER_OP0 + j];
+            if (op != 0.0f && op != 1.0f && op != 2.0f && op != 3.0f)
+                return disco_fail(DISCO_EINVAL, "%s: cut %d: jitter op %d must be 0..3", fn, c, j);
+        }
+        if (d[DISCO_CUT_BRIGHTNESS] < 0 || d[DISCO_CUT_CONTRAST] < 0 || d[DISCO_CUT_SATURATION] < 0)
+            return disco_fail(DISCO_EINVAL, "%s: cut %d: brightness/contrast/saturation factors must be >= 0", fn, c);
+        if (d[DISCO_CUT_HUE] < -0.5f || d[DISCO_CUT_HUE] > 0.5f)
+            return disco_fail(DISCO_EINVAL, "%s: cut %d: hue factor must be in [-0.5, 0.5]", fn, c);
+    }
+    return DISCO_OK;
+}
+
+namespace {
+
+struct CutPlan {
+    Axis ay, ax;
+    bool h_first;
+    int cy0, cy1, cx0, cx1;  // rows / columns of the image the box touches
+    float m[6];
+};
+
+CutPlan make_plan(const float* d, int h, int w, int s) {
+    CutPlan p;
+    int y0 = (int) d[DISCO_CUT_Y0], x0 = (int) d[DISCO_CUT_X0], bh = (int) d[DISCO_CUT_H], bw = (int) d[DISCO_CUT_W];
+    p.ay = make_axis(bh, s, y0, h);
+    p.ax = make_axis(bw, s, x0, w);
+    p.h_first = p.ay.scale <= p.ax.scale;
+    p.cy0 = std::max(0, y0); p.cy1 = std::min(h, y0 + bh);
+    p.cx0 = std::max(0, x0); p.cx1 = std::min(w, x0 + bw);
+    affine_matrix(d[DISCO_CUT_ANGLE], d[DISCO_CUT_TX], d[DISCO_CUT_TY], p.m);
+    return p;
+}
+
+void resize_fwd(const float* img, int h, int w, int s, const CutPlan& p, float* out) {
+    const size_t hw = (size_t) h * w;
+    if (p.h_first) {
+        int cw = p.cx1 - p.cx0;
+        std::vector<float> tmp((size_t) 3 * s * cw);
+        for (int c = 0; c < 3; c++)
+            for (int o = 0; o < s; o++) {
+                float* row = &tmp[((size_t) c * s + o) * cw];
+                std::fill(row, row + cw, 0.0f);
+                for (int t = 0; t < p.ay.taps; t++) {
+                    float wt = p.ay.w[(size_t) o * p.ay.taps + t];
+                    if (wt == 0.0f) continue;
+                    const float* src = img + c * hw + (size_t) p.ay.idx[(size_t) o * p.ay.taps + t] * w + p.cx0;
+                    for (int x = 0; x < cw; x++) row[x] += wt * src[x];
+                }
+            }
+        for (int c = 0; c < 3; c++)
+            for (int o = 0; o < s; o++) {
+                const float* row = &tmp[((size_t) c * s + o) * cw];
+                for (int q = 0; q < s; q++) {
+                    float acc = 0.0f;
+                    for (int t = 0; t < p.ax.taps; t++) {
+                        float wt = p.ax.w[(size_t) q * p.ax.taps + t];
+                        if (wt != 0.0f) acc += wt * row[p.ax.idx[(size_t) q * p.ax.taps + t] - p.cx0];
+                    }
+                    out[((size_t) c * s + o) * s + q] = acc;
+                }
+            }
+    } else {
+        int ch = p.cy1 - p.cy0;
+        std::vector<float> tmp((size_t) 3 * ch * s);
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < ch; y++) {
+                const float* src = img + c * hw + (size_t) (p.cy0 + y) * w;
+                for (int q = 0; q < s; q++) {
+                    float acc = 0.0f;
+                    for (int t = 0; t < p.ax.taps; t++) {
+                        float wt = p.ax.w[(size_t) q * p.ax.taps + t];
+                        if (wt != 0.0f) acc += wt * src[p.ax.idx[(size_t) q * p.ax.taps + t]];
+                    }
+                    tmp[((size_t) c * ch + y) * s + q] = acc;
+                }
+            }
+        for (int c = 0; c < 3; c++)
+            for (int o = 0; o < s; o++) {
+                float* row = out + ((size_t) c * s + o) * s;
+                std::fill(row, row + s, 0.0f);
+                for (int t = 0; t < p.ay.taps; t++) {
+                    float wt = p.ay.w[(size_t) o * p.ay.taps + t];
+                    if (wt == 0.0f) continue;
+                    const float* src = &tmp[((size_t) c * ch + (p.ay.idx[(size_t) o * p.ay.taps + t] - p.cy0)) * s];
+                    for (int q = 0; q < s; q++) row[q] += wt * src[q];
+                }
+            }
+    }
+}
+
+// Transpose of resize_fwd, accumulated into gimg.
+void resize_bwd(const float* g, int h, int w, int s, const CutPlan& p, float* gimg) {
+    const size_t hw = (size_t) h * w;
+    if (p.h_first) {
+        int cw = p.cx1 - p.cx0;
+        std::vector<float> tmp((size_t) 3 * s * cw, 0.0f);
+        for (int c = 0; c < 3; c++)
+            for (int o = 0; o < s; o++) {
+                float* row = &tmp[((size_t) c * s + o) * cw];
+                const float* gr = g + ((size_t) c * s + o) * s;
+                for (int q = 0; q < s; q++)
+                    for (int t = 0; t < p.ax.taps; t++) {
+                        float wt = p.ax.w[(size_t) q * p.ax.taps + t];
+                        if (wt != 0.0f) row[p.ax.idx[(size_t) q * p.ax.taps + t] - p.cx0] += wt * gr[q];
+                    }
+            }
+        for (int c = 0; c < 3; c++)
+            for (int o = 0; o < s; o++) {
+                const float* row = &tmp[((size_t) c * s + o) * cw];
+                for (int t = 0; t < p.ay.taps; t++) {
+                    float wt = p.ay.w[(size_t) o * p.ay.taps + t];
+                    if (wt == 0.0f) continue;
+                    float* dst = gimg + c * hw + (size_t) p.ay.idx[(size_t) o * p.ay.taps + t] * w + p.cx0;
+                    for (int x = 0; x < cw; x++) dst[x] += wt * row[x];
+                }
+            }
+    } else {
+        int ch = p.cy1 - p.cy0;
+        std::vector<float> tmp((size_t) 3 * ch * s, 0.0f);
+        for (int c = 0; c < 3; c++)
+            for (int o = 0; o < s; o++) {
+                const float* gr = g + ((size_t) c * s + o) * s;
+                for (int t = 0; t < p.ay.taps; t++) {
+                    float wt = p.ay.w[(size_t) o * p.ay.taps + t];
+                    if (wt == 0.0f) continue;
+                    float* dst = &tmp[((size_t) c * ch + (p.ay.idx[(size_t) o * p.ay.taps + t] - p.cy0)) * s];
+                    for (int q = 0; q < s; q++) dst[q] += wt * gr[q];
+                }
+            }
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < ch; y++) {
+                float* dst = gimg + c * hw + (size_t) (p.cy0 + y) * w;
+                const float* src = &tmp[((size_t) c * ch + y) * s];
+                for (int q = 0; q < s; q++)
+                    for (int t = 0; t < p.ax.taps; t++) {
+                        float wt = p.ax.w[(size_t) q * p.ax.taps + t];
+                        if (wt != 0.0f) dst[p.ax.idx[(size_t) q * p.ax.taps + t]] += wt * src[q];
+                    }
+            }
+    }
+}
+
+void gray_fwd(float* x, size_t ss) {
+    for (size_t i = 0; i < ss; i++) {
+        float l = GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i];
+        x[i] = x[ss + i] = x[2 * ss + i] = l;
+    }
+}
+
+void gray_bwd(float* g, size_t ss) {
+    for (size_t i = 0; i < ss; i++) {
+        float t = g[i] + g[ss + i] + g[2 * ss + i];
+        g[i] = GRAY_R * t; g[ss + i] = GRAY_G * t; g[2 * ss + i] = GRAY_B * t;
+    }
+}
+
+void hflip(float* x, int s) {
+    for (int r = 0; r < 3 * s; r++) std::reverse(x + (size_t) r * s, x + (size_t) (r + 1) * s);
+}
+
+void affine_fwd(float* x, int s, const float* m, bool fill_mask) {
+    size_t ss = (size_t) s * s;
+    std::vector<float> src(x, x + 3 * ss);
+    for (int i = 0; i < s; i++)
+        for (int j = 0; j < s; j++) {
+            int idx[4]; float wt[4];
+            float mask = affine_taps(m, s, i, j, idx, wt);
+            float mul = fill_mask ? mask : 1.0f;
+            for (int c = 0; c < 3; c++) {
+                const float* sc = src.data() + c * ss;
+                float v = wt[0] * sc[idx[0]] + wt[1] * sc[idx[1]] + wt[2] * sc[idx[2]] + wt[3] * sc[idx[3]];
+                x[c * ss + (size_t) i * s + j] = v * mul;
+            }
+        }
+}
+
+void affine_bwd(float* g, int s, const float* m, bool fill_mask) {
+    size_t ss = (size_t) s * s;
+    std::vector<float> go(g, g + 3 * ss);
+    std::fill(g, g + 3 * ss, 0.0f);
+    for (int i = 0; i < s; i++)
+        for (int j = 0; j < s; j++) {
+            int idx[4]; float wt[4];
+            float mask = affine_taps(m, s, i, j, idx, wt);
+            float mul = fill_mask ? mask : 1.0f;
+            for (int c = 0; c < 3; c++) {
+                float v = go[c * ss + (size_t) i * s + j] * mul;
+                for (int q = 0; q < 4; q++) g[c * ss + idx[q]] += wt[q] * v;
+            }
+        }
+}
+
+void jitter_fwd(int op, float f, float* x, size_t ss) {
+    if (op == 0) {
+        for (size_t i = 0; i < 3 * ss; i++) x[i] = clamp01(f * x[i]);
+    } else if (op == 1) {
+        double sum = 0.0;
+        for (size_t i = 0; i < ss; i++) sum += (double) (GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i]);
+        float mean = (float) (sum / (double) ss);
+        for (size_t i = 0; i < 3 * ss; i++) x[i] = clamp01(f * x[i] + (1.0f - f) * mean);
+    } else if (op == 2) {
+        for (size_t i = 0; i < ss; i++) {
+            float l = GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i];
+            for (int c = 0; c < 3; c++) x[c * ss + i] = clamp01(f * x[c * ss + i] + (1.0f - f) * l);
+        }
+    } else {
+        for (size_t i = 0; i < ss; i++) {
+            float in[3] = {x[i], x[ss + i], x[2 * ss + i]}, out[3];
+            hue_forward(in, f, out);
+            x[i] = out[0]; x[ss + i] = out[1]; x[2 * ss + i] = out[2];
+        }
+    }
+}
+
+// g <- VJP of jitter op at input x.
+void jitter_bwd(int op, float f, const float* x, float* g, size_t ss) {
+    if (op == 0) {
+        for (size_t i = 0; i < 3 * ss; i++) g[i] *= f * clamp_pass(f * x[i]);
+    } else if (op == 1) {
+        double sum = 0.0;
+        for (size_t i = 0; i < ss; i++) sum += (double) (GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i]);
+        float mean = (float) (sum / (double) ss);
+        double gs = 0.0;
+        for (size_t i = 0; i < 3 * ss; i++) {
+            g[i] *= clamp_pass(f * x[i] + (1.0f - f) * mean);
+            gs += g[i];
+        }
+        float gm = (float) ((1.0f - f) * gs / (double) ss);
+        for (size_t i = 0; i < ss; i++) {
+            g[i] = f * g[i] + GRAY_R * gm;
+            g[ss + i] = f * g[ss + i] + GRAY_G * gm;
+            g[2 * ss + i] = f * g[2 * ss + i] + GRAY_B * gm;
+        }
+    } else if (op == 2) {
+        for (size_t i = 0; i < ss; i++) {
+            float l = GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i];
+            float gc[3], t = 0.0f;
+            for (int c = 0; c < 3; c++) {
+                gc[c] = g[c * ss + i] * clamp_pass(f * x[c * ss + i] + (1.0f - f) * l);
+                t += gc[c];
+            }
+            t *= (1.0f - f);
+            g[i] = f * gc[0] + GRAY_R * t;
+            g[ss + i] = f * gc[1] + GRAY_G * t;
+            g[2 * ss + i] = f * gc[2] + GRAY_B * t;
+        }
+    } else {
+        for (size_t i = 0; i < ss; i++) {
+            float in[3] = {x[i], x[ss + i], x[2 * ss + i]}, go[3] = {g[i], g[ss + i], g[2 * ss + i]}, gi[3];
+            hue_backward(in, f, go, gi);
+            g[i] = gi[0]; g[ss + i] = gi[1]; g[2 * ss + i] = gi[2];
+        }
+    }
+}
+
+float jitter_factor(const float* d, int op) {
+    return d[op == 0 ? DISCO_CUT_BRIGHTNESS : op == 1 ? DISCO_CUT_CONTRAST : op == 2 ? DISCO_CUT_SATURATION : DISCO_CUT_HUE];
+}
+
+void add_noise(float* x, const float* nz, float scale, size_t n) {
+    if (scale == 0.0f) return;
+    for (size_t i = 0; i < n; i++) x[i] += scale * nz[i];
+}
+
+// Forward of one cut into out[3*S*S]; when saved != NULL, the input of each jitter op is stored there.
+void cut_forward(const float* image, int h, int w, const float* d, int s, const float* noise_k, float* out,
+                 float* saved) {
+    size_t ss = (size_t) s * s, n3 = 3 * ss;
+    CutPlan p = make_plan(d, h, w, s);
+    const float* img = image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w;
+    resize_fwd(img, h, w, s, p, out);
+    if (d[DISCO_CUT_GRAY_PRE] != 0.0f) gray_fwd(out, ss);
+    if (d[DISCO_CUT_HFLIP] != 0.0f) hflip(out, s);
+    if (noise_k) add_noise(out, noise_k, d[DISCO_CUT_NOISE1], n3);
+    if (d[DISCO_CUT_AFFINE] != 0.0f) affine_fwd(out, s, p.m, d[DISCO_CUT_FILL_MASK] != 0.0f);
+    if (noise_k) add_noise(out, noise_k + n3, d[DISCO_CUT_NOISE2], n3);
+    if (d[DISCO_CUT_GRAY_AUG] != 0.0f) gray_fwd(out, ss);
+    if (noise_k) add_noise(out, noise_k + 2 * n3, d[DISCO_CUT_NOISE3], n3);
+    int nj = (int) d[DISCO_CUT_N_JITTER];
+    for (int j = 0; j < nj; j++) {
+        int op = (int) d[DISCO_CUT_JITTER_OP0 + j];
+        if (saved) std::memcpy(saved + j * n3, out, n3 * sizeof(float));
+        jitter_fwd(op, jitter_factor(d, op), out, ss);
+    }
+}
+
+}  // namespace
+
+int cutouts_forward_cpu(const float* image, int n, int h, int w, const float* cuts, int k, int s,
+                        const float* noise, float* out, void*) {
+    (void) n;
+    size_t n3 = (size_t) 3 * s * s;
+    for (int c = 0; c < k; c++)
+        cut_forward(image, h, w, cuts + (size_t) c * DISCO_CUT_FIELDS, s, noise ? noise + c * 3 * n3 : nullptr,
+                    out + c * n3, nullptr);
+    return DISCO_OK;
+}
+
+int cutouts_backward_cpu(const float* image, int n, int h, int w, const float* cuts, int k, int s,
+                         const float* noise, const float* grad_out, float* grad_image, void*) {
+    size_t ss = (size_t) s * s, n3 = 3 * ss;
+    std::fill(grad_image, grad_image + (size_t) n * 3 * h * w, 0.0f);
+    std::vector<float> fwd(n3), saved(4 * n3), g(n3);
+    for (int c = 0; c < k; c++) {
+        const float* d = cuts + (size_t) c * DISCO_CUT_FIELDS;
+        int nj = (int) d[DISCO_CUT_N_JITTER];
+        if (nj > 0)
+            cut_forward(image, h, w, d, s, noise ? noise + c * 3 * n3 : nullptr, fwd.data(), saved.data());
+        std::memcpy(g.data(), grad_out + c * n3, n3 * sizeof(float));
+        for (int j = nj - 1; j >= 0; j--) {
+            int op = (int) d[DISCO_CUT_JITTER_OP0 + j];
+            jitter_bwd(op, jitter_factor(d, op), saved.data() + j * n3, g.data(), ss);
+        }
+        CutPlan p = make_plan(d, h, w, s);
+        if (d[DISCO_CUT_GRAY_AUG] != 0.0f) gray_bwd(g.data(), ss);
+        if (d[DISCO_CUT_AFFINE] != 0.0f) affine_bwd(g.data(), s, p.m, d[DISCO_CUT_FILL_MASK] != 0.0f);
+        if (d[DISCO_CUT_HFLIP] != 0.0f) hflip(g.data(), s);
+        if (d[DISCO_CUT_GRAY_PRE] != 0.0f) gray_bwd(g.data(), ss);
+        resize_bwd(g.data(), h, w, s, p, grad_image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w);
+    }
+    return DISCO_OK;
+}
+
+static int check_sizes(const char* fn, int64_t n, int64_t h, int64_t w, int64_t k, int64_t s) {
+    const int64_t lim = 1 << 30;
+    if (n > lim || h > lim || w > lim || k > lim || s > lim || n * h * w * 3 > (int64_t) 1 << 40)
+        return disco_fail(DISCO_EINVAL, "%s: sizes too large", fn);
+    return DISCO_OK;
+}
+
+extern "C" DISCO_API int disco_cutouts_forward(const float* image, int64_t n64, int64_t h64, int64_t w64,
+                                               const float* cuts, int64_t k64, int64_t s64, const float* noise,
+                                               float* out, int device, void* stream) {
+    DISCO_TRY(check_sizes("disco_cutouts_forward", n64, h64, w64, k64, s64));
+    int n = (int) n64, h = (int) h64, w = (int) w64, k = (int) k64, s = (int) s64;
+    int rc = cutouts_validate("disco_cutouts_forward", image, n, h, w, cuts, k, s, noise, out);
+    if (rc) return rc;
+    if (device == 0) return cutouts_forward_cpu(image, n, h, w, cuts, k, s, noise, out, stream);
+    if (device != 1) return disco_fail(DISCO_EINVAL, "disco_cutouts_forward: device must be 0 or 1, got %d", device);
+#ifdef DISCO_WITH_CUDA
+    return cutouts_forward_cuda(image, n, h, w, cuts, k, s, noise, out, stream);
+#else
+    return disco_fail(DISCO_ENOCUDA, "disco_cutouts_forward: built without CUDA");
+#endif
+}
+
+extern "C" DISCO_API int disco_cutouts_backward(const float* image, int64_t n64, int64_t h64, int64_t w64,
+                                                const float* cuts, int64_t k64, int64_t s64, const float* noise,
+                                                const float* grad_out, float* grad_image, int device, void* stream) {
+    DISCO_TRY(check_sizes("disco_cutouts_backward", n64, h64, w64, k64, s64));
+    int n = (int) n64, h = (int) h64, w = (int) w64, k = (int) k64, s = (int) s64;
+    int rc = cutouts_validate("disco_cutouts_backward", image, n, h, w, cuts, k, s, noise, grad_image);
+    if (rc) return rc;
+    if (!grad_out) return disco_fail(DISCO_EINVAL, "disco_cutouts_backward: grad_out is NULL");
+    if (device == 0) return cutouts_backward_cpu(image, n, h, w, cuts, k, s, noise, grad_out, grad_image, stream);
+    if (device != 1) return disco_fail(DISCO_EINVAL, "disco_cutouts_backward: device must be 0 or 1, got %d", device);
+#ifdef DISCO_WITH_CUDA
+    return cutouts_backward_cuda(image, n, h, w, cuts, k, s, noise, grad_out, grad_image, stream);
+#else
+    return disco_fail(DISCO_ENOCUDA, "disco_cutouts_backward: built without CUDA");
+#endif
+}

@@ -1,0 +1,500 @@
+// Cutout + augmentation stage: CUDA implementation (see include/disco/cutouts.h). The host builds the same per-cut
+// plan as the CPU twin (cutouts_common.h: ResizeRight tap tables, torchvision affine matrices), uploads it on the
+// given stream, and runs: separable resize (two gather passes), the pointwise/affine stages, and the colour jitter
+// one step at a time (contrast needs a per-cut mean). The backward recomputes the forward to keep the inputs of the
+// jitter ops, then applies the transposes; the resize and affine transposes scatter with atomicAdd.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "cutouts.h"
+#include "cutouts_common.h"
+#include "status.h"
+
+using namespace disco_cut;
+
+namespace {
+
+struct CutDev {
+    int img, ty, tx, h_first, cy0, cy1, cx0, cx1;
+    long long tmp_off, ay_off, ax_off;
+    int gray_pre, hflip, affine, fill_mask, gray_aug, nj;
+    int ops[4];
+    float noise1, noise2, noise3;
+    float m[6];
+    float fac[4];
+};
+
+struct DevPlan {
+    std::vector<CutDev> cuts;
+    std::vector<int> idx;
+    std::vector<float> w;
+    long long tmp_total = 0, max_tmp = 0;
+    int max_nj = 0;
+};
+
+DevPlan build_plan(const float* cuts, int k, int h, int w, int s) {
+    DevPlan p;
+    for (int c = 0; c < k; c++) {
+        const float* d = cuts + (size_t) c * DISCO_CUT_FIELDS;
+        int y0 = (int) d[DISCO_CUT_Y0], x0 = (int) d[DISCO_CUT_X0], bh = (int) d[DISCO_CUT_H], bw = (int) d[DISCO_CUT_W];
+        Axis ay = make_axis(bh, s, y0, h), ax = make_axis(bw, s, x0, w);
+        CutDev cd;
+        std::memset(&cd, 0, sizeof cd);
+        cd.img = (int) d[DISCO_CUT_IMAGE];
+        cd.ty = ay.taps; cd.tx = ax.taps;
+        cd.h_first = ay.scale <= ax.scale;
+        cd.cy0 = std::max(0, y0); cd.cy1 = std::min(h, y0 + bh);
+        cd.cx0 = std::max(0, x0); cd.cx1 = std::min(w, x0 + bw);
+        long long tsz = cd.h_first ? 3LL * s * (cd.cx1 - cd.cx0) : 3LL * (cd.cy1 - cd.cy0) * s;
+        cd.tmp_off = p.tmp_total;
+        p.tmp_total += tsz;
+        p.max_tmp = std::max(p.max_tmp, tsz);
+        cd.ay_off = (long long) p.idx.size();
+        p.idx.insert(p.idx.end(), ay.idx.begin(), ay.idx.end());
+        p.w.insert(p.w.end(), ay.w.begin(), ay.w.end());
+        cd.ax_off = (long long) p.idx.size();
+        p.idx.insert(p.idx.end(), ax.idx.begin(), ax.idx.end());
+        p.w.insert(p.w.end(), ax.w.begin(), ax.w.end());
+        cd.gray_pre = d[DISCO_CUT_GRAY_PRE] != 0.0f;
+        cd.hflip = d[DISCO_CUT_HFLIP] != 0.0f;
+        cd.affine = d[DISCO_CUT_AFFINE] != 0.0f;
+        cd.fill_mask = d[DISCO_CUT_FILL_MASK] != 0.0f;
+        cd.gray_aug = d[DISCO_CUT_GRAY_AUG] != 0.0f;
+        cd.nj = (int) d[DISCO_CUT_N_JITTER];
+        for (int j = 0; j < 4; j++) cd.ops[j] = j < cd.nj ? (int) d[DISCO_CUT_JITTER_OP0 + j] : 0;
+        cd.noise1 = d[DISCO_CUT_NOISE1]; cd.noise2 = d[DISCO_CUT_NOISE2]; cd.noise3 = d[DISCO_CUT_NOISE3];
+        affine_matrix(d[DISCO_CUT_ANGLE], d[DISCO_CUT_TX], d[DISCO_CUT_TY], cd.m);
+        cd.fac[0] = d[DISCO_CUT_BRIGHTNESS]; cd.fac[1] = d[DISCO_CUT_CONTRAST];
+        cd.fac[2] = d[DISCO_CUT_SATURATION]; cd.fac[3] = d[DISCO_CUT_HUE];
+        p.max_nj = std::max(p.max_nj, cd.nj);
+        p.cuts.push_back(cd);
+    }
+    if (p.idx.empty()) { p.idx.push_back(0); p.w.push_back(0.0f); }
+    if (p.tmp_total == 0) p.tmp_total = 1;
+    return p;
+}
+
+constexpr int TPB = 256;
+
+__global__ void k_resize1(const float* img, int h, int w, int s, const CutDev* cuts, const int* idx, const float* wt,
+                          float* tmp) {
+    const CutDev& c = cuts[blockIdx.y];
+    long long e = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    const float* im = img + (size_t) c.img * 3 * h * w;
+    if (c.h_first) {
+        int cw = c.cx1 - c.cx0;
+        if (e >= 3LL * s * cw) return;
+        int x = (int) (e % cw), o = (int) ((e / cw) % s), ch = (int) (e / ((long long) cw * s));
+        float acc = 0.0f;
+        for (int t = 0; t < c.ty; t++) {
+            float q = wt[c.ay_off + (long long) o * c.ty + t];
+            if (q != 0.0f) acc += q * im[(size_t) ch * h * w + (size_t) idx[c.ay_off + (long long) o * c.ty + t] * w + c.cx0 + x];
+        }
+        tmp[c.tmp_off + e] = acc;
+    } else {
+        int chh = c.cy1 - c.cy0;
+        if (e >= 3LL * chh * s) return;
+        int q = (int) (e % s), y = (int) ((e / s) % chh), ch = (int) (e / ((long long) s * chh));
+        const float* row = im + (size_t) ch * h * w + (size_t) (c.cy0 + y) * w;
+        float acc = 0.0f;
+        for (int t = 0; t < c.tx; t++) {
+            float v = wt[c.ax_off + (long long) q * c.tx + t];
+            if (v != 0.0f) acc += v * row[idx[c.ax_off + (long long) q * c.tx + t]];
+        }
+        tmp[c.tmp_off + e] = acc;
+    }
+}
+
+__global__ void k_resize2(int s, const CutDev* cuts, const int* idx, const float* wt, const float* tmp, float* out) {
+    int k = blockIdx.y;
+    const CutDev& c = cuts[k];
+    long long e = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    if (e >= 3LL * s * s) return;
+    int q = (int) (e % s), o = (int) ((e / s) % s), ch = (int) (e / ((long long) s * s));
+    float acc = 0.0f;
+    if (c.h_first) {
+        int cw = c.cx1 - c.cx0;
+        const float* row = tmp + c.tmp_off + ((long long) ch * s + o) * cw;
+        for (int t = 0; t < c.tx; t++) {
+            float v = wt[c.ax_off + (long long) q * c.tx + t];
+            if (v != 0.0f) acc += v * row[idx[c.ax_off + (long long) q * c.tx + t] - c.cx0];
+        }
+    } else {
+        int chh = c.cy1 - c.cy0;
+        for (int t = 0; t < c.ty; t++) {
+            float v = wt[c.ay_off + (long long) o * c.ty + t];
+            if (v != 0.0f) acc += v * tmp[c.tmp_off + ((long long) ch * chh + (idx[c.ay_off + (long long) o * c.ty + t] - c.cy0)) * s + q];
+        }
+    }
+    out[(size_t) k * 3 * s * s + e] = acc;
+}
+
+__device__ __forceinline__ void gray3(float* v) {
+    float l = GRAY_R * v[0] + GRAY_G * v[1] + GRAY_B * v[2];
+    v[0] = v[1] = v[2] = l;
+}
+__device__ __forceinline__ void gray3_t(float* g) {
+    float t = g[0] + g[1] + g[2];
+    g[0] = GRAY_R * t; g[1] = GRAY_G * t; g[2] = GRAY_B * t;
+}
+
+// A = noise1 + hflip(gray_pre(R)), per pixel.
+__global__ void k_stage1(int s, const CutDev* cuts, const float* R, const float* noise, float* A) {
+    int k = blockIdx.y;
+    const CutDev& c = cuts[k];
+    int e = blockIdx.x * blockDim.x + threadIdx.x;
+    size_t ss = (size_t) s * s;
+    if (e >= (int) ss) return;
+    int i = e / s, j = e % s, sj = c.hflip ? s - 1 - j : j;
+    const float* r = R + (size_t) k * 3 * ss;
+    float v[3];
+    for (int ch = 0; ch < 3; ch++) v[ch] = r[ch * ss + (size_t) i * s + sj];
+    if (c.gray_pre) gray3(v);
+    for (int ch = 0; ch < 3; ch++) {
+        float x = v[ch];
+        if (noise && c.noise1 != 0.0f) x += c.noise1 * noise[((size_t) k * 9 + ch) * ss + e];
+        A[(size_t) k * 3 * ss + ch * ss + e] = x;
+    }
+}
+
+// B = noise3 + gray_aug(noise2 + affine(A)), per pixel.
+__global__ void k_stage2(int s, const CutDev* cuts, const float* A, const float* noise, float* B) {
+    int k = blockIdx.y;
+    const CutDev& c = cuts[k];
+    int e = blockIdx.x * blockDim.x + threadIdx.x;
+    size_t ss = (size_t) s * s;
+    if (e >= (int) ss) return;
+    const float* a = A + (size_t) k * 3 * ss;
+    float v[3];
+    if (c.affine) {
+        int idx[4]; float wt[4];
+        float mask = affine_taps(c.m, s, e / s, e % s, idx, wt);
+        float mul = c.fill_mask ? mask : 1.0f;
+        for (int ch = 0; ch < 3; ch++) {
+            const float* sc = a + ch * ss;
+            v[ch] = (wt[0] * sc[idx[0]] + wt[1] * sc[idx[1]] + wt[2] * sc[idx[2]] + wt[3] * sc[idx[3]]) * mul;
+        }
+    } else {
+        for (int ch = 0; ch < 3; ch++) v[ch] = a[ch * ss + e];
+    }
+    if (noise && c.noise2 != 0.0f)
+        for (int ch = 0; ch < 3; ch++) v[ch] += c.noise2 * noise[((size_t) k * 9 + 3 + ch) * ss + e];
+    if (c.gray_aug) gray3(v);
+    if (noise && c.noise3 != 0.0f)
+        for (int ch = 0; ch < 3; ch++) v[ch] += c.noise3 * noise[((size_t) k * 9 + 6 + ch) * ss + e];
+    for (int ch = 0; ch < 3; ch++) B[(size_t) k * 3 * ss + ch * ss + e] = v[ch];
+}
+
+// Per-cut sums for contrast at jitter step j: mode 0 sums the grayscale of x, mode 1 sums the masked gradient g.
+__global__ void k_cut_sum(int s, const CutDev* cuts, int j, int mode, const float* x, const float* g, float* sums) {
+    int k = blockIdx.x;
+    const CutDev& c = cuts[k];
+    if (j >= c.nj || c.ops[j] != 1) return;
+    size_t ss = (size_t) s * s;
+    const float* xk = x + (size_t) k * 3 * ss;
+    double acc = 0.0;
+    if (mode == 0) {
+        for (size_t i = threadIdx.x; i < ss; i += blockDim.x)
+            acc += (double) (GRAY_R * xk[i] + GRAY_G * xk[ss + i] + GRAY_B * xk[2 * ss + i]);
+    } else {
+        const float* gk = g + (size_t) k * 3 * ss;
+        for (size_t i = threadIdx.x; i < 3 * ss; i += blockDim.x) acc += (double) gk[i];
+    }
+    __shared__ double red[TPB];
+    red[threadIdx.x] = acc;
+    __syncthreads();
+    for (int st = blockDim.x / 2; st > 0; st >>= 1) {
+        if ((int) threadIdx.x < st) red[threadIdx.x] += red[threadIdx.x + st];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) sums[k] = (float) red[0];
+}
+
+// Jitter step j in place on x (saving its input in saved when not NULL); sums[k] holds the grayscale sum.
+__global__ void k_jitter_fwd(int s, const CutDev* cuts, int j, float* x, float* saved, const float* sums) {
+    int k = blockIdx.y;
+    const CutDev& c = cuts[k];
+    if (j >= c.nj) return;
+    int e = blockIdx.x * blockDim.x + threadIdx.x;
+    size_t ss = (size_t) s * s;
+    if (e >= (int) ss) return;
+    float* xk = x + (size_t) k * 3 * ss;
+    float v[3] = {xk[e], xk[ss + e], xk[2 * ss + e]};
+    if (saved)
+        for (int ch = 0; ch < 3; ch++) saved[(size_t) k * 3 * ss + ch * ss + e] = v[ch];
+    int op = c.ops[j];
+    float f = c.fac[op];
+    float o[3];
+    if (op == 0) {
+        for (int ch = 0; ch < 3; ch++) o[ch] = clamp01(f * v[ch]);
+    } else if (op == 1) {
+        float mean = (float) ((double) sums[k] / (double) ss);
+        for (int ch = 0; ch < 3; ch++) o[ch] = clamp01(f * v[ch] + (1.0f - f) * mean);
+    } else if (op == 2) {
+        float l = GRAY_R * v[0] + GRAY_G * v[1] + GRAY_B * v[2];
+        for (int ch = 0; ch < 3; ch++) o[ch] = clamp01(f * v[ch] + (1.0f - f) * l);
+    } else {
+        hue_forward(v, f, o);
+    }
+    for (int ch = 0; ch < 3; ch++) xk[ch * ss + e] = o[ch];
+}
+
+// Backward of jitter step j, first part: full VJP for brightness/saturation/hue; for contrast the clamp mask only.
+__global__ void k_jitter_bwd1(int s, const CutDev* cuts, int j, const float* saved, const float* sums, float* g) {
+    int k = blockIdx.y;
+    const CutDev& c = cuts[k];
+    if (j >= c.nj) return;
+    int e = blockIdx.x * blockDim.x + threadIdx.x;
+    size_t ss = (size_t) s * s;
+    if (e >= (int) ss) return;
+    const float* xk = saved + (size_t) k * 3 * ss;
+    float* gk = g + (size_t) k * 3 * ss;
+    float v[3] = {xk[e], xk[ss + e], xk[2 * ss + e]}, gv[3] = {gk[e], gk[ss + e], gk[2 * ss + e]}, gi[3];
+    int op = c.ops[j];
+    float f = c.fac[op];
+    if (op == 0) {
+        for (int ch = 0; ch < 3; ch++) gi[ch] = gv[ch] * f * clamp_pass(f * v[ch]);
+    } else if (op == 1) {
+        float mean = (float) ((double) sums[k] / (double) ss);
+        for (int ch = 0; ch < 3; ch++) gi[ch] = gv[ch] * clamp_pass(f * v[ch] + (1.0f - f) * mean);
+    } else if (op == 2) {
+        float l = GRAY_R * v[0] + GRAY_G * v[1] + GRAY_B * v[2], t = 0.0f, gc[3];
+        for (int ch = 0; ch < 3; ch++) { gc[ch] = gv[ch] * clamp_pass(f * v[ch] + (1.0f - f) * l); t += gc[ch]; }
+        t *= (1.0f - f);
+        gi[0] = f * gc[0] + GRAY_R * t; gi[1] = f * gc[1] + GRAY_G * t; gi[2] = f * gc[2] + GRAY_B * t;
+    } else {
+        hue_backward(v, f, gv, gi);
+    }
+    for (int ch = 0; ch < 3; ch++) gk[ch * ss + e] = gi[ch];
+}
+
+// Contrast second part: g = f g + (1 - f) * sum(g) / ss * gray weights.
+__global__ void k_jitter_bwd2(int s, const CutDev* cuts, int j, const float* gsums, float* g) {
+    int k = blockIdx.y;
+    const CutDev& c = cuts[k];
+    if (j >= c.nj || c.ops[j] != 1) return;
+    int e = blockIdx.x * blockDim.x + threadIdx.x;
+    size_t ss = (size_t) s * s;
+    if (e >= (int) ss) return;
+    float f = c.fac[1];
+    float gm = (float) ((1.0f - f) * (double) gsums[k] / (double) ss);
+    float* gk = g + (size_t) k * 3 * ss;
+    gk[e] = f * gk[e] + GRAY_R * gm;
+    gk[ss + e] = f * gk[ss + e] + GRAY_G * gm;
+    gk[2 * ss + e] = f * gk[2 * ss + e] + GRAY_B * gm;
+}
+
+// gA (zeroed) += affine^T(gray_aug^T(g)).
+__global__ void k_stage2_t(int s, const CutDev* cuts, const float* g, float* gA) {
+    int k = blockIdx.y;
+    const CutDev& c = cuts[k];
+    int e = blockIdx.x * blockDim.x + threadIdx.x;
+    size_t ss = (size_t) s * s;
+    if (e >= (int) ss) return;
+    const float* gk = g + (size_t) k * 3 * ss;
+    float* ak = gA + (size_t) k * 3 * ss;
+    float v[3] = {gk[e], gk[ss + e], gk[2 * ss + e]};
+    if (c.gray_aug) gray3_t(v);
+    if (c.affine) {
+        int idx[4]; float wt[4];
+        float mask = affine_taps(c.m, s, e / s, e % s, idx, wt);
+        float mul = c.fill_mask ? mask : 1.0f;
+        for (int ch = 0; ch < 3; ch++)
+            for (int q = 0; q < 4; q++)
+                if (wt[q] != 0.0f) atomicAdd(&ak[ch * ss + idx[q]], wt[q] * v[ch] * mul);
+    } else {
+        for (int ch = 0; ch < 3; ch++) atomicAdd(&ak[ch * ss + e], v[ch]);
+    }
+}
+
+// gR = gray_pre^T(hflip(gA)).
+__global__ void k_stage1_t(int s, const CutDev* cuts, const float* gA, float* gR) {
+    int k = blockIdx.y;
+    const CutDev& c = cuts[k];
+    int e = blockIdx.x * blockDim.x + threadIdx.x;
+    size_t ss = (size_t) s * s;
+    if (e >= (int) ss) return;
+    int i = e / s, j = e % s, sj = c.hflip ? s - 1 - j : j;
+    const float* ak = gA + (size_t) k * 3 * ss;
+    float v[3];
+    for (int ch = 0; ch < 3; ch++) v[ch] = ak[ch * ss + (size_t) i * s + sj];
+    if (c.gray_pre) gray3_t(v);
+    for (int ch = 0; ch < 3; ch++) gR[(size_t) k * 3 * ss + ch * ss + e] = v[ch];
+}
+
+// tmp (zeroed) += transpose of k_resize2.
+__global__ void k_resize2_t(int s, const CutDev* cuts, const int* idx, const float* wt, const float* g, float* tmp) {
+    int k = blockIdx.y;
+    const CutDev& c = cuts[k];
+    long long e = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    if (e >= 3LL * s * s) return;
+    int q = (int) (e % s), o = (int) ((e / s) % s), ch = (int) (e / ((long long) s * s));
+    float gv = g[(size_t) k * 3 * s * s + e];
+    if (c.h_first) {
+        int cw = c.cx1 - c.cx0;
+        float* row = tmp + c.tmp_off + ((long long) ch * s + o) * cw;
+        for (int t = 0; t < c.tx; t++) {
+            float v = wt[c.ax_off + (long long) q * c.tx + t];
+            if (v != 0.0f) atomicAdd(&row[idx[c.ax_off + (long long) q * c.tx + t] - c.cx0], v * gv);
+        }
+    } else {
+        int chh = c.cy1 - c.cy0;
+        for (int t = 0; t < c.ty; t++) {
+            float v = wt[c.ay_off + (long long) o * c.ty + t];
+            if (v != 0.0f)
+                atomicAdd(&tmp[c.tmp_off + ((long long) ch * chh + (idx[c.ay_off + (long long) o * c.ty + t] - c.cy0)) * s + q], v * gv);
+        }
+    }
+}
+
+// gimg (zeroed) += transpose of k_resize1.
+__global__ void k_resize1_t(int h, int w, int s, const CutDev* cuts, const int* idx, const float* wt, const float* tmp,
+                            float* gimg) {
+    const CutDev& c = cuts[blockIdx.y];
+    long long e = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    float* gi = gimg + (size_t) c.img * 3 * h * w;
+    if (c.h_first) {
+        int cw = c.cx1 - c.cx0;
+        if (e >= 3LL * s * cw) return;
+        int x = (int) (e % cw), o = (int) ((e / cw) % s), ch = (int) (e / ((long long) cw * s));
+        float tv = tmp[c.tmp_off + e];
+        for (int t = 0; t < c.ty; t++) {
+            float q = wt[c.ay_off + (long long) o * c.ty + t];
+            if (q != 0.0f) atomicAdd(&gi[(size_t) ch * h * w + (size_t) idx[c.ay_off + (long long) o * c.ty + t] * w + c.cx0 + x], q * tv);
+        }
+    } else {
+        int chh = c.cy1 - c.cy0;
+        if (e >= 3LL * chh * s) return;
+        int q = (int) (e % s), y = (int) ((e / s) % chh), ch = (int) (e / ((long long) s * chh));
+        float tv = tmp[c.tmp_off + e];
+        float* row = gi + (size_t) ch * h * w + (size_t) (c.cy0 + y) * w;
+        for (int t = 0; t < c.tx; t++) {
+            float v = wt[c.ax_off + (long long) q * c.tx + t];
+            if (v != 0.0f) atomicAdd(&row[idx[c.ax_off + (long long) q * c.tx + t]], v * tv);
+        }
+    }
+}
+
+// Device buffers of one call, freed in stream order.
+struct Work {
+    cudaStream_t st;
+    std::vector<void*> bufs;
+    cudaError_t err = cudaSuccess;
+    explicit Work(cudaStream_t s) : st(s) {}
+    template <class T>
+    T* alloc(size_t n) {
+        void* p = nullptr;
+        if (err == cudaSuccess) err = cudaMallocAsync(&p, std::max<size_t>(n, 1) * sizeof(T), st);
+        if (p) bufs.push_back(p);
+        return (T*) p;
+    }
+    template <class T>
+    T* upload(const std::vector<T>& v) {
+        T* p = alloc<T>(v.size());
+        if (err == cudaSuccess) err = cudaMemcpyAsync(p, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice, st);
+        return p;
+    }
+    ~Work() {
+        for (void* p : bufs) cudaFreeAsync(p, st);
+    }
+};
+
+struct Uploaded {
+    CutDev* cuts;
+    int* idx;
+    float* w;
+};
+
+// Runs the forward into out; when saved != NULL (size max_nj * K * 3 * S * S) keeps each jitter step's input.
+void forward_device(Work& wk, const DevPlan& p, const Uploaded& u, const float* image, int h, int w, int k, int s,
+                    const float* noise, float* out, float* saved) {
+    size_t n3 = (size_t) 3 * s * s, ss = (size_t) s * s;
+    float* tmp = wk.alloc<float>((size_t) p.tmp_total);
+    float* R = wk.alloc<float>(k * n3);
+    float* A = wk.alloc<float>(k * n3);
+    float* sums = wk.alloc<float>(k);
+    if (wk.err != cudaSuccess) return;
+    dim3 g1((unsigned) ((p.max_tmp + TPB - 1) / TPB), k), g2((unsigned) ((n3 + TPB - 1) / TPB), k),
+        gp((unsigned) ((ss + TPB - 1) / TPB), k);
+    k_resize1<<<g1, TPB, 0, wk.st>>>(image, h, w, s, u.cuts, u.idx, u.w, tmp);
+    k_resize2<<<g2, TPB, 0, wk.st>>>(s, u.cuts, u.idx, u.w, tmp, R);
+    k_stage1<<<gp, TPB, 0, wk.st>>>(s, u.cuts, R, noise, A);
+    k_stage2<<<gp, TPB, 0, wk.st>>>(s, u.cuts, A, noise, out);
+    for (int j = 0; j < p.max_nj; j++) {
+        k_cut_sum<<<k, TPB, 0, wk.st>>>(s, u.cuts, j, 0, out, nullptr, sums);
+        k_jitter_fwd<<<gp, TPB, 0, wk.st>>>(s, u.cuts, j, out, saved ? saved + (size_t) j * k * n3 : nullptr, sums);
+    }
+}
+
+int check(Work& wk, const char* fn) {
+    cudaError_t e = wk.err != cudaSuccess ? wk.err : cudaGetLastError();
+    if (e != cudaSuccess) return disco_fail(DISCO_ECUDA, "%s: %s", fn, cudaGetErrorString(e));
+    return DISCO_OK;
+}
+
+}  // namespace
+
+int cutouts_forward_cuda(const float* image, int n, int h, int w, const float* cuts, int k, int s,
+                         const float* noise, float* out, void* stream) {
+    (void) n;
+    DevPlan p = build_plan(cuts, k, h, w, s);
+    int rc;
+    {
+        Work wk((cudaStream_t) stream);
+        Uploaded u{wk.upload(p.cuts), wk.upload(p.idx), wk.upload(p.w)};
+        if (wk.err == cudaSuccess) forward_device(wk, p, u, image, h, w, k, s, noise, out, nullptr);
+        rc = check(wk, "disco_cutouts_forward");
+    }
+    // The host plan is freed on return: make sure its uploads have been consumed.
+    cudaError_t e = cudaStreamSynchronize((cudaStream_t) stream);
+    if (rc == DISCO_OK && e != cudaSuccess) rc = disco_fail(DISCO_ECUDA, "disco_cutouts_forward: %s", cudaGetErrorString(e));
+    return rc;
+}
+
+int cutouts_backward_cuda(const float* image, int n, int h, int w, const float* cuts, int k, int s,
+                          const float* noise, const float* grad_out, float* grad_image, void* stream) {
+    DevPlan p = build_plan(cuts, k, h, w, s);
+    size_t n3 = (size_t) 3 * s * s, ss = (size_t) s * s;
+    int rc;
+    {
+        Work wk((cudaStream_t) stream);
+        Uploaded u{wk.upload(p.cuts), wk.upload(p.idx), wk.upload(p.w)};
+        float* g = wk.alloc<float>(k * n3);
+        float* gA = wk.alloc<float>(k * n3);
+        float* tmp = wk.alloc<float>((size_t) p.tmp_total);
+        float* sums = wk.alloc<float>(k);
+        float* gsums = wk.alloc<float>(k);
+        float* fwd = p.max_nj > 0 ? wk.alloc<float>(k * n3) : nullptr;
+        float* saved = p.max_nj > 0 ? wk.alloc<float>((size_t) p.max_nj * k * n3) : nullptr;
+        if (wk.err == cudaSuccess) {
+            dim3 g1((unsigned) ((p.max_tmp + TPB - 1) / TPB), k), g2((unsigned) ((n3 + TPB - 1) / TPB), k),
+                gp((unsigned) ((ss + TPB - 1) / TPB), k);
+            if (p.max_nj > 0) forward_device(wk, p, u, image, h, w, k, s, noise, fwd, saved);
+            wk.err = cudaMemcpyAsync(g, grad_out, k * n3 * sizeof(float), cudaMemcpyDeviceToDevice, wk.st);
+            for (int j = p.max_nj - 1; j >= 0 && wk.err == cudaSuccess; j--) {
+                float* sv = saved + (size_t) j * k * n3;
+                k_cut_sum<<<k, TPB, 0, wk.st>>>(s, u.cuts, j, 0, sv, nullptr, sums);
+                k_jitter_bwd1<<<gp, TPB, 0, wk.st>>>(s, u.cuts, j, sv, sums, g);
+                k_cut_sum<<<k, TPB, 0, wk.st>>>(s, u.cuts, j, 1, nullptr, g, gsums);
+                k_jitter_bwd2<<<gp, TPB, 0, wk.st>>>(s, u.cuts, j, gsums, g);
+            }
+            if (wk.err == cudaSuccess) wk.err = cudaMemsetAsync(gA, 0, k * n3 * sizeof(float), wk.st);
+            if (wk.err == cudaSuccess) wk.err = cudaMemsetAsync(tmp, 0, (size_t) p.tmp_total * sizeof(float), wk.st);
+            if (wk.err == cudaSuccess)
+                wk.err = cudaMemsetAsync(grad_image, 0, (size_t) n * 3 * h * w * sizeof(float), wk.st);
+            if (wk.err == cudaSuccess) {
+                k_stage2_t<<<gp, TPB, 0, wk.st>>>(s, u.cuts, g, gA);
+                k_stage1_t<<<gp, TPB, 0, wk.st>>>(s, u.cuts, gA, g);
+                k_resize2_t<<<g2, TPB, 0, wk.st>>>(s, u.cuts, u.idx, u.w, g, tmp);
+                k_resize1_t<<<g1, TPB, 0, wk.st>>>(h, w, s, u.cuts, u.idx, u.w, tmp, grad_image);
+            }
+        }
+        rc = check(wk, "disco_cutouts_backward");
+    }
+    cudaError_t e = cudaStreamSynchronize((cudaStream_t) stream);
+    if (rc == DISCO_OK && e != cudaSuccess) rc = disco_fail(DISCO_ECUDA, "disco_cutouts_backward: %s", cudaGetErrorString(e));
+    return rc;
+}

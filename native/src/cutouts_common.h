@@ -1,0 +1,237 @@
+// Shared by the CPU twin (cutouts.cpp) and the CUDA implementation (cutouts.cu): the per-cut plan computed on the
+// host (resize tap tables, affine matrices) and the per-pixel colour maths as host/device inline functions, so
+// both implementations evaluate exactly the same formulas.
+#ifndef DISCO_CUTOUTS_COMMON_H
+#define DISCO_CUTOUTS_COMMON_H
+
+#include <cmath>
+#include <vector>
+
+#include "disco/cutouts.h"
+
+#ifdef __CUDACC__
+#define DISCO_HD __host__ __device__ __forceinline__
+#else
+#define DISCO_HD inline
+#endif
+
+namespace disco_cut {
+
+constexpr float GRAY_R = 0.2989f, GRAY_G = 0.587f, GRAY_B = 0.114f;
+
+// One resized axis of one cut: output o reads taps raw index idx[o*T + t] with weight w[o*T + t]. Taps that fall
+// outside the box or the image carry weight 0 (their index is clamped to 0) but still count in the normalisation,
+// as ResizeRight's zero padding does.
+struct Axis {
+    int taps = 1;
+    bool identity = false;  // scale 1: ResizeRight skips the dim
+    double scale = 1.0;
+    std::vector<int> idx;
+    std::vector<float> w;
+};
+
+inline double cubic(double x) {
+    double a = std::fabs(x), a2 = a * a, a3 = a2 * a;
+    if (a <= 1.0) return 1.5 * a3 - 2.5 * a2 + 1.0;
+    if (a <= 2.0) return -0.5 * a3 + 2.5 * a2 - 4.0 * a + 2.0;
+    return 0.0;
+}
+
+// ResizeRight (assafshocher/ResizeRight, defaults: cubic, antialiasing, pad_mode 'constant', by_convs False) for
+// one dim: box of `in_sz` pixels starting at raw coordinate `origin` of an image `limit` pixels long, to `out_sz`.
+inline Axis make_axis(int in_sz, int out_sz, int origin, int limit) {
+    Axis a;
+    const double eps = 1.1920928955078125e-07;  // float32 eps, as ResizeRight uses
+    double scale = (double) out_sz / (double) in_sz;
+    a.scale = scale;
+    a.identity = (out_sz == in_sz);
+    if (a.identity) {
+        a.taps = 1;
+        a.idx.resize(out_sz);
+        a.w.resize(out_sz);
+        for (int o = 0; o < out_sz; o++) {
+            int raw = origin + o;
+            bool ok = raw >= 0 && raw < limit;
+            a.idx[o] = ok ? raw : 0;
+            a.w[o] = ok ? 1.0f : 0.0f;
+        }
+        return a;
+    }
+    bool aa = scale < 1.0;
+    double support = aa ? 4.0 / scale : 4.0;
+    int taps = (int) std::ceil(support - eps);
+    a.taps = taps;
+    a.idx.resize((size_t) out_sz * taps);
+    a.w.resize((size_t) out_sz * taps);
+    std::vector<double> tmp(taps);
+    for (int o = 0; o < out_sz; o++) {
+        double grid = o / scale + (in_sz - 1) / 2.0 - (out_sz - 1) / (2.0 * scale);
+        long left = (long) std::ceil(grid - support / 2.0 - eps);
+        double sum = 0.0;
+        for (int t = 0; t < taps; t++) {
+            double d = grid - (double) (left + t);
+            double v = aa ? scale * cubic(scale * d) : cubic(d);
+            tmp[t] = v;
+            sum += v;
+        }
+        if (sum == 0.0) sum = 1.0;
+        for (int t = 0; t < taps; t++) {
+            long j = left + t;               // box coordinate
+            long raw = origin + j;           // image coordinate
+            bool ok = j >= 0 && j < in_sz && raw >= 0 && raw < limit;
+            a.idx[(size_t) o * taps + t] = ok ? (int) raw : 0;
+            a.w[(size_t) o * taps + t] = ok ? (float) (tmp[t] / sum) : 0.0f;
+        }
+    }
+    return a;
+}
+
+// torchvision's inverse affine matrix (shear 0, scale 1, centre of image) for angle in degrees, translate (tx, ty).
+inline void affine_matrix(double angle, double tx, double ty, float m[6]) {
+    const double pi = 3.14159265358979323846;
+    double rot = angle * pi / 180.0;
+    double a = std::cos(rot), b = -std::sin(rot), c = std::sin(rot), d = std::cos(rot);
+    double mm[6] = {d, -b, 0.0, -c, a, 0.0};
+    mm[2] += mm[0] * (-tx) + mm[1] * (-ty);
+    mm[5] += mm[3] * (-tx) + mm[4] * (-ty);
+    for (int i = 0; i < 6; i++) m[i] = (float) mm[i];
+}
+
+// Bilinear taps of output pixel (i, j) of an S x S affine (grid_sample, align_corners=False, zero padding).
+// Writes the 4 flat source indices (clamped when out of range) and weights (0 when out of range); returns the
+// mask value (sum of in-range weights) torchvision multiplies by when a fill is given.
+DISCO_HD float affine_taps(const float* m, int s, int i, int j, int* idx, float* wt) {
+    float bx = -s * 0.5f + 0.5f + (float) j;
+    float by = -s * 0.5f + 0.5f + (float) i;
+    float gx = (m[0] * bx + m[1] * by + m[2]) / (0.5f * s);
+    float gy = (m[3] * bx + m[4] * by + m[5]) / (0.5f * s);
+    float ix = ((gx + 1.0f) * s - 1.0f) / 2.0f;
+    float iy = ((gy + 1.0f) * s - 1.0f) / 2.0f;
+    float fx = floorf(ix), fy = floorf(iy);
+    int x0 = (int) fx, y0 = (int) fy;
+    float ax = ix - fx, ay = iy - fy;
+    float ws[4] = {(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay};
+    int xs[4] = {x0, x0 + 1, x0, x0 + 1};
+    int ys[4] = {y0, y0, y0 + 1, y0 + 1};
+    float mask = 0.0f;
+    for (int q = 0; q < 4; q++) {
+        bool ok = xs[q] >= 0 && xs[q] < s && ys[q] >= 0 && ys[q] < s;
+        idx[q] = ok ? ys[q] * s + xs[q] : 0;
+        wt[q] = ok ? ws[q] : 0.0f;
+        mask += wt[q];
+    }
+    return mask;
+}
+
+DISCO_HD float clamp01(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x); }
+// torch.clamp's backward: the gradient passes where min <= x <= max.
+DISCO_HD float clamp_pass(float x) { return (x >= 0.0f && x <= 1.0f) ? 1.0f : 0.0f; }
+
+// torchvision adjust_hue on one pixel (_rgb2hsv, (h + f) % 1, _hsv2rgb), float32 like torch.
+DISCO_HD void hue_forward(const float in[3], float f, float out[3]) {
+    float r = in[0], g = in[1], b = in[2];
+    float mx = r, mn = r;
+    if (g > mx) mx = g;
+    if (b > mx) mx = b;
+    if (g < mn) mn = g;
+    if (b < mn) mn = b;
+    bool eqc = mx == mn;
+    float cr = mx - mn;
+    float s = cr / (eqc ? 1.0f : mx);
+    float crd = eqc ? 1.0f : cr;
+    float rc = (mx - r) / crd, gc = (mx - g) / crd, bc = (mx - b) / crd;
+    float h;
+    if (mx == r) h = bc - gc;
+    else if (mx == g) h = 2.0f + rc - bc;
+    else h = 4.0f + gc - rc;
+    h = fmodf(h / 6.0f + 1.0f, 1.0f);
+    float h2 = h + f;
+    h2 = h2 - floorf(h2);  // Python-style % 1.0
+    if (h2 >= 1.0f) h2 = 0.0f;
+    float v = mx;
+    float fi = floorf(h2 * 6.0f);
+    float fr = h2 * 6.0f - fi;
+    int i = ((int) fi) % 6;
+    if (i < 0) i += 6;
+    float p = clamp01(v * (1.0f - s));
+    float q = clamp01(v * (1.0f - s * fr));
+    float t = clamp01(v * (1.0f - s * (1.0f - fr)));
+    switch (i) {
+        case 0: out[0] = v; out[1] = t; out[2] = p; break;
+        case 1: out[0] = q; out[1] = v; out[2] = p; break;
+        case 2: out[0] = p; out[1] = v; out[2] = t; break;
+        case 3: out[0] = p; out[1] = q; out[2] = v; break;
+        case 4: out[0] = t; out[1] = p; out[2] = v; break;
+        default: out[0] = v; out[1] = p; out[2] = q; break;
+    }
+}
+
+// Vector-Jacobian product of hue_forward at `in`, following torch's autograd through the same graph (max/min
+// route to the first extremal channel; floor and the comparisons carry no gradient).
+DISCO_HD void hue_backward(const float in[3], float f, const float gout[3], float gin[3]) {
+    float r = in[0], g = in[1], b = in[2];
+    int imx = 0, imn = 0;
+    float mx = r, mn = r;
+    if (g > mx) { mx = g; imx = 1; }
+    if (b > mx) { mx = b; imx = 2; }
+    if (g < mn) { mn = g; imn = 1; }
+    if (b < mn) { mn = b; imn = 2; }
+    bool eqc = mx == mn;
+    float cr = mx - mn;
+    float sd = eqc ? 1.0f : mx;
+    float s = cr / sd;
+    float crd = eqc ? 1.0f : cr;
+    float rc = (mx - r) / crd, gc = (mx - g) / crd, bc = (mx - b) / crd;
+    int branch;
+    float h;
+    if (mx == r) { h = bc - gc; branch = 0; }
+    else if (mx == g) { h = 2.0f + rc - bc; branch = 1; }
+    else { h = 4.0f + gc - rc; branch = 2; }
+    h = fmodf(h / 6.0f + 1.0f, 1.0f);
+    float h2 = h + f;
+    h2 = h2 - floorf(h2);
+    if (h2 >= 1.0f) h2 = 0.0f;
+    float v = mx;
+    float fi = floorf(h2 * 6.0f);
+    float fr = h2 * 6.0f - fi;
+    int i = ((int) fi) % 6;
+    if (i < 0) i += 6;
+    float pr = v * (1.0f - s), qr = v * (1.0f - s * fr), tr = v * (1.0f - s * (1.0f - fr));
+    float gv = 0, gp = 0, gq = 0, gt = 0;
+    switch (i) {
+        case 0: gv += gout[0]; gt += gout[1]; gp += gout[2]; break;
+        case 1: gq += gout[0]; gv += gout[1]; gp += gout[2]; break;
+        case 2: gp += gout[0]; gv += gout[1]; gt += gout[2]; break;
+        case 3: gp += gout[0]; gq += gout[1]; gv += gout[2]; break;
+        case 4: gt += gout[0]; gp += gout[1]; gv += gout[2]; break;
+        default: gv += gout[0]; gp += gout[1]; gq += gout[2]; break;
+    }
+    gp *= clamp_pass(pr);
+    gq *= clamp_pass(qr);
+    gt *= clamp_pass(tr);
+    float ds = 0, dfr = 0;
+    gv += gp * (1.0f - s) + gq * (1.0f - s * fr) + gt * (1.0f - s * (1.0f - fr));
+    ds += -gp * v - gq * v * fr - gt * v * (1.0f - fr);
+    dfr += -gq * v * s + gt * v * s;
+    float dh = 6.0f * dfr / 6.0f;  // f = 6 h2 - i, h2 = (h + f) % 1, h = fmod(hraw / 6 + 1, 1): d hraw = dfr
+    float drc = 0, dgc = 0, dbc = 0;
+    if (branch == 0) { dbc += dh; dgc -= dh; }
+    else if (branch == 1) { drc += dh; dbc -= dh; }
+    else { dgc += dh; drc -= dh; }
+    float dmx = gv, dmn = 0, dcr = 0;
+    float dcrd = -(drc * (mx - r) + dgc * (mx - g) + dbc * (mx - b)) / (crd * crd);
+    dmx += (drc + dgc + dbc) / crd;
+    float dr = -drc / crd, dg = -dgc / crd, db = -dbc / crd;
+    if (!eqc) dcr += dcrd;
+    dcr += ds / sd;
+    if (!eqc) dmx += -ds * cr / (sd * sd);
+    dmx += dcr;
+    dmn -= dcr;
+    gin[0] = dr; gin[1] = dg; gin[2] = db;
+    gin[imx] += dmx;
+    gin[imn] += dmn;
+}
+
+}  // namespace disco_cut
+
+#endif

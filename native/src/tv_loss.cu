@@ -1,0 +1,64 @@
+// tv_loss.cu — CUDA implementation of DD's tv_loss and its VJP.
+#include "cuda_common.cuh"
+#include "tv_loss.h"
+
+namespace {
+
+// grid (blocks, n): block (bx, b) sums a strided share of image b and adds it, scaled, to loss[b].
+__global__ void tv_forward_kernel(const float* __restrict__ x, int64_t c, int64_t h, int64_t w,
+                                  float* __restrict__ loss, float inv) {
+    const int64_t b = blockIdx.y, per_image = c * h * w;
+    const float* p = x + b * per_image;
+    float sum = 0.f;
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < per_image;
+         e += (int64_t)gridDim.x * blockDim.x) {
+        const int64_t j = e % w, i = (e / w) % h;
+        const float v = p[e];
+        const float dx = j + 1 < w ? p[e + 1] - v : 0.f;
+        const float dy = i + 1 < h ? p[e + w] - v : 0.f;
+        sum += dx * dx + dy * dy;
+    }
+    sum = disco_cuda::block_sum(sum);
+    if (threadIdx.x == 0) atomicAdd(loss + b, sum * inv);
+}
+
+__global__ void tv_backward_kernel(const float* __restrict__ x, const float* __restrict__ grad_loss, int64_t n,
+                                   int64_t c, int64_t h, int64_t w, float* __restrict__ grad_x, int accumulate,
+                                   float two_inv) {
+    const int64_t per_image = c * h * w, total = n * per_image;
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < total;
+         e += (int64_t)gridDim.x * blockDim.x) {
+        const int64_t j = e % w, i = (e / w) % h, b = e / per_image;
+        const float v = x[e];
+        float acc = 0.f;
+        if (j + 1 < w) acc -= x[e + 1] - v;
+        if (i + 1 < h) acc -= x[e + w] - v;
+        if (j > 0) acc += v - x[e - 1];
+        if (i > 0) acc += v - x[e - w];
+        const float r = grad_loss[b] * two_inv * acc;
+        grad_x[e] = accumulate ? grad_x[e] + r : r;
+    }
+}
+
+}  // namespace
+
+int tv_loss_cuda(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, float* loss, void* stream) {
+    const char* fn = "disco_tv_loss";
+    cudaStream_t s = disco_cuda::as_stream(stream);
+    DISCO_CUDA_TRY(fn, cudaMemsetAsync(loss, 0, sizeof(float) * n, s));
+    const int64_t per_image = c * h * w;
+    dim3 grid(disco_cuda::blocks_for(per_image, 1024), (unsigned)n);
+    tv_forward_kernel<<<grid, disco_cuda::kThreads, 0, s>>>(x, c, h, w, loss, float(1.0 / double(per_image)));
+    DISCO_CUDA_LAUNCHED(fn);
+    return DISCO_OK;
+}
+
+int tv_loss_backward_cuda(const float* x, const float* grad_loss, int64_t n, int64_t c, int64_t h, int64_t w,
+                          float* grad_x, int accumulate, void* stream) {
+    const char* fn = "disco_tv_loss_backward";
+    const int64_t total = n * c * h * w;
+    tv_backward_kernel<<<disco_cuda::blocks_for(total), disco_cuda::kThreads, 0, disco_cuda::as_stream(stream)>>>(
+        x, grad_loss, n, c, h, w, grad_x, accumulate, float(2.0 / double(c * h * w)));
+    DISCO_CUDA_LAUNCHED(fn);
+    return DISCO_OK;
+}

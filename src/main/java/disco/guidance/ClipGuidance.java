@@ -1,0 +1,205 @@
+package disco.guidance;
+
+import disco.plan.PlanStep;
+import disco.plan.StepPlan;
+import disco.sampling.Denoiser;
+import disco.sampling.Guidance;
+import disco.sampling.GuidanceCall;
+import disco.sampling.GuidanceResult;
+import disco.sampling.SpacedAlphas;
+import disco.util.RandomStream;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * DD's {@code cond_fn}, composed from the stages:
+ * <ol>
+ * <li>the denoised estimate at {@code cur_t}: the primary denoiser's {@code pred_xstart} (with grad, reusing the
+ * sampler's forward when it hands one over) or, where the plan turns {@code use_secondary_model} on, the secondary
+ * model's {@code pred}; {@code x_in = pred * fac + x * (1 - fac)}, {@code fac = sqrt(1 - ab[cur_t])};</li>
+ * <li>for each CLIP model active at the step, {@code cutn_batches} times: cutouts of {@code (x_in + 1) / 2} →
+ * CLIP normalisation → image embeddings → spherical distance to the prompt embeddings,
+ * {@code losses = dists.view([cuts, n, -1]).mul(weights).sum(2).mean(0)}; the gradient of
+ * {@code losses.sum() * clip_guidance_scale / cutn_batches} is pulled back through the encoder, the normalisation
+ * and the cutouts to {@code x_in};</li>
+ * <li>tv and saturation gradients on {@code x_in} (DD's range loss is computed on {@code pred}, upstream of
+ * {@code x_in}, so it contributes nothing to the gradient; its value is only reported);</li>
+ * <li>NaN guard (a NaN anywhere in the {@code x_in} gradient → zero gradient, no clamp), then the pull-back to
+ * {@code x} through the denoiser, negated, then the RMS clamp to {@code clamp_max} when {@code clamp_grad}.</li>
+ * </ol>
+ * Every scalar is read from the plan entry of {@link GuidanceCall#scheduleIndex()}; the denoiser choice from the
+ * entry of {@link GuidanceCall#denoiseIndex()}. Random cutout draws are keyed by (seed, batch, step, model,
+ * "cutouts"), derived per cutn batch (and per call for PLMS's second call).
+ */
+public final class ClipGuidance implements Guidance {
+    /** CLIP normalisation constants (OpenAI's). */
+    public static final float[] CLIP_MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
+    public static final float[] CLIP_STD = {0.26862954f, 0.26130258f, 0.27577711f};
+
+    /**
+     * One CLIP model of the run.
+     *
+     * @param name the model key as the plan's active lists name it
+     * @param targetEmbeds prompt embeddings [P, D] (float32)
+     * @param weights prompt weights [P] already divided by {@code abs(sum)}
+     */
+    public record Model(String name, ImageEncoder encoder, Tensor targetEmbeds, Tensor weights) {}
+
+    private final StepPlan plan;
+    private final Map<Integer, PlanStep> byIndex = new HashMap<>();
+    private final SpacedAlphas alphas;
+    private final Denoiser primary;
+    private final Denoiser secondary;
+    private final List<Model> models;
+    private final CutoutStage cutouts;
+    private final LossKernels losses;
+    private final long seed;
+    private final Consumer<String> log;
+
+    /**
+     * @param secondary DD's secondary model, or null (then a plan entry turning it on is an error)
+     * @param log where NaN-guard events go (stderr in the CLI)
+     */
+    public ClipGuidance(StepPlan plan, Denoiser primary, Denoiser secondary, List<Model> models, CutoutStage cutouts,
+                        LossKernels losses, long seed, Consumer<String> log) {
+        this.plan = plan;
+        for (PlanStep s : plan.steps()) byIndex.put(s.index(), s);
+        this.alphas = primary.alphas();
+        this.primary = primary;
+        this.secondary = secondary;
+        this.models = List.copyOf(models);
+        this.cutouts = cutouts;
+        this.losses = losses;
+        this.seed = seed;
+        this.log = log == null ? m -> {} : log;
+        for (PlanStep s : plan.steps()) {
+            for (String m : s.active()) {
+                if (models.stream().noneMatch(x -> x.name().equals(m))) {
+                    throw new IllegalArgumentException("plan step " + s.step() + " activates '" + m + "', which is not loaded");
+                }
+            }
+            if (s.useSecondaryModel() && secondary == null) {
+                throw new IllegalArgumentException("plan step " + s.step() + " uses the secondary model, which is not loaded");
+            }
+        }
+    }
+
+    /**
+     * The plan entry for a respaced index. Every executed index has one; DD's PLMS first step at index 0 calls
+     * cond_fn at index -1 (wrapping to the last index), which no executed step covers: it reads the entry of the
+     * last executed step then.
+     */
+    PlanStep entry(int index) {
+        PlanStep s = byIndex.get(index);
+        return s != null ? s : plan.step(plan.size() - 1);
+    }
+
+    @Override
+    public boolean usesPrimaryDenoiser(int scheduleIndex) {
+        return !entry(scheduleIndex).useSecondaryModel();
+    }
+
+    private static Scalar s(double v) {
+        return new Scalar(v);
+    }
+
+    private static Scalar f(double v) {
+        return new Scalar((float) v);
+    }
+
+    @Override
+    public GuidanceResult guide(GuidanceCall call) {
+        PlanStep sched = entry(call.scheduleIndex());
+        PlanStep here = entry(call.denoiseIndex());
+        int curT = call.denoiseIndex();
+        Tensor x = call.x().detach();
+        boolean useSecondary = here.useSecondaryModel();
+        Denoiser d = useSecondary ? secondary : primary;
+        Denoiser.Evaluation ev = !useSecondary && call.primary() != null ? call.primary() : d.evaluate(x, curT, true);
+        try {
+            return guideWith(call, sched, curT, x, ev);
+        } finally {
+            if (ev != call.primary()) ev.close();
+        }
+    }
+
+    private GuidanceResult guideWith(GuidanceCall call, PlanStep sched, int curT, Tensor x, Denoiser.Evaluation ev) {
+        Tensor pred = ev.predXstart();
+        double facD = alphas.sqrtOneMinusAlphaBar(curT);
+        Tensor xIn = pred.mul(f(facD)).add(x.mul(f(1 - facD)));
+        long n = x.size(0);
+        List<GuidanceResult.LossValue> values = new ArrayList<>();
+        Tensor xInGrad = torch.zeros_like(xIn);
+        Tensor image01 = xIn.add(s(1)).div(s(2));
+        int cutnBatches = sched.cutnBatches();
+        for (Model m : models) {
+            if (!sched.active().contains(m.name())) continue;
+            for (int b = 0; b < cutnBatches; b++) {
+                RandomStream rs = RandomStream.of(seed, call.batch(), call.step(), m.name(), "cutouts").derive(b);
+                if (call.call() > 0) rs = rs.derive("call" + call.call());
+                CutoutStage.Cuts cuts = cutouts.make(image01, sched, m.encoder().inputResolution(), rs);
+                Tensor clipIn = normalise(cuts.images());
+                ImageEncoder.Encoded enc = m.encoder().encode(clipIn);
+                Tensor emb = enc.embeddings();
+                Tensor dists = losses.spherical(emb, m.targetEmbeds()); // [K, P]
+                int cuts_ = cuts.cutsPerImage();
+                Tensor lossPerImage = dists.view(cuts_, n, -1).mul(m.weights()).sum(new long[] {2}, false, null)
+                        .mean(new long[] {0}, false, null); // [n]
+                values.add(new GuidanceResult.LossValue(call.step(), call.call(), m.name(), b,
+                        lossPerImage.sum().item_double()));
+                // d(losses.sum()) / d dists = weights[p] / cuts
+                Tensor gDists = m.weights().div(s(cuts_)).view(1, -1).expand(dists.size(0), dists.size(1)).contiguous();
+                Tensor gEmb = losses.sphericalBackwardX(emb, m.targetEmbeds(), gDists);
+                Tensor gClipIn = enc.backward(gEmb);
+                Tensor gCuts = normaliseBackward(gClipIn);
+                Tensor gImage01 = cuts.backward(gCuts);
+                // image01 = (x_in + 1) / 2; autograd.grad(losses.sum() * scale, x_in) / cutn_batches
+                Tensor gXIn = gImage01.div(s(2)).mul(s(sched.clipGuidanceScale())).div(s(cutnBatches));
+                xInGrad = xInGrad.add(gXIn);
+            }
+        }
+        // loss = tv(x_in).sum() * tv_scale + range(pred).sum() * range_scale + sat(x_in) * sat_scale; grad w.r.t. x_in
+        Tensor ones = torch.ones(new long[] {n}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float))
+                .to(x.device(), torch.ScalarType.Float);
+        Tensor gLoss = losses.tvBackward(xIn, ones.mul(s(sched.tvScale())))
+                .add(losses.satBackward(xIn, sched.satScale()));
+        xInGrad = xInGrad.add(gLoss);
+        boolean nan = xInGrad.isnan().any().item_bool();
+        if (nan) {
+            log.accept("step " + call.step() + " (t index " + call.scheduleIndex() + "): NaN in the guidance gradient"
+                    + " (active: " + String.join(", ", sched.active()) + "): gradient zeroed");
+            return new GuidanceResult(torch.zeros_like(x), values, true, Double.NaN, 0.0);
+        }
+        // grad = -autograd.grad(x_in, x, x_in_grad): x_in = pred * fac + x * (1 - fac)
+        Tensor viaPred = ev.backwardPredXstart(xInGrad.mul(f(facD)));
+        Tensor grad = viaPred.add(xInGrad.mul(f(1 - facD))).neg();
+        double[] rms = new double[1];
+        if (sched.clampGrad()) {
+            grad = losses.rmsClamp(grad, sched.clampMax(), rms);
+            double after = grad.square().mean().sqrt().item_double();
+            return new GuidanceResult(grad, values, false, rms[0], after);
+        }
+        double r = grad.square().mean().sqrt().item_double();
+        return new GuidanceResult(grad, values, false, r, r);
+    }
+
+    private static Tensor channelConst(float[] v, Tensor like) {
+        return disco.sampling.Tensors.fromFloats(v, 1, 3, 1, 1).to(like.device(), torch.ScalarType.Float);
+    }
+
+    /** torchvision's Normalize with CLIP's mean and std. */
+    static Tensor normalise(Tensor cuts) {
+        return cuts.sub(channelConst(CLIP_MEAN, cuts)).div(channelConst(CLIP_STD, cuts));
+    }
+
+    static Tensor normaliseBackward(Tensor g) {
+        return g.div(channelConst(CLIP_STD, g));
+    }
+}

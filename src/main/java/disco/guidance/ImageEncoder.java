@@ -1,0 +1,67 @@
+package disco.guidance;
+
+import org.bytedeco.pytorch.AutoGradMode;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+import java.util.function.UnaryOperator;
+
+/**
+ * A CLIP image tower as the guidance sees it: normalised cutouts [K, 3, S, S] to embeddings [K, D] (float32), and
+ * the gradient on the embeddings pulled back to the cutouts. Autograd runs only inside the network.
+ */
+public interface ImageEncoder {
+    /** The cutout size S the model takes. */
+    int inputResolution();
+
+    /** Encodes with a graph kept for one {@link Encoded#backward} call. */
+    Encoded encode(Tensor normalisedCuts);
+
+    /** One encoding with its graph. */
+    interface Encoded {
+        /** [K, D] float32, detached. */
+        Tensor embeddings();
+
+        /** {@code (d emb / d cuts)^T g}: [K, D] → [K, 3, S, S]; frees the graph. */
+        Tensor backward(Tensor gradEmbeddings);
+    }
+
+    /** An encoder over any differentiable network function (e.g. {@code ClipModel::encodeImage}). */
+    static ImageEncoder of(int inputResolution, UnaryOperator<Tensor> encodeImage) {
+        return new ImageEncoder() {
+            @Override
+            public int inputResolution() {
+                return inputResolution;
+            }
+
+            @Override
+            public Encoded encode(Tensor cuts) {
+                Tensor leaf;
+                Tensor emb;
+                try (AutoGradMode on = new AutoGradMode(true)) {
+                    leaf = cuts.detach().requires_grad_(true);
+                    emb = encodeImage.apply(leaf).to(torch.ScalarType.Float);
+                }
+                Tensor value = emb.detach();
+                return new Encoded() {
+                    private boolean used;
+
+                    @Override
+                    public Tensor embeddings() {
+                        return value;
+                    }
+
+                    @Override
+                    public Tensor backward(Tensor g) {
+                        if (used) throw new IllegalStateException("encoding already pulled back");
+                        used = true;
+                        TensorVector r = torch.grad(new TensorVector(emb), new TensorVector(leaf), new TensorVector(g),
+                                new org.bytedeco.pytorch.BoolOptional(false), false, false);
+                        return r.get(0);
+                    }
+                };
+            }
+        };
+    }
+}

@@ -1,0 +1,52 @@
+package disco.models;
+
+import disco.torch.Torch;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/** Copies between Java arrays and CPU tensors (float32 / float64), for loading fixtures and reading results. */
+public final class Tensors {
+    private Tensors() {}
+
+    /** A new float32 CPU tensor of {@code shape} holding a copy of {@code data}. */
+    public static Tensor fromFloats(float[] data, long... shape) {
+        Torch.init();
+        long n = 1;
+        for (long s : shape) n *= s;
+        if (n != data.length) throw new IllegalArgumentException("shape holds " + n + " values, data " + data.length);
+        Tensor t = torch.empty(shape, new TensorOptions(ScalarType.Float), null);
+        if (data.length > 0) new FloatPointer(t.data_ptr()).put(data, 0, data.length);
+        return t;
+    }
+
+    /** A new float64 CPU tensor of {@code shape} holding a copy of {@code data}. */
+    public static Tensor fromDoubles(double[] data, long... shape) {
+        Torch.init();
+        long n = 1;
+        for (long s : shape) n *= s;
+        if (n != data.length) throw new IllegalArgumentException("shape holds " + n + " values, data " + data.length);
+        Tensor t = torch.empty(shape, new TensorOptions(ScalarType.Double), null);
+        if (data.length > 0) new DoublePointer(t.data_ptr()).put(data, 0, data.length);
+        return t;
+    }
+
+    /** The values of any tensor as float32, in row-major order (copied to the CPU when needed). */
+    public static float[] toFloats(Tensor t) {
+        Tensor c = t.detach().to(new org.bytedeco.pytorch.Device("cpu"), ScalarType.Float).contiguous();
+        float[] out = new float[(int) c.numel()];
+        if (out.length > 0) new FloatPointer(c.data_ptr()).get(out, 0, out.length);
+        return out;
+    }
+
+    /** The values of any tensor as float64, in row-major order. */
+    public static double[] toDoubles(Tensor t) {
+        Tensor c = t.detach().to(new org.bytedeco.pytorch.Device("cpu"), ScalarType.Double).contiguous();
+        double[] out = new double[(int) c.numel()];
+        if (out.length > 0) new DoublePointer(c.data_ptr()).get(out, 0, out.length);
+        return out;
+    }
+}

@@ -1,0 +1,421 @@
+package disco.models.checkpoint;
+
+import disco.models.checkpoint.SafeUnpickler.Dtype;
+import disco.models.checkpoint.SafeUnpickler.ModuleObj;
+import disco.models.checkpoint.SafeUnpickler.StorageRef;
+import disco.models.checkpoint.SafeUnpickler.TensorRef;
+import disco.torch.Torch;
+import disco.util.DiscoException;
+import net.razorvine.pickle.PickleException;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.StringTensorDictItem;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Enumeration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipFile;
+
+/**
+ * PyTorch checkpoints without Python: the zip format of {@code torch.save(state_dict)} ({@code <archive>/data.pkl} +
+ * {@code <archive>/data/N}, any archive prefix) and the weights inside a TorchScript archive (OpenAI's CLIP files),
+ * whose code is never executed. The pickle is read with an allowlist of globals; tensors are built only after the
+ * whole pickle has been accepted.
+ */
+public final class Checkpoint {
+    private Checkpoint() {}
+
+    /**
+     * Reads every tensor of a checkpoint, keyed by its state_dict name, in file order. Views of one storage share
+     * it (as_strided). Bad or unsupported files throw {@link DiscoException#badInput} naming the file.
+     */
+    public static Map<String, Tensor> read(Path file) {
+        checkZipMagic(file);
+        ZipFile zip;
+        try {
+            zip = new ZipFile(file.toFile());
+        } catch (NoSuchFileException e) {
+            throw DiscoException.badInput(file + ": no such file");
+        } catch (ZipException e) {
+            throw DiscoException.badInput(file + ": not a complete zip archive (truncated download?): " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw DiscoException.badInput(file + ": cannot read (" + e.getMessage() + ")", e);
+        }
+        try (zip) {
+            String prefix = archivePrefix(zip, file);
+            checkByteOrder(zip, prefix, file);
+            boolean torchScript = hasEntriesUnder(zip, prefix + "code/");
+            SafeUnpickler up = new SafeUnpickler(torchScript);
+            Object root;
+            try (InputStream in = zip.getInputStream(zip.getEntry(prefix + "data.pkl"))) {
+                root = up.load(in);
+            } catch (SafeUnpickler.RefusedGlobal e) {
+                throw DiscoException.badInput(file + ": data.pkl: " + e.getMessage(), e);
+            } catch (PickleException | ClassCastException | IllegalArgumentException e) {
+                throw DiscoException.badInput(file + ": data.pkl: not a PyTorch state_dict pickle (" + e.getMessage() + ")", e);
+            } catch (IOException e) {
+                throw DiscoException.badInput(file + ": data.pkl: cannot read (truncated archive?): " + e.getMessage(), e);
+            }
+            LinkedHashMap<String, TensorRef> refs = new LinkedHashMap<>();
+            if (root instanceof ModuleObj m) {
+                flattenModule(m, "", refs, new ClassDecls(zip, prefix), file);
+            } else if (root instanceof Map<?, ?> map) {
+                for (Map.Entry<?, ?> e : map.entrySet()) {
+                    String key = String.valueOf(e.getKey());
+                    if (!(e.getValue() instanceof TensorRef t)) {
+                        throw DiscoException.badInput(file + ": " + key + ": expected a tensor (a state_dict), got "
+                                + describe(e.getValue()));
+                    }
+                    refs.put(key, t);
+                }
+            } else {
+                throw DiscoException.badInput(file + ": data.pkl: expected a state_dict (OrderedDict of tensors), got "
+                        + describe(root));
+            }
+            return build(zip, prefix, refs, file);
+        } catch (IOException e) {
+            throw DiscoException.badInput(file + ": cannot read (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /**
+     * Copies {@code weights} into {@code module}'s parameters and buffers (strict: every key of the module present,
+     * no key left over, same shapes; floating dtypes converted to the module's, other dtypes must match). Runs under
+     * {@link NoGradGuard}. Errors name {@code file} and the key.
+     */
+    public static void loadInto(Module module, Map<String, Tensor> weights, Path file) {
+        loadInto(module, weights, file, Set.of());
+    }
+
+    /** As {@link #loadInto(Module, Map, Path)}, skipping the checkpoint keys in {@code ignored}. */
+    public static void loadInto(Module module, Map<String, Tensor> weights, Path file, Set<String> ignored) {
+        Map<String, Tensor> target = stateDict(module);
+        for (String key : weights.keySet()) {
+            if (!target.containsKey(key) && !ignored.contains(key)) {
+                throw DiscoException.badInput(file + ": " + key + ": unexpected key (the network has no such parameter)");
+            }
+        }
+        for (Map.Entry<String, Tensor> e : target.entrySet()) {
+            String key = e.getKey();
+            Tensor dst = e.getValue();
+            Tensor src = weights.get(key);
+            if (src == null) throw DiscoException.badInput(file + ": " + key + ": missing key (the network expects "
+                    + shapeString(dst) + ")");
+            long[] ds = shape(dst), ss = shape(src);
+            if (!Arrays.equals(ds, ss)) {
+                throw DiscoException.badInput(file + ": " + key + ": expected shape " + Arrays.toString(ds)
+                        + ", got " + Arrays.toString(ss));
+            }
+            ScalarType dt = dst.scalar_type().intern(), st = src.scalar_type().intern();
+            if (dt != st && !(isFloating(dt) && isFloating(st))) {
+                throw DiscoException.badInput(file + ": " + key + ": expected dtype " + dtypeName(dt) + ", got "
+                        + dtypeName(st));
+            }
+        }
+        try (NoGradGuard guard = new NoGradGuard()) {
+            for (Map.Entry<String, Tensor> e : target.entrySet()) {
+                e.getValue().copy_(weights.get(e.getKey()));
+            }
+        }
+    }
+
+    /** A module's parameters then buffers by their state_dict names (LibTorch order). */
+    public static Map<String, Tensor> stateDict(Module module) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (StringTensorDict dict : new StringTensorDict[] {module.named_parameters(true), module.named_buffers(true)}) {
+            for (long i = 0; i < dict.size(); i++) {
+                StringTensorDictItem item = dict.get(i);
+                out.put(item.key().getString(), new Tensor(item.value())); // an owned handle, not a reference into the dict
+            }
+        }
+        return out;
+    }
+
+    /** The shape of a tensor as a Java array. */
+    public static long[] shape(Tensor t) {
+        return t.sizes().vec().get();
+    }
+
+    /** {@code float32}, {@code float16}, ... as PyTorch prints them without the {@code torch.} prefix. */
+    public static String dtypeName(ScalarType type) {
+        ScalarType t = type.intern();
+        return switch (t) {
+            case Float -> "float32";
+            case Half -> "float16";
+            case BFloat16 -> "bfloat16";
+            case Double -> "float64";
+            case Long -> "int64";
+            case Int -> "int32";
+            case Byte -> "uint8";
+            case Bool -> "bool";
+            default -> t.name();
+        };
+    }
+
+    private static boolean isFloating(ScalarType t) {
+        return t == ScalarType.Float || t == ScalarType.Half || t == ScalarType.BFloat16 || t == ScalarType.Double;
+    }
+
+    private static String shapeString(Tensor t) {
+        return "shape " + Arrays.toString(shape(t)) + " " + dtypeName(t.scalar_type().intern());
+    }
+
+    // ---- archive layout -------------------------------------------------------------------------------------
+
+    private static void checkZipMagic(Path file) {
+        byte[] head = new byte[4];
+        int n;
+        try (InputStream in = Files.newInputStream(file)) {
+            n = in.readNBytes(head, 0, 4);
+        } catch (NoSuchFileException e) {
+            throw DiscoException.badInput(file + ": no such file");
+        } catch (IOException e) {
+            throw DiscoException.badInput(file + ": cannot read (" + e.getMessage() + ")", e);
+        }
+        if (n == 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) return;
+        if (n >= 2 && (head[0] & 0xff) == 0x80 && head[1] >= 2 && head[1] <= 5) {
+            throw DiscoException.badInput(file + ": legacy (non-zip) PyTorch checkpoint format, which is not read;"
+                    + " re-save it with PyTorch >= 1.6: torch.save(torch.load(f), f2)");
+        }
+        throw DiscoException.badInput(file + ": not a PyTorch zip checkpoint (expected a zip archive holding"
+                + " <archive>/data.pkl)");
+    }
+
+    private static String archivePrefix(ZipFile zip, Path file) {
+        String prefix = null;
+        for (Enumeration<? extends ZipEntry> en = zip.entries(); en.hasMoreElements(); ) {
+            String name = en.nextElement().getName();
+            if (name.endsWith("/data.pkl") && name.indexOf('/') == name.length() - "/data.pkl".length()) {
+                if (prefix != null) throw DiscoException.badInput(file + ": more than one data.pkl in the archive");
+                prefix = name.substring(0, name.length() - "data.pkl".length());
+            } else if (name.equals("data.pkl")) {
+                prefix = "";
+            }
+        }
+        if (prefix == null) throw DiscoException.badInput(file + ": data.pkl: missing (not a PyTorch zip checkpoint)");
+        return prefix;
+    }
+
+    private static boolean hasEntriesUnder(ZipFile zip, String dir) {
+        for (Enumeration<? extends ZipEntry> en = zip.entries(); en.hasMoreElements(); ) {
+            if (en.nextElement().getName().startsWith(dir)) return true;
+        }
+        return false;
+    }
+
+    private static void checkByteOrder(ZipFile zip, String prefix, Path file) throws IOException {
+        ZipEntry e = zip.getEntry(prefix + "byteorder");
+        if (e == null) return;
+        try (InputStream in = zip.getInputStream(e)) {
+            String order = new String(in.readAllBytes(), StandardCharsets.US_ASCII).trim();
+            if (!order.equals("little")) {
+                throw DiscoException.badInput(file + ": byteorder: expected little, got " + order);
+            }
+        }
+    }
+
+    // ---- TorchScript module trees ---------------------------------------------------------------------------
+
+    /** {@code __parameters__} / {@code __buffers__} of the archive's module classes, read from code/ as text. */
+    private static final class ClassDecls {
+        private static final Pattern CLASS = Pattern.compile("^class (\\w+)\\(");
+        private static final Pattern LIST = Pattern.compile("^\\s+(__parameters__|__buffers__) = \\[(.*)\\]\\s*$");
+        private static final Pattern NAME = Pattern.compile("\"([^\"]*)\"");
+        private final ZipFile zip;
+        private final String prefix;
+        private final Map<String, Map<String, List<String>>> byFile = new HashMap<>();
+
+        ClassDecls(ZipFile zip, String prefix) {
+            this.zip = zip;
+            this.prefix = prefix;
+        }
+
+        /** [parameters, buffers] of a class, or null when the archive does not declare it. */
+        List<String>[] lookup(String qualified) throws IOException {
+            int dot = qualified.lastIndexOf('.');
+            String module = qualified.substring(0, dot), cls = qualified.substring(dot + 1);
+            Map<String, List<String>> decls = byFile.get(module);
+            if (decls == null) {
+                decls = parse(module);
+                byFile.put(module, decls);
+            }
+            List<String> p = decls.get(cls + ".__parameters__"), b = decls.get(cls + ".__buffers__");
+            if (p == null && b == null) return null;
+            @SuppressWarnings("unchecked")
+            List<String>[] r = new List[] {p == null ? List.of() : p, b == null ? List.of() : b};
+            return r;
+        }
+
+        private Map<String, List<String>> parse(String module) throws IOException {
+            Map<String, List<String>> out = new HashMap<>();
+            ZipEntry e = zip.getEntry(prefix + "code/" + module.replace('.', '/') + ".py");
+            if (e == null) return out;
+            String text;
+            try (InputStream in = zip.getInputStream(e)) {
+                text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            }
+            String cls = null;
+            for (String line : text.split("\n")) {
+                Matcher c = CLASS.matcher(line);
+                if (c.find()) {
+                    cls = c.group(1);
+                    continue;
+                }
+                Matcher l = LIST.matcher(line);
+                if (cls != null && l.find()) {
+                    List<String> names = new ArrayList<>();
+                    Matcher n = NAME.matcher(l.group(2));
+                    while (n.find()) names.add(n.group(1));
+                    out.put(cls + "." + l.group(1), names);
+                }
+            }
+            return out;
+        }
+    }
+
+    private static void flattenModule(ModuleObj m, String prefix, Map<String, TensorRef> out, ClassDecls decls,
+            Path file) throws IOException {
+        List<String>[] declared = decls.lookup(m.className);
+        if (declared != null) {
+            for (List<String> names : declared) {
+                for (String name : names) {
+                    Object v = m.attributes.get(name);
+                    if (v == null) continue; // an optional parameter set to None (e.g. bias=False)
+                    if (!(v instanceof TensorRef t)) {
+                        throw DiscoException.badInput(file + ": " + prefix + name + ": expected a tensor, got " + describe(v));
+                    }
+                    out.put(prefix + name, t);
+                }
+            }
+        } else {
+            for (Map.Entry<String, Object> a : m.attributes.entrySet()) {
+                if (a.getValue() instanceof TensorRef t) out.put(prefix + a.getKey(), t);
+            }
+        }
+        for (Map.Entry<String, Object> a : m.attributes.entrySet()) {
+            if (a.getValue() instanceof ModuleObj child) {
+                flattenModule(child, prefix + a.getKey() + ".", out, decls, file);
+            }
+        }
+    }
+
+    private static String describe(Object o) {
+        if (o == null) return "None";
+        if (o instanceof ModuleObj m) return "module " + m.className;
+        if (o instanceof Map<?, ?>) return "a dict";
+        return o.getClass().getSimpleName();
+    }
+
+    // ---- tensors --------------------------------------------------------------------------------------------
+
+    private static Map<String, Tensor> build(ZipFile zip, String prefix, LinkedHashMap<String, TensorRef> refs,
+            Path file) throws IOException {
+        Torch.init();
+        // validate every view against its storage before reading any data
+        for (Map.Entry<String, TensorRef> e : refs.entrySet()) {
+            TensorRef t = e.getValue();
+            if (t.size().length != t.stride().length) {
+                throw DiscoException.badInput(file + ": " + e.getKey() + ": size and stride differ in length");
+            }
+            long last = t.offset();
+            boolean empty = false;
+            for (int i = 0; i < t.size().length; i++) {
+                if (t.size()[i] < 0 || t.stride()[i] < 0) {
+                    throw DiscoException.badInput(file + ": " + e.getKey() + ": negative size or stride");
+                }
+                if (t.size()[i] == 0) empty = true;
+                last += (t.size()[i] - 1) * t.stride()[i];
+            }
+            if (t.offset() < 0 || (!empty && last >= t.storage().numel())) {
+                throw DiscoException.badInput(file + ": " + e.getKey() + ": view runs past its storage data/"
+                        + t.storage().key() + " (" + t.storage().numel() + " elements)");
+            }
+        }
+        Map<StorageRef, Tensor> storages = new HashMap<>();
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (Map.Entry<String, TensorRef> e : refs.entrySet()) {
+            TensorRef t = e.getValue();
+            Tensor storage = storages.get(t.storage());
+            if (storage == null) {
+                storage = readStorage(zip, prefix, t.storage(), file, e.getKey());
+                storages.put(t.storage(), storage);
+            }
+            out.put(e.getKey(), storage.as_strided(t.size(), t.stride(), new org.bytedeco.pytorch.LongOptional(t.offset())));
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    private static ScalarType scalarType(Dtype d) {
+        return switch (d) {
+            case FLOAT32 -> ScalarType.Float;
+            case FLOAT16 -> ScalarType.Half;
+            case BFLOAT16 -> ScalarType.BFloat16;
+            case FLOAT64 -> ScalarType.Double;
+            case INT64 -> ScalarType.Long;
+            case INT32 -> ScalarType.Int;
+            case UINT8 -> ScalarType.Byte;
+            case BOOL -> ScalarType.Bool;
+        };
+    }
+
+    private static Tensor readStorage(ZipFile zip, String prefix, StorageRef s, Path file, String key)
+            throws IOException {
+        String name = prefix + "data/" + s.key();
+        ZipEntry entry = zip.getEntry(name);
+        if (entry == null) {
+            throw DiscoException.badInput(file + ": " + key + ": storage data/" + s.key() + " missing from the archive");
+        }
+        long bytes = s.numel() * s.type().dtype().bytes;
+        if (entry.getSize() >= 0 && entry.getSize() < bytes) {
+            throw DiscoException.badInput(file + ": " + key + ": storage data/" + s.key() + " holds " + entry.getSize()
+                    + " bytes, expected " + bytes);
+        }
+        Tensor t = torch.empty(new long[] {s.numel()}, new TensorOptions(scalarType(s.type().dtype())), null);
+        BytePointer dst = new BytePointer(t.data_ptr());
+        byte[] buf = new byte[1 << 20];
+        long done = 0;
+        try (InputStream in = zip.getInputStream(entry)) {
+            while (done < bytes) {
+                int n = in.read(buf, 0, (int) Math.min(buf.length, bytes - done));
+                if (n < 0) throw new EOFException();
+                dst.position(done).put(buf, 0, n);
+                done += n;
+            }
+        } catch (EOFException | ZipException e) {
+            throw DiscoException.badInput(file + ": " + key + ": storage data/" + s.key()
+                    + " is truncated or corrupt (re-download the file)", e);
+        }
+        return t;
+    }
+
+    /** Keys of {@code a} not in {@code b}, in order (for messages and tests). */
+    static Set<String> minus(Set<String> a, Set<String> b) {
+        Set<String> r = new LinkedHashSet<>(a);
+        r.removeAll(b);
+        return r;
+    }
+}

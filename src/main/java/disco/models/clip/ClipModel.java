@@ -1,0 +1,226 @@
+package disco.models.clip;
+
+import disco.models.clip.Nn.LayerNorm;
+import disco.models.clip.Nn.Transformer;
+import disco.models.tokenizer.SimpleTokenizer;
+import disco.torch.Torch;
+import disco.util.DiscoException;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * OpenAI's CLIP in LibTorch, parameter for parameter ({@code clip/model.py}): a ModifiedResNet or
+ * VisionTransformer image tower and the causal text transformer, computed in float32 (LayerNorm statistics in
+ * float32 too). Weights never require grad; {@link #encodeImage} keeps the autograd graph to its input.
+ */
+public final class ClipModel extends ClipModule {
+    /** CLIP's image normalisation (per RGB channel), applied to [0, 1] images before {@link #encodeImage}. */
+    public static final float[] MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
+    public static final float[] STD = {0.26862954f, 0.26130258f, 0.27577711f};
+
+    /** The names of the demo models {@link #demo(String)} builds. */
+    public static final List<String> DEMO_NAMES = List.of("RN-tiny", "ViT-tiny");
+
+    /** What both image towers offer. */
+    interface ImageTower {
+        Tensor forward(Tensor images);
+
+        int inputResolution();
+    }
+
+    private final ClipConfig config;
+    private final ImageTower visual;
+    private final Transformer transformer;
+    private final Tensor tokenEmbedding, positionalEmbedding, textProjection;
+    private final LayerNorm lnFinal;
+
+    private ClipModel(ClipConfig c, Device d) {
+        super(d);
+        this.config = c;
+        if (c.isVit()) {
+            visual = child("visual", new VisionTransformer(d, c.imageResolution(), c.visionPatchSize(),
+                    c.visionWidth(), c.vitLayers(), c.visionHeads(), c.embedDim()));
+        } else {
+            int[] layers = c.resnetLayers().stream().mapToInt(Integer::intValue).toArray();
+            visual = child("visual", new ModifiedResNet(d, layers, c.embedDim(), c.visionHeads(),
+                    c.imageResolution(), c.visionWidth()));
+        }
+        transformer = child("transformer",
+                new Transformer(d, c.transformerWidth(), c.transformerLayers(), c.transformerHeads()));
+        Nn.Container emb = child("token_embedding", new Nn.Container(d));
+        tokenEmbedding = emb.param("weight", c.vocabSize(), c.transformerWidth());
+        positionalEmbedding = param("positional_embedding", c.contextLength(), c.transformerWidth());
+        lnFinal = child("ln_final", new LayerNorm(d, c.transformerWidth()));
+        textProjection = param("text_projection", c.transformerWidth(), c.embedDim());
+        param("logit_scale");
+    }
+
+    /**
+     * A CLIP of this architecture with uninitialised weights on {@code device} (the {@code meta} device builds one
+     * without memory, e.g. to compare keys and shapes).
+     */
+    public static ClipModel build(ClipConfig config, Device device) {
+        Torch.init();
+        return new ClipModel(config, device);
+    }
+
+    /** A CLIP of this architecture on the CPU, every weight drawn from a fixed-seed generator (deterministic). */
+    public static ClipModel random(ClipConfig config, long seed) {
+        ClipModel m = build(config, new Device(torch.DeviceType.CPU));
+        m.initRandom(seed);
+        return m;
+    }
+
+    /**
+     * A tiny random-initialised CLIP for demos and tests, no download needed: {@code RN-tiny} (a ModifiedResNet
+     * of width 8, one block per stage, 64 px) or {@code ViT-tiny} (width 64, patch 8, two layers, 32 px), both
+     * with a 64-wide text transformer over CLIP's full vocabulary and embeddings of 32.
+     */
+    public static ClipModel demo(String name) {
+        return switch (name) {
+            case "RN-tiny" -> random(new ClipConfig(32, 64, List.of(1, 1, 1, 1), 0, 8, 0, 4, 77, 49408, 64, 1, 1),
+                    0x5EED_C11E_0001L);
+            case "ViT-tiny" -> random(new ClipConfig(32, 32, List.of(), 2, 64, 8, 1, 77, 49408, 64, 1, 2),
+                    0x5EED_C11E_0002L);
+            default -> throw DiscoException.badInput("CLIP model '" + name + "': expected one of " + DEMO_NAMES);
+        };
+    }
+
+    public ClipConfig config() {
+        return config;
+    }
+
+    /** The side of the square images {@link #encodeImage} takes. */
+    public int inputResolution() {
+        return visual.inputResolution();
+    }
+
+    /** The width of the image and text embeddings. */
+    public int embedDim() {
+        return config.embedDim();
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    /** Every parameter and buffer, named as in OpenAI's state dicts. */
+    public Map<String, Tensor> stateDict() {
+        return stateTensors();
+    }
+
+    /**
+     * {@code encode_image}: normalised images {@code [N, 3, R, R]} (float32, on this model's device; see
+     * {@link #normalize}) to {@code [N, embedDim]}. Autograd flows back to {@code images}.
+     */
+    public Tensor encodeImage(Tensor images) {
+        if (images.dim() != 4 || images.size(1) != 3 || images.size(2) != inputResolution()
+                || images.size(3) != inputResolution()) {
+            throw new IllegalArgumentException("encodeImage: expected [N, 3, " + inputResolution() + ", "
+                    + inputResolution() + "], found " + java.util.Arrays.toString(Tensors.shape(images)));
+        }
+        return visual.forward(images);
+    }
+
+    /**
+     * {@code encode_text}: token ids {@code [N, contextLength]} (int32 or int64) to {@code [N, embedDim]}, the
+     * features at each row's end token (its largest id), without autograd.
+     */
+    public Tensor encodeText(Tensor tokens) {
+        if (tokens.dim() != 2 || tokens.size(1) != config.contextLength()) {
+            throw new IllegalArgumentException("encodeText: expected [N, " + config.contextLength() + "] tokens, found "
+                    + java.util.Arrays.toString(Tensors.shape(tokens)));
+        }
+        try (NoGradGuard g = new NoGradGuard()) {
+            Tensor ids = tokens.to(device, torch.ScalarType.Long);
+            long n = ids.size(0), l = ids.size(1);
+            Tensor x = torch.embedding(tokenEmbedding, ids).add(positionalEmbedding);
+            x = transformer.forward(x, true);
+            x = lnFinal.forward(x);
+            Tensor eot = ids.argmax(new org.bytedeco.pytorch.LongOptional(-1), false);
+            Tensor rows = torch.arange(new Scalar(0), new Scalar(n), Tensors.options(torch.ScalarType.Long, device))
+                    .mul(new Scalar(l)).add(eot);
+            return x.reshape(n * l, x.size(2)).index_select(0, rows).matmul(textProjection);
+        }
+    }
+
+    /** Tokenizes ({@code truncate=true}) and encodes each text: {@code [texts.size(), embedDim]}. */
+    public Tensor encodeText(SimpleTokenizer tokenizer, List<String> texts) {
+        if (config.contextLength() != SimpleTokenizer.CONTEXT_LENGTH) {
+            throw new IllegalStateException("this CLIP's context is " + config.contextLength() + " tokens, the tokenizer's "
+                    + SimpleTokenizer.CONTEXT_LENGTH);
+        }
+        long[] ids = new long[texts.size() * SimpleTokenizer.CONTEXT_LENGTH];
+        for (int i = 0; i < texts.size(); i++) {
+            int[] t = tokenizer.tokenize(texts.get(i));
+            for (int j = 0; j < t.length; j++) ids[i * SimpleTokenizer.CONTEXT_LENGTH + j] = t[j];
+        }
+        return encodeText(Tensors.fromLongs(ids, texts.size(), SimpleTokenizer.CONTEXT_LENGTH));
+    }
+
+    /** {@code (x - MEAN) / STD} per channel of {@code [N, 3, H, W]} images in [0, 1]; differentiable. */
+    public static Tensor normalize(Tensor images) {
+        Device d = images.device();
+        Tensor mean = Tensors.fromFloats(MEAN, 1, 3, 1, 1).to(d, images.scalar_type());
+        Tensor std = Tensors.fromFloats(STD, 1, 3, 1, 1).to(d, images.scalar_type());
+        return images.sub(mean).div(std);
+    }
+
+    /**
+     * Fills every weight from a {@link SplittableRandom} seeded with {@code seed}, in state-dict order: norms
+     * at weight 1 / bias 0 with identity running statistics, biases 0, matrices and kernels normal with std
+     * fan_in^-1/2, embeddings normal(0, 0.02), {@code logit_scale} = ln(1/0.07).
+     */
+    void initRandom(long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            for (Map.Entry<String, Tensor> e : stateTensors().entrySet()) {
+                String k = e.getKey();
+                Tensor t = e.getValue();
+                long[] shape = Tensors.shape(t);
+                int n = (int) t.numel();
+                if (k.endsWith("num_batches_tracked")) {
+                    t.zero_();
+                    continue;
+                }
+                float[] v = new float[n];
+                if (k.equals("logit_scale")) {
+                    v[0] = (float) Math.log(1 / 0.07);
+                } else if (k.endsWith("running_var") || (shape.length == 1 && k.endsWith(".weight"))) {
+                    java.util.Arrays.fill(v, 1f);
+                } else if (k.endsWith("running_mean") || k.endsWith("bias")) {
+                    // zeros
+                } else {
+                    double std;
+                    if (k.endsWith("embedding") || k.endsWith("token_embedding.weight")) std = 0.02;
+                    else if (k.endsWith("proj") || k.equals("text_projection")) std = 1 / Math.sqrt(shape[0]);
+                    else std = 1 / Math.sqrt((double) n / shape[0]);
+                    for (int i = 0; i < n; i++) v[i] = (float) (std * gaussian(rng));
+                }
+                t.copy_(Tensors.fromFloats(v, shape).to(t.device(), t.scalar_type()));
+            }
+        }
+    }
+
+    private static double gaussian(SplittableRandom r) {
+        // Box-Muller (one of the pair): platform-independent, unlike LibTorch's generators across versions
+        double u1 = 1.0 - r.nextDouble(), u2 = r.nextDouble();
+        return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    }
+
+    /** Shapes of every state-dict entry, for comparison with manifests. */
+    public Map<String, long[]> shapes() {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        stateTensors().forEach((k, t) -> out.put(k, Tensors.shape(t)));
+        return out;
+    }
+}

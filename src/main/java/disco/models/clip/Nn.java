@@ -1,0 +1,197 @@
+package disco.models.clip;
+
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.global.torch;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static disco.models.clip.Tensors.opt;
+
+/** The layers CLIP is made of, computed with LibTorch's functional ops, named as in {@code clip/model.py}. */
+final class Nn {
+    private Nn() {}
+
+    /** {@code nn.Conv2d} (square kernel). */
+    static final class Conv2d extends ClipModule {
+        final Tensor weight;
+        final Tensor bias;
+        final long stride, padding;
+
+        Conv2d(Device d, long in, long out, long kernel, long stride, long padding, boolean bias) {
+            super(d);
+            this.weight = param("weight", out, in, kernel, kernel);
+            this.bias = bias ? param("bias", out) : null;
+            this.stride = stride;
+            this.padding = padding;
+        }
+
+        Tensor forward(Tensor x) {
+            return torch.conv2d(x, weight, opt(bias), new long[] {stride, stride}, new long[] {padding, padding},
+                    new long[] {1, 1}, 1);
+        }
+    }
+
+    /** {@code nn.BatchNorm2d} in eval mode (running statistics), eps 1e-5. */
+    static final class BatchNorm2d extends ClipModule {
+        final Tensor weight, bias, runningMean, runningVar;
+
+        BatchNorm2d(Device d, long n) {
+            super(d);
+            weight = param("weight", n);
+            bias = param("bias", n);
+            runningMean = buffer("running_mean", torch.ScalarType.Float, n);
+            runningVar = buffer("running_var", torch.ScalarType.Float, n);
+            buffer("num_batches_tracked", torch.ScalarType.Long);
+        }
+
+        Tensor forward(Tensor x) {
+            return torch.batch_norm(x, opt(weight), opt(bias), opt(runningMean), opt(runningVar), false, 0.1, 1e-5,
+                    true);
+        }
+    }
+
+    /** {@code nn.Linear}. */
+    static final class Linear extends ClipModule {
+        final Tensor weight, bias;
+
+        Linear(Device d, long in, long out) {
+            super(d);
+            weight = param("weight", out, in);
+            bias = param("bias", out);
+        }
+
+        Tensor forward(Tensor x) {
+            return torch.linear(x, weight, opt(bias));
+        }
+    }
+
+    /** CLIP's {@code LayerNorm}: statistics in float32 whatever the activations' dtype; eps 1e-5. */
+    static final class LayerNorm extends ClipModule {
+        final Tensor weight, bias;
+        final long width;
+
+        LayerNorm(Device d, long width) {
+            super(d);
+            this.width = width;
+            weight = param("weight", width);
+            bias = param("bias", width);
+        }
+
+        Tensor forward(Tensor x) {
+            torch.ScalarType t = x.scalar_type();
+            Tensor x32 = t == torch.ScalarType.Float ? x : x.to(torch.ScalarType.Float);
+            Tensor y = torch.layer_norm(x32, new long[] {width}, opt(weight), opt(bias), 1e-5, true);
+            return t == torch.ScalarType.Float ? y : y.to(t);
+        }
+    }
+
+    static Tensor quickGelu(Tensor x) {
+        return x.mul(x.mul(new Scalar(1.702)).sigmoid());
+    }
+
+    /**
+     * Multi-head attention of batch-first [N, L, D] inputs with heads of width {@code D / heads}: q/k/v split
+     * into heads, softmax(q k^T / sqrt(head_dim) [+ causal mask]) v, heads merged. Returns [N, Lq, D].
+     */
+    static Tensor attention(Tensor q, Tensor k, Tensor v, long heads, boolean causal) {
+        long n = q.size(0), lq = q.size(1), lk = k.size(1), dModel = q.size(2), hd = dModel / heads;
+        Tensor qh = q.reshape(n, lq, heads, hd).transpose(1, 2);
+        Tensor kh = k.reshape(n, lk, heads, hd).transpose(1, 2);
+        Tensor vh = v.reshape(n, lk, heads, hd).transpose(1, 2);
+        Tensor o = torch.scaled_dot_product_attention(qh, kh, vh, opt(null), 0.0, causal, new DoubleOptional(), false);
+        return o.transpose(1, 2).reshape(n, lq, dModel);
+    }
+
+    /** {@code nn.MultiheadAttention} self-attention (packed in_proj, out_proj), batch first. */
+    static final class MultiheadAttention extends ClipModule {
+        final Tensor inProjWeight, inProjBias;
+        final Linear outProj;
+        final long heads;
+
+        MultiheadAttention(Device d, long width, long heads) {
+            super(d);
+            this.heads = heads;
+            inProjWeight = param("in_proj_weight", 3 * width, width);
+            inProjBias = param("in_proj_bias", 3 * width);
+            outProj = child("out_proj", new Linear(d, width, width));
+        }
+
+        Tensor forward(Tensor x, boolean causal) {
+            Tensor qkv = torch.linear(x, inProjWeight, opt(inProjBias));
+            var parts = qkv.chunk(3, -1);
+            Tensor o = attention(parts.get(0), parts.get(1), parts.get(2), heads, causal);
+            return outProj.forward(o);
+        }
+    }
+
+    /** CLIP's {@code ResidualAttentionBlock}: pre-LN attention and QuickGELU MLP, both residual. */
+    static final class ResidualAttentionBlock extends ClipModule {
+        final MultiheadAttention attn;
+        final LayerNorm ln1, ln2;
+        final Mlp mlp;
+
+        ResidualAttentionBlock(Device d, long width, long heads) {
+            super(d);
+            attn = child("attn", new MultiheadAttention(d, width, heads));
+            ln1 = child("ln_1", new LayerNorm(d, width));
+            mlp = child("mlp", new Mlp(d, width));
+            ln2 = child("ln_2", new LayerNorm(d, width));
+        }
+
+        Tensor forward(Tensor x, boolean causal) {
+            x = x.add(attn.forward(ln1.forward(x), causal));
+            return x.add(mlp.forward(ln2.forward(x)));
+        }
+    }
+
+    static final class Mlp extends ClipModule {
+        final Linear cFc, cProj;
+
+        Mlp(Device d, long width) {
+            super(d);
+            cFc = child("c_fc", new Linear(d, width, 4 * width));
+            cProj = child("c_proj", new Linear(d, 4 * width, width));
+        }
+
+        Tensor forward(Tensor x) {
+            return cProj.forward(quickGelu(cFc.forward(x)));
+        }
+    }
+
+    /** CLIP's {@code Transformer}: {@code resblocks.<i>}; batch-first [N, L, D]. */
+    static final class Transformer extends ClipModule {
+        final List<ResidualAttentionBlock> blocks = new ArrayList<>();
+        final ClipModule resblocks;
+
+        Transformer(Device d, long width, long layers, long heads) {
+            super(d);
+            resblocks = child("resblocks", new Container(d));
+            for (int i = 0; i < layers; i++) {
+                blocks.add(resblocks.child(Integer.toString(i), new ResidualAttentionBlock(d, width, heads)));
+            }
+        }
+
+        Tensor forward(Tensor x, boolean causal) {
+            for (ResidualAttentionBlock b : blocks) x = b.forward(x, causal);
+            return x;
+        }
+    }
+
+    /** A parameterless holder of numbered children ({@code nn.Sequential}). */
+    static final class Container extends ClipModule {
+        Container(Device d) {
+            super(d);
+        }
+    }
+
+    /** {@code nn.AvgPool2d(k)}: kernel = stride = k, no padding. */
+    static Tensor avgPool(Tensor x, long k) {
+        return torch.avg_pool2d(x, new long[] {k, k}, new long[] {k, k}, new long[] {0, 0}, false, true,
+                new LongOptional());
+    }
+}

@@ -1,0 +1,52 @@
+package disco.models.clip;
+
+import disco.models.clip.Nn.Conv2d;
+import disco.models.clip.Nn.LayerNorm;
+import disco.models.clip.Nn.Transformer;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * CLIP's {@code VisionTransformer}: patch conv, class token, positional embedding, {@code ln_pre}, transformer,
+ * {@code ln_post} on the class token, then {@code proj}.
+ */
+final class VisionTransformer extends ClipModule implements ClipModel.ImageTower {
+    private final int inputResolution;
+    private final Conv2d conv1;
+    private final Tensor classEmbedding, positionalEmbedding, proj;
+    private final LayerNorm lnPre, lnPost;
+    private final Transformer transformer;
+
+    VisionTransformer(Device d, int inputResolution, int patchSize, int width, int layers, int heads, int outputDim) {
+        super(d);
+        this.inputResolution = inputResolution;
+        int grid = inputResolution / patchSize;
+        conv1 = child("conv1", new Conv2d(d, 3, width, patchSize, patchSize, 0, false));
+        classEmbedding = param("class_embedding", width);
+        positionalEmbedding = param("positional_embedding", (long) grid * grid + 1, width);
+        lnPre = child("ln_pre", new LayerNorm(d, width));
+        transformer = child("transformer", new Transformer(d, width, layers, heads));
+        lnPost = child("ln_post", new LayerNorm(d, width));
+        proj = param("proj", width, outputDim);
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        Tensor p = conv1.forward(x); // [N, W, g, g]
+        long n = p.size(0), w = p.size(1);
+        Tensor tokens = p.reshape(n, w, -1).permute(0, 2, 1); // [N, g*g, W]
+        Tensor cls = classEmbedding.reshape(1, 1, w).expand(n, 1, w);
+        Tensor seq = torch.cat(new TensorVector(cls, tokens), 1).add(positionalEmbedding);
+        seq = lnPre.forward(seq);
+        seq = transformer.forward(seq, false);
+        Tensor first = lnPost.forward(seq.select(1, 0));
+        return first.matmul(proj);
+    }
+
+    @Override
+    public int inputResolution() {
+        return inputResolution;
+    }
+}

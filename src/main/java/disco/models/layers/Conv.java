@@ -1,0 +1,41 @@
+package disco.models.layers;
+
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+
+/** {@code nn.Conv1d} / {@code nn.Conv2d} with bias: parameters {@code weight} [out, in, k(, k)] and {@code bias} [out]. */
+public final class Conv extends Module {
+    private final int dims;
+    private final long stride;
+    private final long padding;
+    private final Tensor weight;
+    private final Tensor bias;
+
+    public Conv(int dims, long in, long out, long kernel, long stride, long padding) {
+        if (dims != 1 && dims != 2) throw new IllegalArgumentException("dims " + dims);
+        this.dims = dims;
+        this.stride = stride;
+        this.padding = padding;
+        long[] shape = dims == 1 ? new long[] {out, in, kernel} : new long[] {out, in, kernel, kernel};
+        this.weight = Params.empty(shape);
+        register_parameter("weight", this.weight);
+        this.bias = Params.empty(out);
+        register_parameter("bias", this.bias);
+    }
+
+    /** A 2-D convolution with stride 1 and the given padding. */
+    public static Conv conv2d(long in, long out, long kernel, long padding) {
+        return new Conv(2, in, out, kernel, 1, padding);
+    }
+
+    public Tensor forward(Tensor x) {
+        TensorOptional b = new TensorOptional(bias);
+        if (dims == 1) {
+            return torch.conv1d(x, weight, b, new long[] {stride}, new long[] {padding}, new long[] {1}, 1);
+        }
+        return torch.conv2d(x, weight, b, new long[] {stride, stride}, new long[] {padding, padding},
+                new long[] {1, 1}, 1);
+    }
+}

@@ -1,0 +1,75 @@
+package disco.models.layers;
+
+import disco.models.Tensors;
+import disco.models.checkpoint.Checkpoint;
+import disco.torch.Torch;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/** Parameter allocation and deterministic random initialisation (for demo models; no download). */
+public final class Params {
+    private Params() {}
+
+    /** An uninitialised float32 CPU tensor (filled by a checkpoint or {@link #randomInit}). */
+    public static Tensor empty(long... shape) {
+        Torch.init();
+        return torch.zeros(shape, new TensorOptions(ScalarType.Float));
+    }
+
+    /**
+     * Fills every parameter of {@code module} from a {@link SplittableRandom} seeded with {@code seed}, in state_dict
+     * order, so the same seed gives the same network on every machine: weights of rank >= 2 uniform in
+     * ±1/sqrt(fan_in) (PyTorch's default bound), their biases likewise; 1-D weights without a fan-in (norm scales)
+     * 1 and their biases 0; parameters named in {@code gaussian} standard normal.
+     */
+    public static void randomInit(Module module, long seed, java.util.Set<String> gaussian) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        Map<String, Tensor> sd = Checkpoint.stateDict(module);
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (Map.Entry<String, Tensor> e : sd.entrySet()) {
+                String key = e.getKey();
+                Tensor p = e.getValue();
+                if (!p.is_floating_point()) continue;
+                long[] shape = Checkpoint.shape(p);
+                float[] v = new float[(int) p.numel()];
+                if (gaussian.contains(key)) {
+                    for (int i = 0; i < v.length; i++) v[i] = (float) gauss(rng);
+                } else {
+                    long fanIn = -1;
+                    if (shape.length >= 2) {
+                        fanIn = fanIn(shape);
+                    } else if (key.endsWith("bias")) {
+                        Tensor w = sd.get(key.substring(0, key.length() - 4) + "weight");
+                        if (w != null && w.dim() >= 2) fanIn = fanIn(Checkpoint.shape(w));
+                    }
+                    if (fanIn > 0) {
+                        double bound = 1.0 / Math.sqrt(fanIn);
+                        for (int i = 0; i < v.length; i++) v[i] = (float) ((rng.nextDouble() * 2 - 1) * bound);
+                    } else {
+                        float fill = key.endsWith("weight") ? 1f : 0f;
+                        java.util.Arrays.fill(v, fill);
+                    }
+                }
+                p.copy_(Tensors.fromFloats(v, shape));
+            }
+        }
+    }
+
+    private static long fanIn(long[] shape) {
+        long f = 1;
+        for (int i = 1; i < shape.length; i++) f *= shape[i];
+        return f;
+    }
+
+    private static double gauss(SplittableRandom rng) {
+        double u1 = rng.nextDouble(), u2 = rng.nextDouble();
+        return Math.sqrt(-2 * Math.log1p(-u1)) * Math.cos(2 * Math.PI * u2);
+    }
+}

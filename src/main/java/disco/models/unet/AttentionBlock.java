@@ -1,0 +1,64 @@
+package disco.models.unet;
+
+import disco.models.layers.Conv;
+import disco.models.layers.GroupNorm32;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * guided-diffusion's {@code AttentionBlock}: {@code norm}, {@code qkv} (1x1 conv1d to 3C), attention over the
+ * spatial positions, {@code proj_out}; residual. Legacy order (QKVAttentionLegacy) splits heads then q/k/v; the
+ * new order (QKVAttention) splits q/k/v then heads. Both scale q and k by ch^-1/4 and take the softmax in float32.
+ */
+final class AttentionBlock extends Module implements Block {
+    private final GroupNorm32 norm;
+    private final Conv qkv;
+    private final Conv projOut;
+    private final int heads;
+    private final boolean newOrder;
+
+    AttentionBlock(int channels, int numHeads, int numHeadChannels, boolean newOrder) {
+        this.heads = numHeadChannels == -1 ? numHeads : channels / numHeadChannels;
+        this.newOrder = newOrder;
+        norm = register_module("norm", new GroupNorm32(channels));
+        qkv = register_module("qkv", new Conv(1, channels, channels * 3L, 1, 1, 0));
+        projOut = register_module("proj_out", new Conv(1, channels, channels, 1, 1, 0));
+    }
+
+    @Override
+    public Tensor forward(Tensor x, Tensor emb) {
+        long b = x.size(0), c = x.size(1), hgt = x.size(2), wid = x.size(3);
+        long t = hgt * wid;
+        Tensor flat = x.reshape(b, c, t);
+        Tensor h = attention(qkv.forward(norm.forward(flat)), b, t);
+        h = projOut.forward(h);
+        return flat.add(h).reshape(b, c, hgt, wid);
+    }
+
+    private Tensor attention(Tensor qkvOut, long b, long t) {
+        long width = qkvOut.size(1);
+        long ch = width / (3L * heads);
+        Scalar scale = new Scalar(1.0 / Math.sqrt(Math.sqrt(ch)));
+        Tensor q, k, v;
+        if (newOrder) {
+            TensorVector parts = qkvOut.chunk(3, 1);
+            q = parts.get(0).mul(scale).reshape(b * heads, ch, t);
+            k = parts.get(1).mul(scale).reshape(b * heads, ch, t);
+            v = parts.get(2).reshape(b * heads, ch, t);
+        } else {
+            TensorVector parts = qkvOut.reshape(b * heads, ch * 3, t).split(ch, 1);
+            q = parts.get(0).mul(scale);
+            k = parts.get(1).mul(scale);
+            v = parts.get(2);
+        }
+        Tensor weight = torch.bmm(q.transpose(1, 2), k); // [bh, t(query), s(key)]
+        ScalarType dt = weight.scalar_type().intern();
+        weight = dt == ScalarType.Float ? weight.softmax(-1) : weight.to(ScalarType.Float).softmax(-1).to(dt);
+        Tensor a = torch.bmm(v, weight.transpose(1, 2)); // [bh, ch, t]
+        return a.reshape(b, -1, t);
+    }
+}

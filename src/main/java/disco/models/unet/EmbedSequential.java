@@ -1,0 +1,31 @@
+package disco.models.unet;
+
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** {@code TimestepEmbedSequential}: children named 0, 1, ... applied in order, each given the embedding. */
+final class EmbedSequential extends Module implements Block {
+    private final List<Block> layers = new ArrayList<>();
+
+    <M extends Module & Block> EmbedSequential add(M layer) {
+        register_module(Integer.toString(layers.size()), layer);
+        layers.add(layer);
+        return this;
+    }
+
+    /** A plain convolution (the first input block). */
+    EmbedSequential add(disco.models.layers.Conv conv) {
+        register_module(Integer.toString(layers.size()), conv);
+        layers.add((x, emb) -> conv.forward(x));
+        return this;
+    }
+
+    @Override
+    public Tensor forward(Tensor x, Tensor emb) {
+        for (Block b : layers) x = b.forward(x, emb);
+        return x;
+    }
+}

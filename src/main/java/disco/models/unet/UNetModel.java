@@ -1,0 +1,203 @@
+package disco.models.unet;
+
+import disco.models.layers.Conv;
+import disco.models.layers.GroupNorm32;
+import disco.models.layers.Linear;
+import disco.models.layers.Params;
+import disco.models.checkpoint.Checkpoint;
+import disco.torch.Torch;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * guided-diffusion's {@code UNetModel} (unconditional, 2-D) in LibTorch's {@code nn} API, with the upstream parameter
+ * names: {@code time_embed.{0,2}}, {@code input_blocks.N.M}, {@code middle_block.{0,1,2}}, {@code output_blocks.N.M},
+ * {@code out.{0,2}}. Runs in eval mode (no dropout). {@link #forward} allocates its intermediates in the caller's
+ * {@code PointerScope}; it records autograd when grad mode is on, so gradients can flow back to {@code x}.
+ */
+public final class UNetModel extends Module {
+    private final UNetConfig config;
+    private final Linear timeEmbed0;
+    private final Linear timeEmbed2;
+    private final List<EmbedSequential> inputBlocks = new ArrayList<>();
+    private final EmbedSequential middleBlock;
+    private final List<EmbedSequential> outputBlocks = new ArrayList<>();
+    private final GroupNorm32 outNorm;
+    private final Conv outConv;
+
+    public UNetModel(UNetConfig c) {
+        Torch.init();
+        c.validate("UNet config");
+        this.config = c;
+        int mc = c.numChannels();
+        int embDim = mc * 4;
+        Module te = register_module("time_embed", new Module());
+        timeEmbed0 = te.register_module("0", new Linear(mc, embDim));
+        timeEmbed2 = te.register_module("2", new Linear(embDim, embDim));
+
+        double[] mult = c.channelMult();
+        Module inputs = register_module("input_blocks", new Module());
+        int ch = c.channels(mult[0]);
+        int inputCh = ch;
+        addBlock(inputs, inputBlocks, new EmbedSequential().add(Conv.conv2d(3, ch, 3, 1)));
+        Deque<Integer> skipChans = new ArrayDeque<>();
+        skipChans.push(ch);
+        int ds = 1;
+        for (int level = 0; level < mult.length; level++) {
+            for (int i = 0; i < c.numResBlocks(); i++) {
+                int outCh = c.channels(mult[level]);
+                EmbedSequential seq = new EmbedSequential()
+                        .add(new ResBlock(ch, embDim, outCh, c.useScaleShiftNorm(), ResBlock.Resample.NONE));
+                ch = outCh;
+                if (c.attentionAt(ds)) {
+                    seq.add(new AttentionBlock(ch, c.numHeads(), c.numHeadChannels(), c.useNewAttentionOrder()));
+                }
+                addBlock(inputs, inputBlocks, seq);
+                skipChans.push(ch);
+            }
+            if (level != mult.length - 1) {
+                EmbedSequential seq = new EmbedSequential();
+                if (c.resblockUpdown()) {
+                    seq.add(new ResBlock(ch, embDim, ch, c.useScaleShiftNorm(), ResBlock.Resample.DOWN));
+                } else {
+                    seq.add(new Resampling(ResBlock.Resample.DOWN, ch, true, ch));
+                }
+                addBlock(inputs, inputBlocks, seq);
+                skipChans.push(ch);
+                ds *= 2;
+            }
+        }
+        middleBlock = register_module("middle_block", new EmbedSequential()
+                .add(new ResBlock(ch, embDim, ch, c.useScaleShiftNorm(), ResBlock.Resample.NONE))
+                .add(new AttentionBlock(ch, c.numHeads(), c.numHeadChannels(), c.useNewAttentionOrder()))
+                .add(new ResBlock(ch, embDim, ch, c.useScaleShiftNorm(), ResBlock.Resample.NONE)));
+
+        Module outputs = register_module("output_blocks", new Module());
+        for (int level = mult.length - 1; level >= 0; level--) {
+            for (int i = 0; i <= c.numResBlocks(); i++) {
+                int ich = skipChans.pop();
+                int outCh = c.channels(mult[level]);
+                EmbedSequential seq = new EmbedSequential()
+                        .add(new ResBlock(ch + ich, embDim, outCh, c.useScaleShiftNorm(), ResBlock.Resample.NONE));
+                ch = outCh;
+                if (c.attentionAt(ds)) {
+                    seq.add(new AttentionBlock(ch, c.numHeadsUpsample(), c.numHeadChannels(), c.useNewAttentionOrder()));
+                }
+                if (level > 0 && i == c.numResBlocks()) {
+                    if (c.resblockUpdown()) {
+                        seq.add(new ResBlock(ch, embDim, ch, c.useScaleShiftNorm(), ResBlock.Resample.UP));
+                    } else {
+                        seq.add(new Resampling(ResBlock.Resample.UP, ch, true, ch));
+                    }
+                    ds /= 2;
+                }
+                addBlock(outputs, outputBlocks, seq);
+            }
+        }
+        Module out = register_module("out", new Module());
+        outNorm = out.register_module("0", new GroupNorm32(ch));
+        outConv = out.register_module("2", Conv.conv2d(inputCh, c.outChannels(), 3, 1));
+    }
+
+    private static void addBlock(Module parent, List<EmbedSequential> list, EmbedSequential seq) {
+        parent.register_module(Integer.toString(list.size()), seq);
+        list.add(seq);
+    }
+
+    public UNetConfig config() {
+        return config;
+    }
+
+    /**
+     * The model output for images {@code x} [N, 3, H, W] at {@code timesteps} [N] (the values the model is fed, i.e.
+     * already rescaled to the 1000-step scale when rescale_timesteps is on): [N, 6, H, W] with learn_sigma (eps first),
+     * else [N, 3, H, W]. H and W must be multiples of {@link UNetConfig#sizeMultiple()}.
+     */
+    public Tensor forward(Tensor x, Tensor timesteps) {
+        if (x.dim() != 4 || x.size(1) != 3) {
+            throw new IllegalArgumentException("UNet input must be [N, 3, H, W], got " + java.util.Arrays.toString(Checkpoint.shape(x)));
+        }
+        int m = config.sizeMultiple();
+        if (x.size(2) % m != 0 || x.size(3) % m != 0) {
+            throw new IllegalArgumentException("UNet input height and width must be multiples of " + m + ", got "
+                    + x.size(2) + "x" + x.size(3));
+        }
+        Tensor emb = timeEmbed2.forward(torch.silu(timeEmbed0.forward(timestepEmbedding(timesteps, config.numChannels()))));
+        List<Tensor> hs = new ArrayList<>();
+        Tensor h = x;
+        for (EmbedSequential b : inputBlocks) {
+            h = b.forward(h, emb);
+            hs.add(h);
+        }
+        h = middleBlock.forward(h, emb);
+        for (EmbedSequential b : outputBlocks) {
+            h = torch.cat(new TensorVector(h, hs.remove(hs.size() - 1)), 1);
+            h = b.forward(h, emb);
+        }
+        return outConv.forward(torch.silu(outNorm.forward(h)));
+    }
+
+    /**
+     * guided-diffusion's {@code timestep_embedding}: [cos(t * f), sin(t * f)] with
+     * f = exp(-ln(10000) * arange(dim/2) / (dim/2)) in float32, zero-padded when dim is odd.
+     */
+    public static Tensor timestepEmbedding(Tensor timesteps, int dim) {
+        int half = dim / 2;
+        Tensor freqs = torch.arange(new Scalar(0), new Scalar(half), new TensorOptions(ScalarType.Float))
+                .mul(new Scalar(-Math.log(10000))).div(new Scalar((double) half)).exp()
+                .to(timesteps.device(), ScalarType.Float);
+        Tensor args = timesteps.to(ScalarType.Float).unsqueeze(1).mul(freqs.unsqueeze(0));
+        Tensor e = torch.cat(new TensorVector(args.cos(), args.sin()), -1);
+        if (dim % 2 == 1) e = torch.cat(new TensorVector(e, torch.zeros_like(e.narrow(1, 0, 1))), -1);
+        return e;
+    }
+
+    /** Builds the network for {@code config} and loads {@code checkpoint} into it (strict; float16 converted). */
+    public static UNetModel load(UNetConfig config, Path checkpoint) {
+        UNetModel m = new UNetModel(config);
+        Map<String, Tensor> weights = Checkpoint.read(checkpoint);
+        Checkpoint.loadInto(m, weights, checkpoint);
+        m.eval();
+        return m;
+    }
+
+    /** Fills the parameters deterministically from {@code seed} (see {@link Params#randomInit}). */
+    public UNetModel randomInit(long seed) {
+        Params.randomInit(this, seed, Set.of());
+        return this;
+    }
+
+    /**
+     * The demo UNet: 64x64, 32 channels, channel_mult 1,2,2, one residual block per level, attention at 16 and 8,
+     * scale-shift norm, resblock up/down, learn_sigma; random-initialised from a fixed seed (no download).
+     */
+    public static UNetConfig demoConfig() {
+        return new UNetConfig(64, 32, 1, new double[] {1, 2, 2}, new int[] {4, 8}, 4, 16, -1, true, true, true,
+                false, false, 0.0);
+    }
+
+    /** The demo network (see {@link #demoConfig()}), seed 20221126. */
+    public static UNetModel demo() {
+        return new UNetModel(demoConfig()).randomInit(20221126L);
+    }
+
+    /** Number of parameters. */
+    public long parameterCount() {
+        long n = 0;
+        for (Tensor t : Checkpoint.stateDict(this).values()) n += t.numel();
+        return n;
+    }
+}

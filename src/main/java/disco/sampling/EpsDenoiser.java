@@ -1,0 +1,130 @@
+package disco.sampling;
+
+import org.bytedeco.pytorch.AutoGradMode;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+import static disco.sampling.Tensors.f;
+
+/**
+ * A guided-diffusion eps model (the UNet) as a {@link Denoiser}: the network is called with the wrapped timestep
+ * ({@code timestep_map[i]}, rescaled to the 1000-step scale when {@code rescale_timesteps}), a learned-sigma output's
+ * first 3 channels are eps, and {@code pred_xstart = sqrt(1/ab) x - sqrt(1/ab - 1) eps} in float32.
+ */
+public final class EpsDenoiser implements Denoiser {
+    /** The network: {@code x} [N, C, H, W] and float32 timesteps [N] to its raw output [N, C or 2C, H, W]. */
+    @FunctionalInterface
+    public interface Network {
+        Tensor forward(Tensor x, Tensor timesteps);
+    }
+
+    private final Network net;
+    private final SpacedAlphas alphas;
+
+    public EpsDenoiser(Network net, SpacedAlphas alphas) {
+        this.net = net;
+        this.alphas = alphas;
+    }
+
+    @Override
+    public SpacedAlphas alphas() {
+        return alphas;
+    }
+
+    @Override
+    public Evaluation evaluate(Tensor x, int index, boolean withGrad) {
+        long n = x.size(0);
+        long c = x.size(1);
+        Tensor ts = torch.full(new long[] {n}, f(alphas.modelTime(index)),
+                new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float));
+        Tensor leaf;
+        Tensor epsGraph;
+        try (AutoGradMode mode = new AutoGradMode(withGrad)) {
+            leaf = withGrad ? x.detach().requires_grad_(true) : x.detach();
+            Tensor out = net.forward(leaf, ts);
+            if (out.size(1) != c && out.size(1) != 2 * c) {
+                throw new IllegalStateException("eps model returned " + out.size(1) + " channels for " + c + " input channels");
+            }
+            epsGraph = out.size(1) == c ? out : out.narrow(1, 0, c);
+        }
+        Tensor eps = epsGraph.detach();
+        Tensor pred = leaf.detach().mul(f(alphas.sqrtRecipAlphaBar(index)))
+                .sub(eps.mul(f(alphas.sqrtRecipM1AlphaBar(index))));
+        return new GraphEvaluation(index, leaf, eps, pred, withGrad ? epsGraph : null) {
+            @Override
+            protected Tensor pullBack(Tensor g) {
+                // pred = A x - B eps(x): grad_x = A g + J_eps^T (-B g)
+                Tensor ge = g.neg().mul(f(alphas.sqrtRecipM1AlphaBar(index)));
+                Tensor viaNet = GraphEvaluation.vjp(graphOutput, leafX, ge);
+                return viaNet.add(g.mul(f(alphas.sqrtRecipAlphaBar(index))));
+            }
+        };
+    }
+
+    /** An evaluation that may hold a graph from {@code leafX} to {@code graphOutput}. */
+    abstract static class GraphEvaluation implements Evaluation {
+        private final int index;
+        final Tensor leafX;
+        private final Tensor eps;
+        private final Tensor pred;
+        Tensor graphOutput;
+
+        GraphEvaluation(int index, Tensor leafX, Tensor eps, Tensor pred, Tensor graphOutput) {
+            this.index = index;
+            this.leafX = leafX;
+            this.eps = eps;
+            this.pred = pred;
+            this.graphOutput = graphOutput;
+        }
+
+        @Override
+        public int index() {
+            return index;
+        }
+
+        @Override
+        public Tensor x() {
+            return leafX.detach();
+        }
+
+        @Override
+        public Tensor eps() {
+            return eps;
+        }
+
+        @Override
+        public Tensor predXstart() {
+            return pred;
+        }
+
+        @Override
+        public boolean hasGrad() {
+            return graphOutput != null;
+        }
+
+        @Override
+        public Tensor backwardPredXstart(Tensor g) {
+            if (graphOutput == null) throw new IllegalStateException("evaluation has no graph (evaluated without grad, or already pulled back)");
+            try {
+                return pullBack(g);
+            } finally {
+                graphOutput = null;
+            }
+        }
+
+        protected abstract Tensor pullBack(Tensor g);
+
+        /** {@code (d out / d x)^T g} through autograd; frees the graph. */
+        static Tensor vjp(Tensor out, Tensor x, Tensor g) {
+            TensorVector r = torch.grad(new TensorVector(out), new TensorVector(x), new TensorVector(g),
+                    new org.bytedeco.pytorch.BoolOptional(false), false, false);
+            return r.get(0);
+        }
+
+        @Override
+        public void close() {
+            graphOutput = null;
+        }
+    }
+}

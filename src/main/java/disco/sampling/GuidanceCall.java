@@ -1,0 +1,20 @@
+package disco.sampling;
+
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * One call of the guidance ({@code cond_fn}).
+ *
+ * @param x the image the gradient is taken at (detached)
+ * @param denoiseIndex respaced index at which the denoised estimate is made (DD's global {@code cur_t})
+ * @param scheduleIndex respaced index of the {@code t} argument DD passes: selects cut schedules and active models.
+ *     Equal to {@code denoiseIndex} except in PLMS's pseudo improved-Euler first step, where DD calls
+ *     {@code cond_fn} at {@code t - 1} while {@code cur_t} still names the current step
+ * @param primary the primary denoiser's evaluation at ({@code x}, {@code denoiseIndex}) with grad, when the sampler
+ *     made one for this call (see {@link Guidance#usesPrimaryDenoiser}); null means the guidance evaluates itself
+ * @param batch batch number (of {@code n_batches}), for random keys
+ * @param step executed step number (0 = first executed step), for random keys and logs
+ * @param call 0 for the step's main call, 1 for PLMS's second call in its first step
+ */
+public record GuidanceCall(Tensor x, int denoiseIndex, int scheduleIndex, Denoiser.Evaluation primary, int batch,
+                           int step, int call) {}

@@ -1,0 +1,55 @@
+package disco.sampling;
+
+import org.bytedeco.pytorch.AutoGradMode;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+import static disco.sampling.Tensors.f;
+
+/**
+ * A network that predicts the clean image directly, as a {@link Denoiser}: DD's secondary model, called with the
+ * cosine time {@code atan2(sigma, alpha) * 2 / pi} of the respaced index ({@code alpha = sqrt(ab)},
+ * {@code sigma = sqrt(1 - ab)}, float32) and returning {@code pred}. Its eps is re-derived from pred.
+ */
+public final class XStartDenoiser implements Denoiser {
+    /** The network: {@code x} [N, C, H, W] and float32 cosine times [N] to {@code pred} [N, C, H, W]. */
+    @FunctionalInterface
+    public interface Network {
+        Tensor forward(Tensor x, Tensor cosineT);
+    }
+
+    private final Network net;
+    private final SpacedAlphas alphas;
+
+    public XStartDenoiser(Network net, SpacedAlphas alphas) {
+        this.net = net;
+        this.alphas = alphas;
+    }
+
+    @Override
+    public SpacedAlphas alphas() {
+        return alphas;
+    }
+
+    @Override
+    public Evaluation evaluate(Tensor x, int index, boolean withGrad) {
+        long n = x.size(0);
+        Tensor ts = torch.full(new long[] {n}, new org.bytedeco.pytorch.Scalar(alphas.cosineTime(index)),
+                new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float));
+        Tensor leaf;
+        Tensor predGraph;
+        try (AutoGradMode mode = new AutoGradMode(withGrad)) {
+            leaf = withGrad ? x.detach().requires_grad_(true) : x.detach();
+            predGraph = net.forward(leaf, ts);
+        }
+        Tensor pred = predGraph.detach();
+        Tensor eps = leaf.detach().mul(f(alphas.sqrtRecipAlphaBar(index))).sub(pred)
+                .div(f(alphas.sqrtRecipM1AlphaBar(index)));
+        return new EpsDenoiser.GraphEvaluation(index, leaf, eps, pred, withGrad ? predGraph : null) {
+            @Override
+            protected Tensor pullBack(Tensor g) {
+                return vjp(graphOutput, leafX, g);
+            }
+        };
+    }
+}

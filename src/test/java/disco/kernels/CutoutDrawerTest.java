@@ -1,0 +1,105 @@
+package disco.kernels;
+
+import disco.util.RandomStream;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** DD's cut drawing: overview geometry, inner-crop sizes and gray fraction, augmentation sharing, determinism. */
+class CutoutDrawerTest {
+    static CutDraws stream(long seed, int step) {
+        return CutDraws.of(RandomStream.of(seed, 0, step, "ViT-B/32", "cutouts"));
+    }
+
+    @Test
+    void overviewPadsTheShortSideWithDdsArgumentOrder() {
+        // wide image: height padded by (W - H) // 2 on each side
+        List<Cut> wide = CutoutDrawer.overview(0, 64, 96, 4);
+        assertEquals(4, wide.size());
+        Cut c = wide.get(0);
+        assertEquals(List.of(-16, 0, 96, 96), List.of(c.y0(), c.x0(), c.height(), c.width()));
+        assertEquals(List.of(false, true, false, true), wide.stream().map(Cut::grayPre).toList());
+        assertEquals(List.of(false, false, true, true), wide.stream().map(Cut::hflip).toList());
+        // tall image with an odd difference: width padded by (H - W) // 2, the result is not square (as in DD)
+        Cut t = CutoutDrawer.overview(0, 101, 64, 1).get(0);
+        assertEquals(List.of(0, -18, 101, 100), List.of(t.y0(), t.x0(), t.height(), t.width()));
+        // k > 4: k plain copies
+        List<Cut> six = CutoutDrawer.overview(0, 64, 96, 6);
+        assertEquals(6, six.size());
+        assertTrue(six.stream().noneMatch(x -> x.grayPre() || x.hflip()));
+        assertTrue(CutoutDrawer.overview(0, 64, 96, 0).isEmpty());
+    }
+
+    @Test
+    void innerCropsFollowTheGivenDraws() {
+        // size = int(r ** pow * (max - min) + min): H=64, W=96, S=32 → max 64, min 32
+        List<Cut> cuts = CutoutDrawer.innerCrops(0, 64, 96, 32, 3, 0.5, 0.34,
+                CutDraws.scripted(new double[] {0.3, 0.9, 0.05}, new int[] {23, 15, 17, 2, 28, 25}));
+        assertEquals(List.of(49, 62, 39), cuts.stream().map(Cut::height).toList());
+        assertEquals(List.of(23, 17, 28), cuts.stream().map(Cut::x0).toList());
+        assertEquals(List.of(15, 2, 25), cuts.stream().map(Cut::y0).toList());
+        // gray when i <= int(0.34 * 3) = 1
+        assertEquals(List.of(true, true, false), cuts.stream().map(Cut::grayPre).toList());
+        assertThrows(IllegalStateException.class, () -> CutoutDrawer.innerCrops(0, 64, 96, 32, 1, 0.5, 0,
+                CutDraws.scripted(new double[] {0.3}, new int[] {90, 0})));
+    }
+
+    @Test
+    void innerCropsStayInsideTheImage() {
+        CutDraws d = stream(1, 0);
+        for (int trial = 0; trial < 50; trial++) {
+            for (Cut c : CutoutDrawer.innerCrops(0, 77, 130, 224, 8, 1.3, 0.2, d)) {
+                assertTrue(c.height() >= 77 && c.height() <= 77, "min_size = min(H, W, S) = max_size here");
+                assertTrue(c.y0() >= 0 && c.x0() >= 0 && c.y0() + c.height() <= 77 && c.x0() + c.width() <= 130);
+            }
+            for (Cut c : CutoutDrawer.innerCrops(0, 300, 500, 64, 8, 1.3, 0.2, d)) {
+                assertTrue(c.height() >= 64 && c.height() <= 300);
+                assertTrue(c.y0() >= 0 && c.x0() >= 0 && c.y0() + c.height() <= 300 && c.x0() + c.width() <= 500);
+            }
+        }
+    }
+
+    @Test
+    void augmentationsAreOneDrawPerBatchOrPerCut() {
+        CutSettings batch = new CutSettings(4, 4, 1, 0.2, false, false);
+        CutSet a = CutoutDrawer.draw(0, 64, 96, 32, batch, stream(7, 3));
+        assertEquals(8, a.cuts().size());
+        assertEquals(8 * 9 * 32 * 32, a.noise().length);
+        Cut first = a.cuts().get(0);
+        for (Cut c : a.cuts()) {
+            assertEquals(first.affine(), c.affine());
+            assertEquals(first.jitter(), c.jitter());
+            assertEquals(first.grayAug(), c.grayAug());
+            assertEquals(0.01f, c.noise2());
+        }
+        // the batch flip composes with the overview's own flips
+        assertNotEquals(a.cuts().get(0).hflip(), a.cuts().get(2).hflip());
+        Cut.Affine af = first.affine();
+        assertTrue(Math.abs(af.angle()) <= 10 && Math.abs(af.tx()) <= 2 && af.tx() == Math.rint(af.tx()));
+        assertTrue(af.fillMask());
+        Cut.Jitter j = first.jitter();
+        assertEquals(4, j.order().size());
+        assertTrue(j.brightness() >= 0.9 && j.brightness() <= 1.1 && Math.abs(j.hue()) <= 0.1);
+
+        CutSet p = CutoutDrawer.draw(0, 64, 96, 32, new CutSettings(4, 4, 1, 0.2, false, true), stream(7, 3));
+        long distinct = p.cuts().stream().map(Cut::affine).distinct().count();
+        assertTrue(distinct > 1, "aug_per_cut draws per cut");
+
+        CutSet skip = CutoutDrawer.draw(0, 64, 96, 32, new CutSettings(4, 4, 1, 0.2, true, false), stream(7, 3));
+        assertNull(skip.noise());
+        assertTrue(skip.cuts().stream().noneMatch(c -> c.affine() != null || c.jitter() != null || c.hasNoise()));
+    }
+
+    @Test
+    void drawsArePureFunctionsOfTheKey() {
+        CutSettings s = new CutSettings(2, 6, 1.2, 0.2, false, false);
+        CutSet a = CutoutDrawer.draw(0, 200, 300, 64, s, stream(42, 5));
+        CutSet b = CutoutDrawer.draw(0, 200, 300, 64, s, stream(42, 5));
+        CutSet c = CutoutDrawer.draw(0, 200, 300, 64, s, stream(42, 6));
+        assertEquals(a.cuts(), b.cuts());
+        assertArrayEquals(a.noise(), b.noise());
+        assertNotEquals(a.cuts(), c.cuts());
+    }
+}

@@ -1,0 +1,120 @@
+package disco.models.checkpoint;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+/** Test helper: writes pickles and zip checkpoints opcode by opcode, the way torch.save lays them out. */
+final class TorchZipWriter {
+    final ByteArrayOutputStream pkl = new ByteArrayOutputStream();
+    final Map<String, byte[]> storages = new LinkedHashMap<>();
+
+    TorchZipWriter op(int b) {
+        pkl.write(b);
+        return this;
+    }
+
+    TorchZipWriter global(String module, String name) {
+        op('c');
+        byte[] s = (module + "\n" + name + "\n").getBytes(StandardCharsets.UTF_8);
+        pkl.write(s, 0, s.length);
+        return this;
+    }
+
+    TorchZipWriter str(String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        op('X');
+        int n = b.length;
+        op(n & 0xff).op((n >> 8) & 0xff).op((n >> 16) & 0xff).op((n >>> 24) & 0xff);
+        pkl.write(b, 0, b.length);
+        return this;
+    }
+
+    TorchZipWriter integer(long v) {
+        op('J');
+        op((int) (v & 0xff)).op((int) ((v >> 8) & 0xff)).op((int) ((v >> 16) & 0xff)).op((int) ((v >> 24) & 0xff));
+        return this;
+    }
+
+    TorchZipWriter tupleOf(long... values) {
+        op('(');
+        for (long v : values) integer(v);
+        return op('t');
+    }
+
+    TorchZipWriter beginStateDict() {
+        op(0x80).op(2);
+        global("collections", "OrderedDict").op(')').op('R');
+        return op('(');
+    }
+
+    /** {@code key: _rebuild_tensor_v2(storage(type, key, numel), offset, size, stride, False, OrderedDict())}. */
+    TorchZipWriter tensor(String key, String storageType, String storageKey, long numel, long offset, long[] size,
+            long[] stride) {
+        str(key);
+        global("torch._utils", "_rebuild_tensor_v2");
+        op('(');
+        op('(').str("storage").global("torch", storageType).str(storageKey).str("cpu").integer(numel).op('t').op('Q');
+        integer(offset).tupleOf(size).tupleOf(stride).op(0x89);
+        global("collections", "OrderedDict").op(')').op('R');
+        op('t').op('R');
+        return this;
+    }
+
+    TorchZipWriter endStateDict() {
+        op('u');
+        return op('.');
+    }
+
+    TorchZipWriter storage(String key, byte[] data) {
+        storages.put(key, data);
+        return this;
+    }
+
+    byte[] zipBytes(String archive) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (ZipOutputStream z = new ZipOutputStream(out)) {
+            put(z, archive + "/data.pkl", pkl.toByteArray());
+            for (Map.Entry<String, byte[]> e : storages.entrySet()) put(z, archive + "/data/" + e.getKey(), e.getValue());
+            put(z, archive + "/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+        }
+        return out.toByteArray();
+    }
+
+    Path write(Path file, String archive) throws IOException {
+        Files.write(file, zipBytes(archive));
+        return file;
+    }
+
+    private static void put(ZipOutputStream z, String name, byte[] data) throws IOException {
+        z.putNextEntry(new ZipEntry(name));
+        z.write(data);
+        z.closeEntry();
+    }
+
+    static byte[] floats(float... v) {
+        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (float f : v) b.putFloat(f);
+        return b.array();
+    }
+
+    static byte[] shorts(int... v) {
+        ByteBuffer b = ByteBuffer.allocate(2 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (int s : v) b.putShort((short) s);
+        return b.array();
+    }
+
+    static byte[] longs(long... v) {
+        ByteBuffer b = ByteBuffer.allocate(8 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (long s : v) b.putLong(s);
+        return b.array();
+    }
+}
