@@ -10,7 +10,8 @@ public final class ReferenceChecks {
         return List.of(
                 new disco.plan.ScheduleChecks(),
                 new disco.models.ModelReferenceChecks(),
-                new disco.kernels.CutoutsReferenceCheck()
+                new disco.kernels.CutoutsReferenceCheck(),
+                new disco.models.clip.ClipReferenceChecks()
         );
     }
 }

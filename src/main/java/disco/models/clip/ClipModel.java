@@ -2,6 +2,7 @@ package disco.models.clip;
 
 import disco.models.clip.Nn.LayerNorm;
 import disco.models.clip.Nn.Transformer;
+import disco.models.checkpoint.Checkpoint;
 import disco.models.tokenizer.SimpleTokenizer;
 import disco.torch.Torch;
 import disco.util.DiscoException;
@@ -12,6 +13,7 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -70,7 +72,34 @@ public final class ClipModel extends ClipModule {
      */
     public static ClipModel build(ClipConfig config, Device device) {
         Torch.init();
-        return new ClipModel(config, device);
+        ClipModel m = new ClipModel(config, device);
+        m.retainReference(); // survives any PointerScope it is built in; lives as long as the caller keeps it
+        return m;
+    }
+
+    /**
+     * Loads an OpenAI CLIP file (a TorchScript archive, float16 weights, or a zip {@code state_dict}) onto the CPU:
+     * the architecture comes from the tensor shapes ({@code build_model}), weights are converted to float32.
+     * Bad files, missing/extra keys and wrong shapes are bad input naming the file and key.
+     */
+    public static ClipModel load(Path checkpoint) {
+        return load(checkpoint, new Device(torch.DeviceType.CPU));
+    }
+
+    /** As {@link #load(Path)}, with the weights on {@code device}. */
+    public static ClipModel load(Path checkpoint, Device device) {
+        Torch.init();
+        ClipModel m;
+        try (PointerScope scope = new PointerScope()) {
+            Map<String, Tensor> weights = Checkpoint.read(checkpoint);
+            Map<String, long[]> shapes = new LinkedHashMap<>();
+            weights.forEach((k, t) -> {
+                if (!ClipConfig.NON_WEIGHT_KEYS.contains(k)) shapes.put(k, Tensors.shape(t));
+            });
+            m = build(ClipConfig.fromShapes(shapes, checkpoint.toString()), device);
+            Checkpoint.loadInto(m, weights, checkpoint, ClipConfig.NON_WEIGHT_KEYS);
+        }
+        return m;
     }
 
     /** A CLIP of this architecture on the CPU, every weight drawn from a fixed-seed generator (deterministic). */
@@ -215,6 +244,13 @@ public final class ClipModel extends ClipModule {
         // Box-Muller (one of the pair): platform-independent, unlike LibTorch's generators across versions
         double u1 = 1.0 - r.nextDouble(), u2 = r.nextDouble();
         return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    }
+
+    /** Frees the weights (natively); the model is unusable afterwards. */
+    @Override
+    public void close() {
+        releaseRetained();
+        super.close();
     }
 
     /** Shapes of every state-dict entry, for comparison with manifests. */

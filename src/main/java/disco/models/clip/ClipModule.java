@@ -47,6 +47,17 @@ abstract class ClipModule extends Module {
         return m;
     }
 
+    /** Drops the handles this module and its children retained (after which they are unusable). */
+    void releaseRetained() {
+        for (Tensor t : tensors.values()) t.releaseReference();
+        for (ClipModule c : children.values()) {
+            c.releaseRetained();
+            c.releaseReference();
+        }
+        tensors.clear();
+        children.clear();
+    }
+
     /** Every parameter and buffer under this module, named as in the state dict (in registration order). */
     Map<String, Tensor> stateTensors() {
         Map<String, Tensor> out = new LinkedHashMap<>();

@@ -70,7 +70,7 @@ final class Nn {
         }
     }
 
-    /** CLIP's {@code LayerNorm}: statistics in float32 whatever the activations' dtype; eps 1e-5. */
+    /** CLIP's {@code LayerNorm}: half-precision activations are normalised in float32 (as CLIP does); eps 1e-5. */
     static final class LayerNorm extends ClipModule {
         final Tensor weight, bias;
         final long width;
@@ -83,10 +83,11 @@ final class Nn {
         }
 
         Tensor forward(Tensor x) {
-            torch.ScalarType t = x.scalar_type();
-            Tensor x32 = t == torch.ScalarType.Float ? x : x.to(torch.ScalarType.Float);
-            Tensor y = torch.layer_norm(x32, new long[] {width}, opt(weight), opt(bias), 1e-5, true);
-            return t == torch.ScalarType.Float ? y : y.to(t);
+            torch.ScalarType t = x.scalar_type().intern();
+            boolean low = t == torch.ScalarType.Half || t == torch.ScalarType.BFloat16;
+            Tensor xs = low ? x.to(torch.ScalarType.Float) : x;
+            Tensor y = torch.layer_norm(xs, new long[] {width}, opt(weight), opt(bias), 1e-5, true);
+            return low ? y.to(t) : y;
         }
     }
 

@@ -46,6 +46,14 @@ final class Tensors {
         return out;
     }
 
+    /** The values of any float tensor as doubles (moved to the CPU, float64, contiguous). */
+    static double[] toDoubles(Tensor t) {
+        Tensor c = t.detach().to(new Device(torch.DeviceType.CPU), torch.ScalarType.Double).contiguous();
+        double[] out = new double[(int) c.numel()];
+        new org.bytedeco.javacpp.DoublePointer(c.data_ptr()).capacity(out.length).get(out);
+        return out;
+    }
+
     static long[] shape(Tensor t) {
         long[] s = new long[(int) t.dim()];
         for (int i = 0; i < s.length; i++) s[i] = t.size(i);

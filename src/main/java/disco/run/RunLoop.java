@@ -1,0 +1,384 @@
+package disco.run;
+
+import disco.cli.ExitCodes;
+import disco.plan.PlanStep;
+import disco.plan.StepPlan;
+import disco.sampling.GuidanceResult;
+import disco.sampling.Sampler;
+import disco.sampling.SamplerState;
+import disco.sampling.StepOutput;
+import disco.sampling.Tensors;
+import disco.settings.Settings;
+import disco.util.DiscoException;
+import disco.util.Npy;
+import disco.util.RandomStream;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * DD's generation loop around the sampler: for each of {@code n_batches} batches (batch {@code i} seeded with
+ * {@code seed + i}), start from noise (and the init image or perlin init), run the executed steps one at a time —
+ * each inside one {@link PointerScope} — and after each step write the log line, the partials DD would write, and
+ * {@code progress.png}; the final images at the end. Stops early, writing a {@link Checkpoint}, on SIGINT (after the
+ * step in flight; exit 130) or at {@code --stop-at}; a non-finite sample stops the run (exit 4) keeping the last good
+ * image. {@link #resume} continues a checkpoint to the identical result.
+ */
+public final class RunLoop {
+    /**
+     * One run.
+     *
+     * @param settings the resolved settings (seed set)
+     * @param settingsJson their JSON (written beside the images, into the PNGs and into checkpoints)
+     * @param out the output root: files go to {@code <out>/<batch_name>/}
+     * @param stopAt stop early there with a checkpoint, or null
+     */
+    public record Spec(Settings settings, String settingsJson, Path out, StopAt stopAt) {
+        public Spec {
+            if (settings.seed() == null) throw new IllegalArgumentException("the run's seed must be resolved");
+        }
+
+        public long seed() {
+            return settings.seed();
+        }
+    }
+
+    /**
+     * What a run left behind.
+     *
+     * @param outputs the run directory and names
+     * @param images final images written (empty when stopped early)
+     * @param checkpoint the checkpoint written when stopped early, else null
+     */
+    public record Result(RunOutputs outputs, List<Path> images, Path checkpoint) {
+        public boolean complete() {
+            return checkpoint == null;
+        }
+    }
+
+    private final PrintStream err;
+    private final AtomicBoolean interrupted = new AtomicBoolean();
+    private boolean handleSigint = true;
+
+    public RunLoop(PrintStream err) {
+        this.err = err;
+    }
+
+    /** Whether to install a SIGINT handler for the duration of the run (tests may drive {@link #interrupt()}). */
+    public RunLoop handleSigint(boolean on) {
+        this.handleSigint = on;
+        return this;
+    }
+
+    /** Asks the run to stop after the step in flight, as SIGINT does. */
+    public void interrupt() {
+        interrupted.set(true);
+    }
+
+    /** Runs from the start; output files are numbered as DD numbers them (next free batch number). */
+    public Result run(Spec spec, Engine engine) {
+        Settings s = spec.settings();
+        float[] init = initImage(s); // read (and fail on a bad file) before anything is written
+        RunOutputs outs = RunOutputs.create(spec.out(), batchName(s), s.batchSize(), spec.settingsJson());
+        try {
+            outs.writeSettings();
+        } catch (IOException e) {
+            throw io(outs.settingsFile(), e);
+        }
+        StepLog log = StepLog.create(outs.logFile());
+        return drive(spec, engine, outs, log, 0, null, init);
+    }
+
+    /** Continues a checkpoint written by {@link #run} or a previous resume; {@code stopAt} may stop it again. */
+    public Result resume(Checkpoint c, Spec spec, Engine engine) {
+        Settings s = spec.settings();
+        float[] init = c.batch() + 1 < s.nBatches() ? initImage(s) : null;
+        RunOutputs outs = new RunOutputs(c.runDir(), c.batchName(), c.batchNum(), s.batchSize(), spec.settingsJson());
+        StepLog log;
+        try {
+            log = StepLog.resume(outs.logFile(), c.batch(), c.nextStep());
+        } catch (IOException e) {
+            throw io(outs.logFile(), e);
+        }
+        return drive(spec, engine, outs, log, c.batch(), c, init);
+    }
+
+    static String batchName(Settings s) {
+        return s.batchName() == null || s.batchName().isBlank() ? "disco" : s.batchName();
+    }
+
+    /** The init image in model space ([3, H, W]), or null when there is none or perlin_init replaces it. */
+    static float[] initImage(Settings s) {
+        if (s.perlinInit()) return null;
+        String f = s.initImage();
+        if (f == null || f.isBlank() || f.equals("none") || f.equals("None") || f.equals("NONE")) return null;
+        return InitImages.fromFile(Path.of(f), s.width(), s.height());
+    }
+
+    private Result drive(Spec spec, Engine engine, RunOutputs outs, StepLog log, int firstBatch, Checkpoint from,
+                         float[] initImage) {
+        Settings s = spec.settings();
+        StepPlan plan = StepPlan.of(s);
+        SaveSchedule saves = s.intermediateSaveSteps().isEmpty()
+                ? SaveSchedule.ofCount(s.steps(), s.skipSteps(), s.intermediateSaves(), s.saveRate())
+                : SaveSchedule.ofList(s.steps(), s.skipSteps(), s.intermediateSaveSteps(), s.saveRate());
+        int stepsRun = s.steps() - s.skipSteps();
+        int stopAfter = spec.stopAt() == null ? Integer.MAX_VALUE : spec.stopAt().stepsFor(stepsRun);
+        List<Path> finals = new ArrayList<>();
+        Object previousHandler = handleSigint ? Sigint.install(interrupted) : null;
+        try {
+            for (int i = firstBatch; i < s.nBatches(); i++) {
+                long batchSeed = spec.seed() + i;
+                Sampler sampler = engine.sampler(i, batchSeed);
+                if (sampler.stepsToRun() != stepsRun) {
+                    throw new IllegalStateException("engine sampler runs " + sampler.stepsToRun() + " steps, settings say " + stepsRun);
+                }
+                SamplerState state;
+                if (from != null && i == from.batch()) {
+                    state = restore(from, engine);
+                } else {
+                    state = start(s, engine, sampler, batchSeed, initImage);
+                }
+                Path ckpt = runBatch(spec, s, plan, saves, sampler, state, outs, log, i, stopAfter, finals);
+                if (ckpt != null) return new Result(outs, List.of(), ckpt);
+            }
+        } finally {
+            if (handleSigint) Sigint.restore(previousHandler);
+        }
+        return new Result(outs, finals, null);
+    }
+
+    /** x_T from the engine's noise, the init image (or perlin init, regenerated per batch as DD does). */
+    private SamplerState start(Settings s, Engine engine, Sampler sampler, long batchSeed, float[] initImage) {
+        try (PointerScope scope = new PointerScope()) {
+            long[] shape = {s.batchSize(), 3, s.height(), s.width()};
+            float[] init = initImage;
+            if (s.perlinInit()) {
+                init = InitImages.perlin(InitImages.PerlinMode.parse(s.perlinMode(), "settings"), s.width(), s.height(),
+                        RandomStream.of(batchSeed, 0, -1, "", "perlin"));
+            }
+            Tensor initT = null;
+            if (init != null) {
+                float[] batch = new float[init.length * s.batchSize()];
+                for (int k = 0; k < s.batchSize(); k++) System.arraycopy(init, 0, batch, k * init.length, init.length);
+                initT = engine.toDevice(Tensors.fromFloats(batch, shape));
+            }
+            return sampler.start(shape, initT);
+        }
+    }
+
+    private static SamplerState restore(Checkpoint c, Engine engine) {
+        try (PointerScope scope = new PointerScope()) {
+            Map<String, Tensor> ts = new LinkedHashMap<>();
+            for (Map.Entry<String, Npy.Array> e : c.tensors().entrySet()) {
+                ts.put(e.getKey(), engine.toDevice(Tensors.fromFloats(e.getValue().floats(), e.getValue().shape())));
+            }
+            return SamplerState.of(ts, c.ints());
+        }
+    }
+
+    /** Runs one batch from {@code state} (closed here); returns the checkpoint path when it stopped early. */
+    private Path runBatch(Spec spec, Settings s, StepPlan plan, SaveSchedule saves, Sampler sampler, SamplerState state,
+                          RunOutputs outs, StepLog log, int i, int stopAfter, List<Path> finals) {
+        int stepsRun = sampler.stepsToRun();
+        Progress progress = new Progress(err, s.nBatches(), stepsRun);
+        List<RgbImage> lastGood = null;
+        int lastGoodStep = -1;
+        try {
+            while (!sampler.done(state)) {
+                int j = state.stepsDone();
+                long t0 = System.nanoTime();
+                List<RgbImage> images;
+                StepOutput out;
+                try (PointerScope scope = new PointerScope()) {
+                    out = sampler.step(state);
+                    try {
+                        images = toImages(out.predXstart(), s.width(), s.height());
+                    } finally {
+                        out.close();
+                    }
+                }
+                SamplerState next = out.state();
+                state.close();
+                state = next;
+                double ms = (System.nanoTime() - t0) / 1e6;
+                PlanStep ps = plan.step(j);
+                try {
+                    log.append(entry(i, j, out, ps, plan, ms));
+                } catch (IOException e) {
+                    throw io(log.file(), e);
+                }
+                progress.step(i, j, ps.active(), ms);
+                for (GuidanceResult g : out.guidance()) {
+                    if (g.nanGuarded()) err.println("disco: warning: batch " + i + " step " + j + " (t=" + ps.t()
+                            + "): NaN in the CLIP gradient (models " + ps.active() + "); DD's guard zeroed it");
+                }
+                if (!out.finite()) {
+                    progress.end();
+                    String kept = lastGood == null ? "no partial image was made before it"
+                            : "last good image (step " + lastGoodStep + "): " + writeLastGood(outs, i, lastGoodStep, lastGood, saves);
+                    throw new DiscoException(ExitCodes.RUN_DIVERGED, "batch " + i + " step " + j + " (t=" + ps.t()
+                            + ", models " + ps.active() + "): the sample became non-finite (NaN/Inf); " + kept);
+                }
+                lastGood = images;
+                lastGoodStep = j;
+                boolean last = j == stepsRun - 1;
+                for (SaveSchedule.Partial p : saves.partialsAt(j)) {
+                    for (int k = 0; k < images.size(); k++) {
+                        write(outs, outs.partialImage(i, p, k), images.get(k), j);
+                    }
+                }
+                if (saves.progressAt(j)) {
+                    try {
+                        outs.writeProgress(images);
+                    } catch (IOException e) {
+                        throw io(outs.progressImage(), e);
+                    }
+                }
+                if (last) {
+                    for (int k = 0; k < images.size(); k++) {
+                        Path f = outs.finalImage(i, k);
+                        write(outs, f, images.get(k), j);
+                        finals.add(f);
+                    }
+                    progress.end();
+                    break;
+                }
+                boolean stopHere = j + 1 >= stopAfter;
+                if (interrupted.get() || stopHere) {
+                    progress.end();
+                    String reason = interrupted.get() ? "interrupt" : "stop-at " + spec.stopAt();
+                    if (stopHere && saves.partialsAt(j).isEmpty()) {
+                        // --stop-at keeps the image there as a partial (DD's list naming)
+                        for (int k = 0; k < images.size(); k++) {
+                            write(outs, outs.partialImage(i, new SaveSchedule.Partial(String.format("%03d", j)), k), images.get(k), j);
+                        }
+                    }
+                    Path ck = writeCheckpoint(spec, outs, state, i, stepsRun, reason);
+                    if (interrupted.get()) {
+                        throw new DiscoException(ExitCodes.INTERRUPTED, "interrupted after batch " + i + " step " + j
+                                + "; checkpoint written: " + ck + " (continue with: disco resume " + ck + ")");
+                    }
+                    err.println("disco: stopped after " + (j + 1) + " of " + stepsRun + " steps; checkpoint: " + ck);
+                    return ck;
+                }
+            }
+        } finally {
+            state.close();
+        }
+        return null;
+    }
+
+    private static String writeLastGood(RunOutputs outs, int i, int step, List<RgbImage> images, SaveSchedule saves) {
+        Path first = null;
+        for (int k = 0; k < images.size(); k++) {
+            Path f = outs.partialImage(i, new SaveSchedule.Partial(String.format("%03d", step)), k);
+            write(outs, f, images.get(k), step);
+            if (first == null) first = f;
+        }
+        return first.toString();
+    }
+
+    private Path writeCheckpoint(Spec spec, RunOutputs outs, SamplerState state, int batch, int stepsRun, String reason) {
+        Map<String, Npy.Array> tensors = new LinkedHashMap<>();
+        try (PointerScope scope = new PointerScope()) {
+            for (Map.Entry<String, Tensor> e : state.tensors().entrySet()) {
+                float[] v = Tensors.toFloats(e.getValue());
+                tensors.put(e.getKey(), Npy.parse(Npy.encodeFloats(v, Tensors.shape(e.getValue())), e.getKey()));
+            }
+        }
+        Checkpoint c = new Checkpoint(spec.settingsJson(), outs.dir(), outs.batchName(), outs.batchNum(), batch,
+                state.stepsDone(), stepsRun, spec.seed(), reason, tensors, state.ints());
+        Path f = outs.checkpointFile();
+        try {
+            c.write(f);
+        } catch (IOException e) {
+            throw io(f, e);
+        }
+        return f;
+    }
+
+    private static void write(RunOutputs outs, Path f, RgbImage img, int step) {
+        try {
+            outs.writeImage(f, img, Map.of("step", Integer.toString(step)));
+        } catch (IOException e) {
+            throw io(f, e);
+        }
+    }
+
+    static List<RgbImage> toImages(Tensor predXstart, int width, int height) {
+        float[] v = Tensors.toFloats(predXstart);
+        int per = 3 * width * height;
+        List<RgbImage> out = new ArrayList<>();
+        for (int k = 0; k * per < v.length; k++) out.add(RgbImage.fromModelSpace(v, k * per, width, height));
+        return out;
+    }
+
+    private static StepLog.Entry entry(int batch, int j, StepOutput out, PlanStep ps, StepPlan plan, double ms) {
+        Map<String, List<Double>> losses = new LinkedHashMap<>();
+        for (String m : ps.active()) losses.put(m, new ArrayList<>());
+        double before = Double.NaN, after = Double.NaN;
+        boolean guarded = false;
+        for (GuidanceResult g : out.guidance()) {
+            for (GuidanceResult.LossValue lv : g.losses()) {
+                losses.computeIfAbsent(lv.model(), k -> new ArrayList<>()).add(lv.value());
+            }
+            guarded |= g.nanGuarded();
+        }
+        if (!out.guidance().isEmpty()) {
+            before = out.guidance().get(0).rmsBefore();
+            after = out.guidance().get(0).rmsAfter();
+        }
+        return new StepLog.Entry(batch, j, out.index(), plan.schedule().scaledTimestep(out.index()), ps.active(), losses,
+                before, after, guarded, ms);
+    }
+
+    private static DiscoException io(Path f, IOException e) {
+        return new DiscoException(ExitCodes.IO_ERROR, f + ": cannot write (" + e.getMessage() + ")", e);
+    }
+
+    /** The stderr progress bar: batch, step, bar, active models, s/step. */
+    static final class Progress {
+        private final PrintStream err;
+        private final int batches;
+        private final int steps;
+        private final boolean tty = System.console() != null;
+        private boolean open;
+
+        Progress(PrintStream err, int batches, int steps) {
+            this.err = err;
+            this.batches = batches;
+            this.steps = steps;
+        }
+
+        void step(int batch, int j, List<String> active, double ms) {
+            int width = 20;
+            int done = (int) Math.round((double) (j + 1) / steps * width);
+            String bar = "#".repeat(done) + " ".repeat(width - done);
+            String line = String.format("batch %d/%d step %d/%d [%s] %s %.2f s/step", batch + 1, batches, j + 1, steps,
+                    bar, active.isEmpty() ? "(no CLIP)" : String.join(",", active), ms / 1000.0);
+            if (tty) {
+                err.print("\r" + line);
+                open = true;
+            } else {
+                err.println(line);
+            }
+            err.flush();
+        }
+
+        void end() {
+            if (open) {
+                err.println();
+                open = false;
+            }
+        }
+    }
+}

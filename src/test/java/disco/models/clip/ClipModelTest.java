@@ -1,0 +1,181 @@
+package disco.models.clip;
+
+import disco.reference.CheckResult;
+import disco.reference.Fixtures;
+import disco.reference.ReferenceContext;
+import disco.util.DiscoException;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import disco.torch.Torch;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+class ClipModelTest {
+    private static int threads;
+
+    /** Tiny tensors on a shared 2-core machine: LibTorch's intra-op threads only add waiting. */
+    @BeforeAll
+    static void oneThread() {
+        Torch.init();
+        threads = torch.get_num_threads();
+        torch.set_num_threads(1);
+    }
+
+    @AfterAll
+    static void restoreThreads() {
+        torch.set_num_threads(threads);
+    }
+
+    @Test
+    void textEmbeddingsMatchTheReferenceForEveryClipInTheDirectory() {
+        Path dir = Fixtures.referenceA().orElse(null);
+        assumeTrue(dir != null, Fixtures.missingMessage());
+        ReferenceContext ctx = new ReferenceContext(dir, null);
+        List<String> names = ClipReferenceChecks.clipNames(dir);
+        assertFalse(names.isEmpty());
+        List<CheckResult> results = new ClipReferenceChecks().run(ctx);
+        assertEquals(1 + names.size(), results.size());
+        for (CheckResult r : results) {
+            System.out.println(r.line());
+            assertTrue(r.pass(), r.line());
+        }
+    }
+
+    @Test
+    void loadReadsTheArchitectureFromTheFile() {
+        Path dir = Fixtures.referenceA().orElse(null);
+        assumeTrue(dir != null, Fixtures.missingMessage());
+        for (String name : ClipReferenceChecks.clipNames(dir)) {
+            try (PointerScope scope = new PointerScope()) {
+                ClipModel m = ClipModel.load(dir.resolve("clip-" + name + ".pt"));
+                // float16 weights arrive as float32, and LibTorch's registered tensors are the ones we compute with
+                var dict = m.named_parameters();
+                for (long i = 0; i < dict.size(); i++) {
+                    Tensor reg = dict.get(i).value();
+                    Tensor ours = m.stateDict().get(dict.get(i).key().getString());
+                    assertEquals(torch.ScalarType.Float, reg.scalar_type().intern());
+                    assertTrue(reg.is_same(ours), dict.get(i).key().getString());
+                }
+                assertEquals(m.config().isVit(), name.startsWith("ViT"));
+                try (NoGradGuard g = new NoGradGuard()) {
+                    Tensor img = torch.rand(new long[] {2, 3, m.inputResolution(), m.inputResolution()});
+                    Tensor e = m.encodeImage(img);
+                    assertArrayEquals(new long[] {2, m.embedDim()}, Tensors.shape(e));
+                    for (float v : Tensors.toFloats(e)) assertTrue(Float.isFinite(v));
+                }
+                m.close();
+            }
+        }
+    }
+
+    @Test
+    void demoModelsAreDeterministicAndNamed() {
+        for (String name : ClipModel.DEMO_NAMES) {
+            try (PointerScope scope = new PointerScope()) {
+                ClipModel a = ClipModel.demo(name), b = ClipModel.demo(name);
+                Map<String, Tensor> sa = a.stateDict(), sb = b.stateDict();
+                assertEquals(sa.keySet(), sb.keySet());
+                for (String k : sa.keySet()) {
+                    assertArrayEquals(Tensors.toFloats(sa.get(k)), Tensors.toFloats(sb.get(k)), name + " " + k);
+                }
+                assertEquals(name.startsWith("ViT"), a.config().isVit());
+                // the demo's shapes are a valid CLIP state dict: rebuilding from them gives the same config
+                assertEquals(a.config(), ClipConfig.fromShapes(a.shapes(), name));
+                a.close();
+                b.close();
+            }
+        }
+        DiscoException e = assertThrows(DiscoException.class, () -> ClipModel.demo("RN-huge"));
+        assertEquals(2, e.exitCode());
+        assertTrue(e.getMessage().contains("RN-huge"));
+    }
+
+    @Test
+    void missingKeyIsBadInputNamingFileAndKey() {
+        try (PointerScope scope = new PointerScope()) {
+            ClipModel m = ClipModel.demo("ViT-tiny");
+            Map<String, long[]> shapes = new HashMap<>(m.shapes());
+            shapes.remove("ln_final.weight");
+            DiscoException e = assertThrows(DiscoException.class, () -> ClipConfig.fromShapes(shapes, "x.pt"));
+            assertEquals(2, e.exitCode());
+            assertTrue(e.getMessage().startsWith("x.pt: ln_final.weight: expected"), e.getMessage());
+            m.close();
+        }
+    }
+
+    /**
+     * The gradient of a scalar of encodeImage w.r.t. the image agrees with central differences (the model in
+     * float64 for the comparison, so the differences are accurate).
+     */
+    @Test
+    void encodeImageGradientMatchesFiniteDifferences() {
+        for (String name : ClipModel.DEMO_NAMES) {
+            try (PointerScope scope = new PointerScope()) {
+                ClipModel m = ClipModel.demo(name);
+                m.to(torch.ScalarType.Double, false);
+                int r = m.inputResolution();
+                SplittableRandom rng = new SplittableRandom(7);
+                float[] x0 = new float[3 * r * r];
+                for (int i = 0; i < x0.length; i++) x0[i] = (float) (rng.nextDouble() * 2 - 1);
+                float[] w = new float[m.embedDim()];
+                for (int i = 0; i < w.length; i++) w[i] = (float) (rng.nextDouble() * 2 - 1);
+                Tensor weights = Tensors.fromFloats(w, 1, m.embedDim()).to(torch.ScalarType.Double);
+
+                Tensor x = Tensors.fromFloats(x0, 1, 3, r, r).to(torch.ScalarType.Double);
+                x.set_requires_grad(true);
+                Tensor loss = m.encodeImage(x).mul(weights).sum();
+                loss.backward();
+                double[] grad = Tensors.toDoubles(x.grad());
+                double gmax = 0;
+                for (double g : grad) gmax = Math.max(gmax, Math.abs(g));
+                assertTrue(gmax > 0, name + ": gradient is zero");
+
+                double h = 1e-4;
+                int checked = 0;
+                for (int k = 0; k < 3; k++) {
+                    int i = rng.nextInt(x0.length);
+                    double fd = (f(m, x0, i, h, weights, r) - f(m, x0, i, -h, weights, r)) / (2 * h);
+                    assertEquals(grad[i], fd, 1e-4 * gmax + 1e-4 * Math.abs(fd),
+                            name + ": d loss / d x[" + i + "]");
+                    checked++;
+                }
+                assertEquals(3, checked);
+                m.close();
+            }
+        }
+    }
+
+    private static double f(ClipModel m, float[] x0, int i, double h, Tensor weights, int r) {
+        try (NoGradGuard g = new NoGradGuard()) {
+            Tensor x = Tensors.fromFloats(x0, 1, 3, r, r).to(torch.ScalarType.Double);
+            x.view(-1).narrow(0, i, 1).add_(new Scalar(h));
+            return m.encodeImage(x).mul(weights).sum().item_double();
+        }
+    }
+
+    @Test
+    void normalizeUsesClipsConstants() {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor ones = torch.ones(1, 3, 2, 2);
+            float[] n = Tensors.toFloats(ClipModel.normalize(ones));
+            for (int c = 0; c < 3; c++) {
+                assertEquals((1 - ClipModel.MEAN[c]) / ClipModel.STD[c], n[c * 4], 1e-6);
+            }
+            Tensor zeros = torch.zeros(1, 3, 1, 1).mul(new Scalar(0));
+            assertEquals(-ClipModel.MEAN[0] / ClipModel.STD[0], Tensors.toFloats(ClipModel.normalize(zeros))[0], 1e-6);
+        }
+    }
+}
