@@ -68,3 +68,11 @@ DISCO_API int disco_has_cuda(void) {
 }
 
 }  // extern "C"
+
+int disco_check_nchw(const char* fn, int64_t n, int64_t c, int64_t h, int64_t w, int device) {
+    DISCO_TRY(disco_check_pos(fn, "n", n));
+    DISCO_TRY(disco_check_pos(fn, "c", c));
+    DISCO_TRY(disco_check_pos(fn, "h", h));
+    DISCO_TRY(disco_check_pos(fn, "w", w));
+    return disco_check_device(fn, device);
+}

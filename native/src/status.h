@@ -24,3 +24,20 @@ int disco_check_device(const char* fn, int device);
         int disco_rc_ = (expr);       \
         if (disco_rc_ != DISCO_OK) return disco_rc_; \
     } while (0)
+
+// Dispatch of an entry point: device 0 → the CPU twin; device 1 → the CUDA implementation when built with CUDA,
+// else DISCO_ENOCUDA (disco_check_device has already rejected other values).
+#ifdef DISCO_WITH_CUDA
+#define DISCO_DISPATCH(fn, device, stream, cpu_call, cuda_call) \
+    return (device) == DISCO_DEVICE_CPU ? (cpu_call) : (cuda_call)
+#else
+#define DISCO_DISPATCH(fn, device, stream, cpu_call, cuda_call)                                   \
+    do {                                                                                          \
+        (void)(stream);                                                                           \
+        return (device) == DISCO_DEVICE_CPU ? (cpu_call)                                          \
+                                            : disco_fail(DISCO_ENOCUDA, "%s: built without CUDA", fn); \
+    } while (0)
+#endif
+
+// n, c, h, w > 0 and a valid device.
+int disco_check_nchw(const char* fn, int64_t n, int64_t c, int64_t h, int64_t w, int device);

@@ -54,42 +54,23 @@ int tv_loss_backward_cpu(const float* x, const float* grad_loss, int64_t n, int6
     return DISCO_OK;
 }
 
-static int check_sizes(const char* fn, int64_t n, int64_t c, int64_t h, int64_t w, int device) {
-    DISCO_TRY(disco_check_pos(fn, "n", n));
-    DISCO_TRY(disco_check_pos(fn, "c", c));
-    DISCO_TRY(disco_check_pos(fn, "h", h));
-    DISCO_TRY(disco_check_pos(fn, "w", w));
-    return disco_check_device(fn, device);
-}
-
 extern "C" DISCO_API int disco_tv_loss(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, float* loss,
                                        int device, void* stream) {
     const char* fn = "disco_tv_loss";
-    DISCO_TRY(check_sizes(fn, n, c, h, w, device));
+    DISCO_TRY(disco_check_nchw(fn, n, c, h, w, device));
     DISCO_TRY(disco_check_ptr(fn, "x", x));
     DISCO_TRY(disco_check_ptr(fn, "loss", loss));
-    if (device == DISCO_DEVICE_CPU) return tv_loss_cpu(x, n, c, h, w, loss);
-#ifdef DISCO_WITH_CUDA
-    return tv_loss_cuda(x, n, c, h, w, loss, stream);
-#else
-    (void)stream;
-    return disco_fail(DISCO_ENOCUDA, "%s: built without CUDA", fn);
-#endif
+    DISCO_DISPATCH(fn, device, stream, tv_loss_cpu(x, n, c, h, w, loss), tv_loss_cuda(x, n, c, h, w, loss, stream));
 }
 
 extern "C" DISCO_API int disco_tv_loss_backward(const float* x, const float* grad_loss, int64_t n, int64_t c,
                                                 int64_t h, int64_t w, float* grad_x, int accumulate, int device,
                                                 void* stream) {
     const char* fn = "disco_tv_loss_backward";
-    DISCO_TRY(check_sizes(fn, n, c, h, w, device));
+    DISCO_TRY(disco_check_nchw(fn, n, c, h, w, device));
     DISCO_TRY(disco_check_ptr(fn, "x", x));
     DISCO_TRY(disco_check_ptr(fn, "grad_loss", grad_loss));
     DISCO_TRY(disco_check_ptr(fn, "grad_x", grad_x));
-    if (device == DISCO_DEVICE_CPU) return tv_loss_backward_cpu(x, grad_loss, n, c, h, w, grad_x, accumulate);
-#ifdef DISCO_WITH_CUDA
-    return tv_loss_backward_cuda(x, grad_loss, n, c, h, w, grad_x, accumulate, stream);
-#else
-    (void)stream;
-    return disco_fail(DISCO_ENOCUDA, "%s: built without CUDA", fn);
-#endif
+    DISCO_DISPATCH(fn, device, stream, tv_loss_backward_cpu(x, grad_loss, n, c, h, w, grad_x, accumulate),
+                   tv_loss_backward_cuda(x, grad_loss, n, c, h, w, grad_x, accumulate, stream));
 }

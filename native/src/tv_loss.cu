@@ -44,6 +44,7 @@ __global__ void tv_backward_kernel(const float* __restrict__ x, const float* __r
 
 int tv_loss_cuda(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, float* loss, void* stream) {
     const char* fn = "disco_tv_loss";
+    if (n > 65535) return disco_fail(DISCO_EINVAL, "%s: n must be <= 65535 on CUDA, got %lld", fn, (long long)n);
     cudaStream_t s = disco_cuda::as_stream(stream);
     DISCO_CUDA_TRY(fn, cudaMemsetAsync(loss, 0, sizeof(float) * n, s));
     const int64_t per_image = c * h * w;

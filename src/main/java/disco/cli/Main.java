@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
                 SettingsCommand.class,
                 PlanCommand.class,
                 ModelsCommand.class,
+                BenchCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

@@ -11,7 +11,8 @@ public final class ReferenceChecks {
                 new disco.plan.ScheduleChecks(),
                 new disco.models.ModelReferenceChecks(),
                 new disco.kernels.CutoutsReferenceCheck(),
-                new disco.models.clip.ClipReferenceChecks()
+                new disco.models.clip.ClipReferenceChecks(),
+                new disco.kernels.LossReferenceCheck()
         );
     }
 }

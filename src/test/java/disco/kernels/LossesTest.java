@@ -104,4 +104,109 @@ class LossesTest {
         KernelException e = assertThrows(KernelException.class, () -> Kernels.check(rc));
         assertEquals(NativeLib.DISCO_ENOCUDA, e.code());
     }
+
+    @Test
+    void rangeAndSatMatchDdFormulas() {
+        Random r = new Random(3);
+        int n = 2, c = 3, h = 6, w = 5, per = c * h * w;
+        float[] x = randn(r, n * per, 1.5);
+        Tensor t = HostTensors.fromFloats(x, n, c, h, w);
+        float[] range = HostTensors.toFloats(Losses.range(t));
+        double satSum = 0;
+        for (int b = 0; b < n; b++) {
+            double s = 0;
+            for (int e = 0; e < per; e++) {
+                double v = x[b * per + e], d = v - Math.max(-1, Math.min(1, v));
+                s += d * d;
+                satSum += Math.abs(d);
+            }
+            assertEquals(s / per, range[b], 1e-6 * Math.max(1, s / per));
+        }
+        float sat = HostTensors.toFloats(Losses.sat(t))[0];
+        assertEquals(satSum / x.length, sat, 1e-6);
+        // backward: 2 (x - clamp x) gl / per for range; sign(x) gl / count outside [-1, 1] for sat
+        float[] gr = HostTensors.toFloats(Losses.rangeBackward(t, HostTensors.fromFloats(new float[] {1f, 2f}, 2)));
+        float[] gs = HostTensors.toFloats(Losses.satBackward(t, HostTensors.fromFloats(new float[] {3f}, 1)));
+        for (int e = 0; e < x.length; e++) {
+            double v = x[e], d = v - Math.max(-1, Math.min(1, v));
+            assertEquals(2 * d * (e < per ? 1 : 2) / per, gr[e], 1e-6);
+            assertEquals(Math.abs(v) > 1 ? Math.signum(v) * 3.0 / x.length : 0.0, gs[e], 1e-7);
+        }
+    }
+
+    static double sph(float[] x, int i, float[] y, int j, int d) {
+        double nx = 0, ny = 0, s = 0;
+        for (int k = 0; k < d; k++) {
+            nx += x[i * d + k] * x[i * d + k];
+            ny += y[j * d + k] * y[j * d + k];
+        }
+        nx = Math.max(Math.sqrt(nx), 1e-12);
+        ny = Math.max(Math.sqrt(ny), 1e-12);
+        for (int k = 0; k < d; k++) {
+            double t = x[i * d + k] / nx - y[j * d + k] / ny;
+            s += t * t;
+        }
+        double as = Math.asin(Math.sqrt(s) / 2);
+        return 2 * as * as;
+    }
+
+    @Test
+    void sphericalBroadcastsLikeDd() {
+        Random r = new Random(5);
+        int a = 4, b = 3, d = 16;
+        float[] x = randn(r, a * d, 1), y = randn(r, b * d, 1);
+        float[] out3 = HostTensors.toFloats(Losses.spherical(HostTensors.fromFloats(x, a, 1, d), HostTensors.fromFloats(y, 1, b, d)));
+        float[] out2 = HostTensors.toFloats(Losses.spherical(HostTensors.fromFloats(x, a, d), HostTensors.fromFloats(y, b, d)));
+        assertArrayEquals(out2, out3);
+        for (int i = 0; i < a; i++)
+            for (int j = 0; j < b; j++) assertEquals(sph(x, i, y, j, d), out2[i * b + j], 1e-5);
+    }
+
+    @Test
+    void clipLossMatchesDdAndItsGradientMatchesFiniteDifferences() {
+        Random r = new Random(9);
+        int cuts = 3, n = 2, p = 2, d = 8;
+        float[] e = randn(r, cuts * n * d, 1), t = randn(r, p * d, 1), wts = {0.75f, -0.25f};
+        double scale = 5.0;
+        Tensor we = HostTensors.fromFloats(wts, p);
+        Losses.ClipLoss cl = Losses.clipLoss(HostTensors.fromFloats(e, cuts * n, d), HostTensors.fromFloats(t, p, d), we, n, scale);
+        float[] losses = HostTensors.toFloats(cl.losses());
+        double total = 0;
+        for (int b = 0; b < n; b++) {
+            double s = 0;
+            for (int k = 0; k < cuts; k++)
+                for (int j = 0; j < p; j++) s += wts[j] * sph(e, k * n + b, t, j, d);
+            assertEquals(s / cuts, losses[b], 1e-5);
+            total += s / cuts;
+        }
+        assertEquals(total, cl.lossSum(), 1e-5);
+        float[] g = HostTensors.toFloats(cl.gradEmbeds());
+        for (int probe = 0; probe < 10; probe++) {
+            int q = r.nextInt(e.length);
+            float[] ep = e.clone(), em = e.clone();
+            ep[q] += 1e-3f;
+            em[q] -= 1e-3f;
+            double fp = 0, fm = 0;
+            for (int row = 0; row < cuts * n; row++)
+                for (int j = 0; j < p; j++) {
+                    fp += wts[j] * sph(ep, row, t, j, d) / cuts;
+                    fm += wts[j] * sph(em, row, t, j, d) / cuts;
+                }
+            double num = scale * (fp - fm) / (ep[q] - em[q]);
+            assertEquals(num, g[q], 2e-3 * Math.max(0.1, Math.abs(num)), "element " + q);
+        }
+    }
+
+    @Test
+    void sphericalBadShapesNameTheArgument() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Losses.spherical(torch.ones(2, 2, 4), torch.ones(3, 4)));
+        assertTrue(e.getMessage().contains("x: expected shape [a, d] or [a, 1, d]"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Losses.spherical(torch.ones(2, 4), torch.ones(3, 5)));
+        assertTrue(e.getMessage().contains("y: expected embedding width 4"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Losses.clipLoss(torch.ones(5, 4), torch.ones(2, 4), torch.ones(2), 2, 1));
+        assertTrue(e.getMessage().contains("image_embeds: expected cuts*n rows"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Losses.clipLoss(torch.ones(4, 4), torch.ones(2, 4), torch.ones(3), 2, 1));
+        assertTrue(e.getMessage().contains("weights: expected shape [2]"), e.getMessage());
+    }
 }

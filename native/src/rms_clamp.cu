@@ -1,0 +1,76 @@
+// rms_clamp.cu — CUDA implementation of DD's RMS gradient clamp and its VJP. The reductions land in a small
+// stream-ordered scratch buffer that the elementwise kernels read, so nothing synchronizes with the host.
+#include "cuda_common.cuh"
+#include "rms_clamp.h"
+
+namespace {
+
+// acc[0] += sum a^2; when b != nullptr, acc[1] += sum a*b
+__global__ void reduce_kernel(const float* __restrict__ a, const float* __restrict__ b, int64_t count,
+                              float* __restrict__ acc) {
+    float s = 0.f, d = 0.f;
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < count; e += (int64_t)gridDim.x * blockDim.x) {
+        const float v = a[e];
+        s += v * v;
+        if (b) d += v * b[e];
+    }
+    s = disco_cuda::block_sum(s);
+    if (threadIdx.x == 0) atomicAdd(acc, s);
+    if (b) {
+        d = disco_cuda::block_sum(d);
+        if (threadIdx.x == 0) atomicAdd(acc + 1, d);
+    }
+}
+
+__global__ void clamp_kernel(const float* g, int64_t count, float clamp_max, float* out, const float* acc,
+                             float* rms) {
+    const float r = sqrtf(acc[0] / float(count));
+    const float factor = r > 0.f ? fminf(r, clamp_max) / r : 1.f;
+    if (rms && blockIdx.x == 0 && threadIdx.x == 0) rms[0] = r;
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < count; e += (int64_t)gridDim.x * blockDim.x)
+        out[e] = g[e] * factor;
+}
+
+__global__ void clamp_backward_kernel(const float* __restrict__ g, const float* __restrict__ grad_out, int64_t count,
+                                      float clamp_max, float* __restrict__ grad_g, int accumulate,
+                                      const float* __restrict__ acc) {
+    const float ss = acc[0], r = sqrtf(ss / float(count));
+    const bool clamped = r > clamp_max;
+    const float a = clamped ? clamp_max / r : 1.f, b = clamped ? a * acc[1] / ss : 0.f;
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < count; e += (int64_t)gridDim.x * blockDim.x) {
+        const float v = a * grad_out[e] - b * g[e];
+        grad_g[e] = accumulate ? grad_g[e] + v : v;
+    }
+}
+
+}  // namespace
+
+int rms_clamp_cuda(const float* g, int64_t count, float clamp_max, float* out, float* rms, void* stream) {
+    const char* fn = "disco_rms_clamp";
+    cudaStream_t s = disco_cuda::as_stream(stream);
+    float* acc = nullptr;
+    DISCO_CUDA_TRY(fn, cudaMallocAsync(reinterpret_cast<void**>(&acc), sizeof(float) * 2, s));
+    cudaMemsetAsync(acc, 0, sizeof(float) * 2, s);
+    reduce_kernel<<<disco_cuda::blocks_for(count, 1024), disco_cuda::kThreads, 0, s>>>(g, nullptr, count, acc);
+    clamp_kernel<<<disco_cuda::blocks_for(count), disco_cuda::kThreads, 0, s>>>(g, count, clamp_max, out, acc, rms);
+    const cudaError_t launched = cudaGetLastError();
+    cudaFreeAsync(acc, s);
+    if (launched != cudaSuccess) return disco_fail(DISCO_ECUDA, "%s: %s", fn, cudaGetErrorString(launched));
+    return DISCO_OK;
+}
+
+int rms_clamp_backward_cuda(const float* g, const float* grad_out, int64_t count, float clamp_max, float* grad_g,
+                            int accumulate, void* stream) {
+    const char* fn = "disco_rms_clamp_backward";
+    cudaStream_t s = disco_cuda::as_stream(stream);
+    float* acc = nullptr;
+    DISCO_CUDA_TRY(fn, cudaMallocAsync(reinterpret_cast<void**>(&acc), sizeof(float) * 2, s));
+    cudaMemsetAsync(acc, 0, sizeof(float) * 2, s);
+    reduce_kernel<<<disco_cuda::blocks_for(count, 1024), disco_cuda::kThreads, 0, s>>>(g, grad_out, count, acc);
+    clamp_backward_kernel<<<disco_cuda::blocks_for(count), disco_cuda::kThreads, 0, s>>>(g, grad_out, count, clamp_max,
+                                                                                       grad_g, accumulate, acc);
+    const cudaError_t launched = cudaGetLastError();
+    cudaFreeAsync(acc, s);
+    if (launched != cudaSuccess) return disco_fail(DISCO_ECUDA, "%s: %s", fn, cudaGetErrorString(launched));
+    return DISCO_OK;
+}

@@ -1,0 +1,201 @@
+package disco.bench;
+
+import disco.kernels.CutDraws;
+import disco.kernels.CutSet;
+import disco.kernels.CutSettings;
+import disco.kernels.CutoutDrawer;
+import disco.kernels.GradientStage;
+import disco.kernels.HostTensors;
+import disco.kernels.Kernels;
+import disco.kernels.Losses;
+import disco.kernels.TorchCutouts;
+import disco.torch.Torch;
+import disco.util.RandomStream;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * {@code disco bench kernels}: DD's real case for the native kernels against the same computed with LibTorch ops
+ * the way DD does it, in one run, on one device.
+ * <ul>
+ * <li>cutouts: a {@code 1 x 3 x H x W} image (default 768 x 1280) into DD's 16 cutouts (4 overview + 12 inner
+ *     crops, cut_ic_pow 1, cut_icgray_p 0.2, DD's augmentations drawn once per batch) of size S (224 and 336):
+ *     forward and adjoint (backward), native ({@code CutSet.forward/backward}) vs {@code TorchCutouts} (pad +
+ *     ResizeRight-style gather resize + torchvision ops, autograd for the backward);</li>
+ * <li>gradient stage: tv + range + sat losses, the masked sum of two models' gradients and DD's NaN check, then the
+ *     RMS clamp, native ({@code GradientStage}) vs LibTorch ops + autograd as in DD's cond_fn.</li>
+ * </ul>
+ * Times are medians over the repetitions after one warm-up. "GB/s" is the effective bandwidth: the bytes a pass
+ * must touch at least (image + cutouts for the cutout stage; inputs + output for the gradient stage) divided by
+ * its time. "ratio" is LibTorch time / native time.
+ */
+public final class KernelBench {
+    /** One printed row. */
+    public record Row(String stage, String impl, double fwdMs, double bwdMs, double gbps, double ratio) {}
+
+    private final int height, width, reps;
+    private final int[] sizes;
+    private final Device device;
+
+    public KernelBench(int height, int width, int[] sizes, int reps, Device device) {
+        this.height = height;
+        this.width = width;
+        this.sizes = sizes.clone();
+        this.reps = reps;
+        this.device = device;
+    }
+
+    public List<Row> run(PrintStream log) {
+        Torch.init();
+        Kernels.init();
+        List<Row> rows = new ArrayList<>();
+        for (int s : sizes) {
+            log.printf("bench: cutouts %dx%d -> 16 x %d ...%n", height, width, s);
+            rows.addAll(cutouts(s));
+        }
+        log.println("bench: gradient stage ...");
+        rows.addAll(gradientStage());
+        return rows;
+    }
+
+    private Tensor onDevice(Tensor t) {
+        return device.is_cuda() ? t.to(device, torch.ScalarType.Float) : t;
+    }
+
+    private void sync() {
+        if (device.is_cuda()) torch.cuda_synchronize();
+    }
+
+    /** Median milliseconds of {@code op} over {@code reps} runs after one warm-up; each run in its own scope. */
+    private double time(Supplier<Tensor> op) {
+        try (PointerScope warm = new PointerScope()) {
+            op.get();
+            sync();
+        }
+        double[] ms = new double[reps];
+        for (int r = 0; r < reps; r++) {
+            try (PointerScope scope = new PointerScope()) {
+                long t0 = System.nanoTime();
+                op.get();
+                sync();
+                ms[r] = (System.nanoTime() - t0) / 1e6;
+            }
+        }
+        Arrays.sort(ms);
+        return ms[reps / 2];
+    }
+
+    private List<Row> cutouts(int size) {
+        try (PointerScope scope = new PointerScope()) {
+            RandomStream rs = RandomStream.of(1234, 0, 0, "bench", "cutouts");
+            CutSet set = CutoutDrawer.draw(0, height, width, size, new CutSettings(4, 12, 1.0, 0.2, false, false),
+                    CutDraws.of(rs));
+            int k = set.cuts().size();
+            Tensor image = onDevice(randn(rs.derive("image"), 1, 3, height, width));
+            Tensor gradOut = onDevice(randn(rs.derive("grad"), k, 3, size, size));
+            Tensor noise = set.noiseTensor();
+            Tensor noiseDev = noise == null ? null : onDevice(noise);
+
+            double nf = time(() -> set.forward(image));
+            double nb = time(() -> set.backward(image, gradOut));
+            double tf = time(() -> TorchCutouts.forward(image, set.cuts(), size, noiseDev));
+            double tb = time(() -> TorchCutouts.backward(image, set.cuts(), size, noiseDev, gradOut));
+            double bytes = 4.0 * (3.0 * height * width + (double) k * 3 * size * size);
+            String stage = "cutouts " + k + "x" + size;
+            return List.of(
+                    new Row(stage, "native", nf, nb, 2 * bytes / ((nf + nb) * 1e6), (tf + tb) / (nf + nb)),
+                    new Row(stage, "libtorch (DD way)", tf, tb, 2 * bytes / ((tf + tb) * 1e6), 1.0));
+        }
+    }
+
+    private List<Row> gradientStage() {
+        try (PointerScope scope = new PointerScope()) {
+            RandomStream rs = RandomStream.of(1234, 0, 0, "bench", "stage");
+            long[] shape = {1, 3, height, width};
+            Tensor xIn = onDevice(randn(rs.derive("x"), shape).mul(new Scalar(1.2)));
+            Tensor pred = onDevice(randn(rs.derive("pred"), shape).mul(new Scalar(1.2)));
+            Tensor g0 = onDevice(randn(rs.derive("g0"), shape).mul(new Scalar(1e-4)));
+            Tensor g1 = onDevice(randn(rs.derive("g1"), shape).mul(new Scalar(1e-4)));
+            Tensor stacked = torch.stack(new TensorVector(g0, g1));
+            boolean[] mask = {true, true};
+            double cgs = 5000, tvs = 100, sats = 50, clampMax = 0.05;
+            int cutn = 2;
+
+            double nf = time(() -> GradientStage.compute(xIn, pred, stacked, mask, cgs, cutn, tvs, sats).xInGrad());
+            Tensor someGrad = GradientStage.compute(xIn, pred, stacked, mask, cgs, cutn, tvs, sats).xInGrad();
+            double nc = time(() -> GradientStage.clamp(someGrad, clampMax));
+
+            double tf = time(() -> ddStage(xIn, pred, List.of(g0, g1), cgs / cutn, tvs, sats));
+            double tc = time(() -> ddClamp(someGrad, clampMax));
+            double n = 3.0 * height * width;
+            double bytesStage = 4.0 * n * (2 + 2 + 1);  // x_in, pred, 2 model grads in; x_in_grad out
+            double bytesClamp = 4.0 * n * 2;
+            double nGbps = (bytesStage + bytesClamp) / ((nf + nc) * 1e6), tGbps = (bytesStage + bytesClamp) / ((tf + tc) * 1e6);
+            String stage = "grad stage 1x3x" + height + "x" + width + " (2 models)";
+            return List.of(new Row(stage, "native", nf, nc, nGbps, (tf + tc) / (nf + nc)),
+                    new Row(stage, "libtorch (DD way)", tf, tc, tGbps, 1.0));
+        }
+    }
+
+    /** DD's cond_fn tail with LibTorch ops: x_in_grad from the model grads, tv/range/sat by autograd, isnan. */
+    static Tensor ddStage(Tensor xIn, Tensor pred, List<Tensor> modelGrads, double clipScale, double tvs, double sats) {
+        Tensor x = xIn.detach().requires_grad_(true);
+        Tensor grad = torch.zeros_like(x);
+        for (Tensor g : modelGrads) grad = grad.add(g.mul(new Scalar(clipScale)));
+        Tensor tv = ddTv(x);
+        Tensor range = pred.sub(torch.clamp(pred, new ScalarOptional(new Scalar(-1.0)), new ScalarOptional(new Scalar(1.0))))
+                .square().mean(new long[] {1, 2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+        Tensor sat = x.sub(torch.clamp(x, new ScalarOptional(new Scalar(-1.0)), new ScalarOptional(new Scalar(1.0)))).abs().mean();
+        Tensor loss = tv.sum().mul(new Scalar(tvs)).add(range.sum().mul(new Scalar(150.0))).add(sat.mul(new Scalar(sats)));
+        loss.backward();
+        grad = grad.add(x.grad());
+        boolean nan = grad.isnan().any().item_bool();
+        return nan ? torch.zeros_like(grad) : grad;
+    }
+
+    /** DD's tv_loss: replicate pad right/bottom (as concatenation of the edge), differences, mean over C,H,W. */
+    static Tensor ddTv(Tensor x) {
+        long h = x.size(2), w = x.size(3);
+        Tensor p = torch.cat(new TensorVector(x, x.narrow(3, w - 1, 1)), 3);
+        p = torch.cat(new TensorVector(p, p.narrow(2, h - 1, 1)), 2);
+        Tensor base = p.narrow(2, 0, h).narrow(3, 0, w);
+        Tensor xd = p.narrow(2, 0, h).narrow(3, 1, w).sub(base);
+        Tensor yd = p.narrow(2, 1, h).narrow(3, 0, w).sub(base);
+        return xd.square().add(yd.square()).mean(new long[] {1, 2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+    }
+
+    /** DD: magnitude = grad.square().mean().sqrt(); grad * magnitude.clamp(max=clamp_max) / magnitude. */
+    static Tensor ddClamp(Tensor grad, double clampMax) {
+        Tensor mag = grad.square().mean().sqrt();
+        return grad.mul(torch.clamp(mag, new ScalarOptional(), new ScalarOptional(new Scalar(clampMax)))).div(mag);
+    }
+
+    private static Tensor randn(RandomStream rs, long... shape) {
+        long count = 1;
+        for (long s : shape) count *= s;
+        float[] a = new float[Math.toIntExact(count)];
+        rs.fillGaussian(a);
+        return HostTensors.fromFloats(a, shape);
+    }
+
+    /** The table, one row per implementation and stage. */
+    public static void print(PrintStream out, String deviceName, List<Row> rows) {
+        out.printf("# disco bench kernels on %s (median ms; fwd = forward, bwd = adjoint; for the gradient stage fwd = stage, bwd = clamp)%n", deviceName);
+        out.printf("%-36s %-18s %10s %10s %10s %9s %8s%n", "stage", "impl", "fwd_ms", "bwd_ms", "total_ms", "GB/s", "ratio");
+        for (Row r : rows) {
+            out.printf("%-36s %-18s %10.3f %10.3f %10.3f %9.2f %8.2f%n", r.stage(), r.impl(), r.fwdMs(), r.bwdMs(),
+                    r.fwdMs() + r.bwdMs(), r.gbps(), r.ratio());
+        }
+    }
+}

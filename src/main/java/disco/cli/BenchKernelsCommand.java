@@ -1,0 +1,61 @@
+package disco.cli;
+
+import disco.bench.KernelBench;
+import disco.torch.Torch;
+import disco.util.DiscoException;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.global.torch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code disco bench kernels}: the native kernels vs LibTorch ops the way DD does it (see {@link KernelBench}). */
+@Command(name = "kernels",
+        description = "Benchmark the native kernels against LibTorch ops doing DD's computation: a HxW image into 16"
+                + " augmented cutouts (forward + adjoint) per cut size, and the guidance-gradient stage. Prints a"
+                + " table (median ms, effective GB/s, ratio = libtorch / native) on stdout.")
+public final class BenchKernelsCommand implements Callable<Integer> {
+    @Option(names = "--height", defaultValue = "768", description = "image height (default ${DEFAULT-VALUE})")
+    int height;
+
+    @Option(names = "--width", defaultValue = "1280", description = "image width (default ${DEFAULT-VALUE})")
+    int width;
+
+    @Option(names = "--sizes", split = ",", defaultValue = "224,336", description = "cut sizes (default ${DEFAULT-VALUE})")
+    int[] sizes;
+
+    @Option(names = "--reps", defaultValue = "5", description = "timed repetitions per case, after one warm-up (default ${DEFAULT-VALUE})")
+    int reps;
+
+    @Option(names = "--threads", defaultValue = "0",
+            description = "LibTorch intra-op threads for the CPU baseline (0 = LibTorch's default; the native CPU kernels are single-threaded)")
+    int threads;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default ${DEFAULT-VALUE})")
+    String device;
+
+    @Override
+    public Integer call() {
+        if (height < 8 || width < 8) throw DiscoException.badInput("--height/--width: expected at least 8, got " + height + "x" + width);
+        if (reps < 1) throw DiscoException.badInput("--reps: expected at least 1, got " + reps);
+        for (int s : sizes) if (s < 8) throw DiscoException.badInput("--sizes: expected sizes of at least 8, got " + s);
+        if (threads < 0) throw DiscoException.badInput("--threads: expected >= 0, got " + threads);
+        Torch.init();
+        if (threads > 0) torch.set_num_threads(threads);
+        Device dev;
+        if (device.equals("cpu")) {
+            dev = new Device("cpu");
+        } else if (device.equals("cuda")) {
+            if (!torch.cuda_is_available()) throw DiscoException.badInput("--device cuda: LibTorch sees no CUDA device here (build with -Pgpu on a GPU machine)");
+            if (!disco.kernels.Kernels.hasCuda()) throw DiscoException.badInput("--device cuda: disco_kernels was built without CUDA (build with -Pgpu)");
+            dev = new Device("cuda:0");
+        } else {
+            throw DiscoException.badInput("--device: expected cpu or cuda, got " + device);
+        }
+        List<KernelBench.Row> rows = new KernelBench(height, width, sizes, reps, dev).run(System.err);
+        KernelBench.print(System.out, device + ", libtorch threads " + torch.get_num_threads(), rows);
+        return ExitCodes.OK;
+    }
+}
