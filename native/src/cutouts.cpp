@@ -309,17 +309,17 @@ void add_noise(float* x, const float* nz, float scale, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] += scale * nz[i];
 }
 
-// Forward of one cut into out[3*S*S]; when saved != NULL, the input of each jitter op is stored there.
-void cut_forward(const float* image, int h, int w, const float* d, int s, const float* noise_k, float* out,
-                 float* saved) {
+// Forward of one cut into out[3*S*S] from its resized box `resized` (3*S*S); when saved != NULL, the input of
+// each jitter op is stored there.
+void cut_forward(const float* resized, const float* d, int s, const float* noise_k, float* out, float* saved) {
     size_t ss = (size_t) s * s, n3 = 3 * ss;
-    CutPlan p = make_plan(d, h, w, s);
-    const float* img = image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w;
-    resize_fwd(img, h, w, s, p, out);
+    float m[6];
+    affine_matrix(d[DISCO_CUT_ANGLE], d[DISCO_CUT_TX], d[DISCO_CUT_TY], m);
+    std::memcpy(out, resized, n3 * sizeof(float));
     if (d[DISCO_CUT_GRAY_PRE] != 0.0f) gray_fwd(out, ss);
     if (d[DISCO_CUT_HFLIP] != 0.0f) hflip(out, s);
     if (noise_k) add_noise(out, noise_k, d[DISCO_CUT_NOISE1], n3);
-    if (d[DISCO_CUT_AFFINE] != 0.0f) affine_fwd(out, s, p.m, d[DISCO_CUT_FILL_MASK] != 0.0f);
+    if (d[DISCO_CUT_AFFINE] != 0.0f) affine_fwd(out, s, m, d[DISCO_CUT_FILL_MASK] != 0.0f);
     if (noise_k) add_noise(out, noise_k + n3, d[DISCO_CUT_NOISE2], n3);
     if (d[DISCO_CUT_GRAY_AUG] != 0.0f) gray_fwd(out, ss);
     if (noise_k) add_noise(out, noise_k + 2 * n3, d[DISCO_CUT_NOISE3], n3);
@@ -331,15 +331,42 @@ void cut_forward(const float* image, int h, int w, const float* d, int s, const 
     }
 }
 
+// Cuts that share (image, box) share one resize, as DD derives its overview copies from one resized image.
+// box_of[c] = index of the distinct box of cut c; returns the first cut of each distinct box.
+std::vector<int> distinct_boxes(const float* cuts, int k, std::vector<int>& box_of) {
+    std::vector<int> firsts;
+    box_of.assign(k, -1);
+    for (int c = 0; c < k; c++) {
+        const float* d = cuts + (size_t) c * DISCO_CUT_FIELDS;
+        for (size_t b = 0; b < firsts.size() && box_of[c] < 0; b++) {
+            const float* e = cuts + (size_t) firsts[b] * DISCO_CUT_FIELDS;
+            if (std::equal(d, d + DISCO_CUT_W + 1, e)) box_of[c] = (int) b;
+        }
+        if (box_of[c] < 0) {
+            box_of[c] = (int) firsts.size();
+            firsts.push_back(c);
+        }
+    }
+    return firsts;
+}
+
 }  // namespace
 
 int cutouts_forward_cpu(const float* image, int n, int h, int w, const float* cuts, int k, int s,
                         const float* noise, float* out, void*) {
     (void) n;
     size_t n3 = (size_t) 3 * s * s;
+    std::vector<int> box_of;
+    std::vector<int> firsts = distinct_boxes(cuts, k, box_of);
+    std::vector<float> resized(firsts.size() * n3);
+    for (size_t b = 0; b < firsts.size(); b++) {
+        const float* d = cuts + (size_t) firsts[b] * DISCO_CUT_FIELDS;
+        CutPlan p = make_plan(d, h, w, s);
+        resize_fwd(image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w, h, w, s, p, resized.data() + b * n3);
+    }
     for (int c = 0; c < k; c++)
-        cut_forward(image, h, w, cuts + (size_t) c * DISCO_CUT_FIELDS, s, noise ? noise + c * 3 * n3 : nullptr,
-                    out + c * n3, nullptr);
+        cut_forward(resized.data() + box_of[c] * n3, cuts + (size_t) c * DISCO_CUT_FIELDS, s,
+                    noise ? noise + c * 3 * n3 : nullptr, out + c * n3, nullptr);
     return DISCO_OK;
 }
 
@@ -347,23 +374,44 @@ int cutouts_backward_cpu(const float* image, int n, int h, int w, const float* c
                          const float* noise, const float* grad_out, float* grad_image, void*) {
     size_t ss = (size_t) s * s, n3 = 3 * ss;
     std::fill(grad_image, grad_image + (size_t) n * 3 * h * w, 0.0f);
+    std::vector<int> box_of;
+    std::vector<int> firsts = distinct_boxes(cuts, k, box_of);
+    std::vector<float> resized, gres(firsts.size() * n3, 0.0f);
+    bool any_jitter = false;
+    for (int c = 0; c < k; c++) any_jitter |= cuts[(size_t) c * DISCO_CUT_FIELDS + DISCO_CUT_N_JITTER] != 0.0f;
+    if (any_jitter) {  // the jitter ops are differentiated at the forward point: recompute the resizes
+        resized.resize(firsts.size() * n3);
+        for (size_t b = 0; b < firsts.size(); b++) {
+            const float* d = cuts + (size_t) firsts[b] * DISCO_CUT_FIELDS;
+            CutPlan p = make_plan(d, h, w, s);
+            resize_fwd(image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w, h, w, s, p, resized.data() + b * n3);
+        }
+    }
     std::vector<float> fwd(n3), saved(4 * n3), g(n3);
     for (int c = 0; c < k; c++) {
         const float* d = cuts + (size_t) c * DISCO_CUT_FIELDS;
         int nj = (int) d[DISCO_CUT_N_JITTER];
         if (nj > 0)
-            cut_forward(image, h, w, d, s, noise ? noise + c * 3 * n3 : nullptr, fwd.data(), saved.data());
+            cut_forward(resized.data() + box_of[c] * n3, d, s, noise ? noise + c * 3 * n3 : nullptr, fwd.data(),
+                        saved.data());
         std::memcpy(g.data(), grad_out + c * n3, n3 * sizeof(float));
         for (int j = nj - 1; j >= 0; j--) {
             int op = (int) d[DISCO_CUT_JITTER_OP0 + j];
             jitter_bwd(op, jitter_factor(d, op), saved.data() + j * n3, g.data(), ss);
         }
-        CutPlan p = make_plan(d, h, w, s);
+        float m[6];
+        affine_matrix(d[DISCO_CUT_ANGLE], d[DISCO_CUT_TX], d[DISCO_CUT_TY], m);
         if (d[DISCO_CUT_GRAY_AUG] != 0.0f) gray_bwd(g.data(), ss);
-        if (d[DISCO_CUT_AFFINE] != 0.0f) affine_bwd(g.data(), s, p.m, d[DISCO_CUT_FILL_MASK] != 0.0f);
+        if (d[DISCO_CUT_AFFINE] != 0.0f) affine_bwd(g.data(), s, m, d[DISCO_CUT_FILL_MASK] != 0.0f);
         if (d[DISCO_CUT_HFLIP] != 0.0f) hflip(g.data(), s);
         if (d[DISCO_CUT_GRAY_PRE] != 0.0f) gray_bwd(g.data(), ss);
-        resize_bwd(g.data(), h, w, s, p, grad_image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w);
+        float* acc = gres.data() + box_of[c] * n3;
+        for (size_t i = 0; i < n3; i++) acc[i] += g[i];
+    }
+    for (size_t b = 0; b < firsts.size(); b++) {
+        const float* d = cuts + (size_t) firsts[b] * DISCO_CUT_FIELDS;
+        CutPlan p = make_plan(d, h, w, s);
+        resize_bwd(gres.data() + b * n3, h, w, s, p, grad_image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w);
     }
     return DISCO_OK;
 }

@@ -429,6 +429,20 @@ void forward_device(Work& wk, const DevPlan& p, const Uploaded& u, const float* 
     }
 }
 
+// A host pointer handed to a kernel would fault and poison the CUDA context: refuse it up front.
+int require_device(const char* fn, const char* name, const void* p) {
+    if (!p) return DISCO_OK;
+    cudaPointerAttributes a;
+    cudaError_t e = cudaPointerGetAttributes(&a, p);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return disco_fail(DISCO_EINVAL, "%s: %s: not a CUDA device pointer (%s)", fn, name, cudaGetErrorString(e));
+    }
+    if (a.type != cudaMemoryTypeDevice && a.type != cudaMemoryTypeManaged)
+        return disco_fail(DISCO_EINVAL, "%s: %s: not CUDA device memory", fn, name);
+    return DISCO_OK;
+}
+
 int check(Work& wk, const char* fn) {
     cudaError_t e = wk.err != cudaSuccess ? wk.err : cudaGetLastError();
     if (e != cudaSuccess) return disco_fail(DISCO_ECUDA, "%s: %s", fn, cudaGetErrorString(e));
@@ -440,6 +454,10 @@ int check(Work& wk, const char* fn) {
 int cutouts_forward_cuda(const float* image, int n, int h, int w, const float* cuts, int k, int s,
                          const float* noise, float* out, void* stream) {
     (void) n;
+    const char* fn = "disco_cutouts_forward";
+    DISCO_TRY(require_device(fn, "image", image));
+    DISCO_TRY(require_device(fn, "noise", noise));
+    DISCO_TRY(require_device(fn, "out", out));
     DevPlan p = build_plan(cuts, k, h, w, s);
     int rc;
     {
@@ -456,6 +474,11 @@ int cutouts_forward_cuda(const float* image, int n, int h, int w, const float* c
 
 int cutouts_backward_cuda(const float* image, int n, int h, int w, const float* cuts, int k, int s,
                           const float* noise, const float* grad_out, float* grad_image, void* stream) {
+    const char* fn = "disco_cutouts_backward";
+    DISCO_TRY(require_device(fn, "image", image));
+    DISCO_TRY(require_device(fn, "noise", noise));
+    DISCO_TRY(require_device(fn, "grad_out", grad_out));
+    DISCO_TRY(require_device(fn, "grad_image", grad_image));
     DevPlan p = build_plan(cuts, k, h, w, s);
     size_t n3 = (size_t) 3 * s * s, ss = (size_t) s * s;
     int rc;

@@ -288,6 +288,11 @@ static void test_cuda_vs_cpu() {
         CHECK(eb < 1e-4, "cuda vs cpu backward trial %d err %g", trial, eb);
         cudaFree(dx); cudaFree(dn); cudaFree(dg); cudaFree(dout); cudaFree(dgi);
     }
+    // a host pointer on the CUDA path is refused (no fault)
+    std::vector<float> img(3 * 8 * 8, 0.5f), out(3 * 4 * 4);
+    Cut c = blank_cut(0, 0, 0, 8, 8);
+    int rc = disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 1, nullptr);
+    CHECK(rc == DISCO_EINVAL, "host pointers with device 1: rc=%d", rc);
 }
 #endif
 

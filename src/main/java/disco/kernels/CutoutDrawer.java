@@ -31,6 +31,14 @@ public final class CutoutDrawer {
 
     private CutoutDrawer() {}
 
+    /**
+     * The draws of one {@code MakeCutoutsDango} call: the stream keyed (seed, batch, step, model, "cutouts"),
+     * derived per cutn batch, so every (step, model, cutn batch) has its own reproducible draws whatever ran before.
+     */
+    public static CutDraws drawsFor(long seed, int batch, int step, String model, int cutnBatch) {
+        return CutDraws.of(disco.util.RandomStream.of(seed, batch, step, model, "cutouts").derive(cutnBatch));
+    }
+
     /** DD's cuts for image {@code image} ({@code height x width}) at cut size {@code size}. */
     public static CutSet draw(int image, int height, int width, int size, CutSettings s, CutDraws draws) {
         List<Cut> cuts = new ArrayList<>(overview(image, height, width, s.overview()));

@@ -93,6 +93,18 @@ class CutoutDrawerTest {
     }
 
     @Test
+    void parallelGaussiansEqualTheStreamsOwn() {
+        RandomStream a = RandomStream.of(3, 1, 2, "m", "noise"), b = RandomStream.of(3, 1, 2, "m", "noise");
+        a.nextDouble();
+        b.nextDouble();
+        float[] x = new float[200_003], y = new float[200_003];
+        a.fillGaussian(x);
+        CutDraws.parallelGaussians(b, y);
+        assertArrayEquals(x, y);
+        assertEquals(a.position(), b.position());
+    }
+
+    @Test
     void drawsArePureFunctionsOfTheKey() {
         CutSettings s = new CutSettings(2, 6, 1.2, 0.2, false, false);
         CutSet a = CutoutDrawer.draw(0, 200, 300, 64, s, stream(42, 5));
@@ -101,5 +113,10 @@ class CutoutDrawerTest {
         assertEquals(a.cuts(), b.cuts());
         assertArrayEquals(a.noise(), b.noise());
         assertNotEquals(a.cuts(), c.cuts());
+        CutSet d0 = CutoutDrawer.draw(0, 200, 300, 64, s, CutoutDrawer.drawsFor(42, 0, 5, "RN50", 0));
+        CutSet d0again = CutoutDrawer.draw(0, 200, 300, 64, s, CutoutDrawer.drawsFor(42, 0, 5, "RN50", 0));
+        CutSet d1 = CutoutDrawer.draw(0, 200, 300, 64, s, CutoutDrawer.drawsFor(42, 0, 5, "RN50", 1));
+        assertEquals(d0.cuts(), d0again.cuts());
+        assertNotEquals(d0.cuts(), d1.cuts());
     }
 }
