@@ -3,6 +3,8 @@ package disco.models.layers;
 import disco.models.Tensors;
 import disco.models.checkpoint.Checkpoint;
 import disco.torch.Torch;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -12,15 +14,35 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Supplier;
 
 /** Parameter allocation and deterministic random initialisation (for demo models; no download). */
 public final class Params {
     private Params() {}
 
-    /** An uninitialised float32 CPU tensor (filled by a checkpoint or {@link #randomInit}). */
+    private static final ThreadLocal<Device> DEVICE = new ThreadLocal<>();
+
+    /** A zero float32 tensor (filled later by a checkpoint or {@link #randomInit}), on the CPU unless {@link #on}. */
     public static Tensor empty(long... shape) {
         Torch.init();
-        return torch.zeros(shape, new TensorOptions(ScalarType.Float));
+        Device d = DEVICE.get();
+        TensorOptions o = new TensorOptions(ScalarType.Float);
+        if (d != null) o = o.device(new DeviceOptional(d));
+        return torch.zeros(shape, o);
+    }
+
+    /**
+     * Builds a network with its parameters allocated on {@code device}: e.g. {@code new Device("meta")} to inspect
+     * the keys and shapes of a large model without allocating its memory.
+     */
+    public static <T> T on(Device device, Supplier<T> build) {
+        Device prev = DEVICE.get();
+        DEVICE.set(device);
+        try {
+            return build.get();
+        } finally {
+            DEVICE.set(prev);
+        }
     }
 
     /**

@@ -66,10 +66,12 @@ public final class SecondaryModel extends Module {
 
         Level(Module main, int d, int[] cs) {
             if (d < DEPTH) {
-                convs = new Conv[] {convBlock(main, 1, cs[d - 1], cs[d]), convBlock(main, 2, cs[d], cs[d]),
-                        convBlock(main, 4, cs[d] * 2, cs[d]), convBlock(main, 5, cs[d], cs[d - 1])};
+                // registration order is state_dict order: 1, 2, the nested SkipBlock 3, then 4, 5
+                Conv c1 = convBlock(main, 1, cs[d - 1], cs[d]);
+                Conv c2 = convBlock(main, 2, cs[d], cs[d]);
                 Module skip = main.register_module("3", new Module());
                 inner = new Level(skip.register_module("main", new Module()), d + 1, cs);
+                convs = new Conv[] {c1, c2, convBlock(main, 4, cs[d] * 2, cs[d]), convBlock(main, 5, cs[d], cs[d - 1])};
             } else {
                 convs = new Conv[] {convBlock(main, 1, cs[d - 1], cs[d]), convBlock(main, 2, cs[d], cs[d]),
                         convBlock(main, 3, cs[d], cs[d]), convBlock(main, 4, cs[d], cs[d - 1])};
@@ -165,17 +167,23 @@ public final class SecondaryModel extends Module {
 
     /** The model shaped for {@code weights} (width from {@code net.0.0.weight}, Fourier size from the embedding). */
     public static SecondaryModel fromWeights(Map<String, Tensor> weights, Path file) {
-        Tensor first = weights.get("net.0.0.weight");
-        Tensor te = weights.get("timestep_embed.weight");
-        if (first == null) throw DiscoException.badInput(file + ": net.0.0.weight: missing key (not a secondary model)");
-        if (te == null) throw DiscoException.badInput(file + ": timestep_embed.weight: missing key (not a secondary model)");
-        long[] fs = Checkpoint.shape(first), ts = Checkpoint.shape(te);
-        if (ts.length != 2 || ts[1] != 1) {
+        Map<String, long[]> shapes = new java.util.LinkedHashMap<>();
+        weights.forEach((k, v) -> shapes.put(k, Checkpoint.shape(v)));
+        return fromShapes(shapes, file);
+    }
+
+    /** As {@link #fromWeights}, from tensor shapes alone (e.g. a state_dict manifest). */
+    public static SecondaryModel fromShapes(Map<String, long[]> shapes, Path file) {
+        long[] fs = shapes.get("net.0.0.weight");
+        long[] ts = shapes.get("timestep_embed.weight");
+        if (fs == null) throw DiscoException.badInput(file + ": net.0.0.weight: missing key (not a secondary model)");
+        if (ts == null) throw DiscoException.badInput(file + ": timestep_embed.weight: missing key (not a secondary model)");
+        if (ts.length != 2 || ts[1] != 1 || ts[0] <= 0) {
             throw DiscoException.badInput(file + ": timestep_embed.weight: expected shape [features/2, 1], got "
                     + java.util.Arrays.toString(ts));
         }
         int fourier = (int) (ts[0] * 2);
-        if (fs.length != 4 || fs[1] != 3 + fourier) {
+        if (fs.length != 4 || fs[1] != 3 + fourier || fs[0] <= 0) {
             throw DiscoException.badInput(file + ": net.0.0.weight: expected shape [c, " + (3 + fourier) + ", 3, 3], got "
                     + java.util.Arrays.toString(fs));
         }

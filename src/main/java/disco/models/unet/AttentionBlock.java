@@ -2,12 +2,13 @@ package disco.models.unet;
 
 import disco.models.layers.Conv;
 import disco.models.layers.GroupNorm32;
+import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * guided-diffusion's {@code AttentionBlock}: {@code norm}, {@code qkv} (1x1 conv1d to 3C), attention over the
@@ -34,13 +35,14 @@ final class AttentionBlock extends Module implements Block {
         long b = x.size(0), c = x.size(1), hgt = x.size(2), wid = x.size(3);
         long t = hgt * wid;
         Tensor flat = x.reshape(b, c, t);
-        Tensor h = attention(qkv.forward(norm.forward(flat)), b, t);
+        Tensor h = attention(qkv.forward(norm.forward(flat)), heads, newOrder);
         h = projOut.forward(h);
         return flat.add(h).reshape(b, c, hgt, wid);
     }
 
-    private Tensor attention(Tensor qkvOut, long b, long t) {
-        long width = qkvOut.size(1);
+    /** QKVAttention(Legacy) on {@code qkvOut} [B, 3 * heads * ch, T]: returns [B, heads * ch, T]. */
+    static Tensor attention(Tensor qkvOut, int heads, boolean newOrder) {
+        long b = qkvOut.size(0), width = qkvOut.size(1), t = qkvOut.size(2);
         long ch = width / (3L * heads);
         Scalar scale = new Scalar(1.0 / Math.sqrt(Math.sqrt(ch)));
         Tensor q, k, v;
@@ -55,10 +57,10 @@ final class AttentionBlock extends Module implements Block {
             k = parts.get(1).mul(scale);
             v = parts.get(2);
         }
-        Tensor weight = torch.bmm(q.transpose(1, 2), k); // [bh, t(query), s(key)]
-        ScalarType dt = weight.scalar_type().intern();
-        weight = dt == ScalarType.Float ? weight.softmax(-1) : weight.to(ScalarType.Float).softmax(-1).to(dt);
-        Tensor a = torch.bmm(v, weight.transpose(1, 2)); // [bh, ch, t]
+        // softmax((q s)^T (k s)) v^T with s = ch^-1/4, i.e. scale 1/sqrt(ch) on q.k: LibTorch's fused attention
+        // (flash / memory-efficient kernels; no [t, t] matrix in memory), on [bh, t, ch] layouts
+        Tensor a = torch.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
+                new TensorOptional(), 0.0, false, new DoubleOptional(1.0), false).transpose(1, 2);
         return a.reshape(b, -1, t);
     }
 }
