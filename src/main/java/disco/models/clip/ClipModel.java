@@ -94,7 +94,7 @@ public final class ClipModel extends ClipModule {
             Map<String, Tensor> weights = Checkpoint.read(checkpoint);
             Map<String, long[]> shapes = new LinkedHashMap<>();
             weights.forEach((k, t) -> {
-                if (!ClipConfig.NON_WEIGHT_KEYS.contains(k)) shapes.put(k, Tensors.shape(t));
+                if (!ClipConfig.NON_WEIGHT_KEYS.contains(k)) shapes.put(k, Ops.shape(t));
             });
             m = build(ClipConfig.fromShapes(shapes, checkpoint.toString()), device);
             Checkpoint.loadInto(m, weights, checkpoint, ClipConfig.NON_WEIGHT_KEYS);
@@ -155,7 +155,7 @@ public final class ClipModel extends ClipModule {
         if (images.dim() != 4 || images.size(1) != 3 || images.size(2) != inputResolution()
                 || images.size(3) != inputResolution()) {
             throw new IllegalArgumentException("encodeImage: expected [N, 3, " + inputResolution() + ", "
-                    + inputResolution() + "], found " + java.util.Arrays.toString(Tensors.shape(images)));
+                    + inputResolution() + "], found " + java.util.Arrays.toString(Ops.shape(images)));
         }
         return visual.forward(images);
     }
@@ -167,7 +167,7 @@ public final class ClipModel extends ClipModule {
     public Tensor encodeText(Tensor tokens) {
         if (tokens.dim() != 2 || tokens.size(1) != config.contextLength()) {
             throw new IllegalArgumentException("encodeText: expected [N, " + config.contextLength() + "] tokens, found "
-                    + java.util.Arrays.toString(Tensors.shape(tokens)));
+                    + java.util.Arrays.toString(Ops.shape(tokens)));
         }
         try (NoGradGuard g = new NoGradGuard()) {
             Tensor ids = tokens.to(device, torch.ScalarType.Long);
@@ -176,7 +176,7 @@ public final class ClipModel extends ClipModule {
             x = transformer.forward(x, true);
             x = lnFinal.forward(x);
             Tensor eot = ids.argmax(new org.bytedeco.pytorch.LongOptional(-1), false);
-            Tensor rows = torch.arange(new Scalar(0), new Scalar(n), Tensors.options(torch.ScalarType.Long, device))
+            Tensor rows = torch.arange(new Scalar(0), new Scalar(n), Ops.options(torch.ScalarType.Long, device))
                     .mul(new Scalar(l)).add(eot);
             return x.reshape(n * l, x.size(2)).index_select(0, rows).matmul(textProjection);
         }
@@ -193,14 +193,14 @@ public final class ClipModel extends ClipModule {
             int[] t = tokenizer.tokenize(texts.get(i));
             for (int j = 0; j < t.length; j++) ids[i * SimpleTokenizer.CONTEXT_LENGTH + j] = t[j];
         }
-        return encodeText(Tensors.fromLongs(ids, texts.size(), SimpleTokenizer.CONTEXT_LENGTH));
+        return encodeText(Ops.fromLongs(ids, texts.size(), SimpleTokenizer.CONTEXT_LENGTH));
     }
 
     /** {@code (x - MEAN) / STD} per channel of {@code [N, 3, H, W]} images in [0, 1]; differentiable. */
     public static Tensor normalize(Tensor images) {
         Device d = images.device();
-        Tensor mean = Tensors.fromFloats(MEAN, 1, 3, 1, 1).to(d, images.scalar_type());
-        Tensor std = Tensors.fromFloats(STD, 1, 3, 1, 1).to(d, images.scalar_type());
+        Tensor mean = disco.models.Tensors.fromFloats(MEAN, 1, 3, 1, 1).to(d, images.scalar_type());
+        Tensor std = disco.models.Tensors.fromFloats(STD, 1, 3, 1, 1).to(d, images.scalar_type());
         return images.sub(mean).div(std);
     }
 
@@ -215,7 +215,7 @@ public final class ClipModel extends ClipModule {
             for (Map.Entry<String, Tensor> e : stateTensors().entrySet()) {
                 String k = e.getKey();
                 Tensor t = e.getValue();
-                long[] shape = Tensors.shape(t);
+                long[] shape = Ops.shape(t);
                 int n = (int) t.numel();
                 if (k.endsWith("num_batches_tracked")) {
                     t.zero_();
@@ -235,7 +235,7 @@ public final class ClipModel extends ClipModule {
                     else std = 1 / Math.sqrt((double) n / shape[0]);
                     for (int i = 0; i < n; i++) v[i] = (float) (std * gaussian(rng));
                 }
-                t.copy_(Tensors.fromFloats(v, shape).to(t.device(), t.scalar_type()));
+                t.copy_(disco.models.Tensors.fromFloats(v, shape).to(t.device(), t.scalar_type()));
             }
         }
     }
@@ -256,7 +256,7 @@ public final class ClipModel extends ClipModule {
     /** Shapes of every state-dict entry, for comparison with manifests. */
     public Map<String, long[]> shapes() {
         Map<String, long[]> out = new LinkedHashMap<>();
-        stateTensors().forEach((k, t) -> out.put(k, Tensors.shape(t)));
+        stateTensors().forEach((k, t) -> out.put(k, Ops.shape(t)));
         return out;
     }
 }

@@ -24,7 +24,7 @@ abstract class ClipModule extends Module {
     }
 
     Tensor param(String name, long... shape) {
-        Tensor t = torch.empty(shape, Tensors.options(torch.ScalarType.Float, device), null);
+        Tensor t = torch.empty(shape, Ops.options(torch.ScalarType.Float, device), null);
         // keep our own handle: the returned reference points into LibTorch's dict and moves when it grows
         register_parameter(name, t, false);
         t.retainReference();
@@ -33,7 +33,7 @@ abstract class ClipModule extends Module {
     }
 
     Tensor buffer(String name, torch.ScalarType dtype, long... shape) {
-        Tensor t = torch.empty(shape, Tensors.options(dtype, device), null);
+        Tensor t = torch.empty(shape, Ops.options(dtype, device), null);
         register_buffer(name, t);
         t.retainReference();
         tensors.put(name, t);

@@ -94,12 +94,12 @@ public final class ClipReferenceChecks implements ReferenceCheck {
             ClipModel clip = ClipModel.load(ctx.file("clip-" + model + ".pt"));
             try {
                 Tensor emb = clip.encodeText(tok, texts);
-                long[] shape = Tensors.shape(emb);
+                long[] shape = Ops.shape(emb);
                 if (!Arrays.equals(shape, ref.shape())) {
                     return CheckResult.error(name, "shape " + Arrays.toString(shape) + " vs reference "
                             + Arrays.toString(ref.shape()));
                 }
-                return CheckResult.numeric(name, Compare.maxRelErr(Tensors.toFloats(emb), ref.floats()),
+                return CheckResult.numeric(name, Compare.maxRelErr(disco.models.Tensors.toFloats(emb), ref.floats()),
                         TEXT_EMBEDS_TOL);
             } finally {
                 clip.close();

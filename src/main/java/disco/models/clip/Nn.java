@@ -10,7 +10,7 @@ import org.bytedeco.pytorch.global.torch;
 import java.util.ArrayList;
 import java.util.List;
 
-import static disco.models.clip.Tensors.opt;
+import static disco.models.clip.Ops.opt;
 
 /** The layers CLIP is made of, computed with LibTorch's functional ops, named as in {@code clip/model.py}. */
 final class Nn {

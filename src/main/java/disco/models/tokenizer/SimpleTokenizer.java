@@ -70,6 +70,15 @@ public final class SimpleTokenizer {
         }
     }
 
+    /** The tokenizer of a model directory: its {@value #VOCAB_FILE}, which OpenAI ships beside the CLIP weights. */
+    public static SimpleTokenizer fromModelDir(Path modelDir) {
+        Path vocab = modelDir.resolve(VOCAB_FILE);
+        if (!Files.isRegularFile(vocab)) {
+            throw DiscoException.badInput(vocab + ": missing (expected CLIP's BPE vocabulary beside the CLIP models)");
+        }
+        return load(vocab);
+    }
+
     static SimpleTokenizer fromMergesText(String text, String source) {
         String[] lines = text.split("\n", -1);
         if (lines.length < N_MERGES + 1) {

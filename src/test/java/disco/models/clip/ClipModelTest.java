@@ -73,8 +73,8 @@ class ClipModelTest {
                 try (NoGradGuard g = new NoGradGuard()) {
                     Tensor img = torch.rand(new long[] {2, 3, m.inputResolution(), m.inputResolution()});
                     Tensor e = m.encodeImage(img);
-                    assertArrayEquals(new long[] {2, m.embedDim()}, Tensors.shape(e));
-                    for (float v : Tensors.toFloats(e)) assertTrue(Float.isFinite(v));
+                    assertArrayEquals(new long[] {2, m.embedDim()}, Ops.shape(e));
+                    for (float v : disco.models.Tensors.toFloats(e)) assertTrue(Float.isFinite(v));
                 }
                 m.close();
             }
@@ -89,7 +89,7 @@ class ClipModelTest {
                 Map<String, Tensor> sa = a.stateDict(), sb = b.stateDict();
                 assertEquals(sa.keySet(), sb.keySet());
                 for (String k : sa.keySet()) {
-                    assertArrayEquals(Tensors.toFloats(sa.get(k)), Tensors.toFloats(sb.get(k)), name + " " + k);
+                    assertArrayEquals(disco.models.Tensors.toFloats(sa.get(k)), disco.models.Tensors.toFloats(sb.get(k)), name + " " + k);
                 }
                 assertEquals(name.startsWith("ViT"), a.config().isVit());
                 // the demo's shapes are a valid CLIP state dict: rebuilding from them gives the same config
@@ -132,13 +132,13 @@ class ClipModelTest {
                 for (int i = 0; i < x0.length; i++) x0[i] = (float) (rng.nextDouble() * 2 - 1);
                 float[] w = new float[m.embedDim()];
                 for (int i = 0; i < w.length; i++) w[i] = (float) (rng.nextDouble() * 2 - 1);
-                Tensor weights = Tensors.fromFloats(w, 1, m.embedDim()).to(torch.ScalarType.Double);
+                Tensor weights = disco.models.Tensors.fromFloats(w, 1, m.embedDim()).to(torch.ScalarType.Double);
 
-                Tensor x = Tensors.fromFloats(x0, 1, 3, r, r).to(torch.ScalarType.Double);
+                Tensor x = disco.models.Tensors.fromFloats(x0, 1, 3, r, r).to(torch.ScalarType.Double);
                 x.set_requires_grad(true);
                 Tensor loss = m.encodeImage(x).mul(weights).sum();
                 loss.backward();
-                double[] grad = Tensors.toDoubles(x.grad());
+                double[] grad = disco.models.Tensors.toDoubles(x.grad());
                 double gmax = 0;
                 for (double g : grad) gmax = Math.max(gmax, Math.abs(g));
                 assertTrue(gmax > 0, name + ": gradient is zero");
@@ -160,22 +160,66 @@ class ClipModelTest {
 
     private static double f(ClipModel m, float[] x0, int i, double h, Tensor weights, int r) {
         try (NoGradGuard g = new NoGradGuard()) {
-            Tensor x = Tensors.fromFloats(x0, 1, 3, r, r).to(torch.ScalarType.Double);
+            Tensor x = disco.models.Tensors.fromFloats(x0, 1, 3, r, r).to(torch.ScalarType.Double);
             x.view(-1).narrow(0, i, 1).add_(new Scalar(h));
             return m.encodeImage(x).mul(weights).sum().item_double();
         }
+    }
+
+    /**
+     * encode_image agrees with a plain-Java float64 transcription of clip/model.py, on the fixture's CLIP files and
+     * on multi-head variants (the tiny towers have one ViT head; the ResNet pool has several).
+     */
+    @Test
+    void encodeImageMatchesAnIndependentTranscription() {
+        Path dir = Fixtures.referenceA().orElse(null);
+        List<ClipModel> models = new java.util.ArrayList<>();
+        try (PointerScope scope = new PointerScope()) {
+            if (dir != null) {
+                for (String name : ClipReferenceChecks.clipNames(dir)) models.add(ClipModel.load(dir.resolve("clip-" + name + ".pt")));
+            }
+            // a 2-head ViT (width 128) and a ResNet with 2 blocks in a stage, random weights
+            models.add(ClipModel.random(new ClipConfig(16, 32, List.of(), 1, 128, 16, 2, 77, 49408, 64, 1, 1), 11));
+            models.add(ClipModel.random(new ClipConfig(16, 64, List.of(2, 1, 1, 1), 0, 4, 0, 2, 77, 49408, 64, 1, 1), 12));
+            for (ClipModel m : models) {
+                int r = m.inputResolution();
+                SplittableRandom rng = new SplittableRandom(3);
+                float[] img = new float[3 * r * r];
+                for (int i = 0; i < img.length; i++) img[i] = (float) (rng.nextDouble() * 4 - 2);
+                double[] ref = new ClipImageReference(m).encodeImage(toDouble(img));
+                float[] ours;
+                try (NoGradGuard g = new NoGradGuard()) {
+                    ours = disco.models.Tensors.toFloats(m.encodeImage(disco.models.Tensors.fromFloats(img, 1, 3, r, r)));
+                }
+                double maxDiff = 0, maxRef = 0;
+                for (int i = 0; i < ref.length; i++) {
+                    maxDiff = Math.max(maxDiff, Math.abs(ours[i] - ref[i]));
+                    maxRef = Math.max(maxRef, Math.abs(ref[i]));
+                }
+                assertEquals(ref.length, ours.length);
+                assertTrue(maxRef > 0);
+                assertTrue(maxDiff / maxRef < 1e-5, m.config() + ": max rel err " + maxDiff / maxRef);
+                m.close();
+            }
+        }
+    }
+
+    private static double[] toDouble(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        return d;
     }
 
     @Test
     void normalizeUsesClipsConstants() {
         try (PointerScope scope = new PointerScope()) {
             Tensor ones = torch.ones(1, 3, 2, 2);
-            float[] n = Tensors.toFloats(ClipModel.normalize(ones));
+            float[] n = disco.models.Tensors.toFloats(ClipModel.normalize(ones));
             for (int c = 0; c < 3; c++) {
                 assertEquals((1 - ClipModel.MEAN[c]) / ClipModel.STD[c], n[c * 4], 1e-6);
             }
             Tensor zeros = torch.zeros(1, 3, 1, 1).mul(new Scalar(0));
-            assertEquals(-ClipModel.MEAN[0] / ClipModel.STD[0], Tensors.toFloats(ClipModel.normalize(zeros))[0], 1e-6);
+            assertEquals(-ClipModel.MEAN[0] / ClipModel.STD[0], disco.models.Tensors.toFloats(ClipModel.normalize(zeros))[0], 1e-6);
         }
     }
 }

@@ -46,6 +46,24 @@ class SimpleTokenizerTest {
     }
 
     @Test
+    void badVocabularyFilesAreBadInputNamingTheFile(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        DiscoException missing = assertThrows(DiscoException.class, () -> SimpleTokenizer.fromModelDir(tmp));
+        assertEquals(2, missing.exitCode());
+        assertTrue(missing.getMessage().contains(SimpleTokenizer.VOCAB_FILE), missing.getMessage());
+        Path notGz = tmp.resolve(SimpleTokenizer.VOCAB_FILE);
+        Files.writeString(notGz, "not gzip");
+        DiscoException e = assertThrows(DiscoException.class, () -> SimpleTokenizer.load(notGz));
+        assertEquals(2, e.exitCode());
+        assertTrue(e.getMessage().startsWith(notGz.toString()), e.getMessage());
+        Path shortGz = tmp.resolve("short.txt.gz");
+        try (var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(shortGz))) {
+            out.write("#version: 0.2\na b\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        DiscoException s = assertThrows(DiscoException.class, () -> SimpleTokenizer.load(shortGz));
+        assertTrue(s.getMessage().contains("lines of BPE merges"), s.getMessage());
+    }
+
+    @Test
     void specialTokensAndVocabSize() {
         assertEquals(49408, tok.vocabSize());
         assertEquals(49406, tok.sotToken());
