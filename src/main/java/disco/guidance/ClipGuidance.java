@@ -62,6 +62,10 @@ public final class ClipGuidance implements Guidance {
     private final LossKernels losses;
     private final long seed;
     private final Consumer<String> log;
+    private final int cutnBatchesPerCall;
+
+    /** {@code cutnBatchesPerCall} value: every cutn batch of a model in one encoder call. */
+    public static final int ALL_CUTN_BATCHES = Integer.MAX_VALUE;
 
     /**
      * @param secondary DD's secondary model, or null (then a plan entry turning it on is an error)
@@ -69,6 +73,19 @@ public final class ClipGuidance implements Guidance {
      */
     public ClipGuidance(StepPlan plan, Denoiser primary, Denoiser secondary, List<Model> models, CutoutStage cutouts,
                         LossKernels losses, long seed, Consumer<String> log) {
+        this(plan, primary, secondary, models, cutouts, losses, seed, log, ALL_CUTN_BATCHES);
+    }
+
+    /**
+     * @param cutnBatchesPerCall how many cutn batches of one CLIP model go through the image encoder in one call
+     *     ({@link #ALL_CUTN_BATCHES}: all of them, one forward and one backward per model and step; 1: DD's one call
+     *     per cutn batch). The cutouts, their random draws, the loss values and the gradient are the same either way;
+     *     fewer, larger calls are faster and hold more activations at once.
+     */
+    public ClipGuidance(StepPlan plan, Denoiser primary, Denoiser secondary, List<Model> models, CutoutStage cutouts,
+                        LossKernels losses, long seed, Consumer<String> log, int cutnBatchesPerCall) {
+        if (cutnBatchesPerCall < 1) throw new IllegalArgumentException("cutnBatchesPerCall must be >= 1, got " + cutnBatchesPerCall);
+        this.cutnBatchesPerCall = cutnBatchesPerCall;
         this.plan = plan;
         for (PlanStep s : plan.steps()) byIndex.put(s.index(), s);
         this.alphas = primary.alphas();
@@ -141,28 +158,9 @@ public final class ClipGuidance implements Guidance {
         int cutnBatches = sched.cutnBatches();
         for (Model m : models) {
             if (!sched.active().contains(m.name())) continue;
-            for (int b = 0; b < cutnBatches; b++) {
-                RandomStream rs = RandomStream.of(seed, call.batch(), call.step(), m.name(), "cutouts").derive(b);
-                if (call.call() > 0) rs = rs.derive("call" + call.call());
-                CutoutStage.Cuts cuts = cutouts.make(image01, sched, m.encoder().inputResolution(), rs);
-                Tensor clipIn = normalise(cuts.images());
-                ImageEncoder.Encoded enc = m.encoder().encode(clipIn);
-                Tensor emb = enc.embeddings();
-                Tensor dists = losses.spherical(emb, m.targetEmbeds()); // [K, P]
-                int cuts_ = cuts.cutsPerImage();
-                Tensor lossPerImage = dists.view(cuts_, n, -1).mul(m.weights()).sum(new long[] {2}, false, null)
-                        .mean(new long[] {0}, false, null); // [n]
-                values.add(new GuidanceResult.LossValue(call.step(), call.call(), m.name(), b,
-                        lossPerImage.sum().item_double()));
-                // d(losses.sum()) / d dists = weights[p] / cuts
-                Tensor gDists = m.weights().div(s(cuts_)).view(1, -1).expand(dists.size(0), dists.size(1)).contiguous();
-                Tensor gEmb = losses.sphericalBackwardX(emb, m.targetEmbeds(), gDists);
-                Tensor gClipIn = enc.backward(gEmb);
-                Tensor gCuts = normaliseBackward(gClipIn);
-                Tensor gImage01 = cuts.backward(gCuts);
-                // image01 = (x_in + 1) / 2; autograd.grad(losses.sum() * scale, x_in) / cutn_batches
-                Tensor gXIn = gImage01.div(s(2)).mul(s(sched.clipGuidanceScale())).div(s(cutnBatches));
-                xInGrad = xInGrad.add(gXIn);
+            for (int b0 = 0; b0 < cutnBatches; b0 += Math.min(cutnBatchesPerCall, cutnBatches - b0)) {
+                int nb = Math.min(cutnBatchesPerCall, cutnBatches - b0);
+                xInGrad = xInGrad.add(clipBatches(call, sched, m, image01, n, b0, nb, values));
             }
         }
         // loss = tv(x_in).sum() * tv_scale + range(pred).sum() * range_scale + sat(x_in) * sat_scale; grad w.r.t. x_in
@@ -188,6 +186,59 @@ public final class ClipGuidance implements Guidance {
         }
         double r = grad.square().mean().sqrt().item_double();
         return new GuidanceResult(grad, values, false, r, r);
+    }
+
+    /**
+     * Cutn batches {@code b0 .. b0 + nb - 1} of model {@code m}: cutouts drawn per batch, one encoder call over all
+     * their cutouts, losses per batch as DD computes them, one pull-back through the encoder, then each batch's
+     * cutout adjoint. Returns their summed gradient on {@code x_in} (each batch already divided by cutn_batches).
+     */
+    private Tensor clipBatches(GuidanceCall call, PlanStep sched, Model m, Tensor image01, long n, int b0, int nb,
+                               List<GuidanceResult.LossValue> values) {
+        int cutnBatches = sched.cutnBatches();
+        List<CutoutStage.Cuts> cutsList = new ArrayList<>(nb);
+        org.bytedeco.pytorch.TensorVector ins = new org.bytedeco.pytorch.TensorVector();
+        for (int b = b0; b < b0 + nb; b++) {
+            RandomStream rs = RandomStream.of(seed, call.batch(), call.step(), m.name(), "cutouts").derive(b);
+            if (call.call() > 0) rs = rs.derive("call" + call.call());
+            CutoutStage.Cuts cuts = cutouts.make(image01, sched, m.encoder().inputResolution(), rs);
+            cutsList.add(cuts);
+            ins.push_back(normalise(cuts.images()));
+        }
+        Tensor clipIn = nb == 1 ? ins.get(0) : torch.cat(ins, 0);
+        ImageEncoder.Encoded enc = m.encoder().encode(clipIn);
+        Tensor embAll = enc.embeddings();
+        org.bytedeco.pytorch.TensorVector gEmbs = new org.bytedeco.pytorch.TensorVector();
+        long off = 0;
+        for (int i = 0; i < nb; i++) {
+            CutoutStage.Cuts cuts = cutsList.get(i);
+            long k = cuts.images().size(0);
+            Tensor emb = nb == 1 ? embAll : embAll.narrow(0, off, k);
+            off += k;
+            Tensor dists = losses.spherical(emb, m.targetEmbeds()); // [K, P]
+            int cuts_ = cuts.cutsPerImage();
+            Tensor lossPerImage = dists.view(cuts_, n, -1).mul(m.weights()).sum(new long[] {2}, false, null)
+                    .mean(new long[] {0}, false, null); // [n]
+            values.add(new GuidanceResult.LossValue(call.step(), call.call(), m.name(), b0 + i,
+                    lossPerImage.sum().item_double()));
+            // d(losses.sum()) / d dists = weights[p] / cuts
+            Tensor gDists = m.weights().div(s(cuts_)).view(1, -1).expand(dists.size(0), dists.size(1)).contiguous();
+            gEmbs.push_back(losses.sphericalBackwardX(emb, m.targetEmbeds(), gDists));
+        }
+        Tensor gClipInAll = enc.backward(nb == 1 ? gEmbs.get(0) : torch.cat(gEmbs, 0));
+        Tensor sum = null;
+        off = 0;
+        for (int i = 0; i < nb; i++) {
+            CutoutStage.Cuts cuts = cutsList.get(i);
+            long k = cuts.images().size(0);
+            Tensor gClipIn = nb == 1 ? gClipInAll : gClipInAll.narrow(0, off, k);
+            off += k;
+            Tensor gImage01 = cuts.backward(normaliseBackward(gClipIn));
+            // image01 = (x_in + 1) / 2; autograd.grad(losses.sum() * scale, x_in) / cutn_batches
+            Tensor gXIn = gImage01.div(s(2)).mul(s(sched.clipGuidanceScale())).div(s(cutnBatches));
+            sum = sum == null ? gXIn : sum.add(gXIn);
+        }
+        return sum;
     }
 
     private static Tensor channelConst(float[] v, Tensor like) {
