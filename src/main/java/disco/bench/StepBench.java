@@ -60,8 +60,8 @@ public final class StepBench {
     public static final int RSS_FIRST = 20;
 
     /** One measured step of one mode. */
-    public record StepRecord(String mode, int iteration, int step, int index, long totalNanos, Map<String, Long> nanos,
-                             Map<String, Long> counts, long rssKb, long gpuBytes) {}
+    public record StepRecord(String mode, int iteration, int step, int index, long totalNanos, long cpuNanos,
+                             Map<String, Long> nanos, Map<String, Long> counts, long rssKb, long gpuBytes) {}
 
     /** Everything a bench run measured. */
     public record Result(String source, String device, int threads, PerfOptions perf, int planSteps, List<Mode> modes,
@@ -79,6 +79,23 @@ public final class StepBench {
             double[] t = rs.stream().mapToDouble(r -> r.totalNanos() / 1e6).sorted().toArray();
             if (t.length == 0) return Double.NaN;
             return t.length % 2 == 1 ? t[t.length / 2] : (t[t.length / 2 - 1] + t[t.length / 2]) / 2;
+        }
+
+        /**
+         * Median process CPU time per step of a mode in ms (all threads; first step left out when there are more):
+         * unlike wall time it does not count the time the process waited for a core on a shared machine.
+         */
+        public double medianCpuMs(Mode m) {
+            List<StepRecord> rs = of(m);
+            if (rs.size() > 1) rs = rs.subList(1, rs.size());
+            double[] t = rs.stream().mapToDouble(r -> r.cpuNanos() / 1e6).sorted().toArray();
+            if (t.length == 0) return Double.NaN;
+            return t.length % 2 == 1 ? t[t.length / 2] : (t[t.length / 2 - 1] + t[t.length / 2]) / 2;
+        }
+
+        /** dd / fast median process CPU time per step, NaN unless both ran. */
+        public double cpuRatio() {
+            return modes.size() == 2 ? medianCpuMs(Mode.DD) / medianCpuMs(Mode.FAST) : Double.NaN;
         }
 
         /** Mean ms per step of each stage (first step left out when there are more). */
@@ -244,17 +261,19 @@ public final class StepBench {
                     StepStats st = new StepStats();
                     p.instr.begin(st);
                     p.instr.sync();
+                    long c0 = processCpuNanos();
                     long t0 = System.nanoTime();
                     StepOutput out = p.sampler.step(p.state);
                     p.instr.sync();
                     st.finish(System.nanoTime() - t0);
+                    long cpu = processCpuNanos() - c0;
                     out.close();
                     p.state.close();
                     p.state = out.state();
                     samples.add(p.state.x());
                     long[] gpu = Memory.gpuAllocatedBytes(setup.device);
                     gpuPeak = Math.max(gpuPeak, gpu[1]);
-                    records.add(new StepRecord(p.mode.label, it, out.step(), out.index(), st.totalNanos(),
+                    records.add(new StepRecord(p.mode.label, it, out.step(), out.index(), st.totalNanos(), cpu,
                             Map.copyOf(st.nanos()), Map.copyOf(st.counts()), Memory.rssKb(), gpu[0]));
                 }
                 if (samples.size() == 2) {
@@ -285,6 +304,12 @@ public final class StepBench {
         return new Result(setup.source, setup.device.is_cuda() ? "cuda" : "cpu", torch.get_num_threads(), perf,
                 planSteps, modes, records, res, withDd ? maxRel : Double.NaN, rssFirst, rssLast, Memory.peakRssKb(),
                 gpuPeak, lastSamples);
+    }
+
+    /** CPU time of this process, all threads (-1 where the JVM does not say). */
+    static long processCpuNanos() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : -1;
     }
 
     static String[] stageOrder(Result r) {
@@ -323,6 +348,9 @@ public final class StepBench {
         out.printf("%-26s", "step (median)");
         for (Mode m : r.modes()) out.printf("%14.2f", r.medianMs(m));
         out.println();
+        out.printf("%-26s", "step CPU time (median)");
+        for (Mode m : r.modes()) out.printf("%14.2f", r.medianCpuMs(m));
+        out.println();
         out.printf("%n%-26s", "per step (mean)");
         for (Mode m : r.modes()) out.printf("%14s", m.label);
         out.println();
@@ -336,7 +364,8 @@ public final class StepBench {
         }
         out.println();
         if (r.modes().size() == 2) {
-            out.printf("speed-up fast vs dd (median step time): %.2fx%n", r.ratio());
+            out.printf("speed-up fast vs dd: %.2fx (median wall time per step), %.2fx (median process CPU time per step)%n",
+                    r.ratio(), r.cpuRatio());
             out.printf("max relative difference of the samples, fast vs dd: %.3g (limit %.0e) %s%n", r.maxRelDiff(),
                     EQUIVALENCE_TOL, r.maxRelDiff() < EQUIVALENCE_TOL ? "OK" : "FAIL");
         }
@@ -396,6 +425,7 @@ public final class StepBench {
         for (Mode mode : r.modes()) {
             Map<String, Object> mm = new LinkedHashMap<>();
             mm.put("median_step_ms", r.medianMs(mode));
+            mm.put("median_step_cpu_ms", r.medianCpuMs(mode));
             mm.put("mean_stage_ms", r.meanStageMs(mode));
             mm.put("mean_counts", r.meanCounts(mode));
             List<Map<String, Object>> steps = new ArrayList<>();
@@ -405,6 +435,7 @@ public final class StepBench {
                 s.put("step", rec.step());
                 s.put("index", rec.index());
                 s.put("total_ms", rec.totalNanos() / 1e6);
+                s.put("cpu_ms", rec.cpuNanos() / 1e6);
                 Map<String, Double> st = new LinkedHashMap<>();
                 for (String k : stageOrder(r)) if (rec.nanos().containsKey(k)) st.put(k, rec.nanos().get(k) / 1e6);
                 s.put("stages_ms", st);
@@ -419,6 +450,7 @@ public final class StepBench {
         m.put("modes", modes);
         if (r.modes().size() == 2) {
             m.put("speedup", r.ratio());
+            m.put("speedup_cpu_time", r.cpuRatio());
             m.put("max_rel_diff", r.maxRelDiff());
             m.put("equivalent", r.maxRelDiff() < EQUIVALENCE_TOL);
         }

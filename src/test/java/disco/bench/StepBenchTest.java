@@ -84,7 +84,7 @@ class StepBenchTest {
 
         JsonNode j = new ObjectMapper().readTree(new ObjectMapper().writeValueAsString(StepBench.toJson(r)));
         for (String k : List.of("source", "device", "threads", "options", "plan_steps", "modes", "speedup",
-                "max_rel_diff", "equivalent", "memory", "residency")) {
+                "speedup_cpu_time", "max_rel_diff", "equivalent", "memory", "residency")) {
             assertTrue(j.has(k), "JSON has " + k);
         }
         assertEquals(5, j.get("plan_steps").asInt());
@@ -93,7 +93,7 @@ class StepBenchTest {
             assertTrue(m.get("median_step_ms").asDouble() > 0);
             assertEquals(2, m.get("steps").size());
             JsonNode s0 = m.get("steps").get(0);
-            for (String k : List.of("iteration", "step", "index", "total_ms", "stages_ms", "counts", "rss_kb")) {
+            for (String k : List.of("iteration", "step", "index", "total_ms", "cpu_ms", "stages_ms", "counts", "rss_kb")) {
                 assertTrue(s0.has(k), mode + " step has " + k);
             }
             for (String stage : List.of("unet.forward", "unet.backward", "clip.ViT-tiny.forward",
