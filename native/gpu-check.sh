@@ -25,9 +25,10 @@ else
 fi
 
 log "configure + build with CUDA in $build"
-cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release -DDISCO_REQUIRE_CUDA=ON >"$build.configure.log" 2>&1 \
-  || { cat "$build.configure.log" >&2; exit 1; }
-cmake --build "$build" -j "$jobs" >"$build.build.log" 2>&1 || { tail -n 50 "$build.build.log" >&2; exit 1; }
+mkdir -p "$build"
+cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release -DDISCO_REQUIRE_CUDA=ON >"$build/configure.log" 2>&1 \
+  || { cat "$build/configure.log" >&2; exit 1; }
+cmake --build "$build" -j "$jobs" >"$build/build.log" 2>&1 || { tail -n 50 "$build/build.log" >&2; exit 1; }
 
 log "ctest (CPU twins vs references; CUDA vs CPU twins)"
 ctest_log="$build/ctest.log"
@@ -46,29 +47,33 @@ fi
 
 log "C++ benchmark"
 bench_out="$build/bench.txt"
-"$build/disco_bench" --reps "$reps" --height "$height" --width "$width" --device all | tee "$bench_out" >&2
+bench_status=0
+"$build/disco_bench" --reps "$reps" --height "$height" --width "$width" --device all >"$bench_out" || bench_status=$?
+cat "$bench_out" >&2
+[[ $bench_status == 0 ]] || log "disco_bench FAILED (exit $bench_status)"
 
 torch_out="$build/torch.txt"
 : >"$torch_out"
 if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" >/dev/null 2>&1; then
   log "DD's path with torch on the GPU"
   python3 "$here/bench/dd_torch_path.py" --device cuda --reps "$reps" --height "$height" --width "$width" \
-    | tee "$torch_out" >&2 || log "dd_torch_path.py failed"
+    >"$torch_out" || log "dd_torch_path.py failed"
+  cat "$torch_out" >&2
 else
   log "python3 torch with CUDA not available: no torch comparison"
 fi
 
 echo
 echo "## gpu-check: $card, ${height}x${width}, median of $reps"
-echo "ctest: $([[ $ctest_status == 0 ]] && echo PASS || echo FAIL) ($cuda_checks CUDA-vs-CPU comparisons logged)"
+echo "ctest: $([[ $ctest_status == 0 ]] && echo PASS || echo FAIL) ($cuda_checks CUDA-vs-CPU comparisons logged); disco_bench: $([[ $bench_status == 0 ]] && echo ok || echo FAILED)"
 printf "%-28s %12s %12s %12s %9s\n" "case" "native_cuda" "native_cpu" "torch_cuda" "speedup"
 awk -v torch="$torch_out" '
   BEGIN { while ((getline line < torch) > 0) { split(line, f, " "); if (f[1] == "cuda") t[f[2]] = f[5] } }
-  $1 == "cuda" { g[$2] = $5; order[++n] = $2 } $1 == "cpu" { c[$2] = $5; if (!($2 in seen)) { seen[$2] = 1; if (!has_cuda) corder[++m] = $2 } }
+  $1 == "cuda" { g[$2] = $5; order[++n] = $2 } $1 == "cpu" { c[$2] = $5; corder[++m] = $2 }
   END {
     if (n == 0) { for (i = 1; i <= m; i++) order[i] = corder[i]; n = m }
     for (i = 1; i <= n; i++) { k = order[i]
       sp = (k in t && k in g && g[k] > 0) ? sprintf("%.1fx", t[k] / g[k]) : "-"
       printf "%-28s %12s %12s %12s %9s\n", k, (k in g ? g[k] " ms" : "-"), (k in c ? c[k] " ms" : "-"), (k in t ? t[k] " ms" : "-"), sp }
   }' "$bench_out"
-[[ $ctest_status == 0 ]]
+[[ $ctest_status == 0 && $bench_status == 0 ]]

@@ -29,6 +29,21 @@ inline unsigned blocks_for(int64_t count, int64_t cap = 4096) {
 
 inline cudaStream_t as_stream(void* s) { return reinterpret_cast<cudaStream_t>(s); }
 
+// A host pointer handed to a kernel would fault and poison the CUDA context: refuse it up front (NULL passes;
+// the entry points have already rejected NULLs that matter).
+inline int require_device(const char* fn, const char* name, const void* p) {
+    if (!p) return DISCO_OK;
+    cudaPointerAttributes a;
+    const cudaError_t e = cudaPointerGetAttributes(&a, p);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return disco_fail(DISCO_EINVAL, "%s: %s: not a CUDA device pointer (%s)", fn, name, cudaGetErrorString(e));
+    }
+    if (a.type != cudaMemoryTypeDevice && a.type != cudaMemoryTypeManaged)
+        return disco_fail(DISCO_EINVAL, "%s: %s: not CUDA device memory", fn, name);
+    return DISCO_OK;
+}
+
 // Sum over the block (blockDim.x == kThreads); the result is valid in thread 0.
 __device__ inline float block_sum(float v) {
     __shared__ float warp_sums[kThreads / 32];

@@ -455,6 +455,7 @@ int cutouts_forward_cuda(const float* image, int n, int h, int w, const float* c
                          const float* noise, float* out, void* stream) {
     (void) n;
     const char* fn = "disco_cutouts_forward";
+    if (k > 65535) return disco_fail(DISCO_EINVAL, "%s: at most 65535 cuts per call on CUDA, got %d", fn, k);
     DISCO_TRY(require_device(fn, "image", image));
     DISCO_TRY(require_device(fn, "noise", noise));
     DISCO_TRY(require_device(fn, "out", out));
@@ -475,6 +476,7 @@ int cutouts_forward_cuda(const float* image, int n, int h, int w, const float* c
 int cutouts_backward_cuda(const float* image, int n, int h, int w, const float* cuts, int k, int s,
                           const float* noise, const float* grad_out, float* grad_image, void* stream) {
     const char* fn = "disco_cutouts_backward";
+    if (k > 65535) return disco_fail(DISCO_EINVAL, "%s: at most 65535 cuts per call on CUDA, got %d", fn, k);
     DISCO_TRY(require_device(fn, "image", image));
     DISCO_TRY(require_device(fn, "noise", noise));
     DISCO_TRY(require_device(fn, "grad_out", grad_out));

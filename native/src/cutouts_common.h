@@ -213,7 +213,8 @@ DISCO_HD void hue_backward(const float in[3], float f, const float gout[3], floa
     gv += gp * (1.0f - s) + gq * (1.0f - s * fr) + gt * (1.0f - s * (1.0f - fr));
     ds += -gp * v - gq * v * fr - gt * v * (1.0f - fr);
     dfr += -gq * v * s + gt * v * s;
-    float dh = 6.0f * dfr / 6.0f;  // f = 6 h2 - i, h2 = (h + f) % 1, h = fmod(hraw / 6 + 1, 1): d hraw = dfr
+    // f = 6 h2 - i, h2 = (h + f) % 1, h = fmod(hraw / 6 + 1, 1): d hraw = (6 dfr) / 6, rounded as autograd does
+    float dh = 6.0f * dfr / 6.0f;
     float drc = 0, dgc = 0, dbc = 0;
     if (branch == 0) { dbc += dh; dgc -= dh; }
     else if (branch == 1) { drc += dh; dbc -= dh; }

@@ -45,6 +45,11 @@ int guidance_grad_cuda(const float* x_in, const float* pred, const float* model_
                        int64_t n, int64_t c, int64_t h, int64_t w, float clip_scale, float tv_scale, float sat_scale,
                        float* x_in_grad, float* losses, int32_t* nan_flags, void* stream) {
     const char* fn = "disco_guidance_grad";
+    DISCO_TRY(disco_cuda::require_device(fn, "x_in", x_in));
+    DISCO_TRY(disco_cuda::require_device(fn, "pred", pred));
+    DISCO_TRY(disco_cuda::require_device(fn, "model_grads", model_grads));
+    DISCO_TRY(disco_cuda::require_device(fn, "x_in_grad", x_in_grad));
+    DISCO_TRY(disco_cuda::require_device(fn, "losses", losses));
     cudaStream_t s = disco_cuda::as_stream(stream);
     const int64_t total = n * c * h * w;
     DISCO_TRY(tv_loss_cuda(x_in, n, c, h, w, losses, stream));

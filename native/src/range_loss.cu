@@ -30,6 +30,8 @@ __global__ void range_backward_kernel(const float* __restrict__ x, const float* 
 
 int range_loss_cuda(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, float* loss, void* stream) {
     const char* fn = "disco_range_loss";
+    DISCO_TRY(disco_cuda::require_device(fn, "x", x));
+    DISCO_TRY(disco_cuda::require_device(fn, "loss", loss));
     if (n > 65535) return disco_fail(DISCO_EINVAL, "%s: n must be <= 65535 on CUDA, got %lld", fn, (long long)n);
     cudaStream_t s = disco_cuda::as_stream(stream);
     DISCO_CUDA_TRY(fn, cudaMemsetAsync(loss, 0, sizeof(float) * n, s));
@@ -43,6 +45,9 @@ int range_loss_cuda(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, 
 int range_loss_backward_cuda(const float* x, const float* grad_loss, int64_t n, int64_t c, int64_t h, int64_t w,
                              float* grad_x, int accumulate, void* stream) {
     const char* fn = "disco_range_loss_backward";
+    DISCO_TRY(disco_cuda::require_device(fn, "x", x));
+    DISCO_TRY(disco_cuda::require_device(fn, "grad_loss", grad_loss));
+    DISCO_TRY(disco_cuda::require_device(fn, "grad_x", grad_x));
     const int64_t per = c * h * w, total = n * per;
     range_backward_kernel<<<disco_cuda::blocks_for(total), disco_cuda::kThreads, 0, disco_cuda::as_stream(stream)>>>(
         x, grad_loss, total, per, grad_x, accumulate, float(2.0 / double(per)));

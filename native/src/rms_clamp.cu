@@ -47,6 +47,9 @@ __global__ void clamp_backward_kernel(const float* __restrict__ g, const float* 
 
 int rms_clamp_cuda(const float* g, int64_t count, float clamp_max, float* out, float* rms, void* stream) {
     const char* fn = "disco_rms_clamp";
+    DISCO_TRY(disco_cuda::require_device(fn, "g", g));
+    DISCO_TRY(disco_cuda::require_device(fn, "out", out));
+    DISCO_TRY(disco_cuda::require_device(fn, "rms", rms));
     cudaStream_t s = disco_cuda::as_stream(stream);
     float* acc = nullptr;
     DISCO_CUDA_TRY(fn, cudaMallocAsync(reinterpret_cast<void**>(&acc), sizeof(float) * 2, s));
@@ -62,6 +65,9 @@ int rms_clamp_cuda(const float* g, int64_t count, float clamp_max, float* out, f
 int rms_clamp_backward_cuda(const float* g, const float* grad_out, int64_t count, float clamp_max, float* grad_g,
                             int accumulate, void* stream) {
     const char* fn = "disco_rms_clamp_backward";
+    DISCO_TRY(disco_cuda::require_device(fn, "g", g));
+    DISCO_TRY(disco_cuda::require_device(fn, "grad_out", grad_out));
+    DISCO_TRY(disco_cuda::require_device(fn, "grad_g", grad_g));
     cudaStream_t s = disco_cuda::as_stream(stream);
     float* acc = nullptr;
     DISCO_CUDA_TRY(fn, cudaMallocAsync(reinterpret_cast<void**>(&acc), sizeof(float) * 2, s));

@@ -30,6 +30,8 @@ __global__ void sat_backward_kernel(const float* __restrict__ x, const float* __
 
 int sat_loss_cuda(const float* x, int64_t count, float* loss, void* stream) {
     const char* fn = "disco_sat_loss";
+    DISCO_TRY(disco_cuda::require_device(fn, "x", x));
+    DISCO_TRY(disco_cuda::require_device(fn, "loss", loss));
     cudaStream_t s = disco_cuda::as_stream(stream);
     DISCO_CUDA_TRY(fn, cudaMemsetAsync(loss, 0, sizeof(float), s));
     sat_forward_kernel<<<disco_cuda::blocks_for(count, 1024), disco_cuda::kThreads, 0, s>>>(
@@ -41,6 +43,9 @@ int sat_loss_cuda(const float* x, int64_t count, float* loss, void* stream) {
 int sat_loss_backward_cuda(const float* x, const float* grad_loss, int64_t count, float* grad_x, int accumulate,
                            void* stream) {
     const char* fn = "disco_sat_loss_backward";
+    DISCO_TRY(disco_cuda::require_device(fn, "x", x));
+    DISCO_TRY(disco_cuda::require_device(fn, "grad_loss", grad_loss));
+    DISCO_TRY(disco_cuda::require_device(fn, "grad_x", grad_x));
     sat_backward_kernel<<<disco_cuda::blocks_for(count), disco_cuda::kThreads, 0, disco_cuda::as_stream(stream)>>>(
         x, grad_loss, count, grad_x, accumulate, float(1.0 / double(count)));
     DISCO_CUDA_LAUNCHED(fn);

@@ -89,6 +89,9 @@ unsigned warps_blocks(int64_t warps) { return (unsigned)((warps * 32 + disco_cud
 
 int spherical_dist_cuda(const float* x, const float* y, int64_t a, int64_t b, int64_t d, float* out, void* stream) {
     const char* fn = "disco_spherical_dist";
+    DISCO_TRY(disco_cuda::require_device(fn, "x", x));
+    DISCO_TRY(disco_cuda::require_device(fn, "y", y));
+    DISCO_TRY(disco_cuda::require_device(fn, "out", out));
     cudaStream_t s = disco_cuda::as_stream(stream);
     float* norms = nullptr;
     DISCO_CUDA_TRY(fn, cudaMallocAsync(reinterpret_cast<void**>(&norms), sizeof(float) * (a + b), s));
@@ -104,6 +107,11 @@ int spherical_dist_cuda(const float* x, const float* y, int64_t a, int64_t b, in
 int spherical_dist_backward_cuda(const float* x, const float* y, const float* grad_out, int64_t a, int64_t b,
                                  int64_t d, float* grad_x, float* grad_y, int accumulate, void* stream) {
     const char* fn = "disco_spherical_dist_backward";
+    DISCO_TRY(disco_cuda::require_device(fn, "x", x));
+    DISCO_TRY(disco_cuda::require_device(fn, "y", y));
+    DISCO_TRY(disco_cuda::require_device(fn, "grad_out", grad_out));
+    DISCO_TRY(disco_cuda::require_device(fn, "grad_x", grad_x));
+    DISCO_TRY(disco_cuda::require_device(fn, "grad_y", grad_y));
     cudaStream_t s = disco_cuda::as_stream(stream);
     float* scratch = nullptr;  // norms x [a], norms y [b], kappa [a*b]
     DISCO_CUDA_TRY(fn, cudaMallocAsync(reinterpret_cast<void**>(&scratch), sizeof(float) * (a + b + a * b), s));

@@ -71,6 +71,8 @@ int main() {
             dt::expect_le(dt::max_rel_err(dgrad.host(), cpu_grad), 1e-5, "stage cuda vs cpu gradient " + tag);
             dt::expect_le(dt::max_rel_err(dl.host(), cpu_l), 1e-5, "stage cuda vs cpu losses " + tag);
             dt::expect(cf == cpu_f, "stage cuda vs cpu flags " + tag);
+            dt::expect_rc(disco_guidance_grad(dx.p, dp.p, dmg.p, mask.data(), m, n, c, h, w, clip, tv, sat, cpu_grad.data(),
+                                              dl.p, cf.data(), 1, nullptr), DISCO_EINVAL, "stage cuda refuses a host x_in_grad " + tag);
         }
 #endif
     }

@@ -49,6 +49,7 @@ int main() {
             dt::expect_le(dt::max_rel_err(drms.host(), std::vector<float>{rms}), 1e-5, "clamp cuda rms vs cpu " + tag);
             dt::expect_ok(disco_rms_clamp_backward(dg.p, dgo.p, count, M, dgg.p, 0, 1, nullptr), "clamp cuda backward " + tag);
             dt::expect_le(dt::max_rel_err(dgg.host(), gg), 1e-4, "clamp cuda vs cpu backward " + tag);
+            dt::expect_rc(disco_rms_clamp(g.data(), count, M, dout.p, nullptr, 1, nullptr), DISCO_EINVAL, "clamp cuda refuses a host g " + tag);
         }
 #endif
     }

@@ -74,6 +74,7 @@ int main() {
                           "sph cuda backward " + tag);
             dt::expect_le(dt::max_rel_err(dgx.host(), gx), 1e-4, "sph cuda vs cpu backward x " + tag);
             dt::expect_le(dt::max_rel_err(dgy.host(), gy), 1e-4, "sph cuda vs cpu backward y " + tag);
+            dt::expect_rc(disco_spherical_dist(dx.p, y.data(), a, b, d, dout.p, 1, nullptr), DISCO_EINVAL, "sph cuda refuses a host y " + tag);
         }
 #endif
     }

@@ -80,6 +80,7 @@ int main() {
             dt::expect_ok(disco_tv_loss_backward(dx.p, dgl.p, n, c, h, w, dg.p, 0, 1, nullptr),
                           "tv cuda backward " + tag);
             dt::expect_le(dt::max_rel_err(dg.host(), gx), 1e-5, "tv cuda vs cpu backward " + tag);
+            dt::expect_rc(disco_tv_loss(x.data(), n, c, h, w, dl.p, 1, nullptr), DISCO_EINVAL, "tv cuda refuses a host x " + tag);
         }
 #endif
     }

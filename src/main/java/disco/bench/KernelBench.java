@@ -194,7 +194,7 @@ public final class KernelBench {
         out.printf("# disco bench kernels on %s (median ms; fwd = forward, bwd = adjoint; for the gradient stage fwd = stage, bwd = clamp)%n", deviceName);
         out.printf("%-36s %-18s %10s %10s %10s %9s %8s%n", "stage", "impl", "fwd_ms", "bwd_ms", "total_ms", "GB/s", "ratio");
         for (Row r : rows) {
-            out.printf("%-36s %-18s %10.3f %10.3f %10.3f %9.2f %8.2f%n", r.stage(), r.impl(), r.fwdMs(), r.bwdMs(),
+            out.printf("%-36s %-18s %10.3f %10.3f %10.3f %9.3f %8.2f%n", r.stage(), r.impl(), r.fwdMs(), r.bwdMs(),
                     r.fwdMs() + r.bwdMs(), r.gbps(), r.ratio());
         }
     }

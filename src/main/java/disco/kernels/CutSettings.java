@@ -14,6 +14,11 @@ public record CutSettings(int overview, int innerCut, double icPow, double icGra
         if (!Double.isFinite(icGrayP)) throw new IllegalArgumentException("cut_icgray_p must be finite");
     }
 
+    /** The cut settings a planned step decides (its scheduled cut_overview, cut_innercut, cut_ic_pow, cut_icgray_p). */
+    public static CutSettings of(disco.plan.PlanStep step, boolean skipAugs, boolean augPerCut) {
+        return new CutSettings(step.overview(), step.innercut(), step.icPow(), step.icgrayP(), skipAugs, augPerCut);
+    }
+
     public int count() {
         return overview + innerCut;
     }

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import disco.models.secondary.SecondaryModel;
 import disco.models.unet.UNetConfig;
 import disco.models.unet.UNetModel;
+import disco.plan.DiffusionSchedule;
+import disco.plan.ScheduleChecks;
 import disco.reference.CheckResult;
 import disco.reference.Compare;
 import disco.reference.ReferenceCheck;
@@ -56,28 +58,28 @@ public final class ModelReferenceChecks implements ReferenceCheck {
     }
 
     /**
-     * The unguided x0 prediction at the first executed step: i = n - skip_steps - 1 (n respaced steps),
-     * x = sqrt(1 - acp[i]) x_T (q_sample of a zero init), model fed timestep_map[i] * 1000 / diffusion_steps,
+     * The unguided x0 prediction at the first executed step, with the schedule settings.json describes
+     * ({@link ScheduleChecks#schedule}): i = n - skip_steps - 1 (n respaced steps),
+     * x = sqrt(1 - acp[i]) x_T (q_sample of a zero init; x_T itself when skip_steps is 0), model fed timestep_map[i] * 1000 / diffusion_steps,
      * eps = the first 3 output channels, pred_xstart = sqrt(1/acp) x - sqrt(1/acp - 1) eps.
      */
     static CheckResult unetPredXstart0(ReferenceContext ctx) {
         JsonNode s = ctx.settings();
         UNetModel model = UNetModel.load(UNetConfig.read(ctx.file("unet.json")), ctx.file("unet.pt"));
-        double[] acp = ctx.npy("alphas_cumprod.npy").doubles();
-        long[] map = ctx.npy("timestep_map.npy").longs();
+        DiffusionSchedule schedule = ScheduleChecks.schedule(s);
         int skip = s.get("skip_steps").asInt();
-        int diffusionSteps = s.get("diffusion_steps").asInt();
-        int i = acp.length - skip - 1;
+        int i = schedule.numSteps() - skip - 1;
         Npy.Array xT = ctx.npy("run_x_T.npy");
         Tensor noise = Tensors.fromFloats(xT.floats(), xT.shape());
-        Tensor x = noise.mul(new Scalar((float) Math.sqrt(1.0 - acp[i])));
+        // DD: with skip_steps > 0 and no init image, x = q_sample(zeros, t0, x_T); with no skip, x = x_T itself
+        Tensor x = skip > 0 ? noise.mul(new Scalar((float) schedule.sqrtOneMinusAlphaCumprod(i))) : noise;
         long n = xT.shape()[0];
         float[] ts = new float[(int) n];
-        Arrays.fill(ts, (float) map[i] * (float) (1000.0 / diffusionSteps));
+        Arrays.fill(ts, schedule.scaledTimestepF(i));
         Tensor out = model.forward(x, Tensors.fromFloats(ts, n));
         Tensor eps = out.narrow(1, 0, 3);
-        Tensor pred = x.mul(new Scalar((float) Math.sqrt(1.0 / acp[i])))
-                .sub(eps.mul(new Scalar((float) Math.sqrt(1.0 / acp[i] - 1))));
+        Tensor pred = x.mul(new Scalar((float) schedule.sqrtRecipAlphaCumprod(i)))
+                .sub(eps.mul(new Scalar((float) schedule.sqrtRecipm1AlphaCumprod(i))));
         float[] ref = ctx.npy("run_pred_xstart.npy").floats();
         float[] ours = Tensors.toFloats(pred);
         return CheckResult.numeric("unet/pred_xstart0", Compare.maxRelErr(ours, Arrays.copyOf(ref, ours.length)), TOL);

@@ -9,9 +9,9 @@ public final class ReferenceChecks {
     public static List<ReferenceCheck> all() {
         return List.of(
                 new disco.plan.ScheduleChecks(),
+                new disco.models.clip.ClipReferenceChecks(),
                 new disco.models.ModelReferenceChecks(),
                 new disco.kernels.CutoutsReferenceCheck(),
-                new disco.models.clip.ClipReferenceChecks(),
                 new disco.kernels.LossReferenceCheck()
         );
     }

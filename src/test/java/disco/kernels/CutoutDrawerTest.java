@@ -42,6 +42,10 @@ class CutoutDrawerTest {
         assertEquals(List.of(15, 2, 25), cuts.stream().map(Cut::y0).toList());
         // gray when i <= int(0.34 * 3) = 1
         assertEquals(List.of(true, true, false), cuts.stream().map(Cut::grayPre).toList());
+        // DD's quirk: with cut_icgray_p = 0 the first inner crop is still gray (i <= int(0 * n) = 0)
+        List<Cut> zero = CutoutDrawer.innerCrops(0, 64, 96, 32, 3, 1, 0.0,
+                CutDraws.scripted(new double[] {0.5, 0.5, 0.5}, new int[] {0, 0, 0, 0, 0, 0}));
+        assertEquals(List.of(true, false, false), zero.stream().map(Cut::grayPre).toList());
         assertThrows(IllegalStateException.class, () -> CutoutDrawer.innerCrops(0, 64, 96, 32, 1, 0.5, 0,
                 CutDraws.scripted(new double[] {0.3}, new int[] {90, 0})));
     }
@@ -90,6 +94,13 @@ class CutoutDrawerTest {
         CutSet skip = CutoutDrawer.draw(0, 64, 96, 32, new CutSettings(4, 4, 1, 0.2, true, false), stream(7, 3));
         assertNull(skip.noise());
         assertTrue(skip.cuts().stream().noneMatch(c -> c.affine() != null || c.jitter() != null || c.hasNoise()));
+    }
+
+    @Test
+    void settingsComeFromThePlannedStep() {
+        disco.plan.PlanStep step = new disco.plan.PlanStep(0, 7, 700, 701, 299, List.of("RN50"), 4, 2, 0.7, 0.2,
+                false, 3, 5000, 100, 150, 50, 0, true, 0.05);
+        assertEquals(new CutSettings(4, 2, 0.7, 0.2, true, false), CutSettings.of(step, true, false));
     }
 
     @Test

@@ -30,7 +30,6 @@ import java.util.Collections;
 import java.util.Enumeration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -54,10 +53,70 @@ public final class Checkpoint {
      * it (as_strided). Bad or unsupported files throw {@link DiscoException#badInput} naming the file.
      */
     public static Map<String, Tensor> read(Path file) {
+        try (ZipFile zip = open(file)) {
+            Parsed p = parse(zip, file);
+            return build(zip, p.prefix(), p.refs(), file);
+        } catch (IOException e) {
+            throw DiscoException.badInput(file + ": cannot read (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /**
+     * Loads a checkpoint straight into {@code module} (strict, as {@link #loadInto(Module, Map, Path, Set)}), one
+     * storage at a time: every key, shape and dtype is checked before any tensor data is read, and peak memory is
+     * the module plus the largest storage rather than the module plus the whole file.
+     */
+    public static void load(Module module, Path file, Set<String> ignored) {
+        Torch.init();
+        try (ZipFile zip = open(file)) {
+            Parsed p = parse(zip, file);
+            Map<String, Spec> specs = new LinkedHashMap<>();
+            p.refs().forEach((k, t) -> specs.put(k, new Spec(t.size(), scalarType(t.storage().type().dtype()))));
+            Map<String, Tensor> target = stateDict(module);
+            checkCompatible(target, specs, file, ignored);
+            Map<StorageRef, List<String>> byStorage = new LinkedHashMap<>();
+            for (Map.Entry<String, TensorRef> e : p.refs().entrySet()) {
+                if (!target.containsKey(e.getKey())) continue; // an ignored key
+                byStorage.computeIfAbsent(e.getValue().storage(), k -> new ArrayList<>()).add(e.getKey());
+            }
+            try (NoGradGuard guard = new NoGradGuard()) {
+                for (Map.Entry<StorageRef, List<String>> e : byStorage.entrySet()) {
+                    Tensor storage = readStorage(zip, p.prefix(), e.getKey(), file, e.getValue().get(0));
+                    for (String key : e.getValue()) {
+                        TensorRef t = p.refs().get(key);
+                        Tensor view = storage.as_strided(t.size(), t.stride(),
+                                new org.bytedeco.pytorch.LongOptional(t.offset()));
+                        target.get(key).copy_(view);
+                        view.close();
+                    }
+                    storage.close();
+                }
+            }
+        } catch (IOException e) {
+            throw DiscoException.badInput(file + ": cannot read (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** Every tensor's shape, in file order, from the pickle alone (no tensor data is read). */
+    public static Map<String, long[]> shapes(Path file) {
+        try (ZipFile zip = open(file)) {
+            Map<String, long[]> out = new LinkedHashMap<>();
+            parse(zip, file).refs().forEach((k, t) -> out.put(k, t.size().clone()));
+            return out;
+        } catch (IOException e) {
+            throw DiscoException.badInput(file + ": cannot read (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private record Parsed(String prefix, LinkedHashMap<String, TensorRef> refs) {}
+
+    /** What a checkpoint entry must match in the network: shape and dtype. */
+    private record Spec(long[] shape, ScalarType dtype) {}
+
+    private static ZipFile open(Path file) {
         checkZipMagic(file);
-        ZipFile zip;
         try {
-            zip = new ZipFile(file.toFile());
+            return new ZipFile(file.toFile());
         } catch (NoSuchFileException e) {
             throw DiscoException.badInput(file + ": no such file");
         } catch (ZipException e) {
@@ -65,41 +124,42 @@ public final class Checkpoint {
         } catch (IOException e) {
             throw DiscoException.badInput(file + ": cannot read (" + e.getMessage() + ")", e);
         }
-        try (zip) {
-            String prefix = archivePrefix(zip, file);
-            checkByteOrder(zip, prefix, file);
-            boolean torchScript = hasEntriesUnder(zip, prefix + "code/");
-            SafeUnpickler up = new SafeUnpickler(torchScript);
-            Object root;
-            try (InputStream in = zip.getInputStream(zip.getEntry(prefix + "data.pkl"))) {
-                root = up.load(in);
-            } catch (SafeUnpickler.RefusedGlobal e) {
-                throw DiscoException.badInput(file + ": data.pkl: " + e.getMessage(), e);
-            } catch (PickleException | ClassCastException | IllegalArgumentException e) {
-                throw DiscoException.badInput(file + ": data.pkl: not a PyTorch state_dict pickle (" + e.getMessage() + ")", e);
-            } catch (IOException e) {
-                throw DiscoException.badInput(file + ": data.pkl: cannot read (truncated archive?): " + e.getMessage(), e);
-            }
-            LinkedHashMap<String, TensorRef> refs = new LinkedHashMap<>();
-            if (root instanceof ModuleObj m) {
-                flattenModule(m, "", refs, new ClassDecls(zip, prefix), file);
-            } else if (root instanceof Map<?, ?> map) {
-                for (Map.Entry<?, ?> e : map.entrySet()) {
-                    String key = String.valueOf(e.getKey());
-                    if (!(e.getValue() instanceof TensorRef t)) {
-                        throw DiscoException.badInput(file + ": " + key + ": expected a tensor (a state_dict), got "
-                                + describe(e.getValue()));
-                    }
-                    refs.put(key, t);
-                }
-            } else {
-                throw DiscoException.badInput(file + ": data.pkl: expected a state_dict (OrderedDict of tensors), got "
-                        + describe(root));
-            }
-            return build(zip, prefix, refs, file);
+    }
+
+    /** The unpickled state_dict as storage views, validated against their storages; no tensor data is read. */
+    private static Parsed parse(ZipFile zip, Path file) throws IOException {
+        String prefix = archivePrefix(zip, file);
+        checkByteOrder(zip, prefix, file);
+        boolean torchScript = hasEntriesUnder(zip, prefix + "code/");
+        SafeUnpickler up = new SafeUnpickler(torchScript);
+        Object root;
+        try (InputStream in = zip.getInputStream(zip.getEntry(prefix + "data.pkl"))) {
+            root = up.load(in);
+        } catch (SafeUnpickler.RefusedGlobal e) {
+            throw DiscoException.badInput(file + ": data.pkl: " + e.getMessage(), e);
+        } catch (PickleException | ClassCastException | IllegalArgumentException e) {
+            throw DiscoException.badInput(file + ": data.pkl: not a PyTorch state_dict pickle (" + e.getMessage() + ")", e);
         } catch (IOException e) {
-            throw DiscoException.badInput(file + ": cannot read (" + e.getMessage() + ")", e);
+            throw DiscoException.badInput(file + ": data.pkl: cannot read (truncated archive?): " + e.getMessage(), e);
         }
+        LinkedHashMap<String, TensorRef> refs = new LinkedHashMap<>();
+        if (root instanceof ModuleObj m) {
+            flattenModule(m, "", refs, new ClassDecls(zip, prefix), file);
+        } else if (root instanceof Map<?, ?> map) {
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                String key = String.valueOf(e.getKey());
+                if (!(e.getValue() instanceof TensorRef t)) {
+                    throw DiscoException.badInput(file + ": " + key + ": expected a tensor (a state_dict), got "
+                            + describe(e.getValue()));
+                }
+                refs.put(key, t);
+            }
+        } else {
+            throw DiscoException.badInput(file + ": data.pkl: expected a state_dict (OrderedDict of tensors), got "
+                    + describe(root));
+        }
+        validateViews(refs, file);
+        return new Parsed(prefix, refs);
     }
 
     /**
@@ -114,7 +174,19 @@ public final class Checkpoint {
     /** As {@link #loadInto(Module, Map, Path)}, skipping the checkpoint keys in {@code ignored}. */
     public static void loadInto(Module module, Map<String, Tensor> weights, Path file, Set<String> ignored) {
         Map<String, Tensor> target = stateDict(module);
-        for (String key : weights.keySet()) {
+        Map<String, Spec> specs = new LinkedHashMap<>();
+        weights.forEach((k, t) -> specs.put(k, new Spec(shape(t), t.scalar_type().intern())));
+        checkCompatible(target, specs, file, ignored);
+        try (NoGradGuard guard = new NoGradGuard()) {
+            for (Map.Entry<String, Tensor> e : target.entrySet()) {
+                e.getValue().copy_(weights.get(e.getKey()));
+            }
+        }
+    }
+
+    private static void checkCompatible(Map<String, Tensor> target, Map<String, Spec> specs, Path file,
+            Set<String> ignored) {
+        for (String key : specs.keySet()) {
             if (!target.containsKey(key) && !ignored.contains(key)) {
                 throw DiscoException.badInput(file + ": " + key + ": unexpected key (the network has no such parameter)");
             }
@@ -122,25 +194,28 @@ public final class Checkpoint {
         for (Map.Entry<String, Tensor> e : target.entrySet()) {
             String key = e.getKey();
             Tensor dst = e.getValue();
-            Tensor src = weights.get(key);
+            Spec src = specs.get(key);
             if (src == null) throw DiscoException.badInput(file + ": " + key + ": missing key (the network expects "
                     + shapeString(dst) + ")");
-            long[] ds = shape(dst), ss = shape(src);
-            if (!Arrays.equals(ds, ss)) {
+            long[] ds = shape(dst);
+            if (!Arrays.equals(ds, src.shape())) {
                 throw DiscoException.badInput(file + ": " + key + ": expected shape " + Arrays.toString(ds)
-                        + ", got " + Arrays.toString(ss));
+                        + ", got " + Arrays.toString(src.shape()));
             }
-            ScalarType dt = dst.scalar_type().intern(), st = src.scalar_type().intern();
+            ScalarType dt = dst.scalar_type().intern(), st = src.dtype().intern();
             if (dt != st && !(isFloating(dt) && isFloating(st))) {
                 throw DiscoException.badInput(file + ": " + key + ": expected dtype " + dtypeName(dt) + ", got "
                         + dtypeName(st));
             }
         }
-        try (NoGradGuard guard = new NoGradGuard()) {
-            for (Map.Entry<String, Tensor> e : target.entrySet()) {
-                e.getValue().copy_(weights.get(e.getKey()));
-            }
-        }
+    }
+
+    /**
+     * Releases the tensors of a map returned by {@link #read} now (their memory is otherwise returned when the garbage
+     * collector finds the handles). The tensors must not be used afterwards.
+     */
+    public static void close(Map<String, Tensor> weights) {
+        for (Tensor t : weights.values()) t.close();
     }
 
     /** A module's parameters then buffers by their state_dict names (LibTorch order). */
@@ -335,7 +410,23 @@ public final class Checkpoint {
     private static Map<String, Tensor> build(ZipFile zip, String prefix, LinkedHashMap<String, TensorRef> refs,
             Path file) throws IOException {
         Torch.init();
-        // validate every view against its storage before reading any data
+        Map<StorageRef, Tensor> storages = new HashMap<>();
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (Map.Entry<String, TensorRef> e : refs.entrySet()) {
+            TensorRef t = e.getValue();
+            Tensor storage = storages.get(t.storage());
+            if (storage == null) {
+                storage = readStorage(zip, prefix, t.storage(), file, e.getKey());
+                storages.put(t.storage(), storage);
+            }
+            out.put(e.getKey(), storage.as_strided(t.size(), t.stride(), new org.bytedeco.pytorch.LongOptional(t.offset())));
+        }
+        for (Tensor storage : storages.values()) storage.close(); // the views hold the storages
+        return Collections.unmodifiableMap(out);
+    }
+
+    /** Every view must lie inside its storage (checked before any data is read). */
+    private static void validateViews(Map<String, TensorRef> refs, Path file) {
         for (Map.Entry<String, TensorRef> e : refs.entrySet()) {
             TensorRef t = e.getValue();
             if (t.size().length != t.stride().length) {
@@ -355,18 +446,6 @@ public final class Checkpoint {
                         + t.storage().key() + " (" + t.storage().numel() + " elements)");
             }
         }
-        Map<StorageRef, Tensor> storages = new HashMap<>();
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        for (Map.Entry<String, TensorRef> e : refs.entrySet()) {
-            TensorRef t = e.getValue();
-            Tensor storage = storages.get(t.storage());
-            if (storage == null) {
-                storage = readStorage(zip, prefix, t.storage(), file, e.getKey());
-                storages.put(t.storage(), storage);
-            }
-            out.put(e.getKey(), storage.as_strided(t.size(), t.stride(), new org.bytedeco.pytorch.LongOptional(t.offset())));
-        }
-        return Collections.unmodifiableMap(out);
     }
 
     private static ScalarType scalarType(Dtype d) {
@@ -410,12 +489,5 @@ public final class Checkpoint {
                     + " is truncated or corrupt (re-download the file)", e);
         }
         return t;
-    }
-
-    /** Keys of {@code a} not in {@code b}, in order (for messages and tests). */
-    static Set<String> minus(Set<String> a, Set<String> b) {
-        Set<String> r = new LinkedHashSet<>(a);
-        r.removeAll(b);
-        return r;
     }
 }

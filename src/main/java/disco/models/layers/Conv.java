@@ -1,9 +1,11 @@
 package disco.models.layers;
 
 import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /** {@code nn.Conv1d} / {@code nn.Conv2d} with bias: parameters {@code weight} [out, in, k(, k)] and {@code bias} [out]. */
 public final class Conv extends Module {
@@ -28,6 +30,17 @@ public final class Conv extends Module {
     /** A 2-D convolution with stride 1 and the given padding. */
     public static Conv conv2d(long in, long out, long kernel, long padding) {
         return new Conv(2, in, out, kernel, 1, padding);
+    }
+
+    /**
+     * Converts weight and bias to {@code dtype} in place (guided-diffusion's {@code convert_module_to_f16}): the
+     * parameter objects stay the same, so the module and its state_dict see the change.
+     */
+    public void convertTo(ScalarType dtype) {
+        try (NoGradGuard g = new NoGradGuard()) {
+            weight.set_data(weight.to(dtype));
+            bias.set_data(bias.to(dtype));
+        }
     }
 
     public Tensor forward(Tensor x) {

@@ -79,8 +79,20 @@ public final class Params {
                         java.util.Arrays.fill(v, fill);
                     }
                 }
-                p.copy_(Tensors.fromFloats(v, shape));
+                Tensor src = Tensors.fromFloats(v, shape);
+                p.copy_(src);
+                src.close();
             }
+        }
+    }
+
+    /**
+     * Turns off {@code requires_grad} on every parameter: inference networks then record autograd only for what
+     * depends on their inputs (gradients reach {@code x}, none are accumulated into weights).
+     */
+    public static void freeze(Module module) {
+        for (Tensor p : Checkpoint.stateDict(module).values()) {
+            if (p.requires_grad()) p.set_requires_grad(false);
         }
     }
 

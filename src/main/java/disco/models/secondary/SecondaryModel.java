@@ -156,12 +156,12 @@ public final class SecondaryModel extends Module {
         return Math.atan2(sigma, alpha) * 2 / Math.PI;
     }
 
-    /** Reads a checkpoint and builds the model at the width its tensors imply, then loads it (strict). */
+    /** Reads a checkpoint, builds the model at the width its tensors imply, loads it (strict) and freezes it. */
     public static SecondaryModel load(Path checkpoint) {
-        Map<String, Tensor> w = Checkpoint.read(checkpoint);
-        SecondaryModel m = fromWeights(w, checkpoint);
-        Checkpoint.loadInto(m, w, checkpoint);
+        SecondaryModel m = fromShapes(Checkpoint.shapes(checkpoint), checkpoint);
+        Checkpoint.load(m, checkpoint, Set.of());
         m.eval();
+        Params.freeze(m);
         return m;
     }
 
@@ -196,8 +196,11 @@ public final class SecondaryModel extends Module {
         return this;
     }
 
-    /** The demo secondary model: base width 16, 16 Fourier features, random from a fixed seed (no download). */
+    /** The demo secondary model: base width 16, 16 Fourier features, random from a fixed seed (no download), frozen. */
     public static SecondaryModel demo() {
-        return new SecondaryModel(16, 16).randomInit(20221127L);
+        SecondaryModel m = new SecondaryModel(16, 16).randomInit(20221127L);
+        m.eval();
+        Params.freeze(m);
+        return m;
     }
 }

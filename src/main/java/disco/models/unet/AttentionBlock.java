@@ -31,6 +31,11 @@ final class AttentionBlock extends Module implements Block {
     }
 
     @Override
+    public java.util.List<Conv> convs() {
+        return java.util.List.of(qkv, projOut);
+    }
+
+    @Override
     public Tensor forward(Tensor x, Tensor emb) {
         long b = x.size(0), c = x.size(1), hgt = x.size(2), wid = x.size(3);
         long t = hgt * wid;

@@ -19,8 +19,25 @@ final class EmbedSequential extends Module implements Block {
     /** A plain convolution (the first input block). */
     EmbedSequential add(disco.models.layers.Conv conv) {
         register_module(Integer.toString(layers.size()), conv);
-        layers.add((x, emb) -> conv.forward(x));
+        layers.add(new Block() {
+            @Override
+            public Tensor forward(Tensor x, Tensor emb) {
+                return conv.forward(x);
+            }
+
+            @Override
+            public List<disco.models.layers.Conv> convs() {
+                return List.of(conv);
+            }
+        });
         return this;
+    }
+
+    @Override
+    public List<disco.models.layers.Conv> convs() {
+        List<disco.models.layers.Conv> out = new ArrayList<>();
+        for (Block b : layers) out.addAll(b.convs());
+        return out;
     }
 
     @Override

@@ -40,6 +40,11 @@ final class ResBlock extends Module implements Block {
     }
 
     @Override
+    public java.util.List<Conv> convs() {
+        return skip == null ? java.util.List.of(inConv, outConv) : java.util.List.of(inConv, outConv, skip);
+    }
+
+    @Override
     public Tensor forward(Tensor x, Tensor emb) {
         Tensor h = torch.silu(inNorm.forward(x));
         if (resample != Resample.NONE) {

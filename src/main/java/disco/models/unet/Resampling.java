@@ -25,6 +25,11 @@ final class Resampling extends Module implements Block {
     }
 
     @Override
+    public java.util.List<Conv> convs() {
+        return conv == null ? java.util.List.of() : java.util.List.of(conv);
+    }
+
+    @Override
     public Tensor forward(Tensor x, Tensor emb) {
         if (kind == ResBlock.Resample.UP) {
             Tensor h = apply(x, kind);

@@ -37,6 +37,7 @@ public final class UNetModel extends Module {
     private final List<EmbedSequential> outputBlocks = new ArrayList<>();
     private final GroupNorm32 outNorm;
     private final Conv outConv;
+    private ScalarType torsoDtype = ScalarType.Float;
 
     public UNetModel(UNetConfig c) {
         Torch.init();
@@ -122,6 +123,26 @@ public final class UNetModel extends Module {
     }
 
     /**
+     * guided-diffusion's {@code convert_to_fp16} (what DD does when {@code use_fp16}): the convolutions of the input,
+     * middle and output blocks become {@code dtype} (e.g. Half on a GPU); the time embedding, the norms (statistics
+     * in float32 anyway) and the output head stay float32. {@link #forward} then runs the torso in that dtype and
+     * returns float32, as upstream does.
+     */
+    public UNetModel convertTorsoTo(ScalarType dtype) {
+        List<EmbedSequential> torso = new ArrayList<>(inputBlocks);
+        torso.add(middleBlock);
+        torso.addAll(outputBlocks);
+        for (EmbedSequential s : torso) for (Conv c : s.convs()) c.convertTo(dtype);
+        torsoDtype = dtype.intern();
+        return this;
+    }
+
+    /** The dtype the input, middle and output blocks compute in (Float unless {@link #convertTorsoTo}). */
+    public ScalarType torsoDtype() {
+        return torsoDtype;
+    }
+
+    /**
      * The model output for images {@code x} [N, 3, H, W] at {@code timesteps} [N] (the values the model is fed, i.e.
      * already rescaled to the 1000-step scale when rescale_timesteps is on): [N, 6, H, W] with learn_sigma (eps first),
      * else [N, 3, H, W]. H and W must be multiples of {@link UNetConfig#sizeMultiple()}.
@@ -137,7 +158,8 @@ public final class UNetModel extends Module {
         }
         Tensor emb = timeEmbed2.forward(torch.silu(timeEmbed0.forward(timestepEmbedding(timesteps, config.numChannels()))));
         List<Tensor> hs = new ArrayList<>();
-        Tensor h = x;
+        ScalarType inDtype = x.scalar_type().intern();
+        Tensor h = inDtype == torsoDtype ? x : x.to(torsoDtype);
         for (EmbedSequential b : inputBlocks) {
             h = b.forward(h, emb);
             hs.add(h);
@@ -147,6 +169,7 @@ public final class UNetModel extends Module {
             h = torch.cat(new TensorVector(h, hs.remove(hs.size() - 1)), 1);
             h = b.forward(h, emb);
         }
+        if (torsoDtype != inDtype) h = h.to(inDtype);
         return outConv.forward(torch.silu(outNorm.forward(h)));
     }
 
@@ -165,12 +188,15 @@ public final class UNetModel extends Module {
         return e;
     }
 
-    /** Builds the network for {@code config} and loads {@code checkpoint} into it (strict; float16 converted). */
+    /**
+     * Builds the network for {@code config} and loads {@code checkpoint} into it (strict; float16 converted); its
+     * parameters are frozen (gradients flow to inputs only).
+     */
     public static UNetModel load(UNetConfig config, Path checkpoint) {
         UNetModel m = new UNetModel(config);
-        Map<String, Tensor> weights = Checkpoint.read(checkpoint);
-        Checkpoint.loadInto(m, weights, checkpoint);
+        Checkpoint.load(m, checkpoint, Set.of()); // streamed: one storage in memory at a time
         m.eval();
+        Params.freeze(m);
         return m;
     }
 
@@ -189,9 +215,12 @@ public final class UNetModel extends Module {
                 false, false, 0.0);
     }
 
-    /** The demo network (see {@link #demoConfig()}), seed 20221126. */
+    /** The demo network (see {@link #demoConfig()}), seed 20221126, parameters frozen. */
     public static UNetModel demo() {
-        return new UNetModel(demoConfig()).randomInit(20221126L);
+        UNetModel m = new UNetModel(demoConfig()).randomInit(20221126L);
+        m.eval();
+        Params.freeze(m);
+        return m;
     }
 
     /** Number of parameters. */

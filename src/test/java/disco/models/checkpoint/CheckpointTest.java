@@ -236,6 +236,42 @@ class CheckpointTest {
     }
 
     @Test
+    void streamingLoadMatchesReadThenLoadInto() throws IOException {
+        // float16 weight as a view at offset 1 of a shared storage, plus the int64 buffer
+        byte[] half = TorchZipWriter.shorts(0x0000, 0x3C00, 0x4000, 0xB800, 0x3400, 0x3E00, 0xC000);
+        Path f = new TorchZipWriter().beginStateDict()
+                .tensor("weight", "HalfStorage", "0", 7, 1, new long[] {2, 3}, new long[] {3, 1})
+                .tensor("count", "LongStorage", "1", 1, 0, new long[] {}, new long[] {})
+                .endStateDict().storage("0", half).storage("1", TorchZipWriter.longs(42))
+                .write(tmp.resolve("stream.pt"), "archive");
+        Module a = smallModule(), b = smallModule();
+        Checkpoint.loadInto(a, Checkpoint.read(f), f);
+        Checkpoint.load(b, f, Set.of());
+        Map<String, Tensor> sa = Checkpoint.stateDict(a), sb = Checkpoint.stateDict(b);
+        assertArrayEquals(new float[] {1, 2, -0.5f, 0.25f, 1.5f, -2}, Tensors.toFloats(sb.get("weight")));
+        assertArrayEquals(Tensors.toFloats(sa.get("weight")), Tensors.toFloats(sb.get("weight")));
+        assertArrayEquals(new double[] {42}, Tensors.toDoubles(sb.get("count")));
+        assertArrayEquals(new long[] {2, 3}, Checkpoint.shapes(f).get("weight"));
+    }
+
+    @Test
+    void streamingLoadChecksKeysAndShapesBeforeReadingData() throws IOException {
+        // no storage entries at all: the shape mismatch must be reported, as nothing is read before the checks pass
+        Path f = new TorchZipWriter().beginStateDict()
+                .tensor("weight", "FloatStorage", "0", 6, 0, new long[] {6}, new long[] {1})
+                .tensor("count", "LongStorage", "1", 1, 0, new long[] {}, new long[] {})
+                .endStateDict().write(tmp.resolve("nodata.pt"), "archive");
+        DiscoException e = badInput(() -> Checkpoint.load(smallModule(), f, Set.of()));
+        assertTrue(e.getMessage().contains("nodata.pt: weight: expected shape [2, 3], got [6]"), e.getMessage());
+        Path g = new TorchZipWriter().beginStateDict()
+                .tensor("weight", "FloatStorage", "0", 6, 0, new long[] {2, 3}, new long[] {3, 1})
+                .tensor("count", "LongStorage", "1", 1, 0, new long[] {}, new long[] {})
+                .endStateDict().storage("1", TorchZipWriter.longs(1)).write(tmp.resolve("nostorage0.pt"), "archive");
+        e = badInput(() -> Checkpoint.load(smallModule(), g, Set.of()));
+        assertTrue(e.getMessage().contains("nostorage0.pt: weight: storage data/0 missing"), e.getMessage());
+    }
+
+    @Test
     void readsFixtureStateDictAndTorchScriptArchive() throws IOException {
         assumeTrue(Fixtures.referenceA().isPresent(), Fixtures.missingMessage());
         Path dir = Fixtures.referenceA().get();

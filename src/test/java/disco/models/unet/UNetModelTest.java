@@ -130,6 +130,35 @@ class UNetModelTest {
     }
 
     @Test
+    void fp16TorsoAsConvertToFp16() {
+        UNetModel m = UNetModel.demo();
+        float[] xv = random(3 * 32 * 32, 12);
+        try (PointerScope scope = new PointerScope()) {
+            Tensor t = Tensors.fromFloats(new float[] {400f}, 1);
+            float[] ref;
+            try (NoGradGuard g = new NoGradGuard()) {
+                ref = Tensors.toFloats(m.forward(Tensors.fromFloats(xv, 1, 3, 32, 32), t));
+            }
+            m.convertTorsoTo(org.bytedeco.pytorch.global.torch.ScalarType.Half);
+            java.util.Map<String, Tensor> sd = Checkpoint.stateDict(m);
+            assertEquals("float16", Checkpoint.dtypeName(sd.get("input_blocks.0.0.weight").scalar_type()));
+            assertEquals("float16", Checkpoint.dtypeName(sd.get("middle_block.1.qkv.weight").scalar_type()));
+            assertEquals("float32", Checkpoint.dtypeName(sd.get("middle_block.1.norm.weight").scalar_type()));
+            assertEquals("float32", Checkpoint.dtypeName(sd.get("time_embed.0.weight").scalar_type()));
+            assertEquals("float32", Checkpoint.dtypeName(sd.get("input_blocks.1.0.emb_layers.1.weight").scalar_type()));
+            assertEquals("float32", Checkpoint.dtypeName(sd.get("out.2.weight").scalar_type()));
+            Tensor x = Tensors.fromFloats(xv, 1, 3, 32, 32).set_requires_grad(true);
+            Tensor y = m.forward(x, t);
+            assertEquals("float32", Checkpoint.dtypeName(y.scalar_type()));
+            float[] half = Tensors.toFloats(y);
+            double err = disco.reference.Compare.maxRelErr(half, ref);
+            assertTrue(err < 2e-2, "half torso vs float: " + err);
+            y.sum().backward();
+            for (float v : Tensors.toFloats(x.grad())) assertTrue(Float.isFinite(v));
+        }
+    }
+
+    @Test
     void newAttentionOrderAndPlainResamplingBuildAndRun() {
         // a config exercising the other branches: no scale-shift, conv up/down samplers, new attention order, 0.5 mult
         UNetConfig c = new UNetConfig(32, 64, 1, new double[] {0.5, 1}, new int[] {1, 2}, 2, -1, 4, false, false, false,
