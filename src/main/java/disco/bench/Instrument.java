@@ -143,35 +143,17 @@ final class Instrument {
         };
     }
 
-    /** Loss kernels timed as {@code gradient}. */
+    /** Loss kernels (the gradient stage) timed as {@code gradient}. */
     LossKernels losses(LossKernels k) {
         return new LossKernels() {
-            public Tensor spherical(Tensor x, Tensor y) {
-                return time("gradient", () -> k.spherical(x, y));
+            public ClipTerm clipLoss(Tensor emb, Tensor target, Tensor weights, long n) {
+                return time("gradient", () -> k.clipLoss(emb, target, weights, n));
             }
 
-            public Tensor sphericalBackwardX(Tensor x, Tensor y, Tensor g) {
-                return time("gradient", () -> k.sphericalBackwardX(x, y, g));
-            }
-
-            public Tensor tv(Tensor x) {
-                return time("gradient", () -> k.tv(x));
-            }
-
-            public Tensor tvBackward(Tensor x, Tensor g) {
-                return time("gradient", () -> k.tvBackward(x, g));
-            }
-
-            public Tensor range(Tensor x) {
-                return time("gradient", () -> k.range(x));
-            }
-
-            public Tensor sat(Tensor x) {
-                return time("gradient", () -> k.sat(x));
-            }
-
-            public Tensor satBackward(Tensor x, double scale) {
-                return time("gradient", () -> k.satBackward(x, scale));
+            public XInGrad xInGrad(Tensor xIn, Tensor pred, java.util.List<Tensor> modelGrads, double clipGuidanceScale,
+                                   int cutnBatches, double tvScale, double satScale) {
+                return time("gradient", () -> k.xInGrad(xIn, pred, modelGrads, clipGuidanceScale, cutnBatches, tvScale,
+                        satScale));
             }
 
             public Tensor rmsClamp(Tensor g, double clampMax, double[] rmsOut) {

@@ -2,6 +2,8 @@ package disco.bench;
 
 import disco.guidance.ClipGuidance;
 import disco.guidance.ImageEncoder;
+import disco.guidance.NativeCutoutStage;
+import disco.guidance.NativeLossKernels;
 import disco.guidance.TorchLossKernels;
 import disco.models.clip.ClipModel;
 import disco.reference.Compare;
@@ -185,8 +187,9 @@ public final class StepBench {
                         setup.targetEmbeds.get(e.getKey()), setup.weights));
             }
             this.clipGuidance = new ClipGuidance(setup.plan, primary, secondary, models,
-                    instr.cutouts(new DrawnCutouts(mode == Mode.DD, setup.skipAugs)),
-                    instr.losses(new TorchLossKernels()), setup.seed, log == null ? m -> {} : log,
+                    instr.cutouts(mode == Mode.DD ? new TorchCutoutStage(setup.skipAugs)
+                            : new NativeCutoutStage(setup.skipAugs, false)),
+                    instr.losses(mode == Mode.DD ? new TorchLossKernels() : new NativeLossKernels()), setup.seed, log == null ? m -> {} : log,
                     mode == Mode.DD ? 1 : perf.cutnBatchesPerCall());
             this.guidance = mode == Mode.DD ? Instrument.withoutReuse(clipGuidance) : clipGuidance;
             NoiseSource cpu = NoiseSource.random(setup.seed, 0);

@@ -118,6 +118,11 @@ public final class ClipGuidance implements Guidance {
         return s != null ? s : plan.step(plan.size() - 1);
     }
 
+    /** The executed step number at a respaced index (that of the last step when no executed step has it). */
+    public int stepOf(int index) {
+        return entry(index).step();
+    }
+
     @Override
     public boolean usesPrimaryDenoiser(int scheduleIndex) {
         return !entry(scheduleIndex).useSecondaryModel();
@@ -153,35 +158,40 @@ public final class ClipGuidance implements Guidance {
         Tensor xIn = pred.mul(f(facD)).add(x.mul(f(1 - facD)));
         long n = x.size(0);
         List<GuidanceResult.LossValue> values = new ArrayList<>();
-        Tensor xInGrad = torch.zeros_like(xIn);
         Tensor image01 = xIn.add(s(1)).div(s(2));
         int cutnBatches = sched.cutnBatches();
+        List<Tensor> modelGrads = new ArrayList<>();
         for (Model m : models) {
-            if (!sched.active().contains(m.name())) continue;
-            for (int b0 = 0; b0 < cutnBatches; b0 += Math.min(cutnBatchesPerCall, cutnBatches - b0)) {
-                int nb = Math.min(cutnBatchesPerCall, cutnBatches - b0);
-                xInGrad = xInGrad.add(clipBatches(call, sched, m, image01, n, b0, nb, values));
+            if (!sched.active().contains(m.name())) {
+                modelGrads.add(null);
+                continue;
             }
+            Tensor sum = null;
+            for (int b0 = 0; b0 < cutnBatches; b0 += Math.min(cutnBatchesPerCall, cutnBatches - b0)) {
+                Tensor g = clipBatches(call, sched, m, image01, n, b0, Math.min(cutnBatchesPerCall, cutnBatches - b0),
+                        values);
+                sum = sum == null ? g : sum.add(g);
+            }
+            modelGrads.add(sum);
         }
-        // loss = tv(x_in).sum() * tv_scale + range(pred).sum() * range_scale + sat(x_in) * sat_scale; grad w.r.t. x_in
-        Tensor ones = torch.ones(new long[] {n}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float))
-                .to(x.device(), torch.ScalarType.Float);
-        Tensor gLoss = losses.tvBackward(xIn, ones.mul(s(sched.tvScale())))
-                .add(losses.satBackward(xIn, sched.satScale()));
-        xInGrad = xInGrad.add(gLoss);
-        boolean nan = xInGrad.isnan().any().item_bool();
-        if (nan) {
+        LossKernels.XInGrad xg = losses.xInGrad(xIn, pred, modelGrads, sched.clipGuidanceScale(), cutnBatches,
+                sched.tvScale(), sched.satScale());
+        if (xg.nan()) {
+            List<String> who = new ArrayList<>();
+            for (int k : xg.nanModels()) who.add(models.get(k).name());
             log.accept("step " + call.step() + " (t index " + call.scheduleIndex() + "): NaN in the guidance gradient"
-                    + " (active: " + String.join(", ", sched.active()) + "): gradient zeroed");
+                    + " from " + (who.isEmpty() ? "the tv/sat terms" : String.join(", ", who))
+                    + "; gradient zeroed as DD does");
             return new GuidanceResult(torch.zeros_like(x), values, true, Double.NaN, 0.0);
         }
+        Tensor xInGrad = xg.grad();
         // grad = -autograd.grad(x_in, x, x_in_grad): x_in = pred * fac + x * (1 - fac)
         Tensor viaPred = ev.backwardPredXstart(xInGrad.mul(f(facD)));
         Tensor grad = viaPred.add(xInGrad.mul(f(1 - facD))).neg();
         double[] rms = new double[1];
         if (sched.clampGrad()) {
             grad = losses.rmsClamp(grad, sched.clampMax(), rms);
-            double after = grad.square().mean().sqrt().item_double();
+            double after = Math.min(rms[0], sched.clampMax());
             return new GuidanceResult(grad, values, false, rms[0], after);
         }
         double r = grad.square().mean().sqrt().item_double();
@@ -190,12 +200,11 @@ public final class ClipGuidance implements Guidance {
 
     /**
      * Cutn batches {@code b0 .. b0 + nb - 1} of model {@code m}: cutouts drawn per batch, one encoder call over all
-     * their cutouts, losses per batch as DD computes them, one pull-back through the encoder, then each batch's
-     * cutout adjoint. Returns their summed gradient on {@code x_in} (each batch already divided by cutn_batches).
+     * their cutouts, each batch's loss as DD computes it, one pull-back through the encoder, then each batch's cutout
+     * adjoint. Returns {@code d losses.sum() / d x_in} summed over these batches.
      */
     private Tensor clipBatches(GuidanceCall call, PlanStep sched, Model m, Tensor image01, long n, int b0, int nb,
                                List<GuidanceResult.LossValue> values) {
-        int cutnBatches = sched.cutnBatches();
         List<CutoutStage.Cuts> cutsList = new ArrayList<>(nb);
         org.bytedeco.pytorch.TensorVector ins = new org.bytedeco.pytorch.TensorVector();
         for (int b = b0; b < b0 + nb; b++) {
@@ -205,37 +214,27 @@ public final class ClipGuidance implements Guidance {
             cutsList.add(cuts);
             ins.push_back(normalise(cuts.images()));
         }
-        Tensor clipIn = nb == 1 ? ins.get(0) : torch.cat(ins, 0);
-        ImageEncoder.Encoded enc = m.encoder().encode(clipIn);
+        ImageEncoder.Encoded enc = m.encoder().encode(nb == 1 ? ins.get(0) : torch.cat(ins, 0));
         Tensor embAll = enc.embeddings();
         org.bytedeco.pytorch.TensorVector gEmbs = new org.bytedeco.pytorch.TensorVector();
         long off = 0;
         for (int i = 0; i < nb; i++) {
-            CutoutStage.Cuts cuts = cutsList.get(i);
-            long k = cuts.images().size(0);
+            long k = cutsList.get(i).images().size(0);
             Tensor emb = nb == 1 ? embAll : embAll.narrow(0, off, k);
             off += k;
-            Tensor dists = losses.spherical(emb, m.targetEmbeds()); // [K, P]
-            int cuts_ = cuts.cutsPerImage();
-            Tensor lossPerImage = dists.view(cuts_, n, -1).mul(m.weights()).sum(new long[] {2}, false, null)
-                    .mean(new long[] {0}, false, null); // [n]
-            values.add(new GuidanceResult.LossValue(call.step(), call.call(), m.name(), b0 + i,
-                    lossPerImage.sum().item_double()));
-            // d(losses.sum()) / d dists = weights[p] / cuts
-            Tensor gDists = m.weights().div(s(cuts_)).view(1, -1).expand(dists.size(0), dists.size(1)).contiguous();
-            gEmbs.push_back(losses.sphericalBackwardX(emb, m.targetEmbeds(), gDists));
+            LossKernels.ClipTerm term = losses.clipLoss(emb, m.targetEmbeds(), m.weights(), n);
+            values.add(new GuidanceResult.LossValue(call.step(), call.call(), m.name(), b0 + i, term.lossSum()));
+            gEmbs.push_back(term.gradEmbeds());
         }
-        Tensor gClipInAll = enc.backward(nb == 1 ? gEmbs.get(0) : torch.cat(gEmbs, 0));
+        Tensor gClipIn = enc.backward(nb == 1 ? gEmbs.get(0) : torch.cat(gEmbs, 0));
         Tensor sum = null;
         off = 0;
         for (int i = 0; i < nb; i++) {
             CutoutStage.Cuts cuts = cutsList.get(i);
             long k = cuts.images().size(0);
-            Tensor gClipIn = nb == 1 ? gClipInAll : gClipInAll.narrow(0, off, k);
+            Tensor g = nb == 1 ? gClipIn : gClipIn.narrow(0, off, k);
             off += k;
-            Tensor gImage01 = cuts.backward(normaliseBackward(gClipIn));
-            // image01 = (x_in + 1) / 2; autograd.grad(losses.sum() * scale, x_in) / cutn_batches
-            Tensor gXIn = gImage01.div(s(2)).mul(s(sched.clipGuidanceScale())).div(s(cutnBatches));
+            Tensor gXIn = cuts.backward(normaliseBackward(g)).div(s(2)); // image01 = (x_in + 1) / 2
             sum = sum == null ? gXIn : sum.add(gXIn);
         }
         return sum;

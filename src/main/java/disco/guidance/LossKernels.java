@@ -2,35 +2,35 @@ package disco.guidance;
 
 import org.bytedeco.pytorch.Tensor;
 
+import java.util.List;
+
 /**
- * The losses of DD's cond_fn as explicit forward/backward pairs (no autograd). {@link TorchLossKernels} writes
- * them with LibTorch tensor ops; the native gradient stage provides the same contract.
+ * The loss side of DD's cond_fn as explicit forward/backward steps (no autograd): {@link NativeLossKernels} runs
+ * them on the native gradient stage ({@code disco.kernels}); {@link TorchLossKernels} is a LibTorch-ops twin.
  */
 public interface LossKernels {
-    /** DD's {@code spherical_dist_loss(x.unsqueeze(1), y.unsqueeze(0))}: x [a, d], y [b, d] → [a, b]. */
-    Tensor spherical(Tensor x, Tensor y);
-
-    /** Its VJP with respect to x: gradOut [a, b] → [a, d]. */
-    Tensor sphericalBackwardX(Tensor x, Tensor y, Tensor gradOut);
-
-    /** DD's {@code tv_loss}: [n, c, h, w] → [n]. */
-    Tensor tv(Tensor x);
-
-    /** {@code d(sum_b gradLoss[b] * tv(x)[b]) / dx}; gradLoss [n]. */
-    Tensor tvBackward(Tensor x, Tensor gradLoss);
-
-    /** DD's {@code range_loss}: [n, c, h, w] → [n]. */
-    Tensor range(Tensor x);
-
-    /** DD's saturation loss {@code mean |x - clamp(x, -1, 1)|} over all elements → scalar [1]. */
-    Tensor sat(Tensor x);
-
-    /** {@code d(scale * sat(x)) / dx} (zero where |x| <= 1, as torch's abs and clamp give). */
-    Tensor satBackward(Tensor x, double scale);
+    /** One CLIP model's loss for one cutn batch: DD's logged {@code losses.sum()} and its gradient. */
+    record ClipTerm(double lossSum, Tensor gradEmbeds) {}
 
     /**
-     * DD's clamp: {@code g * min(rms, clampMax) / rms} with {@code rms = sqrt(mean(g^2))}; writes the rms to
-     * {@code rmsOut[0]}.
+     * {@code dists = spherical_dist_loss(emb.unsqueeze(1), target.unsqueeze(0))},
+     * {@code losses = dists.view([cuts, n, -1]).mul(weights).sum(2).mean(0)}: {@code losses.sum()} and
+     * {@code d losses.sum() / d emb}. {@code emb} [cuts*n, D] cut-major.
      */
+    ClipTerm clipLoss(Tensor emb, Tensor target, Tensor weights, long n);
+
+    /** The x_in gradient and DD's NaN guard. */
+    record XInGrad(Tensor grad, boolean nan, List<Integer> nanModels) {}
+
+    /**
+     * {@code x_in_grad = clipGuidanceScale / cutnBatches * sum_k modelGrads[k] + tvScale * d tv(x_in).sum()
+     * + satScale * d sat(x_in)} ({@code modelGrads[k]}: d losses.sum() / d x_in summed over the cutn batches,
+     * null when model k is off; DD's range loss is on pred, upstream of x_in, and adds nothing). With a NaN
+     * anywhere, {@code nan} is set and the gradient is zero.
+     */
+    XInGrad xInGrad(Tensor xIn, Tensor pred, List<Tensor> modelGrads, double clipGuidanceScale, int cutnBatches,
+                    double tvScale, double satScale);
+
+    /** DD's clamp {@code g * min(rms, clampMax) / rms} (an all-zero g stays zero); rms goes to {@code rmsOut[0]}. */
     Tensor rmsClamp(Tensor g, double clampMax, double[] rmsOut);
 }

@@ -6,10 +6,38 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * {@link LossKernels} in LibTorch tensor ops with hand-written backward formulas, float32 like DD's. Runs on the
- * tensors' device.
+ * {@link LossKernels} in LibTorch tensor ops with hand-written backward formulas, float32 like DD's: the twin of
+ * {@link NativeLossKernels}, used to cross-check it. Runs on the tensors' device.
  */
 public final class TorchLossKernels implements LossKernels {
+    @Override
+    public ClipTerm clipLoss(Tensor emb, Tensor target, Tensor weights, long n) {
+        Tensor dists = spherical(emb, target); // [K, P]
+        long cuts = dists.size(0) / n;
+        Tensor losses = dists.view(cuts, n, -1).mul(weights).sum(new long[] {2}, false, null)
+                .mean(new long[] {0}, false, null);
+        // d(losses.sum()) / d dists = weights[p] / cuts
+        Tensor g = weights.div(s(cuts)).view(1, -1).expand(dists.size(0), dists.size(1)).contiguous();
+        return new ClipTerm(losses.sum().item_double(), sphericalBackwardX(emb, target, g));
+    }
+
+    @Override
+    public XInGrad xInGrad(Tensor xIn, Tensor pred, java.util.List<Tensor> modelGrads, double clipGuidanceScale,
+                           int cutnBatches, double tvScale, double satScale) {
+        Tensor g = torch.zeros_like(xIn);
+        java.util.List<Integer> nanModels = new java.util.ArrayList<>();
+        for (int k = 0; k < modelGrads.size(); k++) {
+            Tensor mg = modelGrads.get(k);
+            if (mg == null) continue;
+            if (mg.isnan().any().item_bool()) nanModels.add(k);
+            g = g.add(mg.mul(s(clipGuidanceScale / cutnBatches)));
+        }
+        Tensor ones = torch.ones_like(tv(xIn));
+        g = g.add(tvBackward(xIn, ones.mul(s(tvScale)))).add(satBackward(xIn, satScale));
+        boolean nan = g.isnan().any().item_bool();
+        return new XInGrad(nan ? torch.zeros_like(g) : g, nan, java.util.List.copyOf(nanModels));
+    }
+
     private static Scalar s(double v) {
         return new Scalar(v);
     }
@@ -21,7 +49,6 @@ public final class TorchLossKernels implements LossKernels {
         return x.div(norm);
     }
 
-    @Override
     public Tensor spherical(Tensor x, Tensor y) {
         Tensor[] nx = new Tensor[1], ny = new Tensor[1];
         Tensor xn = normalize(x, nx).unsqueeze(1);
@@ -29,7 +56,6 @@ public final class TorchLossKernels implements LossKernels {
         return xn.sub(yn).square().sum(new long[] {-1}, false, null).sqrt().div(s(2)).arcsin().pow(s(2)).mul(s(2));
     }
 
-    @Override
     public Tensor sphericalBackwardX(Tensor x, Tensor y, Tensor gradOut) {
         Tensor[] nx = new Tensor[1], ny = new Tensor[1];
         Tensor xn = normalize(x, nx);
@@ -47,7 +73,6 @@ public final class TorchLossKernels implements LossKernels {
         return gxn.sub(xn.mul(dot)).div(nx[0]);
     }
 
-    @Override
     public Tensor tv(Tensor x) {
         long h = x.size(2), w = x.size(3);
         Tensor dx = torch.zeros_like(x);
@@ -57,7 +82,6 @@ public final class TorchLossKernels implements LossKernels {
         return dx.square().add(dy.square()).mean(new long[] {1, 2, 3}, false, null);
     }
 
-    @Override
     public Tensor tvBackward(Tensor x, Tensor gradLoss) {
         long c = x.size(1), h = x.size(2), w = x.size(3);
         Tensor dx = torch.zeros_like(x);
@@ -71,17 +95,14 @@ public final class TorchLossKernels implements LossKernels {
         return g.mul(gradLoss.view(-1, 1, 1, 1)).div(s((double) c * h * w));
     }
 
-    @Override
     public Tensor range(Tensor x) {
         return x.sub(clamp1(x)).square().mean(new long[] {1, 2, 3}, false, null);
     }
 
-    @Override
     public Tensor sat(Tensor x) {
         return x.sub(clamp1(x)).abs().mean();
     }
 
-    @Override
     public Tensor satBackward(Tensor x, double scale) {
         Tensor sign = x.sub(clamp1(x)).sign();
         return sign.mul(s(scale / x.numel()));

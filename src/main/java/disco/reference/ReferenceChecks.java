@@ -12,7 +12,8 @@ public final class ReferenceChecks {
                 new disco.models.clip.ClipReferenceChecks(),
                 new disco.models.ModelReferenceChecks(),
                 new disco.kernels.CutoutsReferenceCheck(),
-                new disco.kernels.LossReferenceCheck()
+                new disco.kernels.LossReferenceCheck(),
+                new disco.guidance.SamplerReferenceChecks()
         );
     }
 }

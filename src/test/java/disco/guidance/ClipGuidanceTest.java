@@ -185,12 +185,16 @@ class ClipGuidanceTest {
     }
 
     void check(String useSecondary, boolean clamp, int curT, int schedIndex, boolean reusePrimary) {
+        check(useSecondary, clamp, curT, schedIndex, reusePrimary, new TorchLossKernels());
+        check(useSecondary, clamp, curT, schedIndex, reusePrimary, new NativeLossKernels());
+    }
+
+    void check(String useSecondary, boolean clamp, int curT, int schedIndex, boolean reusePrimary, LossKernels lk) {
         Setup st = setup(useSecondary, clamp);
         EpsDenoiser unet = new EpsDenoiser(ClipGuidanceTest::net, st.alphas);
         XStartDenoiser sec = new XStartDenoiser(ClipGuidanceTest::secondaryNet, st.alphas);
         List<String> logs = new ArrayList<>();
-        ClipGuidance g = new ClipGuidance(st.plan, unet, sec, st.models, new FlipCutouts(), new TorchLossKernels(), 1,
-                logs::add);
+        ClipGuidance g = new ClipGuidance(st.plan, unet, sec, st.models, new FlipCutouts(), lk, 1, logs::add);
         Tensor x = randn(9, N, 3, H, W).mul(s(1.5));
         boolean secondary = useSecondary.equals("True");
         assertEquals(!secondary, g.usesPrimaryDenoiser(schedIndex));
@@ -199,7 +203,7 @@ class ClipGuidanceTest {
         List<Double> refLosses = new ArrayList<>();
         Tensor ref = reference(st, x, curT, schedIndex, secondary, clamp, refLosses);
         double err = maxRel(r.grad(), ref);
-        assertTrue(err < 1e-5, "grad max rel err " + err);
+        assertTrue(err < 1e-5, lk.getClass().getSimpleName() + ": grad max rel err " + err);
         assertEquals(refLosses.size(), r.losses().size());
         for (int k = 0; k < refLosses.size(); k++) assertEquals(refLosses.get(k), r.losses().get(k).value(), 1e-5);
         assertFalse(r.nanGuarded());
@@ -232,7 +236,7 @@ class ClipGuidanceTest {
         Setup st = setup("False", true);
         EpsDenoiser nanNet = new EpsDenoiser((x, ts) -> x.mul(s(Double.NaN)), st.alphas);
         List<String> logs = new ArrayList<>();
-        ClipGuidance g = new ClipGuidance(st.plan, nanNet, null, st.models, new FlipCutouts(), new TorchLossKernels(), 1,
+        ClipGuidance g = new ClipGuidance(st.plan, nanNet, null, st.models, new FlipCutouts(), new NativeLossKernels(), 1,
                 logs::add);
         GuidanceResult r = g.guide(new GuidanceCall(randn(3, N, 3, H, W), 6, 6, null, 0, 1, 0));
         assertTrue(r.nanGuarded());

@@ -18,18 +18,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * DD's cutouts behind {@link CutoutStage}, computed either by the native kernels ({@link CutSet}: explicit
- * forward/adjoint) or by LibTorch ops the way DD does it ({@link TorchCutouts} with one autograd graph per call,
- * pulled back once). Both draw the same cuts from the same stream (boxes and augmentation parameters shared by the
- * batch as in MakeCutoutsDango, cut-major layout), so the two give the same cutouts to rounding.
+ * DD's cutouts behind {@link CutoutStage} computed the way DD computes them: LibTorch ops ({@link TorchCutouts})
+ * recorded by autograd in one graph per call and pulled back once. The cuts are drawn exactly as
+ * {@link disco.guidance.NativeCutoutStage} draws them (boxes and augmentation parameters shared by the batch as in
+ * MakeCutoutsDango, cut-major layout, the same stream), so both stages give the same cutouts to rounding.
  */
-public final class DrawnCutouts implements CutoutStage {
-    private final boolean torchOps;
+public final class TorchCutoutStage implements CutoutStage {
     private final boolean skipAugs;
 
-    /** @param torchOps LibTorch ops + autograd (DD's way) instead of the native kernels */
-    public DrawnCutouts(boolean torchOps, boolean skipAugs) {
-        this.torchOps = torchOps;
+    public TorchCutoutStage(boolean skipAugs) {
         this.skipAugs = skipAugs;
     }
 
@@ -61,22 +58,6 @@ public final class DrawnCutouts implements CutoutStage {
         CutSet set = draw(n, Math.toIntExact(image.size(2)), Math.toIntExact(image.size(3)), cutSize, step, skipAugs,
                 random);
         int perImage = set.cuts().size() / n;
-        if (!torchOps) {
-            Tensor out = set.forward(image);
-            return new Cuts() {
-                public Tensor images() {
-                    return out;
-                }
-
-                public int cutsPerImage() {
-                    return perImage;
-                }
-
-                public Tensor backward(Tensor g) {
-                    return set.backward(image, g.contiguous());
-                }
-            };
-        }
         Tensor noise = set.noiseTensor();
         if (noise != null && image.is_cuda()) noise = noise.to(image.device(), noise.scalar_type());
         Tensor leaf;

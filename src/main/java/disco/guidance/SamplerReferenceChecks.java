@@ -1,0 +1,279 @@
+package disco.guidance;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import disco.models.checkpoint.Checkpoint;
+import disco.models.clip.ClipModel;
+import disco.models.secondary.SecondaryModel;
+import disco.models.tokenizer.SimpleTokenizer;
+import disco.models.unet.UNetConfig;
+import disco.models.unet.UNetModel;
+import disco.plan.DiffusionSchedule;
+import disco.plan.StepPlan;
+import disco.reference.CheckResult;
+import disco.reference.Compare;
+import disco.reference.ReferenceCheck;
+import disco.reference.ReferenceContext;
+import disco.sampling.EpsDenoiser;
+import disco.sampling.GuidanceCall;
+import disco.sampling.GuidanceResult;
+import disco.sampling.NoiseSource;
+import disco.sampling.Sampler;
+import disco.sampling.SamplerConfig;
+import disco.sampling.SamplerState;
+import disco.sampling.SpacedAlphas;
+import disco.sampling.StepOutput;
+import disco.sampling.Symmetry;
+import disco.sampling.Tensors;
+import disco.sampling.XStartDenoiser;
+import disco.settings.Prompt;
+import disco.settings.Scheduled;
+import disco.util.DiscoException;
+import disco.util.Npy;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The engine's acceptance checks: DD's {@code cond_fn} ({@code run/grad}, {@code secrun/grad}) and whole guided runs
+ * ({@code run/samples}, {@code secrun/samples}, {@code plmsrun/samples}, {@code initrun/samples},
+ * {@code symrun/samples}) against the fixtures. Models, prompts, schedules and settings are read from the directory;
+ * the fixture's {@code x_T}, init image and per-step noises are fed through the sampler's {@link NoiseSource} seam.
+ * A samples check compares the samples after every step, the unguided {@code pred_xstart} of every step and the
+ * logged loss values, and reports the largest of the three errors.
+ */
+public final class SamplerReferenceChecks implements ReferenceCheck {
+    static final double GRAD_TOL = 1e-3;
+    static final double SAMPLES_TOL = 2e-3;
+
+    /** A fixture run: what it changes from {@code settings.json} (as the fixtures README defines it). */
+    public record Variant(String name, boolean secondary, boolean plms, boolean init, boolean symmetry) {}
+
+    public static final List<Variant> VARIANTS = List.of(
+            new Variant("run", false, false, false, false),
+            new Variant("secrun", true, false, false, false),
+            new Variant("plmsrun", false, true, false, false),
+            new Variant("initrun", true, false, true, false),
+            new Variant("symrun", false, false, false, true));
+
+    @Override
+    public List<CheckResult> run(ReferenceContext ctx) {
+        List<CheckResult> out = new ArrayList<>();
+        Engine e;
+        try {
+            e = Engine.load(ctx);
+        } catch (RuntimeException ex) {
+            String why = String.valueOf(ex.getMessage()).split("\n", 2)[0];
+            out.add(CheckResult.error("run/grad", why));
+            for (Variant v : VARIANTS) out.add(CheckResult.error(v.name() + "/samples", why));
+            return out;
+        }
+        for (Variant v : VARIANTS) {
+            if (v.name().equals("run") || v.name().equals("secrun")) out.add(guard(v.name() + "/grad", () -> grad(e, v)));
+            out.add(guard(v.name() + "/samples", () -> samples(e, v)));
+        }
+        return out;
+    }
+
+    private interface Check {
+        CheckResult run();
+    }
+
+    private static CheckResult guard(String name, Check c) {
+        try (PointerScope scope = new PointerScope()) {
+            return c.run();
+        } catch (RuntimeException ex) {
+            return CheckResult.error(name, String.valueOf(ex.getMessage()).split("\n", 2)[0]);
+        }
+    }
+
+    /** Everything loaded once from a reference directory. */
+    public static final class Engine {
+        final ReferenceContext ctx;
+        final JsonNode settings;
+        final DiffusionSchedule schedule;
+        final SpacedAlphas alphas;
+        final EpsDenoiser unet;
+        final XStartDenoiser secondary;
+        final List<ClipGuidance.Model> models;
+
+        private Engine(ReferenceContext ctx, JsonNode settings, DiffusionSchedule schedule, EpsDenoiser unet,
+                       XStartDenoiser secondary, List<ClipGuidance.Model> models) {
+            this.ctx = ctx;
+            this.settings = settings;
+            this.schedule = schedule;
+            this.alphas = SpacedAlphas.of(schedule);
+            this.unet = unet;
+            this.secondary = secondary;
+            this.models = models;
+        }
+
+        public static Engine load(ReferenceContext ctx) {
+            JsonNode s = ctx.settings();
+            int steps = req(s, "steps").asInt();
+            int diffusionSteps = s.has("diffusion_steps") ? s.get("diffusion_steps").asInt()
+                    : DiffusionSchedule.diffusionSteps(steps);
+            DiffusionSchedule schedule = DiffusionSchedule.create(diffusionSteps, steps, "ddim" + steps);
+            SpacedAlphas alphas = SpacedAlphas.of(schedule);
+            // UNetModel.load / SecondaryModel.load call Module.eval(), which fails outside a PointerScope with this
+            // LibTorch binding; neither network depends on the training flag, so build and load without it.
+            UNetModel u = new UNetModel(UNetConfig.read(ctx.file("unet.json")));
+            Checkpoint.loadInto(u, Checkpoint.read(ctx.file("unet.pt")), ctx.file("unet.pt"));
+            EpsDenoiser unet = new EpsDenoiser(u::forward, alphas);
+            XStartDenoiser sec = null;
+            if (ctx.has("secondary.pt")) {
+                Map<String, Tensor> sw = Checkpoint.read(ctx.file("secondary.pt"));
+                SecondaryModel m = SecondaryModel.fromWeights(sw, ctx.file("secondary.pt"));
+                Checkpoint.loadInto(m, sw, ctx.file("secondary.pt"));
+                sec = new XStartDenoiser((x, t) -> m.forward(x, t).pred(), alphas);
+            }
+            Path vocab = ctx.vocab().orElseThrow(() -> DiscoException.badInput(ctx.dir()
+                    + ": no bpe_simple_vocab_16e6.txt.gz here or in ../clip-vocab (pass --vocab)"));
+            SimpleTokenizer tok = SimpleTokenizer.load(vocab);
+            List<String> prompts = new ArrayList<>();
+            for (JsonNode p : req(s, "prompts")) prompts.add(p.asText());
+            List<Prompt> parsed = Prompt.normalize(Prompt.parseAll(prompts));
+            List<String> texts = parsed.stream().map(Prompt::text).toList();
+            float[] w = new float[parsed.size()];
+            for (int k = 0; k < w.length; k++) w[k] = (float) parsed.get(k).weight();
+            List<ClipGuidance.Model> models = new ArrayList<>();
+            for (JsonNode n : req(s, "clip_models")) {
+                String name = n.asText();
+                ClipModel clip = ClipModel.load(ctx.file("clip-" + name + ".pt"));
+                Tensor embeds = clip.encodeText(tok, texts).to(torch.ScalarType.Float).contiguous();
+                embeds.retainReference();
+                Tensor weights = Tensors.fromFloats(w, w.length);
+                weights.retainReference();
+                models.add(new ClipGuidance.Model(name, ImageEncoder.of(clip.inputResolution(), clip::encodeImage),
+                        embeds, weights));
+            }
+            return new Engine(ctx, s, schedule, unet, sec, models);
+        }
+
+        /** The plan of {@code settings.json}, with {@code use_secondary_model} as the variant sets it. */
+        StepPlan plan(boolean secondary) {
+            Map<Scheduled, String> sc = new EnumMap<>(Scheduled.class);
+            for (Scheduled k : Scheduled.values()) {
+                JsonNode v = settings.get(k.key());
+                if (v == null) continue;
+                sc.put(k, v.isBoolean() ? (v.asBoolean() ? "True" : "False") : v.asText());
+            }
+            sc.put(Scheduled.USE_SECONDARY_MODEL, secondary ? "True" : "False");
+            sc.putIfAbsent(Scheduled.INIT_SCALE, "0");
+            Map<String, String> modelSchedules = new LinkedHashMap<>();
+            JsonNode ms = settings.get("schedules");
+            if (ms != null) {
+                for (Iterator<Map.Entry<String, JsonNode>> it = ms.fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> e = it.next();
+                    modelSchedules.put(e.getKey(), e.getValue().asText());
+                }
+            }
+            List<String> names = models.stream().map(ClipGuidance.Model::name).toList();
+            return StepPlan.build(schedule, req(settings, "skip_steps").asInt(), names, modelSchedules, sc);
+        }
+
+        ClipGuidance guidance(boolean secondary) {
+            return new ClipGuidance(plan(secondary), unet, this.secondary, models,
+                    new NativeCutoutStage(!settings.has("skip_augs") || settings.get("skip_augs").asBoolean(), false),
+                    new NativeLossKernels(), 0, m -> System.err.println("guidance: " + m));
+        }
+    }
+
+    static JsonNode req(JsonNode s, String key) {
+        JsonNode v = s.get(key);
+        if (v == null || v.isNull()) throw DiscoException.badInput("settings.json: " + key + ": missing");
+        return v;
+    }
+
+    static Tensor tensor(Npy.Array a) {
+        return Tensors.fromFloats(a.floats(), a.shape());
+    }
+
+    /** {@code <run>_grad_x} → cond_fn at {@code grad_index} → {@code <run>_grad}. */
+    static CheckResult grad(Engine e, Variant v) {
+        String name = v.name() + "/grad";
+        int index = req(e.settings, "grad_index").asInt();
+        ClipGuidance g = e.guidance(v.secondary());
+        Tensor x = tensor(e.ctx.npy(v.name() + "_grad_x.npy"));
+        int step = g.stepOf(index);
+        GuidanceResult r = g.guide(new GuidanceCall(x, index, index, null, 0, step, 0));
+        return CheckResult.numeric(name, Compare.maxRelErr(Tensors.toFloats(r.grad()),
+                e.ctx.npy(v.name() + "_grad.npy").floats()), GRAD_TOL);
+    }
+
+    /** The fixture's x_T and per-step noises. */
+    record FixtureNoise(Tensor xT, float[] noises, int perStep) implements NoiseSource {
+        @Override
+        public Tensor stepNoise(int step, long[] shape) {
+            if (noises == null) throw new IllegalStateException("this fixture run has no noises");
+            float[] z = new float[perStep];
+            System.arraycopy(noises, step * perStep, z, 0, perStep);
+            return Tensors.fromFloats(z, shape);
+        }
+
+        @Override
+        public Tensor initialNoise(long[] shape) {
+            return xT;
+        }
+    }
+
+    static CheckResult samples(Engine e, Variant v) {
+        return samples(e, v, Integer.MAX_VALUE);
+    }
+
+    /**
+     * The samples check over the first {@code maxSteps} executed steps only (the tests' cheaper prefix of the
+     * acceptance check): samples, pred_xstart and the loss values logged in those steps.
+     */
+    static CheckResult samples(Engine e, Variant v, int maxSteps) {
+        String name = v.name() + "/samples";
+        String p = v.name() + "_";
+        JsonNode s = e.settings;
+        int skip = req(s, "skip_steps").asInt();
+        boolean clipDenoised = s.has("clip_denoised") && s.get("clip_denoised").asBoolean();
+        SamplerConfig cfg = v.plms() ? SamplerConfig.plms(skip, clipDenoised)
+                : SamplerConfig.ddim(req(s, "eta").asDouble(), skip, clipDenoised);
+        if (v.symmetry()) cfg = cfg.withSymmetry(new Symmetry(true, true, List.of(0.5)));
+        Tensor xT = tensor(e.ctx.npy(p + "x_T.npy"));
+        int perStep = Math.toIntExact(xT.numel());
+        float[] noises = e.ctx.has(p + "noises.npy") ? e.ctx.npy(p + "noises.npy").floats() : null;
+        Tensor init = v.init() ? tensor(e.ctx.npy(p + "init.npy")) : null;
+        Sampler sampler = new Sampler(cfg, e.unet, e.guidance(v.secondary()), new FixtureNoise(xT, noises, perStep), 0);
+        int nSteps = Math.min(maxSteps, sampler.stepsToRun());
+        float[] samples = new float[nSteps * perStep];
+        float[] preds = new float[nSteps * perStep];
+        List<Double> losses = new ArrayList<>();
+        SamplerState st = sampler.start(xT, init);
+        while (!sampler.done(st) && st.stepsDone() < nSteps) {
+            StepOutput o = sampler.step(st);
+            System.arraycopy(Tensors.toFloats(o.sample()), 0, samples, o.step() * perStep, perStep);
+            System.arraycopy(Tensors.toFloats(o.predXstart()), 0, preds, o.step() * perStep, perStep);
+            for (GuidanceResult g : o.guidance()) for (GuidanceResult.LossValue l : g.losses()) losses.add(l.value());
+            st.close();
+            st = o.state();
+            o.close();
+        }
+        st.close();
+        double eS = Compare.maxRelErr(samples, Arrays.copyOf(e.ctx.npy(p + "samples.npy").floats(), samples.length));
+        double eP = Compare.maxRelErr(preds, Arrays.copyOf(e.ctx.npy(p + "pred_xstart.npy").floats(), preds.length));
+        double[] refLoss = e.ctx.npy(p + "loss_values.npy").doubles();
+        if (nSteps < sampler.stepsToRun() && losses.size() <= refLoss.length) refLoss = Arrays.copyOf(refLoss, losses.size());
+        double eL;
+        if (refLoss.length != losses.size()) {
+            return CheckResult.error(name, "loss values: " + losses.size() + " logged, reference has " + refLoss.length);
+        }
+        eL = Compare.maxRelErr(losses.stream().mapToDouble(Double::doubleValue).toArray(), refLoss);
+        double err = Math.max(eS, Math.max(eP, eL));
+        if (Double.isNaN(eS) || Double.isNaN(eP) || Double.isNaN(eL)) err = Double.NaN;
+        return new CheckResult(name, err, SAMPLES_TOL, err <= SAMPLES_TOL,
+                String.format("samples %.2e, pred_xstart %.2e, losses %.2e", eS, eP, eL));
+    }
+}
