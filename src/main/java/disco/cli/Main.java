@@ -15,6 +15,9 @@ import picocli.CommandLine.Command;
                 PlanCommand.class,
                 ModelsCommand.class,
                 BenchCommand.class,
+                RunCommand.class,
+                DemoCommand.class,
+                ResumeCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

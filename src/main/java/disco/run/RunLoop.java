@@ -147,6 +147,17 @@ public final class RunLoop {
                 } else {
                     state = start(s, engine, sampler, batchSeed, initImage);
                 }
+                if (interrupted.get()) {
+                    // Ctrl-C came during the previous batch's last step: stop before this batch's first step
+                    Path ck;
+                    try {
+                        ck = writeCheckpoint(spec, outs, state, i, stepsRun, "interrupt");
+                    } finally {
+                        state.close();
+                    }
+                    throw new DiscoException(ExitCodes.INTERRUPTED, "interrupted before batch " + i
+                            + "; checkpoint written: " + ck + " (continue with: disco resume " + ck + ")");
+                }
                 Path ckpt = runBatch(spec, s, plan, saves, sampler, state, outs, log, i, stopAfter, finals);
                 if (ckpt != null) return new Result(outs, List.of(), ckpt);
             }

@@ -1,0 +1,76 @@
+package disco.cli;
+
+import disco.run.ResolvedSettings;
+import disco.settings.Settings;
+import disco.settings.SettingsIO;
+import disco.settings.SettingsOverrides;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+@Command(name = "demo",
+        description = {"A whole guided run on the built-in tiny models (random networks from fixed seeds: a UNet, DD's"
+                + " secondary model, RN-tiny and ViT-tiny CLIPs; nothing is downloaded) at 64x64 in a few steps.",
+                "Writes OUT/demo/ like `disco run` and prints the final image path. The images are noise-like: the"
+                + " networks are untrained; the run exercises every stage."})
+public final class DemoCommand implements Callable<Integer> {
+    /** The demo's settings (a classpath resource); flags override them. */
+    public static final String SETTINGS_RESOURCE = "/disco/run/demo-settings.json";
+
+    @Option(names = "--prompt", paramLabel = "TEXT[:WEIGHT]", description = "a text prompt (repeatable)")
+    List<String> prompts = new ArrayList<>();
+
+    @Option(names = "--seed", paramLabel = "N", description = "random seed (default: the demo's, 2022)")
+    Long seed;
+
+    @Option(names = "--steps", paramLabel = "N", description = "sampling steps (default: 10, skipping 2)")
+    Integer steps;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "any settings key (repeatable)")
+    List<String> set = new ArrayList<>();
+
+    @Mixin
+    RunSupport.ExecOptions exec;
+
+    @Mixin
+    RunSupport.OutOption out;
+
+    @Override
+    public Integer call() {
+        return RunSupport.run(ResolvedSettings.of(settings(prompts, seed, steps, set)), exec, out.out);
+    }
+
+    /** The demo settings with the given overrides (null / empty: the demo's values). */
+    public static Settings settings(List<String> prompts, Long seed, Integer steps, List<String> set) {
+        String text;
+        try (InputStream in = DemoCommand.class.getResourceAsStream(SETTINGS_RESOURCE)) {
+            if (in == null) throw new IllegalStateException("missing resource " + SETTINGS_RESOURCE);
+            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        List<String> warnings = new ArrayList<>();
+        Map<String, Object> m = SettingsIO.normalize(SettingsIO.parse(text, "demo settings", false), "demo settings", warnings);
+        Map<String, String> sets = new LinkedHashMap<>();
+        for (String s : set == null ? List.<String>of() : set) {
+            Map.Entry<String, String> e = SettingsOverrides.splitAssignment("--set", s);
+            sets.put(e.getKey(), e.getValue());
+        }
+        SettingsOverrides o = new SettingsOverrides(prompts, null, null, steps, null, seed, null, sets);
+        Set<String> overridden = o.applyTo(m, warnings);
+        Settings s = SettingsIO.build(m, "demo settings", overridden, warnings);
+        for (String w : warnings) System.err.println("disco: warning: " + w);
+        return s;
+    }
+}

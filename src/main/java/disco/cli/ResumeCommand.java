@@ -1,0 +1,24 @@
+package disco.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "resume",
+        description = "Continue a run from a checkpoint (written on Ctrl-C or --stop-at) to the image the uninterrupted"
+                + " run gives; writes into the run's own directory. Prints the final image paths on stdout.")
+public final class ResumeCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "CHECKPOINT", description = "a <batch_name>(<n>)_checkpoint.zip")
+    Path checkpoint;
+
+    @Mixin
+    RunSupport.ExecOptions exec;
+
+    @Override
+    public Integer call() {
+        return RunSupport.resume(checkpoint, exec);
+    }
+}

@@ -1,0 +1,118 @@
+package disco.cli;
+
+import disco.guidance.NativeCutoutStage;
+import disco.guidance.NativeLossKernels;
+import disco.models.registry.ModelDir;
+import disco.models.registry.Registry;
+import disco.run.Checkpoint;
+import disco.run.DiscoEngine;
+import disco.run.ModelLoader;
+import disco.run.ResolvedSettings;
+import disco.run.RunLoop;
+import disco.run.StopAt;
+import disco.settings.Settings;
+import disco.torch.Torch;
+import disco.util.DiscoException;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.global.torch;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+
+/** The options and the flow {@code disco run}, {@code disco demo} and {@code disco resume} share. */
+final class RunSupport {
+    /** Where and how a run executes (a picocli mixin). */
+    static final class ExecOptions {
+        @Option(names = "--device", paramLabel = "cpu|cuda", defaultValue = "cpu",
+                description = "where the networks run (default: ${DEFAULT-VALUE})")
+        String device;
+
+        @Option(names = "--model-dir", paramLabel = "DIR",
+                description = "model directory (default: $DISCO_MODELS, else ~/.cache/disco/models)")
+        Path modelDir;
+
+        @Option(names = "--stop-at", paramLabel = "N|P%",
+                description = "stop after N executed steps (or P% of them), keeping the partial and a checkpoint"
+                        + " to finish with `disco resume`")
+        String stopAt;
+    }
+
+    private RunSupport() {}
+
+    /** The LibTorch device for {@code --device}; a device that is not there is bad input. */
+    static Device device(String name) {
+        Torch.init();
+        String d = name == null ? "cpu" : name.strip().toLowerCase(java.util.Locale.ROOT);
+        return switch (d) {
+            case "cpu" -> new Device(torch.DeviceType.CPU);
+            case "cuda", "gpu" -> {
+                if (!torch.cuda_is_available()) {
+                    throw DiscoException.badInput("--device cuda: no CUDA device is visible to LibTorch here; use --device cpu");
+                }
+                yield new Device(torch.DeviceType.CUDA);
+            }
+            default -> throw DiscoException.badInput("--device: expected cpu or cuda, found '" + name + "'");
+        };
+    }
+
+    static StopAt stopAt(ExecOptions o) {
+        return o.stopAt == null ? null : StopAt.parse(o.stopAt);
+    }
+
+    /** Loads the networks the settings name (checking every file first), builds the engine. */
+    static DiscoEngine engine(Settings s, ExecOptions o, Device device) {
+        Path modelDir = ModelDir.resolve(o.modelDir);
+        DiscoEngine.Networks nets = ModelLoader.load(s, modelDir, Registry.builtin());
+        if (!device.is_cpu()) {
+            nets.unet().to(device, false);
+            if (nets.secondary() != null) nets.secondary().to(device, false);
+            nets.clips().values().forEach(c -> c.to(device, false));
+        }
+        return new DiscoEngine(s, nets, new NativeCutoutStage(s.skipAugs(), false), new NativeLossKernels(), device,
+                msg -> System.err.println("disco: warning: " + msg));
+    }
+
+    /** {@code --out} (run and demo; resume writes where the run wrote). */
+    static final class OutOption {
+        @Option(names = "--out", paramLabel = "DIR", defaultValue = "images_out",
+                description = "output root; images go to DIR/<batch_name>/ (default: ${DEFAULT-VALUE})")
+        Path out;
+    }
+
+    /** Runs from the start; prints the final images (or the checkpoint) on stdout. */
+    static int run(ResolvedSettings r, ExecOptions o, Path out) {
+        Device device = device(o.device);
+        StopAt stop = stopAt(o);
+        try (DiscoEngine engine = engine(r.settings(), o, device)) {
+            RunLoop.Result res = new RunLoop(System.err).run(new RunLoop.Spec(r.settings(), r.json(), out, stop), engine);
+            return report(res);
+        }
+    }
+
+    /** Continues a checkpoint; prints the final images (or the new checkpoint) on stdout. */
+    static int resume(Path checkpoint, ExecOptions o) {
+        Checkpoint c = Checkpoint.read(checkpoint);
+        if (!java.nio.file.Files.isDirectory(c.runDir())) {
+            // the run directory moved (with its checkpoint): continue where the checkpoint is now
+            c = new Checkpoint(c.settingsJson(), checkpoint.toAbsolutePath().getParent(), c.batchName(), c.batchNum(),
+                    c.batch(), c.nextStep(), c.stepsRun(), c.seed(), c.reason(), c.tensors(), c.ints());
+        }
+        ResolvedSettings r = ResolvedSettings.fromJson(c.settingsJson(), checkpoint + ": settings.json");
+        Device device = device(o.device);
+        Checkpoint from = c;
+        try (DiscoEngine engine = engine(r.settings(), o, device)) {
+            RunLoop.Result res = new RunLoop(System.err).resume(from, new RunLoop.Spec(r.settings(), r.json(), null, stopAt(o)),
+                    engine);
+            return report(res);
+        }
+    }
+
+    private static int report(RunLoop.Result res) {
+        if (res.complete()) {
+            for (Path p : res.images()) System.out.println(p);
+        } else {
+            System.out.println(res.checkpoint());
+        }
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,141 @@
+package disco.run;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import disco.models.clip.ClipModel;
+import disco.models.registry.ModelEntry;
+import disco.models.registry.Registry;
+import disco.models.secondary.SecondaryModel;
+import disco.models.tokenizer.SimpleTokenizer;
+import disco.models.unet.UNetConfig;
+import disco.models.unet.UNetModel;
+import disco.plan.StepPlan;
+import disco.settings.ClipModelName;
+import disco.settings.Settings;
+import disco.util.DiscoException;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Finds and loads the networks a run's settings name: the diffusion model, DD's secondary model (only when the plan
+ * uses it), every CLIP model of {@code clip_models} and the BPE vocabulary, from the model directory by their
+ * registry names, or the built-in demo networks ({@code RN-tiny}, {@code ViT-tiny}, the demo UNet and secondary
+ * model). Every file is checked to exist before any is read: a missing one is bad input naming the file and the
+ * {@code disco models fetch} command that gets it.
+ */
+public final class ModelLoader {
+    /** The diffusion model name under which {@code disco demo} runs the demo UNet. */
+    public static final String DEMO_DIFFUSION_MODEL = "demo";
+
+    private ModelLoader() {}
+
+    /** The demo networks: no file is read, nothing is downloaded. */
+    public static DiscoEngine.Networks demo(Settings s) {
+        Map<String, ClipModel> clips = new LinkedHashMap<>();
+        for (String m : s.clipModels()) {
+            String c = ClipModelName.resolve(m).canonical();
+            if (!ClipModel.DEMO_NAMES.contains(c)) {
+                throw DiscoException.badInput("clip_models: " + m + ": the demo runs the built-in models only ("
+                        + String.join(", ", ClipModel.DEMO_NAMES) + ")");
+            }
+            clips.put(m, ClipModel.demo(c));
+        }
+        SecondaryModel sec = DiscoEngine.needsSecondary(StepPlan.of(s)) ? SecondaryModel.demo() : null;
+        return new DiscoEngine.Networks(UNetModel.demo(), sec, clips, DemoTokens::tokenize);
+    }
+
+    /** Loads what {@code s} names from {@code modelDir} (demo CLIP names give the demo CLIPs). */
+    public static DiscoEngine.Networks load(Settings s, Path modelDir, Registry registry) {
+        boolean demoUnet = s.diffusionModel().equals(DEMO_DIFFUSION_MODEL);
+        // resolve every file first, so a missing one is reported before anything heavy is read
+        Path unetFile = null;
+        UNetConfig unetConfig = null;
+        if (!demoUnet) {
+            ModelEntry e = diffusionEntry(s, registry);
+            unetFile = require(e, modelDir);
+            Map<String, Object> cfg = new LinkedHashMap<>(e.config());
+            cfg.putAll(s.diffusionModelConfig());
+            unetConfig = UNetConfig.fromJson(new ObjectMapper().valueToTree(cfg), "diffusion model " + e.name() + " config");
+        }
+        boolean needsSecondary = DiscoEngine.needsSecondary(StepPlan.of(s));
+        Path secFile = needsSecondary && !demoUnet ? require(registry.require("secondary_model_imagenet_2"), modelDir) : null;
+        Map<String, Path> clipFiles = new LinkedHashMap<>();
+        boolean allDemo = true;
+        for (String m : s.clipModels()) {
+            ClipModelName n = ClipModelName.resolve(m);
+            if (n.isPath()) {
+                Path p = Path.of(n.canonical());
+                if (!Files.isRegularFile(p)) throw DiscoException.badInput(p + ": CLIP model file not found (clip_models: " + m + ")");
+                clipFiles.put(m, p);
+                allDemo = false;
+            } else if (ClipModel.DEMO_NAMES.contains(n.canonical())) {
+                clipFiles.put(m, null);
+            } else {
+                clipFiles.put(m, require(registry.require(n.canonical()), modelDir));
+                allDemo = false;
+            }
+        }
+        Path vocab = allDemo ? null : require(registry.require("bpe_simple_vocab_16e6"), modelDir);
+
+        UNetModel unet = demoUnet ? UNetModel.demo() : UNetModel.load(unetConfig, unetFile);
+        SecondaryModel sec = !needsSecondary ? null : demoUnet ? SecondaryModel.demo() : SecondaryModel.load(secFile);
+        Map<String, ClipModel> clips = new LinkedHashMap<>();
+        for (Map.Entry<String, Path> e : clipFiles.entrySet()) {
+            clips.put(e.getKey(), e.getValue() == null ? ClipModel.demo(ClipModelName.resolve(e.getKey()).canonical())
+                    : ClipModel.load(e.getValue()));
+        }
+        DiscoEngine.TextEncoder text;
+        if (vocab == null) {
+            text = DemoTokens::tokenize;
+        } else {
+            SimpleTokenizer tok = SimpleTokenizer.load(vocab);
+            text = texts -> {
+                long[][] out = new long[texts.size()][];
+                for (int i = 0; i < out.length; i++) {
+                    int[] t = tok.tokenize(texts.get(i));
+                    out[i] = new long[t.length];
+                    for (int j = 0; j < t.length; j++) out[i][j] = t[j];
+                }
+                return out;
+            };
+        }
+        return new DiscoEngine.Networks(unet, sec, clips, text);
+    }
+
+    private static ModelEntry diffusionEntry(Settings s, Registry registry) {
+        String name = s.diffusionModel();
+        String lower = name.toLowerCase(java.util.Locale.ROOT);
+        if (lower.endsWith(".pt") || lower.endsWith(".pth")) {
+            Path p = Path.of(name);
+            if (s.diffusionModelConfig().isEmpty()) {
+                throw DiscoException.badInput("diffusion_model_config: expected the create_model arguments of the custom"
+                        + " diffusion model " + p);
+            }
+            return ModelEntry.custom(p.getFileName().toString(), p, Map.of());
+        }
+        ModelEntry e = registry.require(name);
+        if (!e.kind().equals(ModelEntry.DIFFUSION)) {
+            throw DiscoException.badInput("diffusion_model: '" + name + "' is a " + e.kind() + " model, expected a diffusion model");
+        }
+        return e;
+    }
+
+    /** The file of a registry entry; missing → bad input with the fetch command. */
+    static Path require(ModelEntry e, Path modelDir) {
+        Path f = e.location(modelDir);
+        if (!Files.isRegularFile(f)) {
+            if (e.isCustom()) throw DiscoException.badInput(f + ": model file not found (" + e.name() + ")");
+            boolean defaultDir = modelDir == null || modelDir.equals(disco.models.registry.ModelDir.resolve(null));
+            String dirFlag = defaultDir ? "" : " --model-dir " + modelDir;
+            throw DiscoException.badInput(f + ": missing model file for " + e.name() + "; get it with: disco models fetch"
+                    + dirFlag + " " + quote(e.name()));
+        }
+        return f;
+    }
+
+    private static String quote(String name) {
+        return name.matches("[A-Za-z0-9_./@-]+") ? name : "'" + name + "'";
+    }
+}

@@ -1,0 +1,166 @@
+package disco.cli;
+
+import disco.run.Checkpoint;
+import disco.run.ImageLoading;
+import disco.run.Png;
+import disco.run.ResolvedSettings;
+import disco.torch.Torch;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * {@code disco demo / run / resume} in-process on the built-in tiny models (3 executed steps), and as a subprocess
+ * interrupted with SIGINT.
+ */
+class RunCommandsTest {
+    @TempDir
+    Path tmp;
+
+    /** The demo shortened to 2 executed steps (UNet guidance at the first, the secondary model at the second). */
+    static final String[] SHORT = {"--steps", "3", "--set", "skip_steps=1", "--set", "use_secondary_model=[False]*600+[True]*400"};
+
+    record Out(int code, String stdout, String stderr) {}
+
+    static Out exec(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Main.commandLine().execute(args);
+            return new Out(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    static String[] demo(Path out, String... more) {
+        return demo(SHORT, out, more);
+    }
+
+    /** Three executed steps: SIGINT during the second leaves a step to resume whatever the signal's latency. */
+    static final String[] SHORT3 = {"--steps", "4", "--set", "skip_steps=1", "--set", "use_secondary_model=[False]*600+[True]*400"};
+
+    static String[] demo(String[] base, Path out, String... more) {
+        List<String> a = new ArrayList<>(List.of("demo", "--out", out.toString()));
+        a.addAll(Arrays.asList(base));
+        a.addAll(Arrays.asList(more));
+        return a.toArray(String[]::new);
+    }
+
+    @BeforeAll
+    static void init() {
+        Torch.init();
+    }
+
+    @Test
+    void demoWritesPngAndSettingsAndReproduces() throws Exception {
+        Out a = exec(demo(tmp.resolve("a")));
+        assertEquals(0, a.code(), a.stderr());
+        Path png = tmp.resolve("a/demo/demo(0)_0.png");
+        assertEquals(png.toString(), a.stdout().strip());
+        Path settings = tmp.resolve("a/demo/demo(0)_settings.json");
+        assertTrue(Files.exists(settings));
+        assertTrue(a.stderr().contains("step 2/2"), a.stderr());
+        ResolvedSettings r = ResolvedSettings.fromJson(Files.readString(settings), settings.toString());
+        assertEquals(2022L, r.settings().seed());
+        assertEquals(r.json(), ResolvedSettings.fromJson(Png.readText(png).get(Png.SETTINGS_KEY), "png").json());
+
+        // the saved settings run again with `disco run`: the same image (same seed, same settings)
+        Out c = exec("run", "--settings", settings.toString(), "--out", tmp.resolve("c").toString());
+        assertEquals(0, c.code(), c.stderr());
+        assertArrayEquals(ImageLoading.readRgb(png).rgb(), ImageLoading.readRgb(tmp.resolve("c/demo/demo(0)_0.png")).rgb());
+        // another seed, another image
+        Out d = exec(demo(tmp.resolve("d"), "--seed", "7"));
+        assertEquals(0, d.code(), d.stderr());
+        assertFalse(Arrays.equals(ImageLoading.readRgb(png).rgb(), ImageLoading.readRgb(tmp.resolve("d/demo/demo(0)_0.png")).rgb()));
+    }
+
+    @Test
+    void badInputIsOneLineExit2AndWritesNothing() throws Exception {
+        Path out = tmp.resolve("out");
+        Path models = tmp.resolve("models");
+        Files.createDirectories(models);
+        // a model file that is not there: names the file and the fetch command
+        Out a = exec("run", "--prompt", "a cat", "--clip-model", "ViT-B/32", "--steps", "10", "--size", "64x64",
+                "--set", "diffusion_model=demo", "--model-dir", models.toString(), "--out", out.toString());
+        assertEquals(2, a.code());
+        String line = a.stderr().strip();
+        assertEquals(1, line.lines().count(), line);
+        assertTrue(line.contains(models.resolve("ViT-B-32.pt").toString()) || line.contains(models.toString()), line);
+        assertTrue(line.contains("disco models fetch") && line.contains("ViT-B/32"), line);
+        // an init image that cannot be read
+        Path junk = tmp.resolve("junk.png");
+        Files.writeString(junk, "not an image");
+        Out b = exec(demo(out, "--set", "init_image=" + junk));
+        assertEquals(2, b.code());
+        assertTrue(b.stderr().strip().startsWith("disco: " + junk), b.stderr());
+        // a size the model cannot take
+        Out c = exec(demo(out, "--set", "width_height=[32, 64]"));
+        assertEquals(2, c.code());
+        assertTrue(c.stderr().contains("width_height"), c.stderr());
+        // a device that is not there (this machine has no CUDA)
+        if (!org.bytedeco.pytorch.global.torch.cuda_is_available()) {
+            Out d = exec(demo(out, "--device", "cuda"));
+            assertEquals(2, d.code());
+            assertTrue(d.stderr().contains("--device cuda"), d.stderr());
+        }
+        Out e = exec("resume", tmp.resolve("nope.zip").toString());
+        assertEquals(2, e.code());
+        assertTrue(e.stderr().contains("nope.zip"));
+        assertFalse(Files.exists(out), "nothing written for bad input");
+    }
+
+    @Test
+    void sigintToTheProcessThenResumeGivesTheUninterruptedImage() throws Exception {
+        // uninterrupted, in-process
+        Out full = exec(demo(SHORT3, tmp.resolve("full")));
+        assertEquals(0, full.code(), full.stderr());
+        // a subprocess `disco demo`, SIGINT once the first step is done
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xss8m", "-cp", System.getProperty("java.class.path"), "disco.cli.Main"));
+        cmd.addAll(Arrays.asList(demo(SHORT3, tmp.resolve("int"))));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+        Process p = pb.start();
+        StringBuilder err = new StringBuilder();
+        try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
+            String l;
+            boolean sent = false;
+            while ((l = r.readLine()) != null) {
+                err.append(l).append('\n');
+                if (!sent && l.contains("step 1/3")) {
+                    new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
+                    sent = true;
+                }
+            }
+        }
+        int code = p.waitFor();
+        String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(ExitCodes.INTERRUPTED, code, err.toString());
+        assertEquals("", stdout.strip());
+        Path ck = tmp.resolve("int/demo/demo(0)_checkpoint.zip");
+        assertTrue(err.toString().contains("disco resume " + ck), err.toString());
+        assertFalse(Files.exists(tmp.resolve("int/demo/demo(0)_0.png")));
+        int next = Checkpoint.read(ck).nextStep();
+        assertTrue(next == 1 || next == 2, "stopped after the step in flight: " + next);
+
+        Out res = exec("resume", ck.toString());
+        assertEquals(0, res.code(), res.stderr());
+        assertArrayEquals(ImageLoading.readRgb(tmp.resolve("full/demo/demo(0)_0.png")).rgb(),
+                ImageLoading.readRgb(tmp.resolve("int/demo/demo(0)_0.png")).rgb());
+    }
+}
