@@ -34,6 +34,11 @@ public final class Memory {
         return -1;
     }
 
+    /** The JVM heap's committed size in KiB (part of RSS once touched). */
+    public static long heapCommittedKb() {
+        return Runtime.getRuntime().totalMemory() / 1024;
+    }
+
     /** Bytes allocated by LibTorch's CUDA caching allocator now and at peak on device 0; {-1, -1} off CUDA. */
     public static long[] gpuAllocatedBytes(Device device) {
         if (!device.is_cuda()) return new long[] {-1, -1};

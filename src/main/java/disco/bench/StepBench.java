@@ -63,13 +63,14 @@ public final class StepBench {
 
     /** One measured step of one mode. */
     public record StepRecord(String mode, int iteration, int step, int index, long totalNanos, long cpuNanos,
-                             Map<String, Long> nanos, Map<String, Long> counts, long rssKb, long gpuBytes) {}
+                             Map<String, Long> nanos, Map<String, Long> counts, long rssKb, long heapCommittedKb,
+                             long gpuBytes) {}
 
     /** Everything a bench run measured. */
     public record Result(String source, String device, int threads, PerfOptions perf, int planSteps, List<Mode> modes,
                          List<StepRecord> records, List<Residency.StepResidency> residency, double maxRelDiff,
-                         long rssAtFirstKb, long rssLastKb, long peakRssKb, long gpuPeakBytes,
-                         Map<String, float[]> lastSamples) {
+                         long rssAtFirstKb, long rssLastKb, long peakRssKb, long gpuPeakBytes, long heapAtFirstKb,
+                         long heapLastKb, Map<String, float[]> lastSamples) {
         public List<StepRecord> of(Mode m) {
             return records.stream().filter(r -> r.mode().equals(m.label)).toList();
         }
@@ -249,6 +250,7 @@ public final class StepBench {
         List<Residency.StepResidency> res = new ArrayList<>();
         double maxRel = 0;
         long rssFirst = -1;
+        long heapFirst = -1;
         long gpuPeak = -1;
         int planSteps = ps.get(0).sampler.stepsToRun();
         Map<String, float[]> lastSamples = new LinkedHashMap<>();
@@ -277,7 +279,7 @@ public final class StepBench {
                     long[] gpu = Memory.gpuAllocatedBytes(setup.device);
                     gpuPeak = Math.max(gpuPeak, gpu[1]);
                     records.add(new StepRecord(p.mode.label, it, out.step(), out.index(), st.totalNanos(), cpu,
-                            Map.copyOf(st.nanos()), Map.copyOf(st.counts()), Memory.rssKb(), gpu[0]));
+                            Map.copyOf(st.nanos()), Map.copyOf(st.counts()), Memory.rssKb(), Memory.heapCommittedKb(), gpu[0]));
                 }
                 if (samples.size() == 2) {
                     try (PointerScope scope = new PointerScope()) {
@@ -285,7 +287,10 @@ public final class StepBench {
                                 Tensors.toFloats(samples.get(1).cpu())));
                     }
                 }
-                if (it + 1 == RSS_FIRST) rssFirst = Memory.rssKb();
+                if (it + 1 == RSS_FIRST) {
+                    rssFirst = Memory.rssKb();
+                    heapFirst = Memory.heapCommittedKb();
+                }
                 if (progress != null) {
                     StringBuilder sb = new StringBuilder("bench: step " + (it + 1) + "/" + steps + " (plan step " + j + ")");
                     for (int k = 0; k < ps.size(); k++) {
@@ -304,9 +309,10 @@ public final class StepBench {
             for (Pipeline p : ps) if (p.state != null) p.state.close();
         }
         long rssLast = steps >= RSS_FIRST ? Memory.rssKb() : -1;
+        long heapLast = steps >= RSS_FIRST ? Memory.heapCommittedKb() : -1;
         return new Result(setup.source, setup.device.is_cuda() ? "cuda" : "cpu", torch.get_num_threads(), perf,
                 planSteps, modes, records, res, withDd ? maxRel : Double.NaN, rssFirst, rssLast, Memory.peakRssKb(),
-                gpuPeak, lastSamples);
+                gpuPeak, heapFirst, heapLast, lastSamples);
     }
 
     /** CPU time of this process, all threads (-1 where the JVM does not say). */
@@ -376,6 +382,9 @@ public final class StepBench {
             out.printf("resident memory after step %d: %.1f MiB, after step %d: %.1f MiB (%+.2f%%, limit +%.0f%%) %s%n",
                     RSS_FIRST, r.rssAtFirstKb() / 1024.0, n, r.rssLastKb() / 1024.0, 100 * r.rssGrowth(),
                     100 * RSS_GROWTH_LIMIT, r.rssGrowth() <= RSS_GROWTH_LIMIT ? "OK" : "FAIL");
+            out.printf("  of which JVM heap committed: %.1f MiB after step %d, %.1f MiB after step %d (a heap that may grow"
+                            + " counts in RSS; fix it with -Xms = -Xmx and -XX:+AlwaysPreTouch in DISCO_JAVA_OPTS)%n",
+                    r.heapAtFirstKb() / 1024.0, RSS_FIRST, r.heapLastKb() / 1024.0, n);
         }
         out.printf("peak resident memory: %.1f MiB%n", r.peakRssKb() / 1024.0);
         if (r.gpuPeakBytes() >= 0) out.printf("peak GPU memory (LibTorch allocator): %.1f MiB%n", r.gpuPeakBytes() / 1048576.0);
@@ -444,6 +453,7 @@ public final class StepBench {
                 s.put("stages_ms", st);
                 s.put("counts", new LinkedHashMap<>(rec.counts()));
                 s.put("rss_kb", rec.rssKb());
+                s.put("jvm_heap_committed_kb", rec.heapCommittedKb());
                 if (rec.gpuBytes() >= 0) s.put("gpu_allocated_bytes", rec.gpuBytes());
                 steps.add(s);
             }
@@ -464,6 +474,8 @@ public final class StepBench {
             mem.put("rss_after_last_step_kb", r.rssLastKb());
             mem.put("rss_growth", r.rssGrowth());
             mem.put("rss_flat", r.rssGrowth() <= RSS_GROWTH_LIMIT);
+            mem.put("jvm_heap_committed_after_step_" + RSS_FIRST + "_kb", r.heapAtFirstKb());
+            mem.put("jvm_heap_committed_after_last_step_kb", r.heapLastKb());
         }
         if (r.gpuPeakBytes() >= 0) mem.put("gpu_peak_allocated_bytes", r.gpuPeakBytes());
         m.put("memory", mem);
