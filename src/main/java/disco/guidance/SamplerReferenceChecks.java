@@ -1,7 +1,6 @@
 package disco.guidance;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import disco.models.checkpoint.Checkpoint;
 import disco.models.clip.ClipModel;
 import disco.models.secondary.SecondaryModel;
 import disco.models.tokenizer.SimpleTokenizer;
@@ -123,16 +122,11 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
                     : DiffusionSchedule.diffusionSteps(steps);
             DiffusionSchedule schedule = DiffusionSchedule.create(diffusionSteps, steps, "ddim" + steps);
             SpacedAlphas alphas = SpacedAlphas.of(schedule);
-            // UNetModel.load / SecondaryModel.load call Module.eval(), which fails outside a PointerScope with this
-            // LibTorch binding; neither network depends on the training flag, so build and load without it.
-            UNetModel u = new UNetModel(UNetConfig.read(ctx.file("unet.json")));
-            Checkpoint.loadInto(u, Checkpoint.read(ctx.file("unet.pt")), ctx.file("unet.pt"));
+            UNetModel u = UNetModel.load(UNetConfig.read(ctx.file("unet.json")), ctx.file("unet.pt"));
             EpsDenoiser unet = new EpsDenoiser(u::forward, alphas);
             XStartDenoiser sec = null;
             if (ctx.has("secondary.pt")) {
-                Map<String, Tensor> sw = Checkpoint.read(ctx.file("secondary.pt"));
-                SecondaryModel m = SecondaryModel.fromWeights(sw, ctx.file("secondary.pt"));
-                Checkpoint.loadInto(m, sw, ctx.file("secondary.pt"));
+                SecondaryModel m = SecondaryModel.load(ctx.file("secondary.pt"));
                 sec = new XStartDenoiser((x, t) -> m.forward(x, t).pred(), alphas);
             }
             Path vocab = ctx.vocab().orElseThrow(() -> DiscoException.badInput(ctx.dir()

@@ -37,7 +37,7 @@ public final class EpsDenoiser implements Denoiser {
         long n = x.size(0);
         long c = x.size(1);
         Tensor ts = torch.full(new long[] {n}, f(alphas.modelTime(index)),
-                new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float));
+                new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float)).to(x.device(), torch.ScalarType.Float);
         Tensor leaf;
         Tensor epsGraph;
         try (AutoGradMode mode = new AutoGradMode(withGrad)) {

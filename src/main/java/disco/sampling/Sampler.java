@@ -69,10 +69,17 @@ public final class Sampler {
         return s.stepsDone() >= stepsToRun();
     }
 
-    /** {@link #start(Tensor, Tensor)} with x_T drawn from the noise source. */
+    /** {@link #start(Tensor, Tensor)} with x_T drawn from the noise source (on the init image's device, else the CPU). */
     public SamplerState start(long[] shape, Tensor init) {
+        return start(shape, init, init != null ? init.device() : null);
+    }
+
+    /** {@link #start(Tensor, Tensor)} with x_T drawn from the noise source and moved to {@code device} (null: CPU). */
+    public SamplerState start(long[] shape, Tensor init, org.bytedeco.pytorch.Device device) {
         try (PointerScope scope = new PointerScope()) {
-            return start(noise.initialNoise(shape), init);
+            Tensor xT = noise.initialNoise(shape);
+            if (device != null) xT = xT.to(device, torch.ScalarType.Float);
+            return startIn(xT, init);
         }
     }
 
@@ -136,7 +143,7 @@ public final class Sampler {
                 float sigma = (float) cfg.eta() * (float) Math.sqrt((1f - abp) / (1f - ab)) * (float) Math.sqrt(1f - ab / abp);
                 Tensor mean = mo.pred.mul(f(Math.sqrt(abp))).add(mo.eps.mul(f(Math.sqrt(1f - abp - sigma * sigma))));
                 if (i != 0) {
-                    Tensor z = noise.stepNoise(j, Tensors.shape(x));
+                    Tensor z = noise.stepNoise(j, Tensors.shape(x)).to(x.device(), torch.ScalarType.Float);
                     sample = mean.add(z.mul(f(sigma)));
                 } else {
                     sample = mean;

@@ -35,7 +35,7 @@ public final class XStartDenoiser implements Denoiser {
     public Evaluation evaluate(Tensor x, int index, boolean withGrad) {
         long n = x.size(0);
         Tensor ts = torch.full(new long[] {n}, new org.bytedeco.pytorch.Scalar(alphas.cosineTime(index)),
-                new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float));
+                new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float)).to(x.device(), torch.ScalarType.Float);
         Tensor leaf;
         Tensor predGraph;
         try (AutoGradMode mode = new AutoGradMode(withGrad)) {

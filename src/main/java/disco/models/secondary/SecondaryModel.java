@@ -1,5 +1,6 @@
 package disco.models.secondary;
 
+import disco.models.layers.Modules;
 import disco.models.checkpoint.Checkpoint;
 import disco.models.layers.Conv;
 import disco.models.layers.Params;
@@ -41,22 +42,22 @@ public final class SecondaryModel extends Module {
         }
         this.width = width;
         int[] cs = {width, width * 2, width * 2, width * 4, width * 4, width * 8};
-        Module te = register_module("timestep_embed", new Module());
+        Module te = Modules.register(this, "timestep_embed", new Module());
         fourierWeight = Params.empty(fourier / 2, 1);
         te.register_parameter("weight", fourierWeight);
-        Module net = register_module("net", new Module());
+        Module net = Modules.register(this, "net", new Module());
         outer[0] = convBlock(net, 0, 3 + fourier, cs[0]);
         outer[1] = convBlock(net, 1, cs[0], cs[0]);
-        Module skip = net.register_module("2", new Module());
-        level1 = new Level(skip.register_module("main", new Module()), 1, cs);
+        Module skip = Modules.register(net, "2", new Module());
+        level1 = new Level(Modules.register(skip, "main", new Module()), 1, cs);
         outer[2] = convBlock(net, 3, cs[0] * 2, cs[0]);
-        outer[3] = net.register_module("4", Conv.conv2d(cs[0], 3, 3, 1));
+        outer[3] = Modules.register(net, "4", Conv.conv2d(cs[0], 3, 3, 1));
     }
 
     /** A ConvBlock ({@code nn.Sequential(Conv2d 3x3, ReLU)}) registered as child {@code index} of {@code parent}. */
     private static Conv convBlock(Module parent, int index, int in, int out) {
-        Module block = parent.register_module(Integer.toString(index), new Module());
-        return block.register_module("0", Conv.conv2d(in, out, 3, 1));
+        Module block = Modules.register(parent, Integer.toString(index), new Module());
+        return Modules.register(block, "0", Conv.conv2d(in, out, 3, 1));
     }
 
     /** One SkipBlock's main branch: down, two ConvBlocks, the next level (or two more at the bottom), two ConvBlocks, up. */
@@ -69,8 +70,8 @@ public final class SecondaryModel extends Module {
                 // registration order is state_dict order: 1, 2, the nested SkipBlock 3, then 4, 5
                 Conv c1 = convBlock(main, 1, cs[d - 1], cs[d]);
                 Conv c2 = convBlock(main, 2, cs[d], cs[d]);
-                Module skip = main.register_module("3", new Module());
-                inner = new Level(skip.register_module("main", new Module()), d + 1, cs);
+                Module skip = Modules.register(main, "3", new Module());
+                inner = new Level(Modules.register(skip, "main", new Module()), d + 1, cs);
                 convs = new Conv[] {c1, c2, convBlock(main, 4, cs[d] * 2, cs[d]), convBlock(main, 5, cs[d], cs[d - 1])};
             } else {
                 convs = new Conv[] {convBlock(main, 1, cs[d - 1], cs[d]), convBlock(main, 2, cs[d], cs[d]),

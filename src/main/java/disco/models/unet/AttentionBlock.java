@@ -1,5 +1,6 @@
 package disco.models.unet;
 
+import disco.models.layers.Modules;
 import disco.models.layers.Conv;
 import disco.models.layers.GroupNorm32;
 import org.bytedeco.pytorch.DoubleOptional;
@@ -25,9 +26,9 @@ final class AttentionBlock extends Module implements Block {
     AttentionBlock(int channels, int numHeads, int numHeadChannels, boolean newOrder) {
         this.heads = numHeadChannels == -1 ? numHeads : channels / numHeadChannels;
         this.newOrder = newOrder;
-        norm = register_module("norm", new GroupNorm32(channels));
-        qkv = register_module("qkv", new Conv(1, channels, channels * 3L, 1, 1, 0));
-        projOut = register_module("proj_out", new Conv(1, channels, channels, 1, 1, 0));
+        norm = Modules.register(this, "norm", new GroupNorm32(channels));
+        qkv = Modules.register(this, "qkv", new Conv(1, channels, channels * 3L, 1, 1, 0));
+        projOut = Modules.register(this, "proj_out", new Conv(1, channels, channels, 1, 1, 0));
     }
 
     @Override

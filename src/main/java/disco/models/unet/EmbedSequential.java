@@ -1,5 +1,6 @@
 package disco.models.unet;
 
+import disco.models.layers.Modules;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 
@@ -11,14 +12,14 @@ final class EmbedSequential extends Module implements Block {
     private final List<Block> layers = new ArrayList<>();
 
     <M extends Module & Block> EmbedSequential add(M layer) {
-        register_module(Integer.toString(layers.size()), layer);
+        Modules.register(this, Integer.toString(layers.size()), layer);
         layers.add(layer);
         return this;
     }
 
     /** A plain convolution (the first input block). */
     EmbedSequential add(disco.models.layers.Conv conv) {
-        register_module(Integer.toString(layers.size()), conv);
+        Modules.register(this, Integer.toString(layers.size()), conv);
         layers.add(new Block() {
             @Override
             public Tensor forward(Tensor x, Tensor emb) {

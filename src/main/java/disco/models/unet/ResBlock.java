@@ -1,5 +1,6 @@
 package disco.models.unet;
 
+import disco.models.layers.Modules;
 import disco.models.layers.Conv;
 import disco.models.layers.GroupNorm32;
 import disco.models.layers.Linear;
@@ -28,15 +29,15 @@ final class ResBlock extends Module implements Block {
     ResBlock(int channels, int embChannels, int outChannels, boolean useScaleShiftNorm, Resample resample) {
         this.scaleShift = useScaleShiftNorm;
         this.resample = resample;
-        Module in = register_module("in_layers", new Module());
-        inNorm = in.register_module("0", new GroupNorm32(channels));
-        inConv = in.register_module("2", Conv.conv2d(channels, outChannels, 3, 1));
-        Module emb = register_module("emb_layers", new Module());
-        embLinear = emb.register_module("1", new Linear(embChannels, useScaleShiftNorm ? 2L * outChannels : outChannels));
-        Module out = register_module("out_layers", new Module());
-        outNorm = out.register_module("0", new GroupNorm32(outChannels));
-        outConv = out.register_module("3", Conv.conv2d(outChannels, outChannels, 3, 1));
-        skip = outChannels == channels ? null : register_module("skip_connection", Conv.conv2d(channels, outChannels, 1, 0));
+        Module in = Modules.register(this, "in_layers", new Module());
+        inNorm = Modules.register(in, "0", new GroupNorm32(channels));
+        inConv = Modules.register(in, "2", Conv.conv2d(channels, outChannels, 3, 1));
+        Module emb = Modules.register(this, "emb_layers", new Module());
+        embLinear = Modules.register(emb, "1", new Linear(embChannels, useScaleShiftNorm ? 2L * outChannels : outChannels));
+        Module out = Modules.register(this, "out_layers", new Module());
+        outNorm = Modules.register(out, "0", new GroupNorm32(outChannels));
+        outConv = Modules.register(out, "3", Conv.conv2d(outChannels, outChannels, 3, 1));
+        skip = outChannels == channels ? null : Modules.register(this, "skip_connection", Conv.conv2d(channels, outChannels, 1, 0));
     }
 
     @Override

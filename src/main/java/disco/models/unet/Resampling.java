@@ -1,5 +1,6 @@
 package disco.models.unet;
 
+import disco.models.layers.Modules;
 import disco.models.layers.Conv;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Module;
@@ -16,8 +17,8 @@ final class Resampling extends Module implements Block {
         this.kind = kind;
         if (useConv) {
             conv = kind == ResBlock.Resample.UP
-                    ? register_module("conv", new Conv(2, channels, outChannels, 3, 1, 1))
-                    : register_module("op", new Conv(2, channels, outChannels, 3, 2, 1));
+                    ? Modules.register(this, "conv", new Conv(2, channels, outChannels, 3, 1, 1))
+                    : Modules.register(this, "op", new Conv(2, channels, outChannels, 3, 2, 1));
         } else {
             if (channels != outChannels) throw new IllegalArgumentException("resampling without conv keeps channels");
             conv = null;

@@ -1,5 +1,6 @@
 package disco.models.unet;
 
+import disco.models.layers.Modules;
 import disco.models.layers.Conv;
 import disco.models.layers.GroupNorm32;
 import disco.models.layers.Linear;
@@ -45,12 +46,12 @@ public final class UNetModel extends Module {
         this.config = c;
         int mc = c.numChannels();
         int embDim = mc * 4;
-        Module te = register_module("time_embed", new Module());
-        timeEmbed0 = te.register_module("0", new Linear(mc, embDim));
-        timeEmbed2 = te.register_module("2", new Linear(embDim, embDim));
+        Module te = Modules.register(this, "time_embed", new Module());
+        timeEmbed0 = Modules.register(te, "0", new Linear(mc, embDim));
+        timeEmbed2 = Modules.register(te, "2", new Linear(embDim, embDim));
 
         double[] mult = c.channelMult();
-        Module inputs = register_module("input_blocks", new Module());
+        Module inputs = Modules.register(this, "input_blocks", new Module());
         int ch = c.channels(mult[0]);
         int inputCh = ch;
         addBlock(inputs, inputBlocks, new EmbedSequential().add(Conv.conv2d(3, ch, 3, 1)));
@@ -81,12 +82,12 @@ public final class UNetModel extends Module {
                 ds *= 2;
             }
         }
-        middleBlock = register_module("middle_block", new EmbedSequential()
+        middleBlock = Modules.register(this, "middle_block", new EmbedSequential()
                 .add(new ResBlock(ch, embDim, ch, c.useScaleShiftNorm(), ResBlock.Resample.NONE))
                 .add(new AttentionBlock(ch, c.numHeads(), c.numHeadChannels(), c.useNewAttentionOrder()))
                 .add(new ResBlock(ch, embDim, ch, c.useScaleShiftNorm(), ResBlock.Resample.NONE)));
 
-        Module outputs = register_module("output_blocks", new Module());
+        Module outputs = Modules.register(this, "output_blocks", new Module());
         for (int level = mult.length - 1; level >= 0; level--) {
             for (int i = 0; i <= c.numResBlocks(); i++) {
                 int ich = skipChans.pop();
@@ -108,13 +109,13 @@ public final class UNetModel extends Module {
                 addBlock(outputs, outputBlocks, seq);
             }
         }
-        Module out = register_module("out", new Module());
-        outNorm = out.register_module("0", new GroupNorm32(ch));
-        outConv = out.register_module("2", Conv.conv2d(inputCh, c.outChannels(), 3, 1));
+        Module out = Modules.register(this, "out", new Module());
+        outNorm = Modules.register(out, "0", new GroupNorm32(ch));
+        outConv = Modules.register(out, "2", Conv.conv2d(inputCh, c.outChannels(), 3, 1));
     }
 
     private static void addBlock(Module parent, List<EmbedSequential> list, EmbedSequential seq) {
-        parent.register_module(Integer.toString(list.size()), seq);
+        Modules.register(parent, Integer.toString(list.size()), seq);
         list.add(seq);
     }
 
