@@ -132,8 +132,7 @@ public final class BenchStepCommand implements Callable<Integer> {
             } else {
                 StepBench.printTable(System.out, r, perStep);
             }
-            boolean ok = r.modes().size() < 2 || r.maxRelDiff() < StepBench.EQUIVALENCE_TOL;
-            return ok ? ExitCodes.OK : ExitCodes.CHECK_FAILED;
+            return r.equivalent() ? ExitCodes.OK : ExitCodes.CHECK_FAILED;
         }
     }
 
