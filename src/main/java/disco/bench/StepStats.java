@@ -7,8 +7,9 @@ import java.util.Map;
  * What one executed step cost: wall time per stage (nanoseconds, keyed by stage name) and counts of network
  * passes. Stage names: {@code unet.forward}, {@code unet.backward}, {@code secondary.forward},
  * {@code secondary.backward}, {@code clip.<model>.forward}, {@code clip.<model>.backward}, {@code cutouts} (forward
- * and adjoint), {@code gradient} (loss forward/backward kernels and the clamp), and {@code sampler}: the step's
- * remaining time (the DDIM/PLMS update, the guidance glue: CLIP normalisation, accumulation, NaN check).
+ * and adjoint), {@code gradient} (the gradient stage: CLIP loss and its gradient, the x_in gradient with tv/sat and
+ * the NaN guard, the clamp), and {@code sampler}: the step's remaining time (the DDIM/PLMS update and the
+ * guidance's glue: CLIP normalisation, slicing and summing the per-batch gradients).
  */
 public final class StepStats {
     public static final String[] COUNTS = {"unet_forwards", "unet_forwards_with_grad", "unet_backwards",
