@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 RunCommand.class,
                 DemoCommand.class,
                 ResumeCommand.class,
+                SweepCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

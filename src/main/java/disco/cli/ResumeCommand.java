@@ -2,9 +2,12 @@ package disco.cli;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "resume",
@@ -17,8 +20,13 @@ public final class ResumeCommand implements Callable<Integer> {
     @Mixin
     RunSupport.ExecOptions exec;
 
+    @Option(names = "--set", paramLabel = "KEY=VALUE",
+            description = "change a setting for the remaining steps (repeatable), e.g. --set clip_guidance_scale=8000;"
+                    + " steps, seed, size, model and sampler cannot change")
+    List<String> set = new ArrayList<>();
+
     @Override
     public Integer call() {
-        return RunSupport.resume(checkpoint, exec);
+        return set.isEmpty() ? RunSupport.resume(checkpoint, exec) : RunSupport.resume(checkpoint, exec, set);
     }
 }

@@ -107,6 +107,24 @@ final class RunSupport {
         }
     }
 
+    /**
+     * Continues a checkpoint with settings changed for the remaining steps ({@code --set}); the final images carry
+     * the changed settings, the run's {@code _settings.json} keeps those it started with.
+     */
+    static int resume(Path checkpoint, ExecOptions o, java.util.List<String> set) {
+        Checkpoint c = Checkpoint.read(checkpoint);
+        ResolvedSettings r0 = ResolvedSettings.fromJson(c.settingsJson(), checkpoint + ": settings.json");
+        java.util.List<String> warnings = new java.util.ArrayList<>();
+        ResolvedSettings r = disco.run.ResumeChanges.apply(r0, set, "command line", warnings);
+        for (String w : warnings) System.err.println("disco: warning: " + w);
+        Device device = device(o.device);
+        try (DiscoEngine engine = engine(r.settings(), o, device)) {
+            RunLoop.Result res = new RunLoop(System.err).resume(c, new RunLoop.Spec(r.settings(), r.json(), null, stopAt(o)),
+                    engine);
+            return report(res);
+        }
+    }
+
     private static int report(RunLoop.Result res) {
         if (res.complete()) {
             for (Path p : res.images()) System.out.println(p);

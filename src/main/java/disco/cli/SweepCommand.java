@@ -1,0 +1,259 @@
+package disco.cli;
+
+import disco.plan.StepPlan;
+import disco.guidance.NativeCutoutStage;
+import disco.guidance.TorchLossKernels;
+import disco.models.registry.ModelDir;
+import disco.models.registry.Registry;
+import disco.run.DiscoEngine;
+import disco.run.Engine;
+import disco.run.ModelLoader;
+import disco.run.StopAt;
+import disco.settings.Settings;
+import disco.sweep.SweepExecutor;
+import org.bytedeco.pytorch.Device;
+import disco.settings.SettingsOverrides;
+import disco.sweep.Axis;
+import disco.sweep.PrefixTree;
+import disco.sweep.SweepDef;
+import disco.sweep.SweepRun;
+import disco.sweep.SweepState;
+import disco.util.DiscoException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "sweep",
+        description = "Run a grid of settings (variables with values or ranges, constraints, templates, seeds and"
+                + " prompts) as a tree of shared trajectory prefixes: steps on which runs agree run once. Writes a"
+                + " directory per run, contact sheets and index.html. --dry-run only plans.")
+public final class SweepCommand implements Callable<Integer> {
+    @Parameters(arity = "0..1", paramLabel = "SWEEP_FILE",
+            description = "a sweep file (YAML or JSON: settings, set, grid, where, seeds, prompts, axes)")
+    Path file;
+
+    @Mixin
+    SettingsOptions options;
+
+    @Option(names = "--grid", paramLabel = "NAME=VALUES",
+            description = "a variable and its values: a list (0,200,1000) or an inclusive range start:end:step (repeatable)")
+    List<String> grid = new ArrayList<>();
+
+    @Option(names = "--where", paramLabel = "EXPR",
+            description = "a constraint on the variables, e.g. 's1+s2>=1000' (repeatable; all must hold)")
+    List<String> where = new ArrayList<>();
+
+    @Option(names = "--seeds", paramLabel = "LIST", description = "seeds as an axis named 'seed': 1,2,3 or 0:9")
+    String seeds;
+
+    @Option(names = "--prompts", paramLabel = "TEXT[:WEIGHT]",
+            description = "a prompt as a value of the axis 'prompt' (repeatable: one run per prompt)")
+    List<String> prompts = new ArrayList<>();
+
+    @Option(names = "--axes", paramLabel = "ROW[,COLUMN]", split = ",",
+            description = "the contact sheet's row and column axes (default: the first two that vary)")
+    List<String> axes = new ArrayList<>();
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "sweep",
+            description = "the sweep directory: one directory per run, sweep.json, contact sheets, index.html (default: ${DEFAULT-VALUE})")
+    Path out;
+
+    @Option(names = "--dry-run", description = "print the runs, their coverage warnings and the executed vs independent steps; run nothing")
+    boolean dryRun;
+
+    @Option(names = "--shard", paramLabel = "I/N", description = "run part I of N of the sweep (whole prefix groups)")
+    String shard;
+
+    @Option(names = "--collect", description = "build the contact sheets and index.html from the runs' files in --out (after shards)")
+    boolean collect;
+
+    @Mixin
+    RunSupport.ExecOptions exec;
+
+    @Option(names = "--fork-memory", paramLabel = "MB", defaultValue = "1024",
+            description = "fork states kept in memory up to this size; further ones are spilled to DIR/.forks (default: ${DEFAULT-VALUE})")
+    long forkMemoryMb;
+
+    @Override
+    public Integer call() {
+        SweepDef def = definition();
+        int[] sh = shard == null ? new int[] {1, 1} : parseShard(shard);
+        StopAt stop = RunSupport.stopAt(exec);
+        SweepState state = null;
+        Long seed = null;
+        if (!dryRun) {
+            state = SweepState.open(out.resolve(SweepState.fileName(sh[0], sh[1])));
+            seed = state.seed();
+            if (seed == null) seed = collectSeed();
+        }
+        if (seed == null && sh[1] > 1 && !dryRun) {
+            for (SweepRun r : def.runs(null)) {
+                if (r.settings().seed() == null) {
+                    throw DiscoException.badInput("--shard: seed: expected a fixed seed (in the settings, the sweep or"
+                            + " --seed) so that every shard runs the same sweep; run " + r.name() + " has none");
+                }
+            }
+        }
+        if (seed == null) seed = new java.security.SecureRandom().nextLong(0, 1L << 32);
+        List<SweepRun> runs = def.runs(seed);
+        for (String w : def.warnings()) System.err.println("disco: warning: " + w);
+        PrefixTree full = PrefixTree.of(runs, r -> stop == null ? r.stepsRun() : stop.stepsFor(r.stepsRun()));
+        List<PrefixTree.Trajectory> mine = sh[1] == 1 ? full.trajectories() : full.shard(sh[0], sh[1]);
+        if (dryRun) {
+            printDryRun(System.out, def, runs, full, mine, sh);
+            return ExitCodes.OK;
+        }
+        if (collect) {
+            try {
+                for (Path f : disco.sweep.SweepReport.write(out, def, runs, full)) System.out.println(f);
+            } catch (java.io.IOException e) {
+                throw new DiscoException(ExitCodes.IO_ERROR, out + ": cannot write the sweep report (" + e.getMessage() + ")", e);
+            }
+            return ExitCodes.OK;
+        }
+        state.bind(SweepDef.digest(runs), seed);
+        Device device = RunSupport.device(exec.device);
+        Networks nets = new Networks(exec, device);
+        SweepExecutor ex = new SweepExecutor(out, nets::engine, System.err).stopAt(stop)
+                .forkMemory(Math.max(0, forkMemoryMb) << 20);
+        SweepExecutor.Result res = ex.execute(mine, state);
+        System.err.printf(Locale.ROOT, "disco: sweep: %d steps executed for %d trajectories (%d independent, ratio %.3f); %d already finished%n",
+                res.executedSteps(), res.trajectoriesRun(), res.independentSteps(),
+                res.independentSteps() == 0 ? 0.0 : (double) res.executedSteps() / res.independentSteps(), res.trajectoriesSkipped());
+        java.util.Set<SweepRun> ran = new java.util.LinkedHashSet<>();
+        for (PrefixTree.Trajectory t : mine) ran.add(t.run());
+        for (SweepRun r : ran) System.out.println(out.resolve(r.name()));
+        if (sh[1] == 1) {
+            try {
+                for (Path f : disco.sweep.SweepReport.write(out, def, runs, full)) System.out.println(f);
+            } catch (java.io.IOException e) {
+                throw new DiscoException(ExitCodes.IO_ERROR, out + ": cannot write the sweep report (" + e.getMessage() + ")", e);
+            }
+        } else {
+            System.err.println("disco: sweep: shard " + sh[0] + "/" + sh[1] + " done; when every shard is, build the"
+                    + " contact sheet and index with the same sweep and --collect");
+        }
+        if (!res.diverged().isEmpty()) {
+            throw new DiscoException(ExitCodes.RUN_DIVERGED, "sweep: " + res.diverged().size()
+                    + " trajectories became non-finite, first: " + res.diverged().get(0));
+        }
+        return ExitCodes.OK;
+    }
+
+    /**
+     * The networks of the sweep's runs, loaded once per distinct set (diffusion model and its config, CLIP models,
+     * whether the secondary model is used) and shared by the runs' engines.
+     */
+    static final class Networks {
+        private final RunSupport.ExecOptions exec;
+        private final Device device;
+        private final java.util.Map<String, DiscoEngine.Networks> loaded = new java.util.HashMap<>();
+
+        Networks(RunSupport.ExecOptions exec, Device device) {
+            this.exec = exec;
+            this.device = device;
+        }
+
+        Engine engine(Settings s) {
+            String key = s.diffusionModel() + "|" + s.diffusionModelConfig() + "|" + s.clipModels() + "|"
+                    + DiscoEngine.needsSecondary(StepPlan.of(s));
+            DiscoEngine.Networks n = loaded.computeIfAbsent(key, k -> {
+                DiscoEngine.Networks nn = ModelLoader.load(s, ModelDir.resolve(exec.modelDir), Registry.builtin());
+                if (!device.is_cpu()) {
+                    nn.unet().to(device, false);
+                    if (nn.secondary() != null) nn.secondary().to(device, false);
+                    nn.clips().values().forEach(c -> c.to(device, false));
+                }
+                return nn;
+            });
+            return new DiscoEngine(s, n, new NativeCutoutStage(s.skipAugs(), false), new TorchLossKernels(), device,
+                    msg -> System.err.println("disco: warning: " + msg));
+        }
+    }
+
+    /** A restarted shard or collect must use the seed the sweep drew first: any state file in --out has it. */
+    private Long collectSeed() {
+        if (!Files.isDirectory(out)) return null;
+        try (var ds = Files.newDirectoryStream(out, "sweep*.json")) {
+            for (Path f : ds) {
+                Long s = SweepState.open(f).seed();
+                if (s != null) return s;
+            }
+        } catch (java.io.IOException e) {
+            return null;
+        }
+        return null;
+    }
+
+    SweepDef definition() {
+        SweepDef.Builder b = new SweepDef.Builder();
+        if (file != null) b.file(file);
+        if (options.file != null) b.settingsFile(options.file);
+        SettingsOverrides o = options.overrides();
+        b.base(new SettingsOverrides(o.prompts(), o.clipModels(), o.schedules(), o.steps(), o.skipSteps(), o.seed(),
+                o.size(), null));
+        for (String s : options.set) b.template(s);
+        for (String g : grid) b.grid(g);
+        for (String w : where) b.where(w);
+        if (seeds != null) b.seeds(seeds);
+        for (String p : prompts) b.prompt(p);
+        if (!axes.isEmpty()) b.contactAxes(axes);
+        return b.build();
+    }
+
+    static int[] parseShard(String text) {
+        String[] p = text.strip().split("/");
+        try {
+            if (p.length == 2) {
+                int i = Integer.parseInt(p[0].strip()), n = Integer.parseInt(p[1].strip());
+                if (n >= 1 && i >= 1 && i <= n) return new int[] {i, n};
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw DiscoException.badInput("--shard: expected I/N with 1 <= I <= N, found '" + text + "'");
+    }
+
+    static void printDryRun(PrintStream o, SweepDef def, List<SweepRun> runs, PrefixTree full,
+                            List<PrefixTree.Trajectory> mine, int[] sh) {
+        int total = 1;
+        StringBuilder ax = new StringBuilder();
+        for (Axis a : def.axes()) {
+            total *= a.values().size();
+            ax.append(ax.length() == 0 ? "" : ", ").append(a.name()).append(" (").append(a.values().size()).append(")");
+        }
+        o.printf("# sweep: %d runs%s%s%n", runs.size(), ax.length() == 0 ? "" : " over " + ax,
+                total > runs.size() ? "; " + (total - runs.size()) + " combinations excluded by constraints" : "");
+        java.util.Set<SweepRun> ran = new java.util.HashSet<>();
+        for (PrefixTree.Trajectory t : mine) ran.add(t.run());
+        for (SweepRun r : runs) {
+            if (!ran.contains(r)) continue;
+            StringBuilder models = new StringBuilder();
+            for (StepPlan.ModelSummary m : r.plan().summaries()) {
+                models.append(models.length() == 0 ? "" : "; ").append(m.model()).append(' ');
+                models.append(m.stepsOn() == 0 ? "off" : m.stepsOn() + " steps (" + m.firstStep() + "-" + m.lastStep() + ")");
+            }
+            o.printf("%-32s %4d steps x %d batch%s  %s%n", r.name(), r.stepsRun(), r.settings().nBatches(),
+                    r.settings().nBatches() == 1 ? "" : "es", models);
+            String w = r.plan().unguidedWarning();
+            if (w != null) o.println("  warning: " + w);
+        }
+        PrefixTree tree = sh[1] == 1 ? full : PrefixTree.ofTrajectories(mine);
+        if (sh[1] > 1) {
+            o.printf("# shard %d/%d: %d of %d runs, %d of %d prefix groups%n", sh[0], sh[1], ran.size(), runs.size(),
+                    PrefixTree.ofTrajectories(mine).groups().size(), full.groups().size());
+        }
+        long exec = tree.executedSteps(), indep = tree.independentSteps();
+        o.printf(Locale.ROOT, "# steps: %d executed as a tree vs %d independent (ratio %.3f; %d forks, %d prefix groups)%n",
+                exec, indep, indep == 0 ? 0.0 : (double) exec / indep, tree.forks(), tree.groups().size());
+    }
+}

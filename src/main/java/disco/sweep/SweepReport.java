@@ -1,0 +1,294 @@
+package disco.sweep;
+
+import disco.plan.PlanStep;
+import disco.run.RunOutputs;
+import disco.util.AtomicFiles;
+
+import javax.imageio.ImageIO;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.FontMetrics;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The sweep's overview, built from the runs' files: contact sheets laid out on two axes (values as row and column
+ * labels; cells a constraint excluded, or not finished, are blank) and {@code index.html} with the same grid, each
+ * cell linking to its run directory with its partials as a strip and its CLIP schedule drawn as one timeline bar per
+ * model (inline SVG, no external resources). When more axes vary, there is one sheet per combination of the others.
+ */
+public final class SweepReport {
+    static {
+        System.setProperty("java.awt.headless", "true");
+    }
+
+    private static final int THUMB = 192;
+
+    private SweepReport() {}
+
+    /** One sheet: the fixed values of the axes that are not rows or columns, and its file name. */
+    record Sheet(Map<String, Integer> fixed, String file, String title) {}
+
+    /** Writes the contact sheet(s) and index.html into {@code out}; returns the files written. */
+    public static List<Path> write(Path out, SweepDef def, List<SweepRun> runs, PrefixTree tree) throws IOException {
+        List<String> axesRC = def.contactAxes();
+        Axis rowAxis = axesRC.size() > 0 ? def.axis(axesRC.get(0)) : null;
+        Axis colAxis = axesRC.size() > 1 ? def.axis(axesRC.get(1)) : null;
+        List<Axis> others = new ArrayList<>();
+        for (Axis a : def.axes()) if (a != rowAxis && a != colAxis && a.values().size() > 1) others.add(a);
+        List<Sheet> sheets = new ArrayList<>();
+        int combos = 1;
+        for (Axis a : others) combos *= a.values().size();
+        for (int c = 0; c < combos; c++) {
+            Map<String, Integer> fixed = new LinkedHashMap<>();
+            int r = c;
+            for (int k = others.size() - 1; k >= 0; k--) {
+                fixed.put(others.get(k).name(), r % others.get(k).values().size());
+                r /= others.get(k).values().size();
+            }
+            StringBuilder name = new StringBuilder("contact-sheet");
+            StringBuilder title = new StringBuilder();
+            for (Axis a : others) {
+                int i = fixed.get(a.name());
+                name.append('_').append(a.name()).append('=').append(a.label(i).replaceAll("[^A-Za-z0-9.+-]", "-"));
+                title.append(title.length() == 0 ? "" : ", ").append(a.name()).append(" = ").append(labelOf(a, i));
+            }
+            sheets.add(new Sheet(fixed, name + ".png", title.toString()));
+        }
+        List<Path> written = new ArrayList<>();
+        for (Sheet sh : sheets) {
+            Path f = out.resolve(sh.file());
+            writeSheet(f, def, runs, rowAxis, colAxis, sh);
+            written.add(f);
+        }
+        Path index = out.resolve("index.html");
+        AtomicFiles.writeString(index, html(out, def, runs, rowAxis, colAxis, sheets, tree));
+        written.add(index);
+        return written;
+    }
+
+    static String labelOf(Axis a, int i) {
+        if (a.kind() == Axis.Kind.PROMPT) {
+            Object p = a.values().get(i);
+            String s = p instanceof List<?> l ? String.join(" | ", l.stream().map(String::valueOf).toList()) : String.valueOf(p);
+            return s.length() > 48 ? s.substring(0, 45) + "..." : s;
+        }
+        return a.label(i);
+    }
+
+    /** The run at (row value, column value) on a sheet, or null when excluded. */
+    static SweepRun cell(List<SweepRun> runs, SweepDef def, Axis rowAxis, int ri, Axis colAxis, int ci, Sheet sh) {
+        for (SweepRun r : runs) {
+            boolean ok = true;
+            for (int k = 0; k < def.axes().size() && ok; k++) {
+                Axis a = def.axes().get(k);
+                int v = r.axisIndex()[k];
+                if (a == rowAxis) ok = v == ri;
+                else if (a == colAxis) ok = v == ci;
+                else if (sh.fixed().containsKey(a.name())) ok = v == sh.fixed().get(a.name());
+            }
+            if (ok) return r;
+        }
+        return null;
+    }
+
+    /** The image shown for a run: its first final image, else its latest partial, else null. */
+    static Path shownImage(Path out, SweepRun r) {
+        RunOutputs o = outputs(out, r);
+        for (Path f : List.of(o.finalImage(0, 0), o.finalImage(0, 1))) if (Files.isRegularFile(f)) return f;
+        List<Path> ps = partialsOfBatch0(o);
+        return ps.isEmpty() ? null : ps.get(ps.size() - 1);
+    }
+
+    static RunOutputs outputs(Path out, SweepRun r) {
+        return new RunOutputs(out.resolve(r.name()), r.name(), 0, r.settings().batchSize(), "");
+    }
+
+    static List<Path> partialsOfBatch0(RunOutputs o) {
+        List<Path> ps = new ArrayList<>();
+        String prefix = o.batchName() + "(" + o.batchNum() + ")_0000-";
+        for (Path p : o.partials()) {
+            String n = p.getFileName().toString();
+            if (n.startsWith(prefix) && !n.matches(".*_[1-9]\\d*\\.png")) ps.add(p);
+        }
+        // by step: list-form tags (NNN) and percentages (NN%) both sort by their number
+        ps.sort(java.util.Comparator.comparingInt(p -> tagNumber(p.getFileName().toString(), prefix)));
+        return ps;
+    }
+
+    private static int tagNumber(String name, String prefix) {
+        String t = name.substring(prefix.length()).replaceAll("[^0-9].*$", "");
+        return t.isEmpty() ? 0 : Integer.parseInt(t);
+    }
+
+    private static void writeSheet(Path f, SweepDef def, List<SweepRun> runs, Axis rowAxis, Axis colAxis, Sheet sh)
+            throws IOException {
+        int rows = rowAxis == null ? 1 : rowAxis.values().size();
+        int cols = colAxis == null ? 1 : colAxis.values().size();
+        SweepRun any = runs.get(0);
+        double aspect = (double) any.settings().height() / any.settings().width();
+        int cw = THUMB, ch = (int) Math.round(THUMB * aspect);
+        Font font = new Font(Font.SANS_SERIF, Font.PLAIN, 14);
+        BufferedImage probe = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
+        Graphics2D pg = probe.createGraphics();
+        FontMetrics fm = pg.getFontMetrics(font);
+        int labelW = 16;
+        for (int i = 0; i < rows; i++) if (rowAxis != null) labelW = Math.max(labelW, fm.stringWidth(rowAxis.name() + " = " + labelOf(rowAxis, i)) + 16);
+        pg.dispose();
+        int pad = 4;
+        int headH = fm.getHeight() + 12 + (sh.title().isEmpty() ? 0 : fm.getHeight() + 4);
+        int w = labelW + cols * (cw + pad) + pad, h = headH + rows * (ch + pad) + pad;
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, w, h);
+        g.setFont(font);
+        g.setColor(Color.BLACK);
+        int y0 = fm.getAscent() + 4;
+        if (!sh.title().isEmpty()) {
+            g.drawString(sh.title(), pad, y0);
+            y0 += fm.getHeight() + 4;
+        }
+        for (int c = 0; c < cols; c++) {
+            String label = colAxis == null ? "" : colAxis.name() + " = " + labelOf(colAxis, c);
+            int x = labelW + pad + c * (cw + pad) + Math.max(0, (cw - fm.stringWidth(label)) / 2);
+            g.drawString(label, x, y0);
+        }
+        for (int r = 0; r < rows; r++) {
+            int y = headH + pad + r * (ch + pad);
+            if (rowAxis != null) g.drawString(rowAxis.name() + " = " + labelOf(rowAxis, r), 6, y + ch / 2 + fm.getAscent() / 2);
+            for (int c = 0; c < cols; c++) {
+                int x = labelW + pad + c * (cw + pad);
+                SweepRun run = cell(runs, def, rowAxis, r, colAxis, c, sh);
+                if (run == null) continue; // excluded: blank
+                Path shown = shownImage(f.getParent(), run);
+                if (shown == null) {
+                    g.setColor(new Color(235, 235, 235));
+                    g.fillRect(x, y, cw, ch);
+                    g.setColor(Color.BLACK);
+                    continue;
+                }
+                BufferedImage src = ImageIO.read(shown.toFile());
+                g.drawImage(src, x, y, cw, ch, null);
+            }
+        }
+        g.dispose();
+        AtomicFiles.write(f, os -> ImageIO.write(img, "png", os));
+    }
+
+    private static String esc(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+
+    /** A path relative to the sweep directory, as a URL (each segment percent-encoded). */
+    private static String href(Path out, Path f) {
+        StringBuilder sb = new StringBuilder();
+        for (Path seg : out.relativize(f)) {
+            if (sb.length() > 0) sb.append('/');
+            sb.append(java.net.URLEncoder.encode(seg.toString(), java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20"));
+        }
+        return sb.toString();
+    }
+
+    private static final String[] PALETTE = {"#d9534f", "#337ab7", "#5cb85c", "#f0ad4e", "#9b59b6", "#16a085", "#7f8c8d"};
+
+    /** One bar per CLIP model over the run's executed steps: filled where the model guides the step. */
+    static String timeline(SweepRun r) {
+        List<String> models = r.plan().models();
+        int n = r.plan().size();
+        int bw = THUMB, bh = 8, gap = 3;
+        StringBuilder sb = new StringBuilder();
+        sb.append("<svg class=\"tl\" width=\"").append(bw).append("\" height=\"").append(models.size() * (bh + gap))
+                .append("\" viewBox=\"0 0 ").append(bw).append(' ').append(models.size() * (bh + gap)).append("\">");
+        for (int m = 0; m < models.size(); m++) {
+            String model = models.get(m);
+            int y = m * (bh + gap);
+            sb.append("<rect x=\"0\" y=\"").append(y).append("\" width=\"").append(bw).append("\" height=\"").append(bh)
+                    .append("\" fill=\"#eee\"><title>").append(esc(model)).append("</title></rect>");
+            int start = -1;
+            for (int j = 0; j <= n; j++) {
+                boolean on = j < n && r.plan().step(j).active().contains(model);
+                if (on && start < 0) start = j;
+                if (!on && start >= 0) {
+                    double x0 = (double) start / n * bw, x1 = (double) j / n * bw;
+                    PlanStep a = r.plan().step(start), b = r.plan().step(j - 1);
+                    sb.append(String.format(java.util.Locale.ROOT,
+                            "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\"><title>%s: steps %d-%d (schedule %d-%d)</title></rect>",
+                            x0, y, x1 - x0, bh, PALETTE[m % PALETTE.length], esc(model), start, j - 1, a.schedIndex(), b.schedIndex()));
+                    start = -1;
+                }
+            }
+        }
+        sb.append("</svg>");
+        return sb.toString();
+    }
+
+    private static String html(Path out, SweepDef def, List<SweepRun> runs, Axis rowAxis, Axis colAxis, List<Sheet> sheets,
+                               PrefixTree tree) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>disco sweep</title>\n<style>\n")
+                .append("body{font-family:sans-serif;margin:16px} table{border-collapse:collapse} ")
+                .append("td,th{border:1px solid #ccc;padding:4px;vertical-align:top} th{background:#f4f4f4} ")
+                .append("td.blank{background:#fafafa} .strip img{height:32px;margin-right:1px} ")
+                .append(".name{font-size:11px;color:#555} .legend span{margin-right:12px} .missing{width:").append(THUMB)
+                .append("px;height:48px;background:#eee;font-size:11px}\n</style></head><body>\n");
+        sb.append("<h1>disco sweep</h1>\n<p>").append(runs.size()).append(" runs; ")
+                .append(tree.executedSteps()).append(" steps executed as a tree vs ").append(tree.independentSteps())
+                .append(" run independently (").append(String.format(java.util.Locale.ROOT, "%.2f", (double) tree.executedSteps() / tree.independentSteps()))
+                .append("&times;).</p>\n");
+        List<String> models = runs.get(0).plan().models();
+        sb.append("<p class=\"legend\">Schedule bars: ");
+        for (int m = 0; m < models.size(); m++) {
+            sb.append("<span style=\"color:").append(PALETTE[m % PALETTE.length]).append("\">&#9632; ").append(esc(models.get(m))).append("</span>");
+        }
+        sb.append("</p>\n");
+        for (Sheet sh : sheets) {
+            sb.append("<h2>").append(sh.title().isEmpty() ? "Grid" : esc(sh.title())).append("</h2>\n");
+            sb.append("<p><a href=\"").append(href(out, out.resolve(sh.file()))).append("\">contact sheet</a></p>\n");
+            sb.append("<table>\n<tr><th>").append(rowAxis == null ? "" : esc(rowAxis.name())).append(" \\ ")
+                    .append(colAxis == null ? "" : esc(colAxis.name())).append("</th>");
+            int rows = rowAxis == null ? 1 : rowAxis.values().size();
+            int cols = colAxis == null ? 1 : colAxis.values().size();
+            for (int c = 0; c < cols; c++) sb.append("<th>").append(colAxis == null ? "" : esc(labelOf(colAxis, c))).append("</th>");
+            sb.append("</tr>\n");
+            for (int r = 0; r < rows; r++) {
+                sb.append("<tr><th>").append(rowAxis == null ? "" : esc(labelOf(rowAxis, r))).append("</th>");
+                for (int c = 0; c < cols; c++) {
+                    SweepRun run = cell(runs, def, rowAxis, r, colAxis, c, sh);
+                    if (run == null) {
+                        sb.append("<td class=\"blank\"></td>");
+                        continue;
+                    }
+                    sb.append("<td><a href=\"").append(href(out, out.resolve(run.name()))).append("/\">");
+                    Path shown = shownImage(out, run);
+                    if (shown != null) {
+                        sb.append("<img src=\"").append(href(out, shown)).append("\" width=\"").append(THUMB).append("\" alt=\"")
+                                .append(esc(run.name())).append("\">");
+                    } else {
+                        sb.append("<div class=\"missing\">not run yet</div>");
+                    }
+                    sb.append("</a><div class=\"name\">").append(esc(run.name())).append("</div><div class=\"strip\">");
+                    for (Path p : partialsOfBatch0(outputs(out, run))) {
+                        sb.append("<a href=\"").append(href(out, p)).append("\"><img src=\"").append(href(out, p))
+                                .append("\" alt=\"").append(esc(p.getFileName().toString())).append("\"></a>");
+                    }
+                    sb.append("</div>").append(timeline(run)).append("</td>");
+                }
+                sb.append("</tr>\n");
+            }
+            sb.append("</table>\n");
+        }
+        sb.append("</body></html>\n");
+        return sb.toString();
+    }
+}

@@ -1,0 +1,120 @@
+package disco.cli;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** disco sweep in process: the blog grid's dry run, the same sweep from flags, sharded dry runs and bad input. */
+class SweepCommandTest {
+    @TempDir
+    Path tmp;
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private PrintStream oldOut;
+    private PrintStream oldErr;
+
+    @BeforeEach
+    void capture() {
+        oldOut = System.out;
+        oldErr = System.err;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    @AfterEach
+    void restore() {
+        System.setOut(oldOut);
+        System.setErr(oldErr);
+    }
+
+    private int run(String... args) {
+        out.reset();
+        err.reset();
+        return Main.commandLine().execute(args);
+    }
+
+    private String stdout() {
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private String stderr() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void blogGridDryRunExecutes2720Of5040Steps() {
+        assertEquals(0, run("sweep", "examples/blog-grid.yml", "--dry-run"), stderr());
+        String o = stdout();
+        assertTrue(o.startsWith("# sweep: 21 runs over s1 (6), s2 (6); 15 combinations excluded by constraints"), o);
+        assertTrue(o.contains("# steps: 2720 executed as a tree vs 5040 independent (ratio 0.540;"), o);
+        assertTrue(o.contains("s1=400_s2=600 "), o);
+        assertTrue(o.contains("RN50 90 steps (0-89); ViT-L/14 150 steps (90-239)"), o);
+        assertFalse(o.contains("warning"), o); // s1 + s2 >= 1000 leaves no step without a model
+        assertFalse(Files.exists(Path.of("sweep")), "a dry run writes nothing");
+    }
+
+    @Test
+    void theSameGridFromFlagsAndCoverageWarnings() {
+        assertEquals(0, run("sweep", "--settings", "examples/two-models.yml", "--set", "n_batches=1",
+                "--grid", "s1=0:1000:200", "--grid", "s2=0:1000:200",
+                "--set", "clip_models_schedules.RN50=[True]*{s1}+[False]*(1000-{s1})",
+                "--set", "clip_models_schedules.ViT-L/14=[False]*(1000-{s2})+[True]*{s2}", "--dry-run"), stderr());
+        String o = stdout();
+        assertTrue(o.startsWith("# sweep: 36 runs over s1 (6), s2 (6)\n"), o);
+        // without the constraint, runs with a gap in the schedule get the plan's coverage warning
+        assertTrue(o.contains("s1=0_s2=0 ") && o.contains("  warning: 240 of 240 steps"), o);
+        assertEquals(0, run("sweep", "examples/blog-grid.yml", "--steps", "50", "--skip-steps", "0", "--dry-run"), stderr());
+        assertTrue(stdout().contains("   50 steps x 1 batch"), stdout());
+    }
+
+    @Test
+    void shardsSplitPrefixGroupsAndSumToTheWhole() {
+        long sum = 0;
+        int runs = 0;
+        for (int i = 1; i <= 2; i++) {
+            assertEquals(0, run("sweep", "examples/blog-grid.yml", "--dry-run", "--shard", i + "/2"), stderr());
+            String o = stdout();
+            var m = java.util.regex.Pattern.compile("# steps: (\\d+) executed").matcher(o);
+            assertTrue(m.find(), o);
+            sum += Long.parseLong(m.group(1));
+            var r = java.util.regex.Pattern.compile("# shard \\d/2: (\\d+) of 21 runs").matcher(o);
+            assertTrue(r.find(), o);
+            runs += Integer.parseInt(r.group(1));
+        }
+        assertEquals(2720, sum);
+        assertEquals(21, runs);
+    }
+
+    @Test
+    void badInputIsOneLineAndExitCode2() throws Exception {
+        String[][] cases = {
+                {"sweep", "--grid", "s1=", "--dry-run"},
+                {"sweep", "--grid", "s1=1,2", "--grid", "s1=3", "--dry-run"},
+                {"sweep", "--grid", "s1=1,2", "--where", "s1 > 9", "--dry-run"},
+                {"sweep", "--grid", "s1=1,2", "--set", "clip_guidance_scal={s1}", "--dry-run"},
+                {"sweep", "--grid", "s1=1,2", "--set", "nope.RN50={s1}", "--dry-run"},
+                {"sweep", "--grid", "s1=1,2", "--where", "s1 +", "--dry-run"},
+                {"sweep", "examples/blog-grid.yml", "--shard", "3/2", "--dry-run"},
+                {"sweep", "examples/blog-grid.yml", "--stop-at", "120%", "--dry-run"},
+        };
+        for (String[] c : cases) {
+            assertEquals(2, run(c), String.join(" ", c) + ": " + stderr());
+            String e = stderr().strip();
+            assertTrue(e.startsWith("disco: "), e);
+            assertEquals(1, e.lines().count(), e);
+        }
+        Path f = tmp.resolve("s.yml");
+        Files.writeString(f, "grid: {s1: []}\n");
+        assertEquals(2, run("sweep", f.toString(), "--dry-run"));
+        assertTrue(stderr().contains("s1"), stderr());
+    }
+}

@@ -1,0 +1,164 @@
+package disco.cli;
+
+import disco.run.ImageLoading;
+import disco.sweep.SweepState;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * disco sweep end to end on the demo models (real UNet, CLIPs, native cutouts and losses; tiny and untrained), a few
+ * steps at 64x64: each run's image equals `disco run` alone on its settings file (bitwise, CPU); a sweep process
+ * killed with SIGKILL after its first finished run and started again completes with identical images.
+ */
+class SweepDemoTest {
+    @TempDir
+    Path tmp;
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private PrintStream oldOut;
+    private PrintStream oldErr;
+
+    private int threads;
+
+    @BeforeEach
+    void capture() {
+        // LibTorch's CPU results depend on its intra-op thread count in the last bit (reductions split differently),
+        // and another test class may have changed it in this JVM: run everything here, and the killed subprocess,
+        // with one thread
+        disco.torch.Torch.init();
+        threads = org.bytedeco.pytorch.global.torch.get_num_threads();
+        org.bytedeco.pytorch.global.torch.set_num_threads(1);
+        oldOut = System.out;
+        oldErr = System.err;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    @AfterEach
+    void restore() {
+        org.bytedeco.pytorch.global.torch.set_num_threads(threads);
+        System.setOut(oldOut);
+        System.setErr(oldErr);
+    }
+
+    private int run(String... args) {
+        out.reset();
+        err.reset();
+        return Main.commandLine().execute(args);
+    }
+
+    static final List<String> NAMES = List.of("k=300", "k=700", "k=1000");
+
+    private Path sweepFile() throws Exception {
+        Path f = tmp.resolve("demo-sweep.yml");
+        Files.writeString(f, """
+                set:
+                  diffusion_model: demo
+                  text_prompts: ["a lighthouse:2", "yellow:1"]
+                  clip_models: [RN-tiny, ViT-tiny]
+                  width_height: [64, 64]
+                  steps: 5
+                  skip_steps: 1
+                  cutn_batches: 1
+                  cut_overview: "[2]*1000"
+                  cut_innercut: "[1]*1000"
+                  use_secondary_model: false
+                  seed: 7
+                  n_batches: 1
+                  save_rate: 0
+                  intermediate_saves: 1
+                  clip_models_schedules.RN-tiny: "[True]*{k}+[False]*(1000-{k})"
+                grid:
+                  k: [300, 700, 1000]
+                """);
+        return f;
+    }
+
+    static byte[] pixels(Path png) {
+        return ImageLoading.readRgb(png).rgb();
+    }
+
+    static Path image(Path dir, String name) {
+        return dir.resolve(name).resolve(name + "(0)_0.png");
+    }
+
+    @Test
+    void sweepRunsEqualRunsAloneAndSurviveSigkill() throws Exception {
+        Path f = sweepFile();
+        assertEquals(0, run("sweep", f.toString(), "--dry-run"), err.toString());
+        assertTrue(out.toString().contains("# steps: "), out.toString());
+        var m = java.util.regex.Pattern.compile("# steps: (\\d+) executed as a tree vs (\\d+)").matcher(out.toString());
+        assertTrue(m.find());
+        assertTrue(Long.parseLong(m.group(1)) < Long.parseLong(m.group(2)), out.toString()); // prefixes are shared
+
+        Path a = tmp.resolve("a");
+        assertEquals(0, run("sweep", f.toString(), "--out", a.toString()), err.toString());
+        assertTrue(Files.exists(a.resolve("contact-sheet.png")));
+        assertTrue(Files.exists(a.resolve("index.html")));
+        // each run alone with `disco run` on the settings file the sweep wrote
+        for (String n : NAMES) {
+            Path settings = a.resolve(n).resolve(n + "(0)_settings.json");
+            assertEquals(0, run("run", "--settings", settings.toString(), "--out", tmp.resolve("alone").toString()), err.toString());
+            assertArrayEquals(pixels(image(tmp.resolve("alone"), n)), pixels(image(a, n)), n);
+        }
+
+        // SIGKILL a sweep process after its first finished run, then start it again
+        Path k = tmp.resolve("killed");
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xss8m",
+                "-cp", System.getProperty("java.class.path"), "disco.cli.Main", "sweep", f.toString(), "--out", k.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("first.log").toFile());
+        pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+        pb.environment().put("OMP_NUM_THREADS", "1");
+        pb.environment().put("MKL_NUM_THREADS", "1");
+        Process p = pb.start();
+        Path state = k.resolve("sweep.json");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
+        int done = 0;
+        while (p.isAlive() && System.nanoTime() < deadline) {
+            if (Files.exists(state)) {
+                try {
+                    done = (int) SweepState.open(state).entries().values().stream().filter(e -> e.status().equals("done")).count();
+                } catch (RuntimeException partial) {
+                    done = 0; // never half-written (atomic), but be safe
+                }
+                if (done >= 1) break;
+            }
+            Thread.sleep(50);
+        }
+        assertTrue(p.isAlive(), "the sweep finished before it could be killed: " + Files.readString(tmp.resolve("first.log")));
+        p.destroyForcibly(); // SIGKILL
+        p.waitFor(30, TimeUnit.SECONDS);
+        assertEquals(137, p.exitValue());
+        SweepState killed = SweepState.open(state);
+        List<String> finished = new ArrayList<>();
+        killed.entries().forEach((id, e) -> {
+            if (e.status().equals("done")) finished.add(id.substring(0, id.indexOf('#')));
+        });
+        assertFalse(finished.isEmpty());
+        List<Long> mtimes = new ArrayList<>();
+        for (String n : finished) mtimes.add(Files.getLastModifiedTime(image(k, n)).toMillis());
+        Thread.sleep(20);
+        assertEquals(0, run("sweep", f.toString(), "--out", k.toString()), err.toString());
+        assertTrue(err.toString().contains(finished.size() + " already finished"), err.toString());
+        for (String n : NAMES) assertArrayEquals(pixels(image(a, n)), pixels(image(k, n)), n);
+        for (int i = 0; i < finished.size(); i++) {
+            assertEquals(mtimes.get(i), Files.getLastModifiedTime(image(k, finished.get(i))).toMillis(), "rewritten: " + finished.get(i));
+        }
+        // a third start has nothing left to do
+        assertEquals(0, run("sweep", f.toString(), "--out", k.toString()), err.toString());
+        assertTrue(err.toString().contains("0 steps executed for 0 trajectories"), err.toString());
+    }
+}
