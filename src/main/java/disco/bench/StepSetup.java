@@ -1,7 +1,6 @@
 package disco.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import disco.models.checkpoint.Checkpoint;
 import disco.models.clip.ClipModel;
 import disco.models.secondary.SecondaryModel;
 import disco.models.unet.UNetConfig;
@@ -115,18 +114,8 @@ public final class StepSetup implements AutoCloseable {
         for (JsonNode p : s.path("prompts")) promptTexts.add(p.asText());
         if (promptTexts.isEmpty()) throw DiscoException.badInput(dir.resolve("settings.json") + ": prompts: expected at least one prompt");
         Tensor weights = keep(weightsOf(Prompt.normalize(Prompt.parseAll(promptTexts))), device);
-        // UNetModel.load / SecondaryModel.load end with Module.eval(), which fails (a NullPointerException from a
-        // virtual callback) outside a PointerScope in a long-lived process; neither network has train-mode behaviour
-        // (dropout 0, no batch norm), so the bench loads the weights without it.
-        UNetModel unet = new UNetModel(UNetConfig.read(dir.resolve("unet.json")));
-        Checkpoint.loadInto(unet, Checkpoint.read(dir.resolve("unet.pt")), dir.resolve("unet.pt"));
-        SecondaryModel sec = null;
-        if (needsSecondary(plan)) {
-            Path f = dir.resolve("secondary.pt");
-            Map<String, Tensor> sw = Checkpoint.read(f);
-            sec = SecondaryModel.fromWeights(sw, f);
-            Checkpoint.loadInto(sec, sw, f);
-        }
+        UNetModel unet = UNetModel.load(UNetConfig.read(dir.resolve("unet.json")), dir.resolve("unet.pt"));
+        SecondaryModel sec = needsSecondary(plan) ? SecondaryModel.load(dir.resolve("secondary.pt")) : null;
         Map<String, ClipModel> clips = new LinkedHashMap<>();
         Map<String, Tensor> embeds = new LinkedHashMap<>();
         for (String name : plan.models()) {
