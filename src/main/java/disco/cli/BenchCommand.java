@@ -5,9 +5,10 @@ import picocli.CommandLine.Command;
 
 /** {@code disco bench <what>}: benchmarks (results on stdout). */
 @Command(name = "bench",
-        description = "Benchmarks: `kernels` (native kernels vs LibTorch ops the way DD does it).",
+        description = "Benchmarks: `kernels` (native kernels vs LibTorch ops the way DD does it), `step` (guided steps, stage by stage, against DD's way of running them).",
         subcommands = {
                 BenchKernelsCommand.class,
+                BenchStepCommand.class,
         })
 public final class BenchCommand implements Runnable {
     @CommandLine.Spec

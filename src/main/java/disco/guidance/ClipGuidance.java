@@ -62,6 +62,10 @@ public final class ClipGuidance implements Guidance {
     private final LossKernels losses;
     private final long seed;
     private final Consumer<String> log;
+    private final int cutnBatchesPerCall;
+
+    /** {@code cutnBatchesPerCall} value: every cutn batch of a model in one encoder call. */
+    public static final int ALL_CUTN_BATCHES = Integer.MAX_VALUE;
 
     /**
      * @param secondary DD's secondary model, or null (then a plan entry turning it on is an error)
@@ -69,6 +73,19 @@ public final class ClipGuidance implements Guidance {
      */
     public ClipGuidance(StepPlan plan, Denoiser primary, Denoiser secondary, List<Model> models, CutoutStage cutouts,
                         LossKernels losses, long seed, Consumer<String> log) {
+        this(plan, primary, secondary, models, cutouts, losses, seed, log, ALL_CUTN_BATCHES);
+    }
+
+    /**
+     * @param cutnBatchesPerCall how many cutn batches of one CLIP model go through the image encoder in one call
+     *     ({@link #ALL_CUTN_BATCHES}: all of them, one forward and one backward per model and step; 1: DD's one call
+     *     per cutn batch). The cutouts, their random draws, the loss values and the gradient are the same either way;
+     *     fewer, larger calls are faster and hold more activations at once.
+     */
+    public ClipGuidance(StepPlan plan, Denoiser primary, Denoiser secondary, List<Model> models, CutoutStage cutouts,
+                        LossKernels losses, long seed, Consumer<String> log, int cutnBatchesPerCall) {
+        if (cutnBatchesPerCall < 1) throw new IllegalArgumentException("cutnBatchesPerCall must be >= 1, got " + cutnBatchesPerCall);
+        this.cutnBatchesPerCall = cutnBatchesPerCall;
         this.plan = plan;
         for (PlanStep s : plan.steps()) byIndex.put(s.index(), s);
         this.alphas = primary.alphas();
@@ -150,16 +167,10 @@ public final class ClipGuidance implements Guidance {
                 continue;
             }
             Tensor sum = null;
-            for (int b = 0; b < cutnBatches; b++) {
-                RandomStream rs = RandomStream.of(seed, call.batch(), call.step(), m.name(), "cutouts").derive(b);
-                if (call.call() > 0) rs = rs.derive("call" + call.call());
-                CutoutStage.Cuts cuts = cutouts.make(image01, sched, m.encoder().inputResolution(), rs);
-                ImageEncoder.Encoded enc = m.encoder().encode(normalise(cuts.images()));
-                LossKernels.ClipTerm term = losses.clipLoss(enc.embeddings(), m.targetEmbeds(), m.weights(), n);
-                values.add(new GuidanceResult.LossValue(call.step(), call.call(), m.name(), b, term.lossSum()));
-                Tensor gImage01 = cuts.backward(normaliseBackward(enc.backward(term.gradEmbeds())));
-                Tensor gXIn = gImage01.div(s(2)); // image01 = (x_in + 1) / 2
-                sum = sum == null ? gXIn : sum.add(gXIn);
+            for (int b0 = 0; b0 < cutnBatches; b0 += Math.min(cutnBatchesPerCall, cutnBatches - b0)) {
+                Tensor g = clipBatches(call, sched, m, image01, n, b0, Math.min(cutnBatchesPerCall, cutnBatches - b0),
+                        values);
+                sum = sum == null ? g : sum.add(g);
             }
             modelGrads.add(sum);
         }
@@ -185,6 +196,48 @@ public final class ClipGuidance implements Guidance {
         }
         double r = grad.square().mean().sqrt().item_double();
         return new GuidanceResult(grad, values, false, r, r);
+    }
+
+    /**
+     * Cutn batches {@code b0 .. b0 + nb - 1} of model {@code m}: cutouts drawn per batch, one encoder call over all
+     * their cutouts, each batch's loss as DD computes it, one pull-back through the encoder, then each batch's cutout
+     * adjoint. Returns {@code d losses.sum() / d x_in} summed over these batches.
+     */
+    private Tensor clipBatches(GuidanceCall call, PlanStep sched, Model m, Tensor image01, long n, int b0, int nb,
+                               List<GuidanceResult.LossValue> values) {
+        List<CutoutStage.Cuts> cutsList = new ArrayList<>(nb);
+        org.bytedeco.pytorch.TensorVector ins = new org.bytedeco.pytorch.TensorVector();
+        for (int b = b0; b < b0 + nb; b++) {
+            RandomStream rs = RandomStream.of(seed, call.batch(), call.step(), m.name(), "cutouts").derive(b);
+            if (call.call() > 0) rs = rs.derive("call" + call.call());
+            CutoutStage.Cuts cuts = cutouts.make(image01, sched, m.encoder().inputResolution(), rs);
+            cutsList.add(cuts);
+            ins.push_back(normalise(cuts.images()));
+        }
+        ImageEncoder.Encoded enc = m.encoder().encode(nb == 1 ? ins.get(0) : torch.cat(ins, 0));
+        Tensor embAll = enc.embeddings();
+        org.bytedeco.pytorch.TensorVector gEmbs = new org.bytedeco.pytorch.TensorVector();
+        long off = 0;
+        for (int i = 0; i < nb; i++) {
+            long k = cutsList.get(i).images().size(0);
+            Tensor emb = nb == 1 ? embAll : embAll.narrow(0, off, k);
+            off += k;
+            LossKernels.ClipTerm term = losses.clipLoss(emb, m.targetEmbeds(), m.weights(), n);
+            values.add(new GuidanceResult.LossValue(call.step(), call.call(), m.name(), b0 + i, term.lossSum()));
+            gEmbs.push_back(term.gradEmbeds());
+        }
+        Tensor gClipIn = enc.backward(nb == 1 ? gEmbs.get(0) : torch.cat(gEmbs, 0));
+        Tensor sum = null;
+        off = 0;
+        for (int i = 0; i < nb; i++) {
+            CutoutStage.Cuts cuts = cutsList.get(i);
+            long k = cuts.images().size(0);
+            Tensor g = nb == 1 ? gClipIn : gClipIn.narrow(0, off, k);
+            off += k;
+            Tensor gXIn = cuts.backward(normaliseBackward(g)).div(s(2)); // image01 = (x_in + 1) / 2
+            sum = sum == null ? gXIn : sum.add(gXIn);
+        }
+        return sum;
     }
 
     private static Tensor channelConst(float[] v, Tensor like) {
