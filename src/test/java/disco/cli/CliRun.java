@@ -4,9 +4,29 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 
-/** Runs the {@code disco} command line in process, capturing its exit code and what it wrote to stdout and stderr. */
+/**
+ * Runs the {@code disco} command line in process, capturing its exit code and what it wrote to stdout and stderr:
+ * {@link #exec} for one command, or an instance that keeps the last command's output ({@link #stdout()},
+ * {@link #stderr()}).
+ */
 final class CliRun {
-    private CliRun() {}
+    private Result last = new Result(-1, "", "");
+
+    /** Runs {@code disco <args>} (see {@link #exec}); returns its exit code and keeps its output. */
+    int run(String... args) {
+        last = exec(args);
+        return last.code();
+    }
+
+    /** What the last {@link #run} wrote to stdout ("" before the first). */
+    String stdout() {
+        return last.stdout();
+    }
+
+    /** What the last {@link #run} wrote to stderr ("" before the first). */
+    String stderr() {
+        return last.stderr();
+    }
 
     /** One command's exit code, stdout and stderr (UTF-8). */
     record Result(int code, String stdout, String stderr) {}

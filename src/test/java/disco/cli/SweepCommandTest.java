@@ -12,25 +12,12 @@ import static org.junit.jupiter.api.Assertions.*;
 class SweepCommandTest {
     @TempDir
     Path tmp;
-    private CliRun.Result last = new CliRun.Result(-1, "", "");
-
-    private int run(String... args) {
-        last = CliRun.exec(args);
-        return last.code();
-    }
-
-    private String stdout() {
-        return last.stdout();
-    }
-
-    private String stderr() {
-        return last.stderr();
-    }
+    private final CliRun cli = new CliRun();
 
     @Test
     void blogGridDryRunExecutes2720Of5040Steps() {
-        assertEquals(0, run("sweep", "examples/blog-grid.yml", "--dry-run"), stderr());
-        String o = stdout();
+        assertEquals(0, cli.run("sweep", "examples/blog-grid.yml", "--dry-run"), cli.stderr());
+        String o = cli.stdout();
         assertTrue(o.startsWith("# sweep: 21 runs over s1 (6), s2 (6); 15 combinations excluded by constraints"), o);
         assertTrue(o.contains("# steps: 2720 executed as a tree vs 5040 independent (ratio 0.540;"), o);
         assertTrue(o.contains("s1=400_s2=600 "), o);
@@ -41,16 +28,16 @@ class SweepCommandTest {
 
     @Test
     void theSameGridFromFlagsAndCoverageWarnings() {
-        assertEquals(0, run("sweep", "--settings", "examples/two-models.yml", "--set", "n_batches=1",
+        assertEquals(0, cli.run("sweep", "--settings", "examples/two-models.yml", "--set", "n_batches=1",
                 "--grid", "s1=0:1000:200", "--grid", "s2=0:1000:200",
                 "--set", "clip_models_schedules.RN50=[True]*{s1}+[False]*(1000-{s1})",
-                "--set", "clip_models_schedules.ViT-L/14=[False]*(1000-{s2})+[True]*{s2}", "--dry-run"), stderr());
-        String o = stdout();
+                "--set", "clip_models_schedules.ViT-L/14=[False]*(1000-{s2})+[True]*{s2}", "--dry-run"), cli.stderr());
+        String o = cli.stdout();
         assertTrue(o.startsWith("# sweep: 36 runs over s1 (6), s2 (6)\n"), o);
         // without the constraint, runs with a gap in the schedule get the plan's coverage warning
         assertTrue(o.contains("s1=0_s2=0 ") && o.contains("  warning: 240 of 240 steps"), o);
-        assertEquals(0, run("sweep", "examples/blog-grid.yml", "--steps", "50", "--skip-steps", "0", "--dry-run"), stderr());
-        assertTrue(stdout().contains("   50 steps x 1 batch"), stdout());
+        assertEquals(0, cli.run("sweep", "examples/blog-grid.yml", "--steps", "50", "--skip-steps", "0", "--dry-run"), cli.stderr());
+        assertTrue(cli.stdout().contains("   50 steps x 1 batch"), cli.stdout());
     }
 
     @Test
@@ -58,8 +45,8 @@ class SweepCommandTest {
         long sum = 0;
         int runs = 0;
         for (int i = 1; i <= 2; i++) {
-            assertEquals(0, run("sweep", "examples/blog-grid.yml", "--dry-run", "--shard", i + "/2"), stderr());
-            String o = stdout();
+            assertEquals(0, cli.run("sweep", "examples/blog-grid.yml", "--dry-run", "--shard", i + "/2"), cli.stderr());
+            String o = cli.stdout();
             var m = java.util.regex.Pattern.compile("# steps: (\\d+) executed").matcher(o);
             assertTrue(m.find(), o);
             sum += Long.parseLong(m.group(1));
@@ -84,14 +71,14 @@ class SweepCommandTest {
                 {"sweep", "examples/blog-grid.yml", "--stop-at", "120%", "--dry-run"},
         };
         for (String[] c : cases) {
-            assertEquals(2, run(c), String.join(" ", c) + ": " + stderr());
-            String e = stderr().strip();
+            assertEquals(2, cli.run(c), String.join(" ", c) + ": " + cli.stderr());
+            String e = cli.stderr().strip();
             assertTrue(e.startsWith("disco: "), e);
             assertEquals(1, e.lines().count(), e);
         }
         Path f = tmp.resolve("s.yml");
         Files.writeString(f, "grid: {s1: []}\n");
-        assertEquals(2, run("sweep", f.toString(), "--dry-run"));
-        assertTrue(stderr().contains("s1"), stderr());
+        assertEquals(2, cli.run("sweep", f.toString(), "--dry-run"));
+        assertTrue(cli.stderr().contains("s1"), cli.stderr());
     }
 }

@@ -23,8 +23,8 @@ import static org.junit.jupiter.api.Assertions.*;
 class SweepDemoTest {
     @TempDir
     Path tmp;
+    private final CliRun cli = new CliRun();
     private int threads;
-    private CliRun.Result last = new CliRun.Result(-1, "", "");
 
     @BeforeEach
     void oneThread() {
@@ -39,19 +39,6 @@ class SweepDemoTest {
     @AfterEach
     void restoreThreads() {
         org.bytedeco.pytorch.global.torch.set_num_threads(threads);
-    }
-
-    private int run(String... args) {
-        last = CliRun.exec(args);
-        return last.code();
-    }
-
-    private String stdout() {
-        return last.stdout();
-    }
-
-    private String stderr() {
-        return last.stderr();
     }
 
     static final List<String> NAMES = List.of("k=300", "k=700", "k=1000");
@@ -92,20 +79,20 @@ class SweepDemoTest {
     @Test
     void sweepRunsEqualRunsAloneAndSurviveSigkill() throws Exception {
         Path f = sweepFile();
-        assertEquals(0, run("sweep", f.toString(), "--dry-run"), stderr());
-        assertTrue(stdout().contains("# steps: "), stdout());
-        var m = java.util.regex.Pattern.compile("# steps: (\\d+) executed as a tree vs (\\d+)").matcher(stdout());
+        assertEquals(0, cli.run("sweep", f.toString(), "--dry-run"), cli.stderr());
+        assertTrue(cli.stdout().contains("# steps: "), cli.stdout());
+        var m = java.util.regex.Pattern.compile("# steps: (\\d+) executed as a tree vs (\\d+)").matcher(cli.stdout());
         assertTrue(m.find());
-        assertTrue(Long.parseLong(m.group(1)) < Long.parseLong(m.group(2)), stdout()); // prefixes are shared
+        assertTrue(Long.parseLong(m.group(1)) < Long.parseLong(m.group(2)), cli.stdout()); // prefixes are shared
 
         Path a = tmp.resolve("a");
-        assertEquals(0, run("sweep", f.toString(), "--out", a.toString()), stderr());
+        assertEquals(0, cli.run("sweep", f.toString(), "--out", a.toString()), cli.stderr());
         assertTrue(Files.exists(a.resolve("contact-sheet.png")));
         assertTrue(Files.exists(a.resolve("index.html")));
         // each run alone with `disco run` on the settings file the sweep wrote
         for (String n : NAMES) {
             Path settings = a.resolve(n).resolve(n + "(0)_settings.json");
-            assertEquals(0, run("run", "--settings", settings.toString(), "--out", tmp.resolve("alone").toString()), stderr());
+            assertEquals(0, cli.run("run", "--settings", settings.toString(), "--out", tmp.resolve("alone").toString()), cli.stderr());
             assertArrayEquals(pixels(image(tmp.resolve("alone"), n)), pixels(image(a, n)), n);
         }
 
@@ -145,14 +132,14 @@ class SweepDemoTest {
         List<Long> mtimes = new ArrayList<>();
         for (String n : finished) mtimes.add(Files.getLastModifiedTime(image(k, n)).toMillis());
         Thread.sleep(20);
-        assertEquals(0, run("sweep", f.toString(), "--out", k.toString()), stderr());
-        assertTrue(stderr().contains(finished.size() + " already finished"), stderr());
+        assertEquals(0, cli.run("sweep", f.toString(), "--out", k.toString()), cli.stderr());
+        assertTrue(cli.stderr().contains(finished.size() + " already finished"), cli.stderr());
         for (String n : NAMES) assertArrayEquals(pixels(image(a, n)), pixels(image(k, n)), n);
         for (int i = 0; i < finished.size(); i++) {
             assertEquals(mtimes.get(i), Files.getLastModifiedTime(image(k, finished.get(i))).toMillis(), "rewritten: " + finished.get(i));
         }
         // a third start has nothing left to do
-        assertEquals(0, run("sweep", f.toString(), "--out", k.toString()), stderr());
-        assertTrue(stderr().contains("0 steps executed for 0 trajectories"), stderr());
+        assertEquals(0, cli.run("sweep", f.toString(), "--out", k.toString()), cli.stderr());
+        assertTrue(cli.stderr().contains("0 steps executed for 0 trajectories"), cli.stderr());
     }
 }
