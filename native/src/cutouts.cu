@@ -11,9 +11,11 @@
 
 #include "cutouts.h"
 #include "cutouts_common.h"
+#include "cuda_common.cuh"
 #include "status.h"
 
 using namespace disco_cut;
+using disco_cuda::require_device;
 
 namespace {
 
@@ -427,20 +429,6 @@ void forward_device(Work& wk, const DevPlan& p, const Uploaded& u, const float* 
         k_cut_sum<<<k, TPB, 0, wk.st>>>(s, u.cuts, j, 0, out, nullptr, sums);
         k_jitter_fwd<<<gp, TPB, 0, wk.st>>>(s, u.cuts, j, out, saved ? saved + (size_t) j * k * n3 : nullptr, sums);
     }
-}
-
-// A host pointer handed to a kernel would fault and poison the CUDA context: refuse it up front.
-int require_device(const char* fn, const char* name, const void* p) {
-    if (!p) return DISCO_OK;
-    cudaPointerAttributes a;
-    cudaError_t e = cudaPointerGetAttributes(&a, p);
-    if (e != cudaSuccess) {
-        cudaGetLastError();
-        return disco_fail(DISCO_EINVAL, "%s: %s: not a CUDA device pointer (%s)", fn, name, cudaGetErrorString(e));
-    }
-    if (a.type != cudaMemoryTypeDevice && a.type != cudaMemoryTypeManaged)
-        return disco_fail(DISCO_EINVAL, "%s: %s: not CUDA device memory", fn, name);
-    return DISCO_OK;
 }
 
 int check(Work& wk, const char* fn) {
