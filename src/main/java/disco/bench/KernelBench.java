@@ -5,7 +5,7 @@ import disco.kernels.CutSet;
 import disco.kernels.CutSettings;
 import disco.kernels.CutoutDrawer;
 import disco.kernels.GradientStage;
-import disco.kernels.HostTensors;
+import disco.torch.Tensors;
 import disco.kernels.Kernels;
 import disco.kernels.Losses;
 import disco.kernels.TorchCutouts;
@@ -186,7 +186,7 @@ public final class KernelBench {
         for (long s : shape) count *= s;
         float[] a = new float[Math.toIntExact(count)];
         rs.fillGaussian(a);
-        return HostTensors.fromFloats(a, shape);
+        return Tensors.fromFloats(a, shape);
     }
 
     /** The table, one row per implementation and stage. */

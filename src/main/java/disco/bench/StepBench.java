@@ -14,7 +14,7 @@ import disco.sampling.NoiseSource;
 import disco.sampling.Sampler;
 import disco.sampling.SamplerState;
 import disco.sampling.StepOutput;
-import disco.sampling.Tensors;
+import disco.torch.Tensors;
 import disco.sampling.XStartDenoiser;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;

@@ -14,7 +14,7 @@ import disco.run.DemoTokens;
 import disco.sampling.SamplerConfig;
 import disco.sampling.SpacedAlphas;
 import disco.sampling.Symmetry;
-import disco.sampling.Tensors;
+import disco.torch.Tensors;
 import disco.settings.Prompt;
 import disco.settings.Settings;
 import disco.util.DiscoException;

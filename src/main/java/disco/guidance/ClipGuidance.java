@@ -241,7 +241,7 @@ public final class ClipGuidance implements Guidance {
     }
 
     private static Tensor channelConst(float[] v, Tensor like) {
-        return disco.sampling.Tensors.fromFloats(v, 1, 3, 1, 1).to(like.device(), torch.ScalarType.Float);
+        return disco.torch.Tensors.fromFloats(v, 1, 3, 1, 1).to(like.device(), torch.ScalarType.Float);
     }
 
     /** torchvision's Normalize with CLIP's mean and std. */

@@ -22,7 +22,7 @@ import disco.sampling.SamplerState;
 import disco.sampling.SpacedAlphas;
 import disco.sampling.StepOutput;
 import disco.sampling.Symmetry;
-import disco.sampling.Tensors;
+import disco.torch.Tensors;
 import disco.sampling.XStartDenoiser;
 import disco.settings.Prompt;
 import disco.settings.Scheduled;

@@ -1,5 +1,6 @@
 package disco.kernels;
 
+import disco.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 
 import java.util.List;
@@ -18,7 +19,7 @@ public record CutSet(List<Cut> cuts, int size, float[] noise) {
 
     /** The noise as a CPU float32 tensor (null when no cut needs it); move it with {@code to(device)}. */
     public Tensor noiseTensor() {
-        return noise == null ? null : HostTensors.fromFloats(noise, cuts.size(), 3, 3, size, size);
+        return noise == null ? null : Tensors.fromFloats(noise, cuts.size(), 3, 3, size, size);
     }
 
     public Tensor forward(Tensor image) {

@@ -1,5 +1,6 @@
 package disco.kernels;
 
+import disco.torch.Tensors;
 import com.fasterxml.jackson.databind.JsonNode;
 import disco.reference.CheckResult;
 import disco.reference.Compare;
@@ -149,8 +150,8 @@ public final class CutoutsReferenceCheck implements ReferenceCheck {
 
     private static float[] run(Npy.Array input, List<Cut> cuts, int size) {
         int[] s = input.intShape();
-        Tensor x = HostTensors.fromFloats(input.floats(), s[0], s[1], s[2], s[3]);
-        return HostTensors.toFloats(Cutouts.forward(x, cuts, size, null));
+        Tensor x = Tensors.fromFloats(input.floats(), s[0], s[1], s[2], s[3]);
+        return Tensors.toFloats(Cutouts.forward(x, cuts, size, null));
     }
 
     private static CheckResult compare(String name, float[] ours, Npy.Array ref, double tol) {

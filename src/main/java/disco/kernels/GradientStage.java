@@ -1,5 +1,6 @@
 package disco.kernels;
 
+import disco.torch.Tensors;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -84,7 +85,7 @@ public final class GradientStage {
                     m > 0 ? Kernels.ptr(modelGrads) : null, maskP, m, n, c, h, w,
                     (float) (clipGuidanceScale / cutnBatches), (float) tvScale, (float) satScale, Kernels.ptr(grad),
                     Kernels.ptr(losses), flags, dev, null));
-            float[] l = HostTensors.toFloats(losses);
+            float[] l = Tensors.toFloats(losses);
             float[] tv = new float[(int) n], range = new float[(int) n];
             System.arraycopy(l, 0, tv, 0, (int) n);
             System.arraycopy(l, (int) n, range, 0, (int) n);

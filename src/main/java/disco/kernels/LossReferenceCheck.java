@@ -1,5 +1,6 @@
 package disco.kernels;
 
+import disco.torch.Tensors;
 import disco.reference.CheckResult;
 import disco.reference.Compare;
 import disco.reference.ReferenceCheck;
@@ -23,12 +24,12 @@ public final class LossReferenceCheck implements ReferenceCheck {
         List<CheckResult> out = new ArrayList<>();
         out.add(one("loss/spherical", () -> {
             Tensor x = tensor(ctx.npy("loss_sph_x.npy")), y = tensor(ctx.npy("loss_sph_y.npy"));
-            return Compare.maxRelErr(HostTensors.toFloats(Losses.spherical(x, y)), ctx.npy("loss_sph.npy").floats());
+            return Compare.maxRelErr(Tensors.toFloats(Losses.spherical(x, y)), ctx.npy("loss_sph.npy").floats());
         }));
-        out.add(one("loss/tv", () -> Compare.maxRelErr(HostTensors.toFloats(Losses.tv(tensor(ctx.npy("loss_img.npy")))),
+        out.add(one("loss/tv", () -> Compare.maxRelErr(Tensors.toFloats(Losses.tv(tensor(ctx.npy("loss_img.npy")))),
                 ctx.npy("loss_tv.npy").floats())));
         out.add(one("loss/range", () -> Compare.maxRelErr(
-                HostTensors.toFloats(Losses.range(tensor(ctx.npy("loss_img.npy")))), ctx.npy("loss_range.npy").floats())));
+                Tensors.toFloats(Losses.range(tensor(ctx.npy("loss_img.npy")))), ctx.npy("loss_range.npy").floats())));
         return out;
     }
 
@@ -46,7 +47,7 @@ public final class LossReferenceCheck implements ReferenceCheck {
 
     private static Tensor tensor(Npy.Array a) {
         Kernels.init();
-        return HostTensors.fromFloats(a.floats(), a.shape());
+        return Tensors.fromFloats(a.floats(), a.shape());
     }
 
 }

@@ -1,5 +1,6 @@
 package disco.kernels;
 
+import disco.torch.Tensors;
 import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
@@ -116,8 +117,8 @@ public final class TorchCutouts {
         float[] fov = new float[out * taps];
         for (int o = 0; o < out; o++) for (int t = 0; t < taps; t++) fov[o * taps + t] = left[o] + t + padL;
         Tensor xp = dim == 3 ? torch.constant_pad_nd(x, padL, padR) : torch.constant_pad_nd(x, 0, 0, padL, padR);
-        Tensor idx = HostTensors.fromFloats(fov, (long) out * taps).to(x.device(), torch.ScalarType.Long);
-        Tensor wt = HostTensors.fromFloats(wts, out, taps).to(x.device(), torch.ScalarType.Float);
+        Tensor idx = Tensors.fromFloats(fov, (long) out * taps).to(x.device(), torch.ScalarType.Long);
+        Tensor wt = Tensors.fromFloats(wts, out, taps).to(x.device(), torch.ScalarType.Float);
         Tensor nb = xp.index_select(dim, idx);
         if (dim == 2) {
             nb = nb.view(x.size(0), x.size(1), out, taps, x.size(3));
@@ -197,8 +198,8 @@ public final class TorchCutouts {
                 base[o + 1] = -s * 0.5f + 0.5f + i;
                 base[o + 2] = 1;
             }
-        Tensor grid = HostTensors.fromFloats(base, 1, (long) s * s, 3).to(x.device(), torch.ScalarType.Float)
-                .bmm(HostTensors.fromFloats(rt, 1, 3, 2).to(x.device(), torch.ScalarType.Float))
+        Tensor grid = Tensors.fromFloats(base, 1, (long) s * s, 3).to(x.device(), torch.ScalarType.Float)
+                .bmm(Tensors.fromFloats(rt, 1, 3, 2).to(x.device(), torch.ScalarType.Float))
                 .view(1, s, s, 2).expand(k, s, s, 2);
         Tensor withMask = torch.cat(new TensorVector(x, torch.ones_like(x.narrow(1, 0, 1))), 1);
         Tensor out = torch.grid_sampler(withMask, grid, 0, 0, false);

@@ -1,5 +1,6 @@
 package disco.models;
 
+import disco.torch.Tensors;
 import com.fasterxml.jackson.databind.JsonNode;
 import disco.models.secondary.SecondaryModel;
 import disco.models.unet.UNetConfig;

@@ -16,7 +16,7 @@ import disco.sampling.Sampler;
 import disco.sampling.SamplerConfig;
 import disco.sampling.SpacedAlphas;
 import disco.sampling.Symmetry;
-import disco.sampling.Tensors;
+import disco.torch.Tensors;
 import disco.sampling.XStartDenoiser;
 import disco.settings.Prompt;
 import disco.settings.Settings;

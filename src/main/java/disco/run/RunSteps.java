@@ -6,7 +6,7 @@ import disco.sampling.GuidanceResult;
 import disco.sampling.Sampler;
 import disco.sampling.SamplerState;
 import disco.sampling.StepOutput;
-import disco.sampling.Tensors;
+import disco.torch.Tensors;
 import disco.settings.Settings;
 import disco.util.Npy;
 import disco.util.RandomStream;

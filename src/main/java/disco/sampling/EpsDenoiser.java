@@ -5,7 +5,8 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
-import static disco.sampling.Tensors.f;
+import static disco.sampling.Scalars.f;
+import static disco.sampling.Scalars.perSample;
 
 /**
  * A guided-diffusion eps model (the UNet) as a {@link Denoiser}: the network is called with the wrapped timestep
@@ -34,10 +35,8 @@ public final class EpsDenoiser implements Denoiser {
 
     @Override
     public Evaluation evaluate(Tensor x, int index, boolean withGrad) {
-        long n = x.size(0);
         long c = x.size(1);
-        Tensor ts = torch.full(new long[] {n}, f(alphas.modelTime(index)),
-                new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float)).to(x.device(), torch.ScalarType.Float);
+        Tensor ts = perSample(x, alphas.modelTime(index));
         Tensor leaf;
         Tensor epsGraph;
         try (AutoGradMode mode = new AutoGradMode(withGrad)) {

@@ -1,5 +1,6 @@
 package disco.sampling;
 
+import disco.torch.Tensors;
 import disco.util.RandomStream;
 import org.bytedeco.pytorch.Tensor;
 

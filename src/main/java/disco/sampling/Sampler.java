@@ -1,5 +1,6 @@
 package disco.sampling;
 
+import disco.torch.Tensors;
 import disco.util.DiscoException;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -9,7 +10,7 @@ import org.bytedeco.pytorch.global.torch;
 import java.util.ArrayList;
 import java.util.List;
 
-import static disco.sampling.Tensors.f;
+import static disco.sampling.Scalars.f;
 
 /**
  * DD's generation loop, one executed step at a time: DDIM with eta and PLMS (DD's fork of guided-diffusion,

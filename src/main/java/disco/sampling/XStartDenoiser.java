@@ -2,9 +2,9 @@ package disco.sampling;
 
 import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
-import static disco.sampling.Tensors.f;
+import static disco.sampling.Scalars.f;
+import static disco.sampling.Scalars.perSample;
 
 /**
  * A network that predicts the clean image directly, as a {@link Denoiser}: DD's secondary model, called with the
@@ -33,9 +33,7 @@ public final class XStartDenoiser implements Denoiser {
 
     @Override
     public Evaluation evaluate(Tensor x, int index, boolean withGrad) {
-        long n = x.size(0);
-        Tensor ts = torch.full(new long[] {n}, new org.bytedeco.pytorch.Scalar(alphas.cosineTime(index)),
-                new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float)).to(x.device(), torch.ScalarType.Float);
+        Tensor ts = perSample(x, alphas.cosineTime(index));
         Tensor leaf;
         Tensor predGraph;
         try (AutoGradMode mode = new AutoGradMode(withGrad)) {

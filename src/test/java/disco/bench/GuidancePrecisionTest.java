@@ -7,7 +7,7 @@ import disco.reference.Fixtures;
 import disco.reference.ReferenceContext;
 import disco.sampling.GuidanceCall;
 import disco.sampling.GuidanceResult;
-import disco.sampling.Tensors;
+import disco.torch.Tensors;
 import disco.torch.Torch;
 import disco.util.Npy;
 import org.bytedeco.javacpp.PointerScope;

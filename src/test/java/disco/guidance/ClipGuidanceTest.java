@@ -7,7 +7,7 @@ import disco.sampling.GuidanceCall;
 import disco.sampling.GuidanceResult;
 import disco.sampling.NoiseSource;
 import disco.sampling.SpacedAlphas;
-import disco.sampling.Tensors;
+import disco.torch.Tensors;
 import disco.sampling.XStartDenoiser;
 import disco.settings.Scheduled;
 import disco.torch.Torch;

@@ -14,7 +14,7 @@ import disco.sampling.SamplerConfig;
 import disco.sampling.SamplerState;
 import disco.sampling.SpacedAlphas;
 import disco.sampling.StepOutput;
-import disco.sampling.Tensors;
+import disco.torch.Tensors;
 import disco.sampling.XStartDenoiser;
 import disco.settings.Scheduled;
 import disco.torch.Torch;

@@ -1,5 +1,6 @@
 package disco.kernels;
 
+import disco.torch.Tensors;
 import disco.reference.CheckResult;
 import disco.reference.Fixtures;
 import disco.reference.ReferenceContext;
@@ -53,9 +54,9 @@ class CutoutsTest {
                 CutSet set = randomSet(h, w, size, trial, true);
                 float[] x = uniform(r, 3 * h * w, -1, 1);
                 float[] y = uniform(r, set.cuts().size() * 3 * size * size, -1, 1);
-                Tensor xt = HostTensors.fromFloats(x, 1, 3, h, w);
-                float[] ax = HostTensors.toFloats(set.forward(xt));
-                float[] aty = HostTensors.toFloats(set.backward(xt, HostTensors.fromFloats(y, set.cuts().size(), 3, size, size)));
+                Tensor xt = Tensors.fromFloats(x, 1, 3, h, w);
+                float[] ax = Tensors.toFloats(set.forward(xt));
+                float[] aty = Tensors.toFloats(set.backward(xt, Tensors.fromFloats(y, set.cuts().size(), 3, size, size)));
                 double lhs = dot(ax, y), rhs = dot(x, aty);
                 assertEquals(lhs, rhs, 1e-4 * (Math.abs(lhs) + 1), "adjoint trial " + trial);
             }
@@ -78,11 +79,11 @@ class CutoutsTest {
                 xp[i] += (float) (eps * v[i]);
                 xm[i] -= (float) (eps * v[i]);
             }
-            double fp = dot(HostTensors.toFloats(Cutouts.forward(HostTensors.fromFloats(xp, 1, 3, h, w), set.cuts(), size, noise)), y);
-            double fm = dot(HostTensors.toFloats(Cutouts.forward(HostTensors.fromFloats(xm, 1, 3, h, w), set.cuts(), size, noise)), y);
+            double fp = dot(Tensors.toFloats(Cutouts.forward(Tensors.fromFloats(xp, 1, 3, h, w), set.cuts(), size, noise)), y);
+            double fm = dot(Tensors.toFloats(Cutouts.forward(Tensors.fromFloats(xm, 1, 3, h, w), set.cuts(), size, noise)), y);
             double fd = (fp - fm) / (2 * eps);
-            double an = dot(v, HostTensors.toFloats(Cutouts.backward(HostTensors.fromFloats(x, 1, 3, h, w), set.cuts(), size,
-                    noise, HostTensors.fromFloats(y, set.cuts().size(), 3, size, size))));
+            double an = dot(v, Tensors.toFloats(Cutouts.backward(Tensors.fromFloats(x, 1, 3, h, w), set.cuts(), size,
+                    noise, Tensors.fromFloats(y, set.cuts().size(), 3, size, size))));
             assertEquals(fd, an, 2e-2 * (Math.abs(fd) + Math.abs(an)) + 1e-3);
         }
     }
@@ -134,11 +135,11 @@ class CutoutsTest {
             int h = 48, w = 80, size = 24;
             CutSet set = randomSet(h, w, size, 21, false);
             Random r = new Random(9);
-            Tensor x = HostTensors.fromFloats(uniform(r, 3 * h * w, 0, 1), 1, 3, h, w);
-            Tensor g = HostTensors.fromFloats(uniform(r, set.cuts().size() * 3 * size * size, -1, 1), set.cuts().size(), 3, size, size);
-            float[] cpu = HostTensors.toFloats(set.forward(x)), cpuG = HostTensors.toFloats(set.backward(x, g));
+            Tensor x = Tensors.fromFloats(uniform(r, 3 * h * w, 0, 1), 1, 3, h, w);
+            Tensor g = Tensors.fromFloats(uniform(r, set.cuts().size() * 3 * size * size, -1, 1), set.cuts().size(), 3, size, size);
+            float[] cpu = Tensors.toFloats(set.forward(x)), cpuG = Tensors.toFloats(set.backward(x, g));
             Tensor xc = x.cuda(), gc = g.cuda();
-            float[] gpu = HostTensors.toFloats(set.forward(xc)), gpuG = HostTensors.toFloats(set.backward(xc, gc));
+            float[] gpu = Tensors.toFloats(set.forward(xc)), gpuG = Tensors.toFloats(set.backward(xc, gc));
             assertTrue(disco.reference.Compare.maxRelErr(gpu, cpu) < 1e-5);
             assertTrue(disco.reference.Compare.maxRelErr(gpuG, cpuG) < 1e-4);
         }

@@ -1,5 +1,6 @@
 package disco.kernels;
 
+import disco.torch.Tensors;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -24,7 +25,7 @@ class GradientStageTest {
         for (long s : shape) count *= s;
         float[] a = new float[(int) count];
         for (int i = 0; i < a.length; i++) a[i] = (float) (r.nextGaussian() * scale);
-        return HostTensors.fromFloats(a, shape);
+        return Tensors.fromFloats(a, shape);
     }
 
     @Test
@@ -41,23 +42,23 @@ class GradientStageTest {
         assertFalse(res.nan());
         assertEquals(List.of(), res.nanModels());
 
-        float[] want = HostTensors.toFloats(g0.add(g2).mul(new Scalar(cgs / cutn))
-                .add(Losses.tvBackward(x, HostTensors.fromFloats(new float[] {(float) tvs, (float) tvs}, n)))
-                .add(Losses.satBackward(x, HostTensors.fromFloats(new float[] {(float) sats}, 1))));
-        float[] got = HostTensors.toFloats(res.xInGrad());
+        float[] want = Tensors.toFloats(g0.add(g2).mul(new Scalar(cgs / cutn))
+                .add(Losses.tvBackward(x, Tensors.fromFloats(new float[] {(float) tvs, (float) tvs}, n)))
+                .add(Losses.satBackward(x, Tensors.fromFloats(new float[] {(float) sats}, 1))));
+        float[] got = Tensors.toFloats(res.xInGrad());
         double maxRef = 0, maxDiff = 0;
         for (int i = 0; i < got.length; i++) {
             maxRef = Math.max(maxRef, Math.abs(want[i]));
             maxDiff = Math.max(maxDiff, Math.abs(want[i] - got[i]));
         }
         assertTrue(maxDiff <= 1e-5 * maxRef, "max diff " + maxDiff + " vs " + maxRef);
-        assertArrayEquals(HostTensors.toFloats(Losses.tv(x)), res.tvLosses());
-        assertArrayEquals(HostTensors.toFloats(Losses.range(pred)), res.rangeLosses());
-        assertEquals(HostTensors.toFloats(Losses.sat(x))[0], res.satLoss());
+        assertArrayEquals(Tensors.toFloats(Losses.tv(x)), res.tvLosses());
+        assertArrayEquals(Tensors.toFloats(Losses.range(pred)), res.rangeLosses());
+        assertEquals(Tensors.toFloats(Losses.sat(x))[0], res.satLoss());
 
         // the list form: null = model off
         GradientStage.Result viaList = GradientStage.compute(x, pred, Arrays.asList(g0, null, g2), cgs, cutn, tvs, sats);
-        assertArrayEquals(got, HostTensors.toFloats(viaList.xInGrad()));
+        assertArrayEquals(got, Tensors.toFloats(viaList.xInGrad()));
     }
 
     @Test
@@ -65,18 +66,18 @@ class GradientStageTest {
         Random r = new Random(2);
         int n = 1, c = 3, h = 4, w = 4;
         Tensor x = randn(r, 1, n, c, h, w), pred = randn(r, 1, n, c, h, w);
-        float[] bad = HostTensors.toFloats(randn(r, 1, n, c, h, w));
+        float[] bad = Tensors.toFloats(randn(r, 1, n, c, h, w));
         bad[5] = Float.NaN;
-        Tensor g0 = randn(r, 1, n, c, h, w), g1 = HostTensors.fromFloats(bad, n, c, h, w);
+        Tensor g0 = randn(r, 1, n, c, h, w), g1 = Tensors.fromFloats(bad, n, c, h, w);
         GradientStage.Result res = GradientStage.compute(x, pred, Arrays.asList(g0, g1), 1000, 1, 10, 10);
         assertTrue(res.nan());
         assertEquals(List.of(1), res.nanModels());
-        for (float v : HostTensors.toFloats(res.xInGrad())) assertEquals(0f, v);
+        for (float v : Tensors.toFloats(res.xInGrad())) assertEquals(0f, v);
         assertEquals("step 7: NaN in the guidance gradient from RN50; using a zero gradient as DD does",
                 res.nanReport(7, List.of("ViT-B/32", "RN50")));
         // DD's end of cond_fn: zeros, not clamped
         Tensor fin = GradientStage.finish(randn(r, 1, n, c, h, w), true, true, 0.05);
-        for (float v : HostTensors.toFloats(fin)) assertEquals(0f, v);
+        for (float v : Tensors.toFloats(fin)) assertEquals(0f, v);
         // the same NaN in a model that is off this step is ignored
         GradientStage.Result off = GradientStage.compute(x, pred, Arrays.asList(g0, null), 1000, 1, 10, 10);
         assertFalse(off.nan());
@@ -87,20 +88,20 @@ class GradientStageTest {
     void clampFollowsDd() {
         Random r = new Random(3);
         Tensor g = randn(r, 1, 1, 3, 8, 8);
-        float[] a = HostTensors.toFloats(g);
+        float[] a = Tensors.toFloats(g);
         double ss = 0;
         for (float v : a) ss += v * v;
         double rms = Math.sqrt(ss / a.length);
-        float[] out = HostTensors.toFloats(GradientStage.finish(g, false, true, 0.05));
+        float[] out = Tensors.toFloats(GradientStage.finish(g, false, true, 0.05));
         for (int i = 0; i < a.length; i++) assertEquals(a[i] * 0.05 / rms, out[i], 1e-6);
         // below the bound: unchanged; clamp_grad off: unchanged
-        float[] small = HostTensors.toFloats(GradientStage.clamp(g.mul(new Scalar(1e-3)), 0.05));
+        float[] small = Tensors.toFloats(GradientStage.clamp(g.mul(new Scalar(1e-3)), 0.05));
         for (int i = 0; i < a.length; i++) assertEquals(a[i] * 1e-3, small[i], 1e-8);
         assertSame(g, GradientStage.finish(g, false, false, 0.05));
         // its VJP against finite differences of the Java formula
         Tensor go = randn(r, 1, 1, 3, 8, 8);
-        float[] gov = HostTensors.toFloats(go);
-        float[] vjp = HostTensors.toFloats(GradientStage.clampBackward(g, go, 0.05));
+        float[] gov = Tensors.toFloats(go);
+        float[] vjp = Tensors.toFloats(GradientStage.clampBackward(g, go, 0.05));
         for (int probe = 0; probe < 5; probe++) {
             int k = r.nextInt(a.length);
             double[] f = new double[2];

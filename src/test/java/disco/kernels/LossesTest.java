@@ -1,5 +1,6 @@
 package disco.kernels;
 
+import disco.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,7 +46,7 @@ class LossesTest {
         for (int trial = 0; trial < 6; trial++) {
             int n = 1 + r.nextInt(3), c = 1 + r.nextInt(3), h = 1 + r.nextInt(12), w = 1 + r.nextInt(12);
             float[] x = randn(r, n * c * h * w, 1);
-            float[] got = HostTensors.toFloats(Losses.tv(HostTensors.fromFloats(x, n, c, h, w)));
+            float[] got = Tensors.toFloats(Losses.tv(Tensors.fromFloats(x, n, c, h, w)));
             double[] ref = tvRef(x, n, c, h, w);
             for (int b = 0; b < n; b++) assertEquals(ref[b], got[b], 1e-5 * Math.max(1, Math.abs(ref[b])));
         }
@@ -57,8 +58,8 @@ class LossesTest {
         int n = 2, c = 3, h = 5, w = 7;
         float[] x = randn(r, n * c * h * w, 1);
         float[] gl = {0.7f, -1.3f};
-        float[] g = HostTensors.toFloats(Losses.tvBackward(HostTensors.fromFloats(x, n, c, h, w),
-                HostTensors.fromFloats(gl, n)));
+        float[] g = Tensors.toFloats(Losses.tvBackward(Tensors.fromFloats(x, n, c, h, w),
+                Tensors.fromFloats(gl, n)));
         double eps = 1e-3;
         for (int probe = 0; probe < 20; probe++) {
             int k = r.nextInt(x.length);
@@ -110,8 +111,8 @@ class LossesTest {
         Random r = new Random(3);
         int n = 2, c = 3, h = 6, w = 5, per = c * h * w;
         float[] x = randn(r, n * per, 1.5);
-        Tensor t = HostTensors.fromFloats(x, n, c, h, w);
-        float[] range = HostTensors.toFloats(Losses.range(t));
+        Tensor t = Tensors.fromFloats(x, n, c, h, w);
+        float[] range = Tensors.toFloats(Losses.range(t));
         double satSum = 0;
         for (int b = 0; b < n; b++) {
             double s = 0;
@@ -122,11 +123,11 @@ class LossesTest {
             }
             assertEquals(s / per, range[b], 1e-6 * Math.max(1, s / per));
         }
-        float sat = HostTensors.toFloats(Losses.sat(t))[0];
+        float sat = Tensors.toFloats(Losses.sat(t))[0];
         assertEquals(satSum / x.length, sat, 1e-6);
         // backward: 2 (x - clamp x) gl / per for range; sign(x) gl / count outside [-1, 1] for sat
-        float[] gr = HostTensors.toFloats(Losses.rangeBackward(t, HostTensors.fromFloats(new float[] {1f, 2f}, 2)));
-        float[] gs = HostTensors.toFloats(Losses.satBackward(t, HostTensors.fromFloats(new float[] {3f}, 1)));
+        float[] gr = Tensors.toFloats(Losses.rangeBackward(t, Tensors.fromFloats(new float[] {1f, 2f}, 2)));
+        float[] gs = Tensors.toFloats(Losses.satBackward(t, Tensors.fromFloats(new float[] {3f}, 1)));
         for (int e = 0; e < x.length; e++) {
             double v = x[e], d = v - Math.max(-1, Math.min(1, v));
             assertEquals(2 * d * (e < per ? 1 : 2) / per, gr[e], 1e-6);
@@ -155,8 +156,8 @@ class LossesTest {
         Random r = new Random(5);
         int a = 4, b = 3, d = 16;
         float[] x = randn(r, a * d, 1), y = randn(r, b * d, 1);
-        float[] out3 = HostTensors.toFloats(Losses.spherical(HostTensors.fromFloats(x, a, 1, d), HostTensors.fromFloats(y, 1, b, d)));
-        float[] out2 = HostTensors.toFloats(Losses.spherical(HostTensors.fromFloats(x, a, d), HostTensors.fromFloats(y, b, d)));
+        float[] out3 = Tensors.toFloats(Losses.spherical(Tensors.fromFloats(x, a, 1, d), Tensors.fromFloats(y, 1, b, d)));
+        float[] out2 = Tensors.toFloats(Losses.spherical(Tensors.fromFloats(x, a, d), Tensors.fromFloats(y, b, d)));
         assertArrayEquals(out2, out3);
         for (int i = 0; i < a; i++)
             for (int j = 0; j < b; j++) assertEquals(sph(x, i, y, j, d), out2[i * b + j], 1e-5);
@@ -168,9 +169,9 @@ class LossesTest {
         int cuts = 3, n = 2, p = 2, d = 8;
         float[] e = randn(r, cuts * n * d, 1), t = randn(r, p * d, 1), wts = {0.75f, -0.25f};
         double scale = 5.0;
-        Tensor we = HostTensors.fromFloats(wts, p);
-        Losses.ClipLoss cl = Losses.clipLoss(HostTensors.fromFloats(e, cuts * n, d), HostTensors.fromFloats(t, p, d), we, n, scale);
-        float[] losses = HostTensors.toFloats(cl.losses());
+        Tensor we = Tensors.fromFloats(wts, p);
+        Losses.ClipLoss cl = Losses.clipLoss(Tensors.fromFloats(e, cuts * n, d), Tensors.fromFloats(t, p, d), we, n, scale);
+        float[] losses = Tensors.toFloats(cl.losses());
         double total = 0;
         for (int b = 0; b < n; b++) {
             double s = 0;
@@ -180,7 +181,7 @@ class LossesTest {
             total += s / cuts;
         }
         assertEquals(total, cl.lossSum(), 1e-5);
-        float[] g = HostTensors.toFloats(cl.gradEmbeds());
+        float[] g = Tensors.toFloats(cl.gradEmbeds());
         for (int probe = 0; probe < 10; probe++) {
             int q = r.nextInt(e.length);
             float[] ep = e.clone(), em = e.clone();

@@ -1,5 +1,6 @@
 package disco.kernels;
 
+import disco.torch.Tensors;
 import disco.reference.Compare;
 import disco.util.RandomStream;
 import org.bytedeco.javacpp.PointerScope;
@@ -23,16 +24,16 @@ class TorchCutoutsTest {
         try (PointerScope scope = new PointerScope()) {
             CutSet set = CutoutDrawer.draw(0, h, w, size, s, CutDraws.of(RandomStream.of(seed, 0, 0, "t", "cutouts")));
             Random r = new Random(seed);
-            Tensor x = HostTensors.fromFloats(CutoutsTest.uniform(r, 3 * h * w, 0, 1), 1, 3, h, w);
-            Tensor g = HostTensors.fromFloats(CutoutsTest.uniform(r, set.cuts().size() * 3 * size * size, -1, 1),
+            Tensor x = Tensors.fromFloats(CutoutsTest.uniform(r, 3 * h * w, 0, 1), 1, 3, h, w);
+            Tensor g = Tensors.fromFloats(CutoutsTest.uniform(r, set.cuts().size() * 3 * size * size, -1, 1),
                     set.cuts().size(), 3, size, size);
             Tensor noise = set.noiseTensor();
-            float[] kf = HostTensors.toFloats(Cutouts.forward(x, set.cuts(), size, noise));
-            float[] tf = HostTensors.toFloats(TorchCutouts.forward(x, set.cuts(), size, noise));
+            float[] kf = Tensors.toFloats(Cutouts.forward(x, set.cuts(), size, noise));
+            float[] tf = Tensors.toFloats(TorchCutouts.forward(x, set.cuts(), size, noise));
             double ef = Compare.maxRelErr(kf, tf);
             assertTrue(ef < 1e-5, "forward " + s + ": " + ef);
-            float[] kb = HostTensors.toFloats(Cutouts.backward(x, set.cuts(), size, noise, g));
-            float[] tb = HostTensors.toFloats(TorchCutouts.backward(x, set.cuts(), size, noise, g));
+            float[] kb = Tensors.toFloats(Cutouts.backward(x, set.cuts(), size, noise, g));
+            float[] tb = Tensors.toFloats(TorchCutouts.backward(x, set.cuts(), size, noise, g));
             double eb = Compare.maxRelErr(kb, tb);
             assertTrue(eb < 1e-4, "backward " + s + ": " + eb);
         }
@@ -60,16 +61,16 @@ class TorchCutoutsTest {
         try (PointerScope scope = new PointerScope()) {
             int s = 12;
             Random r = new Random(8);
-            Tensor x = HostTensors.fromFloats(CutoutsTest.uniform(r, 3 * s * s, -0.1, 1.1), 1, 3, s, s);
+            Tensor x = Tensors.fromFloats(CutoutsTest.uniform(r, 3 * s * s, -0.1, 1.1), 1, 3, s, s);
             for (int op = 0; op < 4; op++) {
                 for (boolean gray : new boolean[] {false, true}) {
                     List<Cut> cuts = List.of(Cut.box(0, 0, 0, s, s).withGrayAug(gray)
                             .withJitter(Cut.Jitter.single(op, op == 3 ? 0.07 : 1.08)));
-                    Tensor g = HostTensors.fromFloats(CutoutsTest.uniform(r, 3 * s * s, -1, 1), 1, 3, s, s);
-                    double ef = Compare.maxRelErr(HostTensors.toFloats(Cutouts.forward(x, cuts, s, null)),
-                            HostTensors.toFloats(TorchCutouts.forward(x, cuts, s, null)));
-                    double eb = Compare.maxRelErr(HostTensors.toFloats(Cutouts.backward(x, cuts, s, null, g)),
-                            HostTensors.toFloats(TorchCutouts.backward(x, cuts, s, null, g)));
+                    Tensor g = Tensors.fromFloats(CutoutsTest.uniform(r, 3 * s * s, -1, 1), 1, 3, s, s);
+                    double ef = Compare.maxRelErr(Tensors.toFloats(Cutouts.forward(x, cuts, s, null)),
+                            Tensors.toFloats(TorchCutouts.forward(x, cuts, s, null)));
+                    double eb = Compare.maxRelErr(Tensors.toFloats(Cutouts.backward(x, cuts, s, null, g)),
+                            Tensors.toFloats(TorchCutouts.backward(x, cuts, s, null, g)));
                     assertTrue(ef < 1e-6, "op " + op + " gray " + gray + " forward " + ef);
                     assertTrue(eb < 1e-5, "op " + op + " gray " + gray + " backward " + eb);
                 }

@@ -1,5 +1,6 @@
 package disco.sampling;
 
+import disco.torch.Tensors;
 import disco.torch.Torch;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;

@@ -199,8 +199,8 @@ public final class ClipModel extends ClipModule {
     /** {@code (x - MEAN) / STD} per channel of {@code [N, 3, H, W]} images in [0, 1]; differentiable. */
     public static Tensor normalize(Tensor images) {
         Device d = images.device();
-        Tensor mean = disco.models.Tensors.fromFloats(MEAN, 1, 3, 1, 1).to(d, images.scalar_type());
-        Tensor std = disco.models.Tensors.fromFloats(STD, 1, 3, 1, 1).to(d, images.scalar_type());
+        Tensor mean = disco.torch.Tensors.fromFloats(MEAN, 1, 3, 1, 1).to(d, images.scalar_type());
+        Tensor std = disco.torch.Tensors.fromFloats(STD, 1, 3, 1, 1).to(d, images.scalar_type());
         return images.sub(mean).div(std);
     }
 
@@ -235,7 +235,7 @@ public final class ClipModel extends ClipModule {
                     else std = 1 / Math.sqrt((double) n / shape[0]);
                     for (int i = 0; i < n; i++) v[i] = (float) (std * gaussian(rng));
                 }
-                t.copy_(disco.models.Tensors.fromFloats(v, shape).to(t.device(), t.scalar_type()));
+                t.copy_(disco.torch.Tensors.fromFloats(v, shape).to(t.device(), t.scalar_type()));
             }
         }
     }

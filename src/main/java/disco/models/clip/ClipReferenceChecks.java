@@ -99,7 +99,7 @@ public final class ClipReferenceChecks implements ReferenceCheck {
                     return CheckResult.error(name, "shape " + Arrays.toString(shape) + " vs reference "
                             + Arrays.toString(ref.shape()));
                 }
-                return CheckResult.numeric(name, Compare.maxRelErr(disco.models.Tensors.toFloats(emb), ref.floats()),
+                return CheckResult.numeric(name, Compare.maxRelErr(disco.torch.Tensors.toFloats(emb), ref.floats()),
                         TEXT_EMBEDS_TOL);
             } finally {
                 clip.close();

@@ -1,6 +1,6 @@
 package disco.models.layers;
 
-import disco.models.Tensors;
+import disco.torch.Tensors;
 import disco.models.checkpoint.Checkpoint;
 import disco.torch.Torch;
 import org.bytedeco.pytorch.Device;

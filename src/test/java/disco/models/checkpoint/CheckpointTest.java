@@ -1,7 +1,7 @@
 package disco.models.checkpoint;
 
 import disco.cli.ExitCodes;
-import disco.models.Tensors;
+import disco.torch.Tensors;
 import disco.reference.Fixtures;
 import disco.torch.Torch;
 import disco.util.DiscoException;

@@ -19,7 +19,7 @@ final class ClipImageReference {
     }
 
     private double[] w(String key) {
-        return disco.models.Tensors.toDoubles(sd.get(key));
+        return disco.torch.Tensors.toDoubles(sd.get(key));
     }
 
     private long[] s(String key) {

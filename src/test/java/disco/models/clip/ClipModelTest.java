@@ -74,7 +74,7 @@ class ClipModelTest {
                     Tensor img = torch.rand(new long[] {2, 3, m.inputResolution(), m.inputResolution()});
                     Tensor e = m.encodeImage(img);
                     assertArrayEquals(new long[] {2, m.embedDim()}, Ops.shape(e));
-                    for (float v : disco.models.Tensors.toFloats(e)) assertTrue(Float.isFinite(v));
+                    for (float v : disco.torch.Tensors.toFloats(e)) assertTrue(Float.isFinite(v));
                 }
                 m.close();
             }
@@ -89,7 +89,7 @@ class ClipModelTest {
                 Map<String, Tensor> sa = a.stateDict(), sb = b.stateDict();
                 assertEquals(sa.keySet(), sb.keySet());
                 for (String k : sa.keySet()) {
-                    assertArrayEquals(disco.models.Tensors.toFloats(sa.get(k)), disco.models.Tensors.toFloats(sb.get(k)), name + " " + k);
+                    assertArrayEquals(disco.torch.Tensors.toFloats(sa.get(k)), disco.torch.Tensors.toFloats(sb.get(k)), name + " " + k);
                 }
                 assertEquals(name.startsWith("ViT"), a.config().isVit());
                 // the demo's shapes are a valid CLIP state dict: rebuilding from them gives the same config
@@ -132,13 +132,13 @@ class ClipModelTest {
                 for (int i = 0; i < x0.length; i++) x0[i] = (float) (rng.nextDouble() * 2 - 1);
                 float[] w = new float[m.embedDim()];
                 for (int i = 0; i < w.length; i++) w[i] = (float) (rng.nextDouble() * 2 - 1);
-                Tensor weights = disco.models.Tensors.fromFloats(w, 1, m.embedDim()).to(torch.ScalarType.Double);
+                Tensor weights = disco.torch.Tensors.fromFloats(w, 1, m.embedDim()).to(torch.ScalarType.Double);
 
-                Tensor x = disco.models.Tensors.fromFloats(x0, 1, 3, r, r).to(torch.ScalarType.Double);
+                Tensor x = disco.torch.Tensors.fromFloats(x0, 1, 3, r, r).to(torch.ScalarType.Double);
                 x.set_requires_grad(true);
                 Tensor loss = m.encodeImage(x).mul(weights).sum();
                 loss.backward();
-                double[] grad = disco.models.Tensors.toDoubles(x.grad());
+                double[] grad = disco.torch.Tensors.toDoubles(x.grad());
                 double gmax = 0;
                 for (double g : grad) gmax = Math.max(gmax, Math.abs(g));
                 assertTrue(gmax > 0, name + ": gradient is zero");
@@ -160,7 +160,7 @@ class ClipModelTest {
 
     private static double f(ClipModel m, float[] x0, int i, double h, Tensor weights, int r) {
         try (NoGradGuard g = new NoGradGuard()) {
-            Tensor x = disco.models.Tensors.fromFloats(x0, 1, 3, r, r).to(torch.ScalarType.Double);
+            Tensor x = disco.torch.Tensors.fromFloats(x0, 1, 3, r, r).to(torch.ScalarType.Double);
             x.view(-1).narrow(0, i, 1).add_(new Scalar(h));
             return m.encodeImage(x).mul(weights).sum().item_double();
         }
@@ -189,7 +189,7 @@ class ClipModelTest {
                 double[] ref = new ClipImageReference(m).encodeImage(toDouble(img));
                 float[] ours;
                 try (NoGradGuard g = new NoGradGuard()) {
-                    ours = disco.models.Tensors.toFloats(m.encodeImage(disco.models.Tensors.fromFloats(img, 1, 3, r, r)));
+                    ours = disco.torch.Tensors.toFloats(m.encodeImage(disco.torch.Tensors.fromFloats(img, 1, 3, r, r)));
                 }
                 double maxDiff = 0, maxRef = 0;
                 for (int i = 0; i < ref.length; i++) {
@@ -214,12 +214,12 @@ class ClipModelTest {
     void normalizeUsesClipsConstants() {
         try (PointerScope scope = new PointerScope()) {
             Tensor ones = torch.ones(1, 3, 2, 2);
-            float[] n = disco.models.Tensors.toFloats(ClipModel.normalize(ones));
+            float[] n = disco.torch.Tensors.toFloats(ClipModel.normalize(ones));
             for (int c = 0; c < 3; c++) {
                 assertEquals((1 - ClipModel.MEAN[c]) / ClipModel.STD[c], n[c * 4], 1e-6);
             }
             Tensor zeros = torch.zeros(1, 3, 1, 1).mul(new Scalar(0));
-            assertEquals(-ClipModel.MEAN[0] / ClipModel.STD[0], disco.models.Tensors.toFloats(ClipModel.normalize(zeros))[0], 1e-6);
+            assertEquals(-ClipModel.MEAN[0] / ClipModel.STD[0], disco.torch.Tensors.toFloats(ClipModel.normalize(zeros))[0], 1e-6);
         }
     }
 }

@@ -1,6 +1,6 @@
 package disco.models.secondary;
 
-import disco.models.Tensors;
+import disco.torch.Tensors;
 import disco.models.checkpoint.Checkpoint;
 import disco.reference.Fixtures;
 import disco.torch.Torch;

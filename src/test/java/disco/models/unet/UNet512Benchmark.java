@@ -1,6 +1,6 @@
 package disco.models.unet;
 
-import disco.models.Tensors;
+import disco.torch.Tensors;
 import disco.torch.Torch;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;

@@ -1,6 +1,5 @@
-package disco.models;
+package disco.torch;
 
-import disco.torch.Torch;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.pytorch.Tensor;
@@ -8,7 +7,10 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
-/** Copies between Java arrays and CPU tensors (float32 / float64), for loading fixtures and reading results. */
+/**
+ * Copies between Java arrays and CPU tensors (float32 / float64), for loading fixtures, reading results and moving
+ * host data in and out of LibTorch; every package uses this one class.
+ */
 public final class Tensors {
     private Tensors() {}
 
@@ -48,5 +50,17 @@ public final class Tensors {
         double[] out = new double[(int) c.numel()];
         if (out.length > 0) new DoublePointer(c.data_ptr()).get(out, 0, out.length);
         return out;
+    }
+
+    /** The sizes of {@code t}. */
+    public static long[] shape(Tensor t) {
+        long[] out = new long[(int) t.dim()];
+        for (int i = 0; i < out.length; i++) out[i] = t.size(i);
+        return out;
+    }
+
+    /** Whether every element is finite. */
+    public static boolean allFinite(Tensor t) {
+        return t.isfinite().all().item_bool();
     }
 }
