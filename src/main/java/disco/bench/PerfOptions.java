@@ -37,6 +37,10 @@ public record PerfOptions(Precision precision, boolean fusedAttention, boolean c
         return new PerfOptions(precision, fusedAttention, channelsLast, cudnn, threads, on, cutnBatchesPerCall);
     }
 
+    public PerfOptions withThreads(int n) {
+        return new PerfOptions(precision, fusedAttention, channelsLast, cudnn, n, offloadInactive, cutnBatchesPerCall);
+    }
+
     public PerfOptions withChannelsLast(boolean on) {
         return new PerfOptions(precision, fusedAttention, on, cudnn, threads, offloadInactive, cutnBatchesPerCall);
     }

@@ -234,7 +234,7 @@ public final class StepBench {
     }
 
     /** Puts every 4-d parameter of the networks in channels-last memory format (same values). */
-    static void channelsLast(Module m) {
+    public static void channelsLast(Module m) {
         try (NoGradGuard ng = new NoGradGuard(); PointerScope scope = new PointerScope()) {
             TensorVector ps = m.parameters(true);
             for (long i = 0; i < ps.size(); i++) {
@@ -331,7 +331,7 @@ public final class StepBench {
     }
 
     /** CPU time of this process, all threads (-1 where the JVM does not say). */
-    static long processCpuNanos() {
+    public static long processCpuNanos() {
         java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : -1;
     }

@@ -95,6 +95,11 @@ public final class StepSetup implements AutoCloseable {
      * {@code text_embeds-<name>.npy}. Missing files are bad input naming them.
      */
     public static StepSetup fromReference(Path dir, Device device) {
+        return fromReference(dir, device, false);
+    }
+
+    /** As {@link #fromReference(Path, Device)}; {@code withSecondary} loads {@code secondary.pt} even where the plan does not use it. */
+    public static StepSetup fromReference(Path dir, Device device, boolean withSecondary) {
         ReferenceContext ctx = new ReferenceContext(dir, null);
         for (String f : List.of("settings.json", "unet.json", "unet.pt")) {
             if (!Files.isRegularFile(dir.resolve(f))) throw DiscoException.badInput(dir.resolve(f) + ": expected a file (reference directory layout)");
@@ -115,7 +120,9 @@ public final class StepSetup implements AutoCloseable {
         if (promptTexts.isEmpty()) throw DiscoException.badInput(dir.resolve("settings.json") + ": prompts: expected at least one prompt");
         Tensor weights = keep(weightsOf(Prompt.normalize(Prompt.parseAll(promptTexts))), device);
         UNetModel unet = UNetModel.load(UNetConfig.read(dir.resolve("unet.json")), dir.resolve("unet.pt"));
-        SecondaryModel sec = needsSecondary(plan) ? SecondaryModel.load(dir.resolve("secondary.pt")) : null;
+        boolean loadSec = needsSecondary(plan) || withSecondary;
+        if (loadSec && !Files.isRegularFile(dir.resolve("secondary.pt"))) throw DiscoException.badInput(dir.resolve("secondary.pt") + ": expected a file (the secondary model)");
+        SecondaryModel sec = loadSec ? SecondaryModel.load(dir.resolve("secondary.pt")) : null;
         Map<String, ClipModel> clips = new LinkedHashMap<>();
         Map<String, Tensor> embeds = new LinkedHashMap<>();
         for (String name : plan.models()) {

@@ -8,6 +8,7 @@ import picocli.CommandLine.Command;
         description = "Benchmarks: `kernels` (native kernels vs LibTorch ops the way DD does it), `step` (guided steps, stage by stage, against DD's way of running them).",
         subcommands = {
                 BenchKernelsCommand.class,
+                BenchPassesCommand.class,
                 BenchStepCommand.class,
         })
 public final class BenchCommand implements Runnable {

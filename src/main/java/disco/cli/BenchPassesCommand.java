@@ -1,0 +1,139 @@
+package disco.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import disco.bench.Memory;
+import disco.bench.PassBench;
+import disco.bench.PerfOptions;
+import disco.bench.Precision;
+import disco.bench.StepSetup;
+import disco.guidance.ClipGuidance;
+import disco.models.clip.ClipModel;
+import disco.plan.PlanStep;
+import disco.torch.Torch;
+import disco.util.DiscoException;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.Function;
+
+/** {@code disco bench passes}: each network's forward and backward alone (see {@link PassBench}). */
+@Command(name = "passes", mixinStandardHelpOptions = true,
+        description = {"Time each network of a guided step alone: forward without grad, forward with grad and the"
+                + " backward to its input, for the UNet, the secondary model and each CLIP image tower, at the shapes a"
+                + " step feeds them. bench/passes.py times the same passes with PyTorch on upstream code."})
+public final class BenchPassesCommand implements Callable<Integer> {
+    @Option(names = "--reference", paramLabel = "DIR", required = true,
+            description = "a reference directory (settings.json, unet.pt/unet.json, clip-<name>.pt, secondary.pt)")
+    Path reference;
+
+    @Option(names = "--reps", paramLabel = "N", defaultValue = "3",
+            description = "timed repetitions of each pass after one warm-up (default ${DEFAULT-VALUE})")
+    int reps;
+
+    @Option(names = "--cuts", paramLabel = "N", defaultValue = "0",
+            description = "images per CLIP call (0 = one cutn batch of the plan's first step: overview + innercut)")
+    int cuts;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+            description = "LibTorch intra-op threads (0 = LibTorch's default: the machine's cores)")
+    int threads;
+
+    @Option(names = "--networks", paramLabel = "LIST", split = ",", defaultValue = "unet,secondary,clip",
+            description = "which networks: unet, secondary, clip (default ${DEFAULT-VALUE})")
+    List<String> networks;
+
+    @Option(names = "--precision", paramLabel = "fp32|bf16", defaultValue = "fp32",
+            description = "network compute precision (autocast), default ${DEFAULT-VALUE}")
+    String precision;
+
+    @Option(names = "--channels-last", description = "convolution weights and inputs in channels-last format")
+    boolean channelsLast;
+
+    @Option(names = "--json", description = "print the report as JSON on stdout")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        if (reps < 1) throw DiscoException.badInput("--reps: expected at least 1, got " + reps);
+        if (cuts < 0) throw DiscoException.badInput("--cuts: expected >= 0, got " + cuts);
+        if (threads < 0) throw DiscoException.badInput("--threads: expected >= 0, got " + threads);
+        for (String n : networks) {
+            if (!List.of("unet", "secondary", "clip").contains(n)) {
+                throw DiscoException.badInput("--networks: expected unet, secondary or clip, got '" + n + "'");
+            }
+        }
+        if (!Files.isDirectory(reference)) throw DiscoException.badInput("--reference: " + reference + ": expected a directory");
+        Precision prec = Precision.parse(precision, "--precision");
+        Torch.init();
+        Device dev = new Device("cpu");
+        PerfOptions perf = PerfOptions.defaults().withPrecision(prec).withChannelsLast(channelsLast).withThreads(threads);
+        perf.applyGlobal(dev);
+        boolean withSecondary = networks.contains("secondary");
+        try (StepSetup setup = StepSetup.fromReference(reference, dev, withSecondary)) {
+            if (channelsLast) {
+                disco.bench.StepBench.channelsLast(setup.unet);
+                if (setup.secondary != null) disco.bench.StepBench.channelsLast(setup.secondary);
+                for (ClipModel c : setup.clips.values()) disco.bench.StepBench.channelsLast(c);
+            }
+            PlanStep first = setup.plan.steps().get(0);
+            int n = cuts > 0 ? cuts : first.overview() + first.innercut();
+            PassBench b = new PassBench(reps, dev);
+            Function<Tensor, Tensor> layout = x -> channelsLast && x.dim() == 4 ? x.contiguous(torch.MemoryFormat.ChannelsLast) : x;
+            List<PassBench.Pass> ps = new ArrayList<>();
+            // the model time of the plan's first step: t on the 1000-step scale for the UNet, DD's cosine t for the secondary
+            double tUnet = first.t() * 1000.0 / setup.alphas.originalSteps();
+            if (networks.contains("unet")) ps.addAll(precise(prec, dev, () -> b.unet(setup.unet, setup.height, setup.width, tUnet, layout)));
+            if (withSecondary) ps.addAll(precise(prec, dev, () -> b.secondary(setup.secondary, setup.height, setup.width, 0.5, layout)));
+            if (networks.contains("clip")) {
+                for (Map.Entry<String, ClipModel> e : setup.clips.entrySet()) {
+                    ps.addAll(precise(prec, dev, () -> b.clip(e.getKey(), e.getValue(), n, layout)));
+                }
+            }
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("engine", "disco");
+            out.put("reference", reference.toString());
+            out.put("threads", torch.get_num_threads());
+            out.put("precision", prec.label());
+            out.put("channels_last", channelsLast);
+            out.put("cuts", n);
+            out.put("size", List.of(setup.width, setup.height));
+            out.put("reps", reps);
+            Map<String, Object> passes = new LinkedHashMap<>();
+            for (PassBench.Pass p : ps) {
+                passes.put(p.name(), Map.of("median_ms", p.medianMs(), "median_cpu_ms", p.medianCpuMs(), "ms", p.ms()));
+            }
+            out.put("passes", passes);
+            out.put("peak_rss_kb", Memory.peakRssKb());
+            if (json) {
+                try {
+                    System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            } else {
+                System.out.printf("%-28s %12s %12s%n", "pass", "median ms", "cpu ms");
+                for (PassBench.Pass p : ps) System.out.printf("%-28s %12.1f %12.1f%n", p.name(), p.medianMs(), p.medianCpuMs());
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    private static List<PassBench.Pass> precise(Precision p, Device dev, java.util.function.Supplier<List<PassBench.Pass>> f) {
+        try (disco.bench.Autocast ac = disco.bench.Autocast.enter(dev, p)) {
+            return f.get();
+        }
+    }
+}
