@@ -1,5 +1,10 @@
 package disco.bench;
 
+import disco.guidance.TorchCutoutStage;
+import disco.torch.Autocast;
+import disco.torch.Precision;
+import disco.run.Residency;
+import disco.run.PerfOptions;
 import disco.guidance.ClipGuidance;
 import disco.guidance.ImageEncoder;
 import disco.guidance.NativeCutoutStage;

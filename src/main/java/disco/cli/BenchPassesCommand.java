@@ -1,11 +1,12 @@
 package disco.cli;
 
+import disco.torch.Autocast;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import disco.bench.Memory;
 import disco.bench.PassBench;
-import disco.bench.PerfOptions;
-import disco.bench.Precision;
+import disco.run.PerfOptions;
+import disco.torch.Precision;
 import disco.bench.StepSetup;
 import disco.guidance.ClipGuidance;
 import disco.models.clip.ClipModel;
@@ -132,7 +133,7 @@ public final class BenchPassesCommand implements Callable<Integer> {
     }
 
     private static List<PassBench.Pass> precise(Precision p, Device dev, java.util.function.Supplier<List<PassBench.Pass>> f) {
-        try (disco.bench.Autocast ac = disco.bench.Autocast.enter(dev, p)) {
+        try (disco.torch.Autocast ac = disco.torch.Autocast.enter(dev, p)) {
             return f.get();
         }
     }

@@ -2,8 +2,8 @@ package disco.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import disco.bench.PerfOptions;
-import disco.bench.Precision;
+import disco.run.PerfOptions;
+import disco.torch.Precision;
 import disco.bench.StepBench;
 import disco.bench.StepSetup;
 import disco.guidance.ClipGuidance;

@@ -1,5 +1,7 @@
 package disco.bench;
 
+import disco.torch.Precision;
+import disco.run.PerfOptions;
 import com.fasterxml.jackson.databind.JsonNode;
 import disco.plan.PlanStep;
 import disco.reference.Compare;

@@ -1,5 +1,7 @@
 package disco.bench;
 
+import disco.run.Residency;
+import disco.run.PerfOptions;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import disco.plan.DiffusionSchedule;

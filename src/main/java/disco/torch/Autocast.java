@@ -1,4 +1,4 @@
-package disco.bench;
+package disco.torch;
 
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.global.torch;

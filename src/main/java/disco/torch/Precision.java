@@ -1,4 +1,4 @@
-package disco.bench;
+package disco.torch;
 
 import disco.util.DiscoException;
 import org.bytedeco.pytorch.global.torch.ScalarType;

@@ -1,5 +1,6 @@
-package disco.bench;
+package disco.run;
 
+import disco.torch.Precision;
 import disco.guidance.ClipGuidance;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.global.torch;

@@ -1,4 +1,4 @@
-package disco.bench;
+package disco.run;
 
 import disco.plan.PlanStep;
 import disco.plan.StepPlan;

@@ -1,6 +1,5 @@
-package disco.bench;
+package disco.guidance;
 
-import disco.guidance.CutoutStage;
 import disco.kernels.Cut;
 import disco.kernels.CutDraws;
 import disco.kernels.CutSet;
