@@ -21,7 +21,7 @@ import java.util.function.Supplier;
  * {@link StepStats}. On CUDA each timed region ends with a device synchronisation so that asynchronous kernels are
  * charged to the stage that launched them (the bench's cost; a run does not synchronise).
  */
-final class Instrument {
+final class Instrument implements disco.run.Pipeline.Hooks {
     private final boolean cuda;
     private StepStats current = new StepStats();
 
@@ -51,7 +51,8 @@ final class Instrument {
     }
 
     /** A denoiser whose evaluations and pull-backs are timed as {@code <name>.forward} / {@code <name>.backward}. */
-    Denoiser denoiser(String name, Denoiser d) {
+    @Override
+    public Denoiser denoiser(String name, Denoiser d) {
         return new Denoiser() {
             @Override
             public Evaluation evaluate(Tensor x, int index, boolean withGrad) {
@@ -98,7 +99,8 @@ final class Instrument {
     }
 
     /** A CLIP image encoder timed as {@code clip.<name>.forward} / {@code clip.<name>.backward}. */
-    ImageEncoder encoder(String name, ImageEncoder e) {
+    @Override
+    public ImageEncoder encoder(String name, ImageEncoder e) {
         return new ImageEncoder() {
             @Override
             public int inputResolution() {
@@ -124,7 +126,8 @@ final class Instrument {
     }
 
     /** A cutout stage whose forward and adjoint are timed as {@code cutouts}. */
-    CutoutStage cutouts(CutoutStage c) {
+    @Override
+    public CutoutStage cutouts(CutoutStage c) {
         return (image01, step, cutSize, random) -> {
             CutoutStage.Cuts cuts = time("cutouts", () -> c.make(image01, step, cutSize, random));
             return new CutoutStage.Cuts() {
@@ -144,7 +147,8 @@ final class Instrument {
     }
 
     /** Loss kernels (the gradient stage) timed as {@code gradient}. */
-    LossKernels losses(LossKernels k) {
+    @Override
+    public LossKernels losses(LossKernels k) {
         return new LossKernels() {
             public ClipTerm clipLoss(Tensor emb, Tensor target, Tensor weights, long n) {
                 return time("gradient", () -> k.clipLoss(emb, target, weights, n));
@@ -162,21 +166,4 @@ final class Instrument {
         };
     }
 
-    /**
-     * DD's way of running the step: the guidance never reuses the sampler's UNet forward, so the sampler evaluates
-     * the UNet without grad and DD's cond_fn evaluates it again with grad.
-     */
-    static Guidance withoutReuse(Guidance g) {
-        return new Guidance() {
-            @Override
-            public boolean usesPrimaryDenoiser(int scheduleIndex) {
-                return false;
-            }
-
-            @Override
-            public GuidanceResult guide(GuidanceCall call) {
-                return g.guide(call);
-            }
-        };
-    }
 }

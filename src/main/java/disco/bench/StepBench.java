@@ -82,7 +82,7 @@ public final class StepBench {
                              long gpuBytes) {}
 
     /** Everything a bench run measured. */
-    public record Result(String source, String device, int threads, PerfOptions perf, int planSteps, List<Mode> modes,
+    public record Result(String source, String device, int threads, PerfOptions perf, Map<String, Object> options, int planSteps, List<Mode> modes,
                          List<StepRecord> records, List<Residency.StepResidency> residency, double maxRelDiff,
                          long rssAtFirstKb, long rssLastKb, long peakRssKb, long gpuPeakBytes, long heapAtFirstKb,
                          long heapLastKb, Map<String, float[]> lastSamples) {
@@ -163,89 +163,29 @@ public final class StepBench {
         this.log = log == null ? m -> {} : log;
     }
 
-    /** One mode's guidance and sampler over the setup's networks, every stage instrumented. */
-    public static final class Pipeline {
+    /** One mode's sampler over the setup's pipeline (the factory disco run uses), every stage instrumented. */
+    public static final class ModeRun {
         public final Mode mode;
         final Instrument instr;
-        /** DD's cond_fn as this mode runs it (no reuse of a sampler forward in dd mode: see {@link #guidance}). */
+        /** DD's cond_fn as this mode runs it. */
         public final ClipGuidance clipGuidance;
-        /** What the sampler calls: {@link #clipGuidance}, wrapped in dd mode so the sampler's forward is not reused. */
-        public final Guidance guidance;
         public final Sampler sampler;
         private final StepSetup setup;
         SamplerState state;
 
-        /** @param log where the guidance reports NaN-guard events */
-        public Pipeline(StepSetup setup, PerfOptions perf, Mode mode, Consumer<String> log) {
+        /** @param pipeline the setup's pipeline (its networks, plan and options) */
+        public ModeRun(StepSetup setup, disco.run.Pipeline pipeline, Mode mode) {
             this.setup = setup;
             this.mode = mode;
-            Device dev = setup.device;
-            this.instr = new Instrument(dev);
-            EpsDenoiser.Network unetNet = (x, t) -> {
-                try (Autocast ac = Autocast.enter(dev, perf.precision())) {
-                    return setup.unet.forward(layout(perf, x), t).to(torch.ScalarType.Float);
-                }
-            };
-            Denoiser primary = instr.denoiser("unet", new EpsDenoiser(unetNet, setup.alphas));
-            Denoiser secondary = null;
-            if (setup.secondary != null) {
-                XStartDenoiser.Network secNet = (x, t) -> {
-                    try (Autocast ac = Autocast.enter(dev, perf.precision())) {
-                        return setup.secondary.forward(layout(perf, x), t).pred().to(torch.ScalarType.Float);
-                    }
-                };
-                secondary = instr.denoiser("secondary", new XStartDenoiser(secNet, setup.alphas));
-            }
-            List<ClipGuidance.Model> models = new ArrayList<>();
-            for (Map.Entry<String, ClipModel> e : setup.clips.entrySet()) {
-                ClipModel clip = e.getValue();
-                ImageEncoder enc = ImageEncoder.of(clip.inputResolution(), t -> {
-                    try (Autocast ac = Autocast.enter(dev, perf.precision())) {
-                        return clip.encodeImage(layout(perf, t));
-                    }
-                });
-                models.add(new ClipGuidance.Model(e.getKey(), instr.encoder(e.getKey(), enc),
-                        setup.targetEmbeds.get(e.getKey()), setup.weights));
-            }
-            this.clipGuidance = new ClipGuidance(setup.plan, primary, secondary, models,
-                    instr.cutouts(mode == Mode.DD ? new TorchCutoutStage(setup.skipAugs)
-                            : new NativeCutoutStage(setup.skipAugs, false)),
-                    instr.losses(mode == Mode.DD ? new TorchLossKernels() : new NativeLossKernels()), setup.seed, log == null ? m -> {} : log,
-                    mode == Mode.DD ? 1 : perf.cutnBatchesPerCall());
-            this.guidance = mode == Mode.DD ? Instrument.withoutReuse(clipGuidance) : clipGuidance;
-            NoiseSource cpu = NoiseSource.random(setup.seed, 0);
-            NoiseSource noise = dev.is_cpu() ? cpu : new NoiseSource() {
-                public Tensor stepNoise(int step, long[] shape) {
-                    Tensor z = cpu.stepNoise(step, shape);
-                    return z.to(dev, z.scalar_type());
-                }
-
-                public Tensor initialNoise(long[] shape) {
-                    Tensor z = cpu.initialNoise(shape);
-                    return z.to(dev, z.scalar_type());
-                }
-            };
-            this.sampler = new Sampler(setup.sampler, primary, guidance, noise, 0);
+            this.instr = new Instrument(setup.device);
+            disco.run.Pipeline.Stages st = mode == Mode.DD ? disco.run.Pipeline.Stages.DD : disco.run.Pipeline.Stages.FAST;
+            this.sampler = pipeline.sampler(st, setup.seed, pipeline.noise(setup.seed), instr);
+            this.clipGuidance = pipeline.guidance(st, setup.seed, instr);
         }
 
         void restart() {
             if (state != null) state.close();
             state = sampler.start(new long[] {1, 3, setup.height, setup.width}, null);
-        }
-    }
-
-    private static Tensor layout(PerfOptions perf, Tensor x) {
-        return perf.channelsLast() && x.dim() == 4 ? x.contiguous(torch.MemoryFormat.ChannelsLast) : x;
-    }
-
-    /** Puts every 4-d parameter of the networks in channels-last memory format (same values). */
-    public static void channelsLast(Module m) {
-        try (NoGradGuard ng = new NoGradGuard(); PointerScope scope = new PointerScope()) {
-            TensorVector ps = m.parameters(true);
-            for (long i = 0; i < ps.size(); i++) {
-                Tensor p = ps.get(i);
-                if (p.dim() == 4) p.set_data(p.contiguous(torch.MemoryFormat.ChannelsLast));
-            }
         }
     }
 
@@ -256,16 +196,11 @@ public final class StepBench {
      */
     public Result run(int steps, boolean withDd, PrintStream progress) {
         if (steps < 1) throw new IllegalArgumentException("steps must be >= 1");
-        perf.applyGlobal(setup.device);
-        if (perf.channelsLast()) {
-            channelsLast(setup.unet);
-            if (setup.secondary != null) channelsLast(setup.secondary);
-            for (ClipModel c : setup.clips.values()) channelsLast(c);
-        }
+        disco.run.Pipeline pipeline = setup.pipeline(perf, log);
         List<Mode> modes = withDd ? List.of(Mode.FAST, Mode.DD) : List.of(Mode.FAST);
-        List<Pipeline> ps = new ArrayList<>();
-        for (Mode m : modes) ps.add(new Pipeline(setup, perf, m, log));
-        Residency residency = new Residency(setup.plan, setup.clips, setup.device, perf.offloadInactive());
+        List<ModeRun> ps = new ArrayList<>();
+        for (Mode m : modes) ps.add(new ModeRun(setup, pipeline, m));
+        Residency residency = pipeline.residency();
         List<StepRecord> records = new ArrayList<>();
         List<Residency.StepResidency> res = new ArrayList<>();
         double maxRel = 0;
@@ -277,12 +212,12 @@ public final class StepBench {
         try {
             for (int it = 0; it < steps; it++) {
                 if (ps.get(0).state == null || ps.get(0).sampler.done(ps.get(0).state)) {
-                    for (Pipeline p : ps) p.restart();
+                    for (ModeRun p : ps) p.restart();
                 }
                 int j = ps.get(0).state.stepsDone();
                 res.add(residency.before(j));
                 List<Tensor> samples = new ArrayList<>();
-                for (Pipeline p : ps) {
+                for (ModeRun p : ps) {
                     StepStats st = new StepStats();
                     p.instr.begin(st);
                     p.instr.sync();
@@ -320,17 +255,17 @@ public final class StepBench {
                     progress.println(sb);
                 }
             }
-            for (Pipeline p : ps) {
+            for (ModeRun p : ps) {
                 try (PointerScope scope = new PointerScope()) {
                     lastSamples.put(p.mode.label, Tensors.toFloats(p.state.x().cpu()));
                 }
             }
         } finally {
-            for (Pipeline p : ps) if (p.state != null) p.state.close();
+            for (ModeRun p : ps) if (p.state != null) p.state.close();
         }
         long rssLast = steps >= RSS_FIRST ? Memory.rssKb() : -1;
         long heapLast = steps >= RSS_FIRST ? Memory.heapCommittedKb() : -1;
-        return new Result(setup.source, setup.device.is_cuda() ? "cuda" : "cpu", torch.get_num_threads(), perf,
+        return new Result(setup.source, setup.device.is_cuda() ? "cuda" : "cpu", torch.get_num_threads(), perf, pipeline.describe(),
                 planSteps, modes, records, res, withDd ? maxRel : Double.NaN, rssFirst, rssLast, Memory.peakRssKb(),
                 gpuPeak, heapFirst, heapLast, lastSamples);
     }
@@ -355,10 +290,9 @@ public final class StepBench {
     public static void printTable(PrintStream out, Result r, boolean perStep) {
         PerfOptions p = r.perf();
         out.printf("disco bench step: %s%n", r.source());
-        out.printf("device %s, %d LibTorch threads, precision %s, fused attention %s, channels-last %s, offload-inactive %s,"
-                        + " cutn batches per CLIP call %s%n", r.device(), r.threads(), p.precision().label(),
-                onOff(p.fusedAttention()), onOff(p.channelsLast()), onOff(p.offloadInactive()),
-                p.cutnBatchesPerCall() == ClipGuidance.ALL_CUTN_BATCHES ? "all" : String.valueOf(p.cutnBatchesPerCall()));
+        StringBuilder opts = new StringBuilder();
+        r.options().forEach((k, v) -> opts.append(opts.length() == 0 ? "" : ", ").append(k).append(' ').append(v));
+        out.printf("options: %s%n", opts);
         int n = r.of(r.modes().get(0)).size();
         out.printf("%d steps measured (the plan has %d executed steps; it restarts from x_T after the last)%n%n", n,
                 r.planSteps());
@@ -443,15 +377,7 @@ public final class StepBench {
         m.put("device", r.device());
         m.put("threads", r.threads());
         PerfOptions p = r.perf();
-        Map<String, Object> opts = new LinkedHashMap<>();
-        opts.put("precision", p.precision().label());
-        opts.put("fused_attention", p.fusedAttention());
-        opts.put("channels_last", p.channelsLast());
-        opts.put("cudnn", p.cudnn());
-        opts.put("offload_inactive", p.offloadInactive());
-        opts.put("cutn_batches_per_clip_call", p.cutnBatchesPerCall() == ClipGuidance.ALL_CUTN_BATCHES ? "all"
-                : p.cutnBatchesPerCall());
-        m.put("options", opts);
+        m.put("options", r.options());
         m.put("plan_steps", r.planSteps());
         Map<String, Object> modes = new LinkedHashMap<>();
         for (Mode mode : r.modes()) {

@@ -197,6 +197,14 @@ public final class StepSetup implements AutoCloseable {
         return t;
     }
 
+    /** The pipeline disco run would build over these networks, with {@code perf}. */
+    public disco.run.Pipeline pipeline(disco.run.PerfOptions perf, java.util.function.Consumer<String> log) {
+        return new disco.run.Pipeline(new disco.run.Pipeline.Networks(unet, secondary, clips, null),
+                new disco.run.Pipeline.Targets(targetEmbeds, weights),
+                new disco.run.Pipeline.Sampling(plan, alphas, sampler, width, height, skipAugs), perf,
+                disco.run.Pipeline.Stages.FAST, device, log);
+    }
+
     @Override
     public void close() {
         for (Tensor t : targetEmbeds.values()) t.close();

@@ -85,9 +85,9 @@ public final class BenchPassesCommand implements Callable<Integer> {
         boolean withSecondary = networks.contains("secondary");
         try (StepSetup setup = StepSetup.fromReference(reference, dev, withSecondary)) {
             if (channelsLast) {
-                disco.bench.StepBench.channelsLast(setup.unet);
-                if (setup.secondary != null) disco.bench.StepBench.channelsLast(setup.secondary);
-                for (ClipModel c : setup.clips.values()) disco.bench.StepBench.channelsLast(c);
+                disco.run.Pipeline.channelsLast(setup.unet);
+                if (setup.secondary != null) disco.run.Pipeline.channelsLast(setup.secondary);
+                for (ClipModel c : setup.clips.values()) disco.run.Pipeline.channelsLast(c);
             }
             PlanStep first = setup.plan.steps().get(0);
             int n = cuts > 0 ? cuts : first.overview() + first.innercut();

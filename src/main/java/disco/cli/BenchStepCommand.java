@@ -72,32 +72,8 @@ public final class BenchStepCommand implements Callable<Integer> {
     @Option(names = "--per-step", description = "print every step's stage times (the table shows means)")
     boolean perStep;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-            description = "LibTorch intra-op threads (0 = LibTorch's default: the machine's cores)")
-    int threads;
-
-    @Option(names = "--precision", paramLabel = "fp32|fp16|bf16", defaultValue = "fp32",
-            description = "network compute precision (autocast; norm statistics and softmax in float32)")
-    String precision;
-
-    @Option(names = "--sdpa", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "LibTorch's fused scaled-dot-product-attention kernels (--no-sdpa: the math kernel only)")
-    boolean sdpa;
-
-    @Option(names = "--channels-last", description = "convolution weights and network inputs in channels-last format")
-    boolean channelsLast;
-
-    @Option(names = "--cudnn", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "cuDNN with its autotuner on CUDA (default on)")
-    boolean cudnn;
-
-    @Option(names = "--offload-inactive",
-            description = "keep a CLIP model on the device only while its schedule is on (and the step before)")
-    boolean offloadInactive;
-
-    @Option(names = "--clip-batch", paramLabel = "N", defaultValue = "0",
-            description = "cutn batches per CLIP call in fast mode (0 = all of a model's batches in one call)")
-    int clipBatch;
+    @picocli.CommandLine.Mixin
+    PerfFlags perfFlags = new PerfFlags();
 
     @Option(names = "--device", paramLabel = "cpu|cuda", defaultValue = "cpu", description = "default ${DEFAULT-VALUE}")
     String device;
@@ -105,19 +81,14 @@ public final class BenchStepCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (steps < 1) throw DiscoException.badInput("--steps: expected at least 1, got " + steps);
-        if (threads < 0) throw DiscoException.badInput("--threads: expected >= 0, got " + threads);
-        if (clipBatch < 0) throw DiscoException.badInput("--clip-batch: expected >= 0, got " + clipBatch);
         if (!mode.equals("fast") && !mode.equals("dd")) throw DiscoException.badInput("--mode: expected fast or dd, got '" + mode + "'");
         if (settings != null && !source.demo) {
             throw DiscoException.badInput("--settings: expected together with --demo (a --reference directory has its own settings.json)");
         }
-        Precision prec = Precision.parse(precision, "--precision");
         Torch.init();
         Device dev = device(device);
-        PerfOptions perf = new PerfOptions(prec, sdpa, channelsLast, cudnn, threads, offloadInactive,
-                clipBatch == 0 ? ClipGuidance.ALL_CUTN_BATCHES : clipBatch);
-        if (threads > 0) torch.set_num_threads(threads);
         List<String> warnings = new ArrayList<>();
+        PerfOptions perf = perfFlags.options(null, dev, warnings);
         try (StepSetup setup = source.reference != null ? reference(source.reference, dev) : demo(dev, warnings)) {
             for (String w : warnings) System.err.println("disco: warning: " + w);
             StepBench.Result r = new StepBench(setup, perf, m -> System.err.println("disco: " + m))

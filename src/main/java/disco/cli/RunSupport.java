@@ -5,7 +5,9 @@ import disco.guidance.NativeLossKernels;
 import disco.models.registry.ModelDir;
 import disco.models.registry.Registry;
 import disco.run.Checkpoint;
-import disco.run.DiscoEngine;
+import disco.run.MemoryEstimate;
+import disco.run.PerfOptions;
+import disco.run.Pipeline;
 import disco.run.ModelLoader;
 import disco.run.ResolvedSettings;
 import disco.run.RunLoop;
@@ -35,6 +37,9 @@ final class RunSupport {
                 description = "stop after N executed steps (or P% of them), keeping the partial and a checkpoint"
                         + " to finish with `disco resume`")
         String stopAt;
+
+        @picocli.CommandLine.Mixin
+        PerfFlags perf = new PerfFlags();
     }
 
     private RunSupport() {}
@@ -59,17 +64,29 @@ final class RunSupport {
         return o.stopAt == null ? null : StopAt.parse(o.stopAt);
     }
 
-    /** Loads the networks the settings name (checking every file first), builds the engine. */
-    static DiscoEngine engine(Settings s, ExecOptions o, Device device) {
+    /** Loads the networks the settings name (checking every file first), builds the run's pipeline. */
+    static Pipeline engine(Settings s, ExecOptions o, Device device) {
+        java.util.List<String> warnings = new java.util.ArrayList<>();
+        PerfOptions perf = o.perf.options(s, device, warnings);
+        for (String w : warnings) System.err.println("disco: warning: " + w);
+        MemoryEstimate.recordBaseline();
         Path modelDir = ModelDir.resolve(o.modelDir);
-        DiscoEngine.Networks nets = ModelLoader.load(s, modelDir, Registry.builtin());
+        Pipeline.Networks nets = ModelLoader.load(s, modelDir, Registry.builtin());
+        return pipeline(s, nets, perf, device);
+    }
+
+    /** The run's pipeline over loaded networks (moved to {@code device}); its options go to stderr. */
+    static Pipeline pipeline(Settings s, Pipeline.Networks nets, PerfOptions perf, Device device) {
         if (!device.is_cpu()) {
             nets.unet().to(device, false);
             if (nets.secondary() != null) nets.secondary().to(device, false);
             nets.clips().values().forEach(c -> c.to(device, false));
         }
-        return new DiscoEngine(s, nets, new NativeCutoutStage(s.skipAugs(), false), new NativeLossKernels(), device,
-                msg -> System.err.println("disco: warning: " + msg));
+        Pipeline p = Pipeline.forSettings(s, nets, perf, device, msg -> System.err.println("disco: warning: " + msg));
+        StringBuilder line = new StringBuilder("disco: options:");
+        p.describe().forEach((k, v) -> line.append(' ').append(k).append('=').append(v));
+        System.err.println(line);
+        return p;
     }
 
     /** {@code --out} (run and demo; resume writes where the run wrote). */
@@ -83,7 +100,7 @@ final class RunSupport {
     static int run(ResolvedSettings r, ExecOptions o, Path out) {
         Device device = device(o.device);
         StopAt stop = stopAt(o);
-        try (DiscoEngine engine = engine(r.settings(), o, device)) {
+        try (Pipeline engine = engine(r.settings(), o, device)) {
             RunLoop.Result res = new RunLoop(System.err).run(new RunLoop.Spec(r.settings(), r.json(), out, stop), engine);
             return report(res);
         }
@@ -100,7 +117,7 @@ final class RunSupport {
         ResolvedSettings r = ResolvedSettings.fromJson(c.settingsJson(), checkpoint + ": settings.json");
         Device device = device(o.device);
         Checkpoint from = c;
-        try (DiscoEngine engine = engine(r.settings(), o, device)) {
+        try (Pipeline engine = engine(r.settings(), o, device)) {
             RunLoop.Result res = new RunLoop(System.err).resume(from, new RunLoop.Spec(r.settings(), r.json(), null, stopAt(o)),
                     engine);
             return report(res);
@@ -118,7 +135,7 @@ final class RunSupport {
         ResolvedSettings r = disco.run.ResumeChanges.apply(r0, set, "command line", warnings);
         for (String w : warnings) System.err.println("disco: warning: " + w);
         Device device = device(o.device);
-        try (DiscoEngine engine = engine(r.settings(), o, device)) {
+        try (Pipeline engine = engine(r.settings(), o, device)) {
             RunLoop.Result res = new RunLoop(System.err).resume(c, new RunLoop.Spec(r.settings(), r.json(), null, stopAt(o)),
                     engine);
             return report(res);

@@ -5,7 +5,8 @@ import disco.guidance.NativeCutoutStage;
 import disco.guidance.TorchLossKernels;
 import disco.models.registry.ModelDir;
 import disco.models.registry.Registry;
-import disco.run.DiscoEngine;
+import disco.run.PerfOptions;
+import disco.run.Pipeline;
 import disco.run.Engine;
 import disco.run.ModelLoader;
 import disco.run.StopAt;
@@ -156,7 +157,7 @@ public final class SweepCommand implements Callable<Integer> {
     static final class Networks {
         private final RunSupport.ExecOptions exec;
         private final Device device;
-        private final java.util.Map<String, DiscoEngine.Networks> loaded = new java.util.HashMap<>();
+        private final java.util.Map<String, Pipeline.Networks> loaded = new java.util.HashMap<>();
 
         Networks(RunSupport.ExecOptions exec, Device device) {
             this.exec = exec;
@@ -165,9 +166,9 @@ public final class SweepCommand implements Callable<Integer> {
 
         Engine engine(Settings s) {
             String key = s.diffusionModel() + "|" + s.diffusionModelConfig() + "|" + s.clipModels() + "|"
-                    + DiscoEngine.needsSecondary(StepPlan.of(s));
-            DiscoEngine.Networks n = loaded.computeIfAbsent(key, k -> {
-                DiscoEngine.Networks nn = ModelLoader.load(s, ModelDir.resolve(exec.modelDir), Registry.builtin());
+                    + Pipeline.needsSecondary(StepPlan.of(s));
+            Pipeline.Networks n = loaded.computeIfAbsent(key, k -> {
+                Pipeline.Networks nn = ModelLoader.load(s, ModelDir.resolve(exec.modelDir), Registry.builtin());
                 if (!device.is_cpu()) {
                     nn.unet().to(device, false);
                     if (nn.secondary() != null) nn.secondary().to(device, false);
@@ -175,8 +176,10 @@ public final class SweepCommand implements Callable<Integer> {
                 }
                 return nn;
             });
-            return new DiscoEngine(s, n, new NativeCutoutStage(s.skipAugs(), false), new TorchLossKernels(), device,
-                    msg -> System.err.println("disco: warning: " + msg));
+            java.util.List<String> warnings = new java.util.ArrayList<>();
+            PerfOptions perf = exec.perf.options(s, device, warnings);
+            for (String w : warnings) System.err.println("disco: warning: " + w);
+            return Pipeline.forSettings(s, n, perf, device, msg -> System.err.println("disco: warning: " + msg));
         }
     }
 

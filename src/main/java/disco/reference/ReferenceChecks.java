@@ -13,7 +13,7 @@ public final class ReferenceChecks {
                 new disco.models.ModelReferenceChecks(),
                 new disco.kernels.CutoutsReferenceCheck(),
                 new disco.kernels.LossReferenceCheck(),
-                new disco.guidance.SamplerReferenceChecks()
+                new SamplerReferenceChecks()
         );
     }
 }

@@ -15,6 +15,9 @@ public interface Engine extends AutoCloseable {
     /** The sampler for batch {@code batch}, every random draw keyed from {@code batchSeed}. */
     Sampler sampler(int batch, long batchSeed);
 
+    /** Called before executed step {@code step} of a batch (schedule-aware residency moves models here). */
+    default void beforeStep(int step) {}
+
     /** Moves a CPU tensor (x_T, init image, a checkpoint's state) to the engine's device; identity on the CPU. */
     default Tensor toDevice(Tensor cpu) {
         return cpu;

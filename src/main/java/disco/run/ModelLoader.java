@@ -32,7 +32,7 @@ public final class ModelLoader {
     private ModelLoader() {}
 
     /** The demo networks: no file is read, nothing is downloaded. */
-    public static DiscoEngine.Networks demo(Settings s) {
+    public static Pipeline.Networks demo(Settings s) {
         Map<String, ClipModel> clips = new LinkedHashMap<>();
         for (String m : s.clipModels()) {
             String c = ClipModelName.resolve(m).canonical();
@@ -42,12 +42,12 @@ public final class ModelLoader {
             }
             clips.put(m, ClipModel.demo(c));
         }
-        SecondaryModel sec = DiscoEngine.needsSecondary(StepPlan.of(s)) ? SecondaryModel.demo() : null;
-        return new DiscoEngine.Networks(UNetModel.demo(), sec, clips, DemoTokens::tokenize);
+        SecondaryModel sec = Pipeline.needsSecondary(StepPlan.of(s)) ? SecondaryModel.demo() : null;
+        return new Pipeline.Networks(UNetModel.demo(), sec, clips, DemoTokens::tokenize);
     }
 
     /** Loads what {@code s} names from {@code modelDir} (demo CLIP names give the demo CLIPs). */
-    public static DiscoEngine.Networks load(Settings s, Path modelDir, Registry registry) {
+    public static Pipeline.Networks load(Settings s, Path modelDir, Registry registry) {
         boolean demoUnet = s.diffusionModel().equals(DEMO_DIFFUSION_MODEL);
         // resolve every file first, so a missing one is reported before anything heavy is read
         Path unetFile = null;
@@ -59,7 +59,7 @@ public final class ModelLoader {
             cfg.putAll(s.diffusionModelConfig());
             unetConfig = UNetConfig.fromJson(new ObjectMapper().valueToTree(cfg), "diffusion model " + e.name() + " config");
         }
-        boolean needsSecondary = DiscoEngine.needsSecondary(StepPlan.of(s));
+        boolean needsSecondary = Pipeline.needsSecondary(StepPlan.of(s));
         Path secFile = needsSecondary && !demoUnet ? require(registry.require("secondary_model_imagenet_2"), modelDir) : null;
         Map<String, Path> clipFiles = new LinkedHashMap<>();
         boolean allDemo = true;
@@ -86,22 +86,13 @@ public final class ModelLoader {
             clips.put(e.getKey(), e.getValue() == null ? ClipModel.demo(ClipModelName.resolve(e.getKey()).canonical())
                     : ClipModel.load(e.getValue()));
         }
-        DiscoEngine.TextEncoder text;
+        Pipeline.TextEncoder text;
         if (vocab == null) {
             text = DemoTokens::tokenize;
         } else {
-            SimpleTokenizer tok = SimpleTokenizer.load(vocab);
-            text = texts -> {
-                long[][] out = new long[texts.size()][];
-                for (int i = 0; i < out.length; i++) {
-                    int[] t = tok.tokenize(texts.get(i));
-                    out[i] = new long[t.length];
-                    for (int j = 0; j < t.length; j++) out[i][j] = t[j];
-                }
-                return out;
-            };
+            text = bpe(SimpleTokenizer.load(vocab));
         }
-        return new DiscoEngine.Networks(unet, sec, clips, text);
+        return new Pipeline.Networks(unet, sec, clips, text);
     }
 
     private static ModelEntry diffusionEntry(Settings s, Registry registry) {
@@ -137,5 +128,18 @@ public final class ModelLoader {
 
     private static String quote(String name) {
         return name.matches("[A-Za-z0-9_./@-]+") ? name : "'" + name + "'";
+    }
+
+    /** CLIP's BPE tokenizer as the pipeline's text encoder: each prompt to its 77 token ids. */
+    public static Pipeline.TextEncoder bpe(SimpleTokenizer tok) {
+        return texts -> {
+            long[][] out = new long[texts.size()][];
+            for (int i = 0; i < out.length; i++) {
+                int[] t = tok.tokenize(texts.get(i));
+                out[i] = new long[t.length];
+                for (int j = 0; j < t.length; j++) out[i][j] = t[j];
+            }
+            return out;
+        };
     }
 }

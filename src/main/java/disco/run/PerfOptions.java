@@ -1,54 +1,122 @@
 package disco.run;
 
 import disco.torch.Precision;
-import disco.guidance.ClipGuidance;
+import disco.util.DiscoException;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.global.torch;
 
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
 /**
- * The performance switches of a run (none changes what is computed beyond floating-point rounding):
+ * The performance and memory options of a run. None changes what is computed beyond floating-point rounding:
+ * precision and the fused kernels change the rounding, the others change only speed and memory.
  *
  * @param precision network compute precision (autocast); fp32 is exact DD numerics
  * @param fusedAttention allow LibTorch's fused scaled-dot-product-attention kernels (flash, memory-efficient,
  *     cuDNN); off leaves only the math kernel (softmax(q k^T) v written out), DD's formulation
  * @param channelsLast 4-d convolution weights and the network inputs in channels-last memory format
- * @param cudnn cuDNN on, with its autotuner (DD turns cuDNN off on A100s); ignored on the CPU
+ * @param cudnnBenchmark cuDNN's autotuner on CUDA (DD turns cuDNN off on A100s); no effect on the CPU
+ * @param tf32 TensorFloat-32 matrix products and convolutions on Ampere and newer; no effect on the CPU
  * @param threads LibTorch intra-op threads (0: LibTorch's default, the machine's cores)
  * @param offloadInactive keep a CLIP model on the device only while its schedule is on (see {@link Residency})
- * @param cutnBatchesPerCall cutn batches per CLIP call ({@link ClipGuidance#ALL_CUTN_BATCHES}: all in one)
+ * @param clipBatch cutn batches per CLIP call: {@link #CLIP_BATCH_ALL}, {@link #CLIP_BATCH_AUTO} (chosen from the
+ *     memory estimate and the free memory when the pipeline is built) or a count (1: DD's one call per batch)
+ * @param unetCheckpointing DD's {@code use_checkpoint}: the UNet keeps only its block outputs in the forward with
+ *     grad and recomputes each block in the backward (less memory, one more forward's work)
  */
-public record PerfOptions(Precision precision, boolean fusedAttention, boolean channelsLast, boolean cudnn, int threads,
-                          boolean offloadInactive, int cutnBatchesPerCall) {
+public record PerfOptions(Precision precision, boolean fusedAttention, boolean channelsLast, boolean cudnnBenchmark,
+                          boolean tf32, int threads, boolean offloadInactive, int clipBatch, boolean unetCheckpointing) {
+    /** All of a model's cutn batches in one CLIP call. */
+    public static final int CLIP_BATCH_ALL = Integer.MAX_VALUE;
+    /** Chosen from the memory estimate when the pipeline is built. */
+    public static final int CLIP_BATCH_AUTO = 0;
+
     public PerfOptions {
         if (precision == null) precision = Precision.FP32;
         if (threads < 0) throw new IllegalArgumentException("threads must be >= 0, got " + threads);
-        if (cutnBatchesPerCall < 1) throw new IllegalArgumentException("cutnBatchesPerCall must be >= 1");
-    }
-
-    /** fp32, fused attention, no channels-last, cuDNN on, default threads, no offload, merged CLIP batches. */
-    public static PerfOptions defaults() {
-        return new PerfOptions(Precision.FP32, true, false, true, 0, false, ClipGuidance.ALL_CUTN_BATCHES);
-    }
-
-    public PerfOptions withPrecision(Precision p) {
-        return new PerfOptions(p, fusedAttention, channelsLast, cudnn, threads, offloadInactive, cutnBatchesPerCall);
-    }
-
-    public PerfOptions withOffloadInactive(boolean on) {
-        return new PerfOptions(precision, fusedAttention, channelsLast, cudnn, threads, on, cutnBatchesPerCall);
-    }
-
-    public PerfOptions withThreads(int n) {
-        return new PerfOptions(precision, fusedAttention, channelsLast, cudnn, n, offloadInactive, cutnBatchesPerCall);
-    }
-
-    public PerfOptions withChannelsLast(boolean on) {
-        return new PerfOptions(precision, fusedAttention, on, cudnn, threads, offloadInactive, cutnBatchesPerCall);
+        if (clipBatch < 0) throw new IllegalArgumentException("clipBatch must be >= 0, got " + clipBatch);
     }
 
     /**
-     * Applies the process-wide switches (LibTorch's global context and thread pool): threads, cuDNN and its
-     * autotuner, the fused attention kernels. Precision and channels-last act per network call instead.
+     * The defaults, chosen from measurements (bench/README.md): fp32, fused attention on, no channels-last, cuDNN's
+     * autotuner on, TF32 off (DD's numerics), LibTorch's default threads, no offload, all cutn batches in one CLIP
+     * call, no UNet checkpointing.
+     */
+    public static PerfOptions defaults() {
+        return new PerfOptions(Precision.FP32, true, false, true, false, 0, false, CLIP_BATCH_ALL, false);
+    }
+
+    public PerfOptions withPrecision(Precision p) {
+        return new PerfOptions(p, fusedAttention, channelsLast, cudnnBenchmark, tf32, threads, offloadInactive, clipBatch, unetCheckpointing);
+    }
+
+    public PerfOptions withThreads(int n) {
+        return new PerfOptions(precision, fusedAttention, channelsLast, cudnnBenchmark, tf32, n, offloadInactive, clipBatch, unetCheckpointing);
+    }
+
+    public PerfOptions withOffloadInactive(boolean on) {
+        return new PerfOptions(precision, fusedAttention, channelsLast, cudnnBenchmark, tf32, threads, on, clipBatch, unetCheckpointing);
+    }
+
+    public PerfOptions withChannelsLast(boolean on) {
+        return new PerfOptions(precision, fusedAttention, on, cudnnBenchmark, tf32, threads, offloadInactive, clipBatch, unetCheckpointing);
+    }
+
+    public PerfOptions withClipBatch(int n) {
+        return new PerfOptions(precision, fusedAttention, channelsLast, cudnnBenchmark, tf32, threads, offloadInactive, n, unetCheckpointing);
+    }
+
+    public PerfOptions withUnetCheckpointing(boolean on) {
+        return new PerfOptions(precision, fusedAttention, channelsLast, cudnnBenchmark, tf32, threads, offloadInactive, clipBatch, on);
+    }
+
+    public PerfOptions withFusedAttention(boolean on) {
+        return new PerfOptions(precision, on, channelsLast, cudnnBenchmark, tf32, threads, offloadInactive, clipBatch, unetCheckpointing);
+    }
+
+    public PerfOptions withCudnnBenchmark(boolean on) {
+        return new PerfOptions(precision, fusedAttention, channelsLast, on, tf32, threads, offloadInactive, clipBatch, unetCheckpointing);
+    }
+
+    public PerfOptions withTf32(boolean on) {
+        return new PerfOptions(precision, fusedAttention, channelsLast, cudnnBenchmark, on, threads, offloadInactive, clipBatch, unetCheckpointing);
+    }
+
+    /** {@code N}, {@code all} or {@code auto} (as {@code --clip-batch} takes it); anything else is bad input naming {@code where}. */
+    public static int parseClipBatch(String s, String where) {
+        String v = s.strip().toLowerCase(Locale.ROOT);
+        if (v.equals("all")) return CLIP_BATCH_ALL;
+        if (v.equals("auto")) return CLIP_BATCH_AUTO;
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= 1) return n;
+        } catch (NumberFormatException e) {
+            // fall through
+        }
+        throw DiscoException.badInput(where + ": expected a count >= 1, all or auto, got '" + s + "'");
+    }
+
+    /** The {@code --clip-batch} spelling of a value. */
+    public static String clipBatchLabel(int n) {
+        return n == CLIP_BATCH_ALL ? "all" : n == CLIP_BATCH_AUTO ? "auto" : Integer.toString(n);
+    }
+
+    /**
+     * Refuses what this device cannot run, with one line naming the option: fp16 needs CUDA (LibTorch's CPU
+     * kernels have no fast float16 path; bf16 is the CPU's reduced precision).
+     */
+    public void check(Device device) {
+        if (precision == Precision.FP16 && !device.is_cuda()) {
+            throw DiscoException.badInput("--precision fp16: needs --device cuda (on the CPU use bf16 or fp32)");
+        }
+    }
+
+    /**
+     * Applies the process-wide switches (LibTorch's global context and thread pool): threads, cuDNN's autotuner,
+     * TF32, the fused attention kernels. Precision, channels-last, checkpointing and the CLIP batch act per network
+     * call instead.
      */
     public void applyGlobal(Device device) {
         if (threads > 0) torch.set_num_threads(threads);
@@ -58,8 +126,24 @@ public record PerfOptions(Precision precision, boolean fusedAttention, boolean c
         ctx.setSDPUseCuDNN(fusedAttention);
         ctx.setSDPUseMath(true);
         if (device.is_cuda()) {
-            ctx.setUserEnabledCuDNN(cudnn);
-            ctx.setBenchmarkCuDNN(cudnn);
+            ctx.setBenchmarkCuDNN(cudnnBenchmark);
+            ctx.setAllowTF32CuBLAS(tf32);
+            ctx.setAllowTF32CuDNN(tf32);
         }
+    }
+
+    /** The options as the run's log and {@code disco bench step --json} name them. */
+    public Map<String, Object> toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("precision", precision.label());
+        m.put("clip_batch", clipBatchLabel(clipBatch));
+        m.put("offload_inactive", offloadInactive);
+        m.put("unet_checkpointing", unetCheckpointing);
+        m.put("threads", threads);
+        m.put("sdpa", fusedAttention);
+        m.put("channels_last", channelsLast);
+        m.put("cudnn_benchmark", cudnnBenchmark);
+        m.put("tf32", tf32);
+        return m;
     }
 }

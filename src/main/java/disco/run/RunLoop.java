@@ -156,7 +156,7 @@ public final class RunLoop {
                     throw new DiscoException(ExitCodes.INTERRUPTED, "interrupted before batch " + i
                             + "; checkpoint written: " + ck + " (continue with: disco resume " + ck + ")");
                 }
-                Path ckpt = runBatch(spec, s, plan, saves, sampler, state, outs, log, i, stopAfter, finals);
+                Path ckpt = runBatch(spec, s, plan, saves, engine, sampler, state, outs, log, i, stopAfter, finals);
                 if (ckpt != null) return new Result(outs, List.of(), ckpt);
             }
         } finally {
@@ -166,7 +166,7 @@ public final class RunLoop {
     }
 
     /** Runs one batch from {@code state} (closed here); returns the checkpoint path when it stopped early. */
-    private Path runBatch(Spec spec, Settings s, StepPlan plan, SaveSchedule saves, Sampler sampler, SamplerState state,
+    private Path runBatch(Spec spec, Settings s, StepPlan plan, SaveSchedule saves, Engine engine, Sampler sampler, SamplerState state,
                           RunOutputs outs, StepLog log, int i, int stopAfter, List<Path> finals) {
         int stepsRun = sampler.stepsToRun();
         Progress progress = new Progress(err, s.nBatches(), stepsRun);
@@ -178,6 +178,7 @@ public final class RunLoop {
                 long t0 = System.nanoTime();
                 List<RgbImage> images;
                 StepOutput out;
+                engine.beforeStep(j);
                 try (PointerScope scope = new PointerScope()) {
                     out = sampler.step(state);
                     try {

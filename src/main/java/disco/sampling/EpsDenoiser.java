@@ -20,6 +20,26 @@ public final class EpsDenoiser implements Denoiser {
         Tensor forward(Tensor x, Tensor timesteps);
     }
 
+    /**
+     * A network whose forward with grad can be checkpointed (guided-diffusion's {@code use_checkpoint}): the
+     * forward keeps what its pull-back recomputes from instead of a whole graph.
+     */
+    public interface Checkpointed extends Network {
+        /** The forward at {@code x} (no graph kept) with its one pull-back. */
+        Trace trace(Tensor x, Tensor timesteps);
+    }
+
+    /** A checkpointed forward: its raw output and one vector-Jacobian product to the input. */
+    public interface Trace extends AutoCloseable {
+        Tensor output();
+
+        /** {@code (d output / d x)^T gOut}; once. */
+        Tensor vjp(Tensor gOut);
+
+        @Override
+        void close();
+    }
+
     private final Network net;
     private final SpacedAlphas alphas;
 
@@ -35,6 +55,7 @@ public final class EpsDenoiser implements Denoiser {
 
     @Override
     public Evaluation evaluate(Tensor x, int index, boolean withGrad) {
+        if (withGrad && net instanceof Checkpointed cp) return evaluateCheckpointed(cp, x, index);
         long c = x.size(1);
         Tensor ts = perSample(x, alphas.modelTime(index));
         Tensor leaf;
@@ -42,14 +63,11 @@ public final class EpsDenoiser implements Denoiser {
         try (AutoGradMode mode = new AutoGradMode(withGrad)) {
             leaf = withGrad ? x.detach().requires_grad_(true) : x.detach();
             Tensor out = net.forward(leaf, ts);
-            if (out.size(1) != c && out.size(1) != 2 * c) {
-                throw new IllegalStateException("eps model returned " + out.size(1) + " channels for " + c + " input channels");
-            }
+            checkChannels(out, c);
             epsGraph = out.size(1) == c ? out : out.narrow(1, 0, c);
         }
         Tensor eps = epsGraph.detach();
-        Tensor pred = leaf.detach().mul(f(alphas.sqrtRecipAlphaBar(index)))
-                .sub(eps.mul(f(alphas.sqrtRecipM1AlphaBar(index))));
+        Tensor pred = predXstart(leaf.detach(), eps, index);
         return new GraphEvaluation(index, leaf, eps, pred, withGrad ? epsGraph : null) {
             @Override
             protected Tensor pullBack(Tensor g) {
@@ -59,6 +77,62 @@ public final class EpsDenoiser implements Denoiser {
                 return viaNet.add(g.mul(f(alphas.sqrtRecipAlphaBar(index))));
             }
         };
+    }
+
+    private Evaluation evaluateCheckpointed(Checkpointed cp, Tensor x, int index) {
+        long c = x.size(1);
+        Tensor xd = x.detach();
+        Trace trace = cp.trace(xd, perSample(x, alphas.modelTime(index)));
+        Tensor out = trace.output();
+        checkChannels(out, c);
+        Tensor eps = out.size(1) == c ? out : out.narrow(1, 0, c);
+        Tensor pred = predXstart(xd, eps, index);
+        return new Evaluation() {
+            private boolean open = true;
+
+            public int index() {
+                return index;
+            }
+
+            public Tensor x() {
+                return xd;
+            }
+
+            public Tensor eps() {
+                return eps;
+            }
+
+            public Tensor predXstart() {
+                return pred;
+            }
+
+            public boolean hasGrad() {
+                return open;
+            }
+
+            public Tensor backwardPredXstart(Tensor g) {
+                if (!open) throw new IllegalStateException("evaluation has no graph (already pulled back)");
+                open = false;
+                Tensor ge = g.neg().mul(f(alphas.sqrtRecipM1AlphaBar(index)));
+                Tensor gOut = out.size(1) == c ? ge : torch.cat(new TensorVector(ge, torch.zeros_like(ge)), 1);
+                return trace.vjp(gOut).add(g.mul(f(alphas.sqrtRecipAlphaBar(index))));
+            }
+
+            public void close() {
+                open = false;
+                trace.close();
+            }
+        };
+    }
+
+    private static void checkChannels(Tensor out, long c) {
+        if (out.size(1) != c && out.size(1) != 2 * c) {
+            throw new IllegalStateException("eps model returned " + out.size(1) + " channels for " + c + " input channels");
+        }
+    }
+
+    private Tensor predXstart(Tensor x, Tensor eps, int index) {
+        return x.mul(f(alphas.sqrtRecipAlphaBar(index))).sub(eps.mul(f(alphas.sqrtRecipM1AlphaBar(index))));
     }
 
     /** An evaluation that may hold a graph from {@code leafX} to {@code graphOutput}. */

@@ -173,6 +173,7 @@ public final class SweepExecutor {
         long t0 = System.nanoTime();
         StepOutput o;
         List<RgbImage> images = null;
+        sink(rep.run()).engine().beforeStep(j);
         try (PointerScope scope = new PointerScope()) {
             o = sampler.step(in);
             try {

@@ -2,6 +2,7 @@ package disco.torch;
 
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -13,6 +14,27 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  */
 public final class Tensors {
     private Tensors() {}
+
+    /**
+     * Runs {@code f} in a {@link PointerScope} of its own and moves its result to the enclosing scope: the Java
+     * objects of every intermediate tensor {@code f} makes are released when it returns, so their memory goes back
+     * as soon as nothing else (autograd's saved tensors, the result) holds it — as Python frees a temporary when its
+     * last reference goes. Networks call their blocks through this so that a forward holds one block's temporaries
+     * at a time instead of the whole pass's until the step ends.
+     */
+    public static Tensor scoped(java.util.function.Supplier<Tensor> f) {
+        Tensor r;
+        try (PointerScope s = new PointerScope()) {
+            r = f.get();
+            r.retainReference();
+        }
+        PointerScope outer = PointerScope.getInnerScope();
+        if (outer != null) {
+            outer.attach(r);
+            r.releaseReference();
+        }
+        return r;
+    }
 
     /** A new float32 CPU tensor of {@code shape} holding a copy of {@code data}. */
     public static Tensor fromFloats(float[] data, long... shape) {

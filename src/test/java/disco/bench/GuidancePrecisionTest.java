@@ -58,9 +58,10 @@ class GuidancePrecisionTest {
         PlanStep step = setup.plan.steps().stream().filter(p -> p.index() == gi).findFirst().orElseThrow();
         Npy.Array x = ctx.npy("run_grad_x.npy");
         try (PointerScope scope = new PointerScope()) {
-            StepBench.Pipeline p = new StepBench.Pipeline(setup, perf, mode, null);
+            disco.run.Pipeline p = setup.pipeline(perf, null);
+            disco.run.Pipeline.Stages st = mode == StepBench.Mode.DD ? disco.run.Pipeline.Stages.DD : disco.run.Pipeline.Stages.FAST;
             Tensor xt = Tensors.fromFloats(x.floats(), x.shape());
-            GuidanceResult r = p.guidance.guide(new GuidanceCall(xt, gi, gi, null, 0, step.step(), 0));
+            GuidanceResult r = p.guidance(st, setup.seed, disco.run.Pipeline.Hooks.NONE).guide(new GuidanceCall(xt, gi, gi, null, 0, step.step(), 0));
             assertFalse(r.nanGuarded());
             return Tensors.toFloats(r.grad());
         }

@@ -40,11 +40,10 @@ class DemoEngineTest {
                 "clip_models_schedules={\"ViT-tiny\": \"[True]*600+[False]*400\", \"RN-tiny\": \"[False]*800+[True]*200\"}",
                 "use_secondary_model=[True]*500+[False]*500", "intermediate_saves=[1]"));
         ResolvedSettings r = ResolvedSettings.of(s);
-        DiscoEngine.Networks nets = ModelLoader.demo(s);
+        Pipeline.Networks nets = ModelLoader.demo(s);
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         RunLoop.Result res;
-        try (DiscoEngine engine = new DiscoEngine(s, nets, new NativeCutoutStage(s.skipAugs(), false),
-                new NativeLossKernels(), new Device(torch.DeviceType.CPU), m -> {})) {
+        try (Pipeline engine = Pipeline.forSettings(s, nets, PerfOptions.defaults(), new Device(torch.DeviceType.CPU), m -> {})) {
             res = new RunLoop(new PrintStream(err)).run(new RunLoop.Spec(r.settings(), r.json(), tmp, null), engine);
         }
         assertTrue(res.complete(), err.toString());

@@ -51,7 +51,10 @@ final class ModifiedResNet extends ClipModule implements ClipModel.ImageTower {
         x = torch.relu(bn2.forward(conv2.forward(x)));
         x = torch.relu(bn3.forward(conv3.forward(x)));
         x = Nn.avgPool(x, 2);
-        for (Bottleneck b : blocks) x = b.forward(x);
+        for (Bottleneck b : blocks) {
+            Tensor in = x;
+            x = disco.torch.Tensors.scoped(() -> b.forward(in));
+        }
         return attnpool.forward(x);
     }
 

@@ -178,7 +178,10 @@ final class Nn {
         }
 
         Tensor forward(Tensor x, boolean causal) {
-            for (ResidualAttentionBlock b : blocks) x = b.forward(x, causal);
+            for (ResidualAttentionBlock b : blocks) {
+                Tensor in = x;
+                x = disco.torch.Tensors.scoped(() -> b.forward(in, causal));
+            }
             return x;
         }
     }

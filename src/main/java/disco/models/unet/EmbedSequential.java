@@ -43,7 +43,10 @@ final class EmbedSequential extends Module implements Block {
 
     @Override
     public Tensor forward(Tensor x, Tensor emb) {
-        for (Block b : layers) x = b.forward(x, emb);
+        for (Block b : layers) {
+            Tensor in = x;
+            x = disco.torch.Tensors.scoped(() -> b.forward(in, emb));
+        }
         return x;
     }
 }

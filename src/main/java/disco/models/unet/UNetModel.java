@@ -6,7 +6,12 @@ import disco.models.layers.GroupNorm32;
 import disco.models.layers.Linear;
 import disco.models.layers.Params;
 import disco.models.checkpoint.Checkpoint;
+import disco.torch.Tensors;
 import disco.torch.Torch;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.AutoGradMode;
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -22,6 +27,9 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BinaryOperator;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * guided-diffusion's {@code UNetModel} (unconditional, 2-D) in LibTorch's {@code nn} API, with the upstream parameter
@@ -172,6 +180,152 @@ public final class UNetModel extends Module {
         }
         if (torsoDtype != inDtype) h = h.to(inDtype);
         return outConv.forward(torch.silu(outNorm.forward(h)));
+    }
+
+    /**
+     * The forward of {@link #forward} kept for one vector-Jacobian product with block checkpointing, as
+     * guided-diffusion's {@code use_checkpoint} (DD as shipped): the forward runs without autograd and keeps only
+     * the outputs of the input, middle and output blocks; {@link Traced#vjp} recomputes each block with autograd,
+     * pulls the gradient back through it and frees its graph before the next one, so at most one block's
+     * activations are held at a time. Same values as {@link #forward}; the gradient differs only in the order in
+     * which the skip connections' gradients are summed.
+     *
+     * @param wrap runs each block computation (the forward and every recompute), e.g. inside an autocast region
+     */
+    public Traced trace(Tensor x, Tensor timesteps, UnaryOperator<Supplier<Tensor>> wrap) {
+        ScalarType inDtype = x.scalar_type().intern();
+        List<Tensor> kept = new ArrayList<>(); // outputs of the input blocks (the skips), the middle block, the output blocks
+        try (NoGradGuard ng = new NoGradGuard()) {
+            Tensor emb = keep(Tensors.scoped(() -> timeEmbed2.forward(torch.silu(timeEmbed0.forward(
+                    timestepEmbedding(timesteps, config.numChannels()))))));
+            Tensor h = inDtype == torsoDtype ? x : x.to(torsoDtype);
+            for (EmbedSequential b : inputBlocks) {
+                Tensor in = h;
+                h = keep(Tensors.scoped(wrap.apply(() -> b.forward(in, emb))));
+                kept.add(h);
+            }
+            Tensor mid = h;
+            h = keep(Tensors.scoped(wrap.apply(() -> middleBlock.forward(mid, emb))));
+            kept.add(h);
+            int nIn = inputBlocks.size();
+            for (int j = 0; j < outputBlocks.size(); j++) {
+                EmbedSequential b = outputBlocks.get(j);
+                Tensor in = h, skip = kept.get(nIn - 1 - j);
+                h = keep(Tensors.scoped(wrap.apply(() -> b.forward(torch.cat(new TensorVector(in, skip), 1), emb))));
+                kept.add(h);
+            }
+            Tensor last = h;
+            Tensor out = Tensors.scoped(wrap.apply(() -> head(last, inDtype)));
+            return new Traced(out, x, emb, kept, wrap, inDtype);
+        }
+    }
+
+    private static Tensor keep(Tensor t) {
+        t.retainReference();
+        return t;
+    }
+
+    private Tensor head(Tensor h, ScalarType inDtype) {
+        if (torsoDtype != inDtype) h = h.to(inDtype);
+        return outConv.forward(torch.silu(outNorm.forward(h)));
+    }
+
+    /** A checkpointed forward ({@link #trace}): its output, and one pull-back to the input. */
+    public final class Traced implements AutoCloseable {
+        private final Tensor out, x, emb;
+        private final List<Tensor> kept;
+        private final UnaryOperator<Supplier<Tensor>> wrap;
+        private final ScalarType inDtype;
+        private boolean open = true;
+
+        private Traced(Tensor out, Tensor x, Tensor emb, List<Tensor> kept, UnaryOperator<Supplier<Tensor>> wrap,
+                       ScalarType inDtype) {
+            this.out = out;
+            this.x = x;
+            this.emb = emb;
+            this.kept = kept;
+            this.wrap = wrap;
+            this.inDtype = inDtype;
+        }
+
+        /** The network output (no graph). */
+        public Tensor output() {
+            return out;
+        }
+
+        /** {@code (d out / d x)^T g}, recomputing block by block, in the caller's scope; once. */
+        public Tensor vjp(Tensor gOut) {
+            if (!open) throw new IllegalStateException("checkpointed UNet forward already pulled back");
+            int nIn = inputBlocks.size(), nOut = outputBlocks.size();
+            Tensor[] skipGrad = new Tensor[nIn];
+            try {
+                Tensor g = grad(kept.get(nIn + nOut), h -> head(h, inDtype), gOut);
+                for (int j = nOut - 1; j >= 0; j--) {
+                    EmbedSequential b = outputBlocks.get(j);
+                    int skip = nIn - 1 - j;
+                    Tensor[] gs = grad2(kept.get(nIn + j), kept.get(skip),
+                            (a, c) -> b.forward(torch.cat(new TensorVector(a, c), 1), emb), g);
+                    g = gs[0];
+                    skipGrad[skip] = gs[1];
+                }
+                g = grad(kept.get(nIn - 1), h -> middleBlock.forward(h, emb), g);
+                for (int i = nIn - 1; i >= 0; i--) {
+                    Tensor gi = g.add(skipGrad[i]);
+                    EmbedSequential b = inputBlocks.get(i);
+                    if (i > 0) {
+                        g = grad(kept.get(i - 1), h -> b.forward(h, emb), gi);
+                    } else {
+                        g = grad(x, h -> b.forward(inDtype == torsoDtype ? h : h.to(torsoDtype), emb), gi);
+                    }
+                }
+                return g;
+            } finally {
+                close();
+            }
+        }
+
+        /** {@code (d f(input) / d input)^T g} with f's graph made and freed inside a scope of its own. */
+        private Tensor grad(Tensor input, UnaryOperator<Tensor> f, Tensor g) {
+            return Tensors.scoped(() -> {
+                try (AutoGradMode on = new AutoGradMode(true)) {
+                    Tensor leaf = input.detach().requires_grad_(true);
+                    Tensor y = wrap.apply(() -> f.apply(leaf)).get();
+                    return torch.grad(new TensorVector(y), new TensorVector(leaf),
+                            new TensorVector(g.to(y.scalar_type())), new BoolOptional(false), false, false).get(0);
+                }
+            });
+        }
+
+        private Tensor[] grad2(Tensor a, Tensor b, BinaryOperator<Tensor> f, Tensor g) {
+            Tensor[] r = new Tensor[2];
+            r[1] = Tensors.scoped(() -> {
+                try (AutoGradMode on = new AutoGradMode(true)) {
+                    Tensor la = a.detach().requires_grad_(true), lb = b.detach().requires_grad_(true);
+                    Tensor y = wrap.apply(() -> f.apply(la, lb)).get();
+                    TensorVector v = torch.grad(new TensorVector(y), new TensorVector(la, lb),
+                            new TensorVector(g.to(y.scalar_type())), new BoolOptional(false), false, false);
+                    r[0] = v.get(0);
+                    r[0].retainReference();
+                    return v.get(1);
+                }
+            });
+            PointerScope outer = PointerScope.getInnerScope();
+            if (outer != null) {
+                outer.attach(r[0]);
+                r[0].releaseReference();
+            }
+            return r;
+        }
+
+        /** Releases the kept block outputs (also after a pull-back). */
+        @Override
+        public void close() {
+            if (!open) return;
+            open = false;
+            for (Tensor t : kept) t.close();
+            kept.clear();
+            emb.close();
+        }
     }
 
     /**

@@ -1,4 +1,4 @@
-package disco.guidance;
+package disco.reference;
 
 import disco.reference.CheckResult;
 import disco.reference.Fixtures;

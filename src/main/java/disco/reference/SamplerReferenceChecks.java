@@ -1,4 +1,4 @@
-package disco.guidance;
+package disco.reference;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import disco.models.clip.ClipModel;
@@ -8,10 +8,9 @@ import disco.models.unet.UNetConfig;
 import disco.models.unet.UNetModel;
 import disco.plan.DiffusionSchedule;
 import disco.plan.StepPlan;
-import disco.reference.CheckResult;
-import disco.reference.Compare;
-import disco.reference.ReferenceCheck;
-import disco.reference.ReferenceContext;
+import disco.guidance.ClipGuidance;
+import disco.run.PerfOptions;
+import disco.run.Pipeline;
 import disco.sampling.EpsDenoiser;
 import disco.sampling.GuidanceCall;
 import disco.sampling.GuidanceResult;
@@ -94,24 +93,24 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
         }
     }
 
-    /** Everything loaded once from a reference directory. */
+    /** Everything loaded once from a reference directory: the networks and DD's prompt targets. */
     public static final class Engine {
         final ReferenceContext ctx;
         final JsonNode settings;
         final DiffusionSchedule schedule;
         final SpacedAlphas alphas;
-        final EpsDenoiser unet;
-        final XStartDenoiser secondary;
-        final List<ClipGuidance.Model> models;
+        final Pipeline.Networks nets;
+        final Pipeline.Targets targets;
+        final List<String> models;
 
-        private Engine(ReferenceContext ctx, JsonNode settings, DiffusionSchedule schedule, EpsDenoiser unet,
-                       XStartDenoiser secondary, List<ClipGuidance.Model> models) {
+        private Engine(ReferenceContext ctx, JsonNode settings, DiffusionSchedule schedule, Pipeline.Networks nets,
+                       Pipeline.Targets targets, List<String> models) {
             this.ctx = ctx;
             this.settings = settings;
             this.schedule = schedule;
             this.alphas = SpacedAlphas.of(schedule);
-            this.unet = unet;
-            this.secondary = secondary;
+            this.nets = nets;
+            this.targets = targets;
             this.models = models;
         }
 
@@ -121,35 +120,23 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
             int diffusionSteps = s.has("diffusion_steps") ? s.get("diffusion_steps").asInt()
                     : DiffusionSchedule.diffusionSteps(steps);
             DiffusionSchedule schedule = DiffusionSchedule.create(diffusionSteps, steps, "ddim" + steps);
-            SpacedAlphas alphas = SpacedAlphas.of(schedule);
             UNetModel u = UNetModel.load(UNetConfig.read(ctx.file("unet.json")), ctx.file("unet.pt"));
-            EpsDenoiser unet = new EpsDenoiser(u::forward, alphas);
-            XStartDenoiser sec = null;
-            if (ctx.has("secondary.pt")) {
-                SecondaryModel m = SecondaryModel.load(ctx.file("secondary.pt"));
-                sec = new XStartDenoiser((x, t) -> m.forward(x, t).pred(), alphas);
-            }
+            SecondaryModel sec = ctx.has("secondary.pt") ? SecondaryModel.load(ctx.file("secondary.pt")) : null;
             Path vocab = ctx.vocab().orElseThrow(() -> DiscoException.badInput(ctx.dir()
                     + ": no bpe_simple_vocab_16e6.txt.gz here or in ../clip-vocab (pass --vocab)"));
             SimpleTokenizer tok = SimpleTokenizer.load(vocab);
             List<String> prompts = new ArrayList<>();
             for (JsonNode p : req(s, "prompts")) prompts.add(p.asText());
-            List<Prompt> parsed = Prompt.normalize(Prompt.parseAll(prompts));
-            List<String> texts = parsed.stream().map(Prompt::text).toList();
-            float[] w = new float[parsed.size()];
-            for (int k = 0; k < w.length; k++) w[k] = (float) parsed.get(k).weight();
-            List<ClipGuidance.Model> models = new ArrayList<>();
+            Map<String, ClipModel> clips = new LinkedHashMap<>();
+            List<String> names = new ArrayList<>();
             for (JsonNode n : req(s, "clip_models")) {
                 String name = n.asText();
-                ClipModel clip = ClipModel.load(ctx.file("clip-" + name + ".pt"));
-                Tensor embeds = clip.encodeText(tok, texts).to(torch.ScalarType.Float).contiguous();
-                embeds.retainReference();
-                Tensor weights = Tensors.fromFloats(w, w.length);
-                weights.retainReference();
-                models.add(new ClipGuidance.Model(name, ImageEncoder.of(clip.inputResolution(), clip::encodeImage),
-                        embeds, weights));
+                clips.put(name, ClipModel.load(ctx.file("clip-" + name + ".pt")));
+                names.add(name);
             }
-            return new Engine(ctx, s, schedule, unet, sec, models);
+            Pipeline.Networks nets = new Pipeline.Networks(u, sec, clips, disco.run.ModelLoader.bpe(tok));
+            Pipeline.Targets targets = Pipeline.encodePrompts(prompts, names, nets, new org.bytedeco.pytorch.Device("cpu"));
+            return new Engine(ctx, s, schedule, nets, targets, names);
         }
 
         /** The plan of {@code settings.json}, with {@code use_secondary_model} as the variant sets it. */
@@ -170,14 +157,27 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
                     modelSchedules.put(e.getKey(), e.getValue().asText());
                 }
             }
-            List<String> names = models.stream().map(ClipGuidance.Model::name).toList();
-            return StepPlan.build(schedule, req(settings, "skip_steps").asInt(), names, modelSchedules, sc);
+            return StepPlan.build(schedule, req(settings, "skip_steps").asInt(), models, modelSchedules, sc);
         }
 
-        ClipGuidance guidance(boolean secondary) {
-            return new ClipGuidance(plan(secondary), unet, this.secondary, models,
-                    new NativeCutoutStage(!settings.has("skip_augs") || settings.get("skip_augs").asBoolean(), false),
-                    new NativeLossKernels(), 0, m -> System.err.println("guidance: " + m));
+        /** The variant's sampler settings (DDIM or PLMS, symmetry as the fixtures README defines it). */
+        SamplerConfig samplerConfig(Variant v) {
+            JsonNode s = settings;
+            int skip = req(s, "skip_steps").asInt();
+            boolean clipDenoised = s.has("clip_denoised") && s.get("clip_denoised").asBoolean();
+            SamplerConfig cfg = v.plms() ? SamplerConfig.plms(skip, clipDenoised)
+                    : SamplerConfig.ddim(req(s, "eta").asDouble(), skip, clipDenoised);
+            if (v.symmetry()) cfg = cfg.withSymmetry(new Symmetry(true, true, List.of(0.5)));
+            return cfg;
+        }
+
+        /** The pipeline disco run builds, over the fixture's networks, for a variant (fp32, the engine's stages). */
+        Pipeline pipeline(Variant v) {
+            boolean skipAugs = !settings.has("skip_augs") || settings.get("skip_augs").asBoolean();
+            Pipeline.Sampling sampling = new Pipeline.Sampling(plan(v.secondary()), alphas, samplerConfig(v),
+                    req(settings, "width").asInt(), req(settings, "height").asInt(), skipAugs);
+            return new Pipeline(nets, targets, sampling, PerfOptions.defaults(), Pipeline.Stages.FAST,
+                    new org.bytedeco.pytorch.Device("cpu"), m -> System.err.println("guidance: " + m));
         }
     }
 
@@ -195,7 +195,7 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
     static CheckResult grad(Engine e, Variant v) {
         String name = v.name() + "/grad";
         int index = req(e.settings, "grad_index").asInt();
-        ClipGuidance g = e.guidance(v.secondary());
+        ClipGuidance g = e.pipeline(v).guidance(Pipeline.Stages.FAST, 0, Pipeline.Hooks.NONE);
         Tensor x = tensor(e.ctx.npy(v.name() + "_grad_x.npy"));
         int step = g.stepOf(index);
         GuidanceResult r = g.guide(new GuidanceCall(x, index, index, null, 0, step, 0));
@@ -230,17 +230,12 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
     static CheckResult samples(Engine e, Variant v, int maxSteps) {
         String name = v.name() + "/samples";
         String p = v.name() + "_";
-        JsonNode s = e.settings;
-        int skip = req(s, "skip_steps").asInt();
-        boolean clipDenoised = s.has("clip_denoised") && s.get("clip_denoised").asBoolean();
-        SamplerConfig cfg = v.plms() ? SamplerConfig.plms(skip, clipDenoised)
-                : SamplerConfig.ddim(req(s, "eta").asDouble(), skip, clipDenoised);
-        if (v.symmetry()) cfg = cfg.withSymmetry(new Symmetry(true, true, List.of(0.5)));
         Tensor xT = tensor(e.ctx.npy(p + "x_T.npy"));
         int perStep = Math.toIntExact(xT.numel());
         float[] noises = e.ctx.has(p + "noises.npy") ? e.ctx.npy(p + "noises.npy").floats() : null;
         Tensor init = v.init() ? tensor(e.ctx.npy(p + "init.npy")) : null;
-        Sampler sampler = new Sampler(cfg, e.unet, e.guidance(v.secondary()), new FixtureNoise(xT, noises, perStep), 0);
+        Sampler sampler = e.pipeline(v).sampler(Pipeline.Stages.FAST, 0, new FixtureNoise(xT, noises, perStep),
+                Pipeline.Hooks.NONE);
         int nSteps = Math.min(maxSteps, sampler.stepsToRun());
         float[] samples = new float[nSteps * perStep];
         float[] preds = new float[nSteps * perStep];

@@ -1,0 +1,351 @@
+package disco.run;
+
+import disco.models.clip.ClipConfig;
+import disco.models.unet.UNetConfig;
+import disco.plan.PlanStep;
+import disco.plan.StepPlan;
+import disco.torch.Precision;
+import org.bytedeco.pytorch.Device;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * The peak memory of a guided step, estimated from the architectures, the settings and the options before anything
+ * runs ({@code disco run --dry-run}, {@code disco plan --memory}, {@code --clip-batch auto}).
+ *
+ * <p>The model counts what autograd keeps: for each layer of a forward with grad, the tensors its backward needs
+ * (a convolution or linear layer its input, GroupNorm/LayerNorm/BatchNorm their input, SiLU its input, ReLU and
+ * sigmoid their output, a product both factors, fused attention q, k, v and its output), per pixel or token, at
+ * the layer's resolution; everything else a layer makes is freed when its block returns. A step holds, at its
+ * peak, the parameters of the resident networks, the UNet's saved activations (or, with checkpointing, only its
+ * block outputs plus the largest block's), and for the CLIP model with the largest call its cutouts and saved
+ * activations; the secondary model replaces the UNet's graph at the steps that use it. On the CPU the process
+ * baseline (the JVM and LibTorch's libraries, measured as this process's resident memory before the networks) is
+ * added.
+ */
+public final class MemoryEstimate {
+    private MemoryEstimate() {}
+
+    /** What the estimate is made of, in bytes. */
+    public record Step(int step, long params, long denoiser, long clip, String clipModel, int imagesPerCall, long baseline) {
+        public long total() {
+            return params + denoiser + clip + baseline;
+        }
+    }
+
+    /** The whole estimate: the step with the largest total, and every component. */
+    public record Report(Step peak, Map<String, Long> paramBytes, int clipBatch, String device) {
+        public Map<String, Object> toJson() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("device", device);
+            m.put("peak_bytes", peak.total());
+            m.put("peak_step", peak.step());
+            m.put("params_bytes", peak.params());
+            m.put("denoiser_activation_bytes", peak.denoiser());
+            m.put("clip_activation_bytes", peak.clip());
+            m.put("clip_model_at_peak", peak.clipModel());
+            m.put("clip_images_per_call", peak.imagesPerCall());
+            m.put("baseline_bytes", peak.baseline());
+            m.put("clip_batch", PerfOptions.clipBatchLabel(clipBatch));
+            m.put("param_bytes_per_network", paramBytes);
+            return m;
+        }
+    }
+
+    /** The architectures and sizes a step runs on. */
+    public record Inputs(UNetConfig unet, Integer secondaryWidth, Map<String, ClipConfig> clips, Map<String, Long> paramBytes,
+                         StepPlan plan, int width, int height, PerfOptions perf, boolean ddStages, boolean cuda,
+                         long baseline) {}
+
+    /** The inputs of a built pipeline (parameter bytes read off the networks). */
+    public static Inputs inputs(Pipeline p) {
+        Map<String, Long> params = new LinkedHashMap<>();
+        params.put("unet", Residency.bytesOf(p.networks().unet()));
+        if (p.networks().secondary() != null) params.put("secondary", Residency.bytesOf(p.networks().secondary()));
+        Map<String, ClipConfig> clips = new LinkedHashMap<>();
+        for (String name : p.plan().models()) {
+            clips.put(name, p.networks().clips().get(name).config());
+            params.put(name, Residency.bytesOf(p.networks().clips().get(name)));
+        }
+        return new Inputs(p.networks().unet().config(),
+                p.networks().secondary() == null ? null : p.networks().secondary().width(), clips, params, p.plan(),
+                p.sampling().width(), p.sampling().height(), p.perf(), false, p.device().is_cuda(),
+                p.device().is_cuda() ? 0 : processBaseline());
+    }
+
+    /** The estimate at {@code clipBatch} cutn batches per CLIP call (the DD stages use one). */
+    public static Report estimate(Inputs in, int clipBatch) {
+        Step peak = null;
+        Map<String, Long> resident = in.paramBytes();
+        for (PlanStep s : in.plan().steps()) {
+            long params = 0;
+            params += resident.getOrDefault("unet", 0L);
+            if (in.secondaryWidth() != null) params += resident.getOrDefault("secondary", 0L);
+            for (String m : in.clips().keySet()) {
+                if (!in.perf().offloadInactive() || s.active().contains(m) || activeNext(in.plan(), s.step(), m)) {
+                    params += resident.getOrDefault(m, 0L);
+                }
+            }
+            long den = s.useSecondaryModel() && in.secondaryWidth() != null
+                    ? secondaryBytes(in.secondaryWidth(), in.height(), in.width(), in.perf().precision())
+                    : unetBytes(in.unet(), in.height(), in.width(), in.perf());
+            long clip = 0;
+            String which = null;
+            int perCall = 0;
+            int batches = in.ddStages() ? 1 : Math.min(clipBatch == PerfOptions.CLIP_BATCH_AUTO ? 1 : clipBatch, s.cutnBatches());
+            int cuts = (s.overview() + s.innercut()) * Math.max(1, batches);
+            for (String m : s.active()) {
+                ClipConfig c = in.clips().get(m);
+                if (c == null) continue;
+                long b = clipBytes(c, cuts, in.perf().precision());
+                if (b > clip) {
+                    clip = b;
+                    which = m;
+                    perCall = cuts;
+                }
+            }
+            Step st = new Step(s.step(), params, den, clip, which, perCall, in.baseline());
+            if (peak == null || st.total() > peak.total()) peak = st;
+        }
+        if (peak == null) peak = new Step(-1, 0, 0, 0, null, 0, in.baseline());
+        return new Report(peak, resident, clipBatch, in.cuda() ? "cuda" : "cpu");
+    }
+
+    private static boolean activeNext(StepPlan plan, int j, String model) {
+        return j + 1 < plan.size() && plan.step(j + 1).active().contains(model);
+    }
+
+    /**
+     * {@code --clip-batch auto}: the largest count of cutn batches per CLIP call whose estimated peak stays within
+     * 90 % of {@code available} bytes; DD's one call per batch when even that does not fit (with a warning).
+     */
+    static int autoClipBatch(Pipeline p, long available, Consumer<String> log) {
+        Inputs in = inputs(p);
+        int most = 1;
+        for (PlanStep s : p.plan().steps()) most = Math.max(most, s.cutnBatches());
+        for (int n = most; n >= 1; n--) {
+            if (estimate(in, n).peak().total() <= available * 0.9) return n == most ? PerfOptions.CLIP_BATCH_ALL : n;
+        }
+        Report one = estimate(in, 1);
+        log.accept(String.format("--clip-batch auto: even one cutn batch per CLIP call is estimated at %.1f GiB, more"
+                + " than the %.1f GiB free; running DD's one call per batch", gib(one.peak().total()), gib(available)));
+        return 1;
+    }
+
+    static double gib(long b) {
+        return b / (1024.0 * 1024 * 1024);
+    }
+
+    // ---------------------------------------------------------------- per network: saved activations of one forward
+
+    private static long actBytes(Precision p) {
+        return p == Precision.FP32 ? 4 : 2;
+    }
+
+    /**
+     * The UNet's forward with grad: per ResBlock (c_in → c_out, scale-shift norm) GroupNorm, SiLU and conv inputs
+     * (3 c_in) and the out layers' norm, product, SiLU and conv inputs (4 c_out), per attention block the norm,
+     * qkv and projection inputs with q, k, v and the output (7 c), the input and output convolutions. Checkpointed:
+     * the block outputs plus the largest block's graph.
+     */
+    public static long unetBytes(UNetConfig c, int height, int width, PerfOptions perf) {
+        List<Long> blocks = new ArrayList<>(); // saved floats of each block
+        List<Long> outputs = new ArrayList<>(); // floats of each block's output
+        double[] mult = c.channelMult();
+        long px = (long) height * width;
+        int ch = c.channels(mult[0]);
+        int ch0 = ch;
+        java.util.ArrayDeque<Integer> skips = new java.util.ArrayDeque<>();
+        blocks.add(3 * px);
+        outputs.add(ch * px);
+        skips.push(ch);
+        int ds = 1;
+        int norm = c.useScaleShiftNorm() ? 4 : 3;
+        for (int level = 0; level < mult.length; level++) {
+            long p = px / ((long) ds * ds);
+            for (int i = 0; i < c.numResBlocks(); i++) {
+                int out = c.channels(mult[level]);
+                long f = (3L * ch + (long) norm * out) * p;
+                ch = out;
+                if (c.attentionAt(ds)) f += attention(ch, p, c, perf);
+                blocks.add(f);
+                outputs.add(ch * p);
+                skips.push(ch);
+            }
+            if (level != mult.length - 1) {
+                long q = p / 4;
+                // down ResBlock: norm + SiLU at p, the pooled h and x, conv at p/4, the out layers at p/4
+                blocks.add(c.resblockUpdown() ? (2L * ch * p + 2L * ch * q + (long) norm * ch * q + ch * p) : ch * p);
+                outputs.add(ch * q);
+                skips.push(ch);
+                ds *= 2;
+            }
+        }
+        long pm = px / ((long) ds * ds);
+        blocks.add((2 * (3L + norm) * ch) * pm + attention(ch, pm, c, perf));
+        outputs.add(ch * pm);
+        for (int level = mult.length - 1; level >= 0; level--) {
+            long p = px / ((long) ds * ds);
+            for (int i = 0; i <= c.numResBlocks(); i++) {
+                int skip = skips.pop();
+                int out = c.channels(mult[level]);
+                long f = (3L * (ch + skip) + (long) norm * out) * p + (long) (ch + skip) * p; // + the concatenation
+                ch = out;
+                if (c.attentionAt(ds)) f += attention(ch, p, c, perf);
+                long o = ch * p;
+                if (level > 0 && i == c.numResBlocks()) {
+                    long q = p * 4; // up ResBlock: norm + SiLU at p, the upsampled h and x, conv and out layers at 4p
+                    f += c.resblockUpdown() ? (2L * ch * p + 2L * ch * q + (long) norm * ch * q) : ch * q;
+                    o = ch * q;
+                    ds /= 2;
+                }
+                blocks.add(f);
+                outputs.add(o);
+            }
+        }
+        blocks.add(3L * ch0 * px);
+        long saved = 0, largest = 0, kept = 0;
+        for (long b : blocks) {
+            saved += b;
+            largest = Math.max(largest, b);
+        }
+        for (long o : outputs) kept += o;
+        long bytes = actBytes(perf.precision());
+        // a backward holds the gradient of the largest activation twice (in and out of a layer) beside the graph
+        long gradTransient = 2 * 4L * maxOf(outputs);
+        if (perf.unetCheckpointing()) return kept * bytes + largest * bytes + gradTransient;
+        return saved * bytes + gradTransient;
+    }
+
+    private static long attention(int ch, long tokens, UNetConfig c, PerfOptions perf) {
+        long f = 7L * ch * tokens;
+        if (!perf.fusedAttention()) {
+            int heads = c.numHeadChannels() == -1 ? c.numHeads() : ch / c.numHeadChannels();
+            f += 2L * heads * tokens * tokens; // the softmax weights, kept by the softmax and the product
+        }
+        return f;
+    }
+
+    private static long maxOf(List<Long> v) {
+        long m = 0;
+        for (long x : v) m = Math.max(m, x);
+        return m;
+    }
+
+    /** DD's secondary model (ConvBlock = conv + ReLU: its input and its output per conv; the pooled and upsampled maps). */
+    public static long secondaryBytes(int c, int height, int width, Precision precision) {
+        int[] cs = {c, c * 2, c * 2, c * 4, c * 4, c * 8};
+        long px = (long) height * width;
+        // outer: conv(3+16 -> c), conv(c -> c); the skip levels; conv(2c -> c), conv(c -> 3)
+        long f = (19L + c) * px + 2L * c * px + (2L * c + c) * px + c * px + 3 * px;
+        long p = px;
+        for (int d = 1; d < cs.length; d++) {
+            p /= 4;
+            f += (long) cs[d - 1] * p * 4; // the average pool's input
+            f += ((long) cs[d - 1] + cs[d]) * p + 2L * cs[d] * p; // two ConvBlocks down
+            f += (2L * cs[d] + cs[d]) * p + ((long) cs[d] + cs[d - 1]) * p; // two ConvBlocks up (after the concatenation)
+            f += (long) cs[d - 1] * p * 4; // the upsampled output, concatenated with the skip
+        }
+        return f * actBytes(precision);
+    }
+
+    /** One CLIP image tower's forward with grad on {@code n} images, with the cutouts it is fed. */
+    public static long clipBytes(ClipConfig c, int n, Precision precision) {
+        long r = c.imageResolution();
+        long img = 3 * r * r;
+        long f;
+        if (c.isVit()) {
+            long w = c.visionWidth();
+            long t = (r / c.visionPatchSize()) * (r / c.visionPatchSize()) + 1;
+            // per block: ln_1 and in_proj inputs (2w), q, k, v and the output (4w), out_proj's input (w),
+            // ln_2 and c_fc inputs (2w), QuickGELU's sigmoid output and both factors of its product (8w), c_proj's (4w)
+            f = img + t * w + (long) c.vitLayers() * t * 21 * w;
+        } else {
+            int width = c.visionWidth();
+            long p = r * r / 4;
+            f = img + p * (width / 2 * 4L + width / 2 * 2L + width * 3L); // the stem (convs, norms, ReLUs at r/2)
+            p /= 4;
+            int inplanes = width;
+            List<Integer> layers = c.resnetLayers();
+            for (int l = 0; l < layers.size(); l++) {
+                int planes = width << l;
+                for (int b = 0; b < layers.get(l); b++) {
+                    int stride = b == 0 && l > 0 ? 2 : 1;
+                    long q = p / ((long) stride * stride);
+                    long g = (long) inplanes * p + 4L * planes * p + (stride > 1 ? (long) planes * q : 0) + 8L * planes * q;
+                    if (stride > 1 || inplanes != planes * 4) g += (long) inplanes * q + 4L * planes * q;
+                    f += g;
+                    inplanes = planes * 4;
+                    p = q;
+                }
+            }
+            f += (p + 1) * inplanes * 6L; // the attention pool: q, k, v and projections over the final grid
+        }
+        // the cutouts (float32) and their normalised copy
+        return n * (f * actBytes(precision) + 2 * 4L * img);
+    }
+
+    // ---------------------------------------------------------------- memory there is
+
+    /** The bytes this process may still use: MemAvailable on the CPU (plus what it holds), free memory on CUDA. */
+    public static long availableBytes(Device device) {
+        if (device.is_cuda()) {
+            // cudart is on the class path of the GPU build only: reached by reflection so the CPU build compiles
+            try {
+                Class<?> rt = Class.forName("org.bytedeco.cuda.global.cudart");
+                org.bytedeco.javacpp.SizeTPointer free = new org.bytedeco.javacpp.SizeTPointer(1);
+                org.bytedeco.javacpp.SizeTPointer total = new org.bytedeco.javacpp.SizeTPointer(1);
+                rt.getMethod("cudaMemGetInfo", org.bytedeco.javacpp.SizeTPointer.class, org.bytedeco.javacpp.SizeTPointer.class)
+                        .invoke(null, free, total);
+                return free.get();
+            } catch (ReflectiveOperationException | LinkageError e) {
+                return Long.MAX_VALUE / 4;
+            }
+        }
+        return meminfo("MemAvailable:") + rssBytes();
+    }
+
+    private static long meminfo(String key) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith(key)) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        } catch (IOException | RuntimeException e) {
+            return Long.MAX_VALUE / 4;
+        }
+        return Long.MAX_VALUE / 4;
+    }
+
+    static long rssBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+        return 0;
+    }
+
+    private static volatile long baseline = -1;
+
+    /**
+     * The process's resident memory before any network is loaded (recorded by {@link #recordBaseline}, else now
+     * less the networks' parameters is unknown, so the current resident memory is taken).
+     */
+    static long processBaseline() {
+        return baseline >= 0 ? baseline : rssBytes();
+    }
+
+    /** Records this process's resident memory now as the baseline (call before loading networks). */
+    public static void recordBaseline() {
+        baseline = rssBytes();
+    }
+}

@@ -1,0 +1,470 @@
+package disco.run;
+
+import disco.guidance.ClipGuidance;
+import disco.guidance.CutoutStage;
+import disco.guidance.ImageEncoder;
+import disco.guidance.LossKernels;
+import disco.guidance.NativeCutoutStage;
+import disco.guidance.NativeLossKernels;
+import disco.guidance.TorchCutoutStage;
+import disco.guidance.TorchLossKernels;
+import disco.models.clip.ClipModel;
+import disco.models.secondary.SecondaryModel;
+import disco.models.unet.UNetModel;
+import disco.plan.DiffusionSchedule;
+import disco.plan.PlanStep;
+import disco.plan.StepPlan;
+import disco.sampling.Denoiser;
+import disco.sampling.EpsDenoiser;
+import disco.sampling.Guidance;
+import disco.sampling.GuidanceCall;
+import disco.sampling.GuidanceResult;
+import disco.sampling.NoiseSource;
+import disco.sampling.Sampler;
+import disco.sampling.SamplerConfig;
+import disco.sampling.SpacedAlphas;
+import disco.sampling.Symmetry;
+import disco.sampling.XStartDenoiser;
+import disco.settings.Prompt;
+import disco.settings.Settings;
+import disco.torch.Autocast;
+import disco.torch.Precision;
+import disco.torch.Tensors;
+import disco.util.DiscoException;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * The one pipeline factory: networks + sampling settings (plan, schedule, sampler) + performance options + stage
+ * choice → the samplers and DD's {@code cond_fn} a run steps with. {@code disco run}, {@code resume}, {@code demo},
+ * {@code sweep}, {@code bench step} (both modes) and the sampler reference checks all build their steps here, so a
+ * bench figure describes what a run does.
+ *
+ * <p>Stages: {@link Stages#FAST} is the engine's step (one UNet forward with grad reused by the sampler and the
+ * guidance, the native cutout and loss kernels, {@code --clip-batch} cutn batches per CLIP call).
+ * {@link Stages#DD} is the same step the way Disco Diffusion runs it (the sampler's UNet forward without grad and
+ * cond_fn's second one with grad, the cutouts and losses as LibTorch ops with autograd, one CLIP call per cutn
+ * batch). Both compute the same values.
+ *
+ * <p>Performance options ({@link PerfOptions}) act here: precision (an autocast region around each network call;
+ * fp16 on CUDA also converts the UNet torso to float16 as guided-diffusion's {@code convert_to_fp16}),
+ * channels-last weights and inputs, UNet checkpointing, the CLIP batch ({@code auto} resolved from the memory
+ * estimate), CLIP residency ({@link Residency}) and the process-wide switches.
+ */
+public final class Pipeline implements Engine {
+    /** Which implementation of the cutouts, losses and UNet reuse a step uses. */
+    public enum Stages {
+        FAST("fast"), DD("dd");
+
+        public final String label;
+
+        Stages(String label) {
+            this.label = label;
+        }
+    }
+
+    /** The networks of a run, loaded or built by the caller (CLI: from the model directory, or the demo's). */
+    public record Networks(UNetModel unet, SecondaryModel secondary, Map<String, ClipModel> clips, TextEncoder text) {}
+
+    /** Prompt texts → token ids [P, 77] for one CLIP model (the BPE tokenizer, or the demo's byte-level one). */
+    @FunctionalInterface
+    public interface TextEncoder {
+        long[][] tokens(List<String> texts);
+    }
+
+    /** Per CLIP model (plan key) its prompt embeddings [P, D], and the prompt weights [P] (normalised as DD does). */
+    public record Targets(Map<String, Tensor> embeds, Tensor weights) implements AutoCloseable {
+        @Override
+        public void close() {
+            for (Tensor t : embeds.values()) t.close();
+            weights.close();
+        }
+    }
+
+    /** What the settings decide for sampling: the step plan, the respaced schedule, the sampler, the image size. */
+    public record Sampling(StepPlan plan, SpacedAlphas alphas, SamplerConfig sampler, int width, int height,
+                           boolean skipAugs) {}
+
+    /** Wraps the stages of a step (the bench times them); {@link #NONE} leaves them as they are. */
+    public interface Hooks {
+        default Denoiser denoiser(String name, Denoiser d) {
+            return d;
+        }
+
+        default ImageEncoder encoder(String name, ImageEncoder e) {
+            return e;
+        }
+
+        default CutoutStage cutouts(CutoutStage c) {
+            return c;
+        }
+
+        default LossKernels losses(LossKernels l) {
+            return l;
+        }
+
+        Hooks NONE = new Hooks() {};
+    }
+
+    private final Networks nets;
+    private final Targets targets;
+    private final boolean ownsTargets;
+    private final Sampling sampling;
+    private final PerfOptions perf;
+    private final int clipBatch;
+    private final Stages stages;
+    private final Device device;
+    private final Residency residency;
+    private final Consumer<String> log;
+
+    /**
+     * @param targets the prompt embeddings per model of {@code sampling.plan().models()} (the caller keeps them)
+     * @param stages the stages {@link #sampler(int, long)} uses
+     */
+    public Pipeline(Networks nets, Targets targets, Sampling sampling, PerfOptions perf, Stages stages, Device device,
+                    Consumer<String> log) {
+        this(nets, targets, false, sampling, perf, stages, device, log);
+    }
+
+    private Pipeline(Networks nets, Targets targets, boolean ownsTargets, Sampling sampling, PerfOptions perf,
+                     Stages stages, Device device, Consumer<String> log) {
+        this.nets = nets;
+        this.targets = targets;
+        this.ownsTargets = ownsTargets;
+        this.sampling = sampling;
+        this.perf = perf;
+        this.stages = stages;
+        this.device = device;
+        this.log = log == null ? m -> {} : log;
+        perf.check(device);
+        int multiple = nets.unet().config().sizeMultiple();
+        if (sampling.width() % multiple != 0 || sampling.height() % multiple != 0) {
+            throw DiscoException.badInput("settings: width_height: the diffusion model takes sizes that are multiples of "
+                    + multiple + ", found [" + sampling.width() + ", " + sampling.height() + "]");
+        }
+        if (needsSecondary(sampling.plan()) && nets.secondary() == null) {
+            throw DiscoException.badInput("settings: use_secondary_model: on at some steps but no secondary model is loaded");
+        }
+        for (String name : sampling.plan().models()) {
+            if (!nets.clips().containsKey(name)) throw new IllegalArgumentException("no CLIP model loaded for '" + name + "'");
+            if (!targets.embeds().containsKey(name)) throw new IllegalArgumentException("no prompt embeddings for '" + name + "'");
+        }
+        perf.applyGlobal(device);
+        prepareNetworks(nets, perf, device);
+        this.clipBatch = perf.clipBatch() == PerfOptions.CLIP_BATCH_AUTO
+                ? MemoryEstimate.autoClipBatch(this, MemoryEstimate.availableBytes(device), this.log) : perf.clipBatch();
+        this.residency = new Residency(sampling.plan(), clipsOfPlan(), device, perf.offloadInactive());
+    }
+
+    /**
+     * The pipeline of a run: the plan, schedule and sampler from the settings, the prompts encoded by each CLIP
+     * model of {@code clip_models} (owned and closed with the pipeline), the engine's stages.
+     */
+    public static Pipeline forSettings(Settings settings, Networks nets, PerfOptions perf, Device device,
+                                       Consumer<String> log) {
+        Targets t = encodePrompts(settings.textPrompts(), settings.clipModels(), nets, device);
+        try {
+            return new Pipeline(nets, t, true, sampling(settings), perf, Stages.FAST, device, log);
+        } catch (RuntimeException e) {
+            t.close();
+            throw e;
+        }
+    }
+
+    /** DD's sampling settings: the step plan, the linear-beta DDIM-respaced schedule, DDIM or PLMS with symmetry. */
+    public static Sampling sampling(Settings s) {
+        StepPlan plan = StepPlan.of(s);
+        SpacedAlphas alphas = SpacedAlphas.linearDdim(DiffusionSchedule.diffusionSteps(s.steps()), s.steps());
+        Symmetry sym = new Symmetry(s.useHorizontalSymmetry(), s.useVerticalSymmetry(), s.transformationPercent());
+        SamplerConfig cfg = (s.diffusionSamplingMode().equals("plms")
+                ? SamplerConfig.plms(s.skipSteps(), s.clipDenoised())
+                : SamplerConfig.ddim(s.eta(), s.skipSteps(), s.clipDenoised())).withSymmetry(sym);
+        return new Sampling(plan, alphas, cfg, s.width(), s.height(), s.skipAugs());
+    }
+
+    /** DD's prompt targets: each prompt's text encoded by each model, its weight normalised by |sum of weights|. */
+    public static Targets encodePrompts(List<String> prompts, List<String> models, Networks nets, Device device) {
+        List<Prompt> parsed = Prompt.normalize(Prompt.parseAll(prompts));
+        List<String> texts = parsed.stream().map(Prompt::text).toList();
+        float[] w = new float[parsed.size()];
+        for (int i = 0; i < w.length; i++) w[i] = (float) parsed.get(i).weight();
+        Map<String, Tensor> embeds = new LinkedHashMap<>();
+        try (NoGradGuard ng = new NoGradGuard()) {
+            for (String name : models) {
+                ClipModel clip = nets.clips().get(name);
+                if (clip == null) throw new IllegalArgumentException("no CLIP model loaded for '" + name + "'");
+                Tensor tokens = toDevice(longs(nets.text().tokens(texts)), clip.device());
+                Tensor e = toDevice(clip.encodeText(tokens).to(torch.ScalarType.Float), device);
+                e.retainReference();
+                embeds.put(name, e);
+            }
+        }
+        Tensor weights = toDevice(Tensors.fromFloats(w, w.length), device);
+        weights.retainReference();
+        return new Targets(embeds, weights);
+    }
+
+    /** Whether any executed step uses DD's secondary model (then it must be loaded). */
+    public static boolean needsSecondary(StepPlan plan) {
+        for (PlanStep s : plan.steps()) if (s.useSecondaryModel()) return true;
+        return false;
+    }
+
+    private static final java.util.Set<Module> PREPARED = java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>());
+
+    /** The one-time network changes the options ask for (channels-last weights, DD's fp16 UNet torso on CUDA). */
+    private static void prepareNetworks(Networks nets, PerfOptions perf, Device device) {
+        synchronized (PREPARED) {
+            List<Module> all = new ArrayList<>();
+            all.add(nets.unet());
+            if (nets.secondary() != null) all.add(nets.secondary());
+            all.addAll(nets.clips().values());
+            for (Module m : all) {
+                if (PREPARED.contains(m)) continue;
+                if (perf.channelsLast()) channelsLast(m);
+                PREPARED.add(m);
+            }
+            if (perf.precision() == Precision.FP16 && device.is_cuda() && nets.unet().torsoDtype() != torch.ScalarType.Half) {
+                nets.unet().convertTorsoTo(torch.ScalarType.Half);
+            }
+        }
+    }
+
+    /** Puts every 4-d parameter of a network in channels-last memory format (same values). */
+    public static void channelsLast(Module m) {
+        try (NoGradGuard ng = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            TensorVector ps = m.parameters(true);
+            for (long i = 0; i < ps.size(); i++) {
+                Tensor p = ps.get(i);
+                if (p.dim() == 4) p.set_data(p.contiguous(torch.MemoryFormat.ChannelsLast));
+            }
+        }
+    }
+
+    private Map<String, ClipModel> clipsOfPlan() {
+        Map<String, ClipModel> m = new LinkedHashMap<>();
+        for (String name : sampling.plan().models()) m.put(name, nets.clips().get(name));
+        return m;
+    }
+
+    public Networks networks() {
+        return nets;
+    }
+
+    public Sampling sampling() {
+        return sampling;
+    }
+
+    public StepPlan plan() {
+        return sampling.plan();
+    }
+
+    public PerfOptions perf() {
+        return perf;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    public Targets targets() {
+        return targets;
+    }
+
+    /** The cutn batches per CLIP call the engine's stages use ({@code auto} resolved). */
+    public int clipBatch() {
+        return clipBatch;
+    }
+
+    public Residency residency() {
+        return residency;
+    }
+
+    /** Runs {@code f} in the options' precision (an autocast region; fp32: as it is). */
+    private <T> T precise(Supplier<T> f) {
+        try (Autocast ac = Autocast.enter(device, perf.precision())) {
+            return f.get();
+        }
+    }
+
+    private Tensor layout(Tensor x) {
+        return perf.channelsLast() && x.dim() == 4 ? x.contiguous(torch.MemoryFormat.ChannelsLast) : x;
+    }
+
+    /** The UNet as the sampler and guidance see it. */
+    public EpsDenoiser unetDenoiser() {
+        UNetModel unet = nets.unet();
+        boolean plain = perf.precision() == Precision.FP32 && !perf.channelsLast();
+        EpsDenoiser.Network net = plain ? unet::forward
+                : (x, t) -> precise(() -> unet.forward(layout(x), t)).to(torch.ScalarType.Float);
+        if (perf.unetCheckpointing()) {
+            EpsDenoiser.Network forward = net;
+            net = new EpsDenoiser.Checkpointed() {
+                @Override
+                public Tensor forward(Tensor x, Tensor t) {
+                    return forward.forward(x, t);
+                }
+
+                @Override
+                public EpsDenoiser.Trace trace(Tensor x, Tensor t) {
+                    UNetModel.Traced tr = unet.trace(layout(x), t, f -> () -> precise(f));
+                    return new EpsDenoiser.Trace() {
+                        public Tensor output() {
+                            return tr.output().to(torch.ScalarType.Float);
+                        }
+
+                        public Tensor vjp(Tensor g) {
+                            return tr.vjp(g).to(torch.ScalarType.Float);
+                        }
+
+                        public void close() {
+                            tr.close();
+                        }
+                    };
+                }
+            };
+        }
+        return new EpsDenoiser(net, sampling.alphas());
+    }
+
+    /** DD's secondary model as a denoiser, or null when none is loaded. */
+    public XStartDenoiser secondaryDenoiser() {
+        SecondaryModel sec = nets.secondary();
+        if (sec == null) return null;
+        return new XStartDenoiser((x, t) -> precise(() -> sec.forward(layout(x), t).pred()).to(torch.ScalarType.Float),
+                sampling.alphas());
+    }
+
+    /** The CLIP models of the plan with their prompt targets, each encoder wrapped by {@code hooks}. */
+    public List<ClipGuidance.Model> clipModels(Hooks hooks) {
+        List<ClipGuidance.Model> models = new ArrayList<>();
+        for (String name : sampling.plan().models()) {
+            ClipModel clip = nets.clips().get(name);
+            ImageEncoder enc = ImageEncoder.of(clip.inputResolution(), t -> precise(() -> clip.encodeImage(layout(t))));
+            models.add(new ClipGuidance.Model(name, hooks.encoder(name, enc), targets.embeds().get(name), targets.weights()));
+        }
+        return models;
+    }
+
+    /** DD's cond_fn with the given stages, every random draw keyed from {@code seed}. */
+    public ClipGuidance guidance(Stages st, long seed, Hooks hooks) {
+        Denoiser primary = hooks.denoiser("unet", unetDenoiser());
+        XStartDenoiser sec = secondaryDenoiser();
+        Denoiser secondary = sec == null ? null : hooks.denoiser("secondary", sec);
+        CutoutStage cut = st == Stages.DD ? new TorchCutoutStage(sampling.skipAugs()) : new NativeCutoutStage(sampling.skipAugs(), false);
+        LossKernels loss = st == Stages.DD ? new TorchLossKernels() : new NativeLossKernels();
+        return new ClipGuidance(sampling.plan(), primary, needsSecondary(sampling.plan()) ? secondary : null,
+                clipModels(hooks), hooks.cutouts(cut), hooks.losses(loss), seed, log, st == Stages.DD ? 1 : clipBatch);
+    }
+
+    /** The sampler over {@link #guidance}: in DD's stages the sampler's UNet forward is not reused by the guidance. */
+    public Sampler sampler(Stages st, long seed, NoiseSource noise, Hooks hooks) {
+        ClipGuidance g = guidance(st, seed, hooks);
+        Guidance step = st == Stages.DD ? withoutReuse(g) : g;
+        Denoiser primary = hooks.denoiser("unet", unetDenoiser());
+        return new Sampler(sampling.sampler(), primary, step, noise, 0);
+    }
+
+    /** The run's random noise for {@code seed} (x_T and each step's), drawn on the host and moved to the device. */
+    public NoiseSource noise(long seed) {
+        NoiseSource cpu = NoiseSource.random(seed, 0);
+        if (device.is_cpu()) return cpu;
+        return new NoiseSource() {
+            @Override
+            public Tensor stepNoise(int step, long[] shape) {
+                return toDevice(cpu.stepNoise(step, shape));
+            }
+
+            @Override
+            public Tensor initialNoise(long[] shape) {
+                return toDevice(cpu.initialNoise(shape));
+            }
+        };
+    }
+
+    /**
+     * DD's way of running the step: the guidance never reuses the sampler's UNet forward, so the sampler evaluates
+     * the UNet without grad and DD's cond_fn evaluates it again with grad.
+     */
+    static Guidance withoutReuse(Guidance g) {
+        return new Guidance() {
+            @Override
+            public boolean usesPrimaryDenoiser(int scheduleIndex) {
+                return false;
+            }
+
+            @Override
+            public GuidanceResult guide(GuidanceCall call) {
+                return g.guide(call);
+            }
+        };
+    }
+
+    /**
+     * Batch {@code batch}'s sampler in this pipeline's stages; seeds: the sampler's batch key stays 0, so batch
+     * {@code i} is batch 0 of a run with seed {@code seed + i}.
+     */
+    @Override
+    public Sampler sampler(int batch, long batchSeed) {
+        return sampler(stages, batchSeed, noise(batchSeed), Hooks.NONE);
+    }
+
+    @Override
+    public void beforeStep(int step) {
+        residency.before(step);
+    }
+
+    @Override
+    public Tensor toDevice(Tensor cpu) {
+        return toDevice(cpu, device);
+    }
+
+    private static Tensor toDevice(Tensor t, Device device) {
+        return device == null || device.is_cpu() && t.is_cpu() ? t : t.to(device, t.scalar_type());
+    }
+
+    private static Tensor longs(long[][] rows) {
+        int n = rows.length, l = rows[0].length;
+        Tensor t = torch.empty(new long[] {n, l}, new TensorOptions(torch.ScalarType.Long), null);
+        long[] flat = new long[n * l];
+        for (int i = 0; i < n; i++) System.arraycopy(rows[i], 0, flat, i * l, l);
+        new LongPointer(t.data_ptr()).capacity(flat.length).put(flat);
+        return t;
+    }
+
+    /** The prompt embeddings per CLIP model (as the guidance uses them), for tests and tools. */
+    public Map<String, Tensor> targetEmbeds() {
+        return targets.embeds();
+    }
+
+    /** Every option in force, as the run's log and {@code disco bench step --json} report them. */
+    public Map<String, Object> describe() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("device", device.is_cuda() ? "cuda" : "cpu");
+        m.put("stages", stages.label);
+        m.putAll(perf.toJson());
+        m.put("clip_batch", PerfOptions.clipBatchLabel(clipBatch));
+        m.put("threads", torch.get_num_threads());
+        m.put("unet_torso_dtype", nets.unet().torsoDtype() == torch.ScalarType.Half ? "float16" : "float32");
+        return m;
+    }
+
+    @Override
+    public void close() {
+        if (ownsTargets) targets.close();
+    }
+}
