@@ -126,10 +126,9 @@ public final class MemoryEstimate {
      * {@code --clip-batch auto}: the largest count of cutn batches per CLIP call whose estimated peak stays within
      * 90 % of {@code available} bytes; DD's one call per batch when even that does not fit (with a warning).
      */
-    static int autoClipBatch(Pipeline p, long available, Consumer<String> log) {
-        Inputs in = inputs(p);
+    static int autoClipBatch(Inputs in, long available, Consumer<String> log) {
         int most = 1;
-        for (PlanStep s : p.plan().steps()) most = Math.max(most, s.cutnBatches());
+        for (PlanStep s : in.plan().steps()) most = Math.max(most, s.cutnBatches());
         for (int n = most; n >= 1; n--) {
             if (estimate(in, n).peak().total() <= available * 0.9) return n == most ? PerfOptions.CLIP_BATCH_ALL : n;
         }

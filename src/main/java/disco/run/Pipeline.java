@@ -166,7 +166,7 @@ public final class Pipeline implements Engine {
         perf.applyGlobal(device);
         prepareNetworks(nets, perf, device);
         this.clipBatch = perf.clipBatch() == PerfOptions.CLIP_BATCH_AUTO
-                ? MemoryEstimate.autoClipBatch(this, MemoryEstimate.availableBytes(device), this.log) : perf.clipBatch();
+                ? MemoryEstimate.autoClipBatch(MemoryEstimate.inputs(this), MemoryEstimate.availableBytes(device), this.log) : perf.clipBatch();
         this.residency = new Residency(sampling.plan(), clipsOfPlan(), device, perf.offloadInactive());
     }
 

@@ -25,7 +25,8 @@ public final class Tensors {
     public static Tensor scoped(java.util.function.Supplier<Tensor> f) {
         Tensor r;
         try (PointerScope s = new PointerScope()) {
-            r = f.get();
+            // a handle of its own: f may return a view into a container (TensorVector.get) that the scope frees
+            r = new Tensor(f.get());
             r.retainReference();
         }
         PointerScope outer = PointerScope.getInnerScope();

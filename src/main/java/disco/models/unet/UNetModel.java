@@ -304,7 +304,7 @@ public final class UNetModel extends Module {
                     Tensor y = wrap.apply(() -> f.apply(la, lb)).get();
                     TensorVector v = torch.grad(new TensorVector(y), new TensorVector(la, lb),
                             new TensorVector(g.to(y.scalar_type())), new BoolOptional(false), false, false);
-                    r[0] = v.get(0);
+                    r[0] = new Tensor(v.get(0));
                     r[0].retainReference();
                     return v.get(1);
                 }
