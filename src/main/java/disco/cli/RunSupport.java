@@ -75,18 +75,14 @@ final class RunSupport {
         return pipeline(s, nets, perf, device);
     }
 
-    /** The run's pipeline over loaded networks (moved to {@code device}); its options go to stderr. */
+    /** The run's pipeline over loaded networks (moved to {@code device}); the run's log records its options. */
     static Pipeline pipeline(Settings s, Pipeline.Networks nets, PerfOptions perf, Device device) {
         if (!device.is_cpu()) {
             nets.unet().to(device, false);
             if (nets.secondary() != null) nets.secondary().to(device, false);
             nets.clips().values().forEach(c -> c.to(device, false));
         }
-        Pipeline p = Pipeline.forSettings(s, nets, perf, device, msg -> System.err.println("disco: warning: " + msg));
-        StringBuilder line = new StringBuilder("disco: options:");
-        p.describe().forEach((k, v) -> line.append(' ').append(k).append('=').append(v));
-        System.err.println(line);
-        return p;
+        return Pipeline.forSettings(s, nets, perf, device, msg -> System.err.println("disco: warning: " + msg));
     }
 
     /** {@code --out} (run and demo; resume writes where the run wrote). */

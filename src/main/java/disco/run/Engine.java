@@ -15,6 +15,11 @@ public interface Engine extends AutoCloseable {
     /** The sampler for batch {@code batch}, every random draw keyed from {@code batchSeed}. */
     Sampler sampler(int batch, long batchSeed);
 
+    /** The options the engine runs with, as the run's log records them (empty: nothing to record). */
+    default java.util.Map<String, Object> options() {
+        return java.util.Map.of();
+    }
+
     /** Called before executed step {@code step} of a batch (schedule-aware residency moves models here). */
     default void beforeStep(int step) {}
 

@@ -424,6 +424,11 @@ public final class Pipeline implements Engine {
     }
 
     @Override
+    public Map<String, Object> options() {
+        return describe();
+    }
+
+    @Override
     public void beforeStep(int step) {
         residency.before(step);
     }

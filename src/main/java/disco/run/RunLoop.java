@@ -86,13 +86,9 @@ public final class RunLoop {
         Settings s = spec.settings();
         float[] init = initImage(s); // read (and fail on a bad file) before anything is written
         RunOutputs outs = RunOutputs.create(spec.out(), batchName(s), s.batchSize(), spec.settingsJson());
-        try {
-            outs.writeSettings();
-        } catch (IOException e) {
-            throw io(outs.settingsFile(), e);
-        }
-        StepLog log = StepLog.create(outs.logFile());
-        return drive(spec, engine, outs, log, 0, null, init);
+        RunWriter w = new RunWriter(outs, s, StepPlan.of(s), engine.options());
+        w.writeSettings();
+        return drive(spec, engine, w, 0, null, init);
     }
 
     /** Continues a checkpoint written by {@link #run} or a previous resume; {@code stopAt} may stop it again. */
@@ -100,13 +96,9 @@ public final class RunLoop {
         Settings s = spec.settings();
         float[] init = c.batch() + 1 < s.nBatches() ? initImage(s) : null;
         RunOutputs outs = new RunOutputs(c.runDir(), c.batchName(), c.batchNum(), s.batchSize(), spec.settingsJson());
-        StepLog log;
-        try {
-            log = StepLog.resume(outs.logFile(), c.batch(), c.nextStep());
-        } catch (IOException e) {
-            throw io(outs.logFile(), e);
-        }
-        return drive(spec, engine, outs, log, c.batch(), c, init);
+        RunWriter w = new RunWriter(outs, s, StepPlan.of(s), engine.options());
+        w.beginBatch(c.batch(), c.nextStep());
+        return drive(spec, engine, w, c.batch(), c, init);
     }
 
     static String batchName(Settings s) {
@@ -121,13 +113,10 @@ public final class RunLoop {
         return InitImages.fromFile(Path.of(f), s.width(), s.height());
     }
 
-    private Result drive(Spec spec, Engine engine, RunOutputs outs, StepLog log, int firstBatch, Checkpoint from,
-                         float[] initImage) {
+    private Result drive(Spec spec, Engine engine, RunWriter w, int firstBatch, Checkpoint from, float[] initImage) {
         Settings s = spec.settings();
         StepPlan plan = StepPlan.of(s);
-        SaveSchedule saves = s.intermediateSaveSteps().isEmpty()
-                ? SaveSchedule.ofCount(s.steps(), s.skipSteps(), s.intermediateSaves(), s.saveRate())
-                : SaveSchedule.ofList(s.steps(), s.skipSteps(), s.intermediateSaveSteps(), s.saveRate());
+        RunOutputs outs = w.outputs();
         int stepsRun = s.steps() - s.skipSteps();
         int stopAfter = spec.stopAt() == null ? Integer.MAX_VALUE : spec.stopAt().stepsFor(stepsRun);
         List<Path> finals = new ArrayList<>();
@@ -149,14 +138,14 @@ public final class RunLoop {
                     // Ctrl-C came during the previous batch's last step: stop before this batch's first step
                     Path ck;
                     try {
-                        ck = writeCheckpoint(spec, outs, state, i, stepsRun, "interrupt");
+                        ck = w.checkpoint(i, state, spec.settingsJson(), spec.seed(), "interrupt");
                     } finally {
                         state.close();
                     }
                     throw new DiscoException(ExitCodes.INTERRUPTED, "interrupted before batch " + i
                             + "; checkpoint written: " + ck + " (continue with: disco resume " + ck + ")");
                 }
-                Path ckpt = runBatch(spec, s, plan, saves, engine, sampler, state, outs, log, i, stopAfter, finals);
+                Path ckpt = runBatch(spec, s, plan, w, engine, sampler, state, i, stopAfter, finals);
                 if (ckpt != null) return new Result(outs, List.of(), ckpt);
             }
         } finally {
@@ -166,12 +155,13 @@ public final class RunLoop {
     }
 
     /** Runs one batch from {@code state} (closed here); returns the checkpoint path when it stopped early. */
-    private Path runBatch(Spec spec, Settings s, StepPlan plan, SaveSchedule saves, Engine engine, Sampler sampler, SamplerState state,
-                          RunOutputs outs, StepLog log, int i, int stopAfter, List<Path> finals) {
+    private Path runBatch(Spec spec, Settings s, StepPlan plan, RunWriter w, Engine engine, Sampler sampler,
+                          SamplerState state, int i, int stopAfter, List<Path> finals) {
         int stepsRun = sampler.stepsToRun();
         Progress progress = new Progress(err, s.nBatches(), stepsRun);
         List<RgbImage> lastGood = null;
         int lastGoodStep = -1;
+        w.beginBatch(i, state.stepsDone());
         try {
             while (!sampler.done(state)) {
                 int j = state.stepsDone();
@@ -192,11 +182,6 @@ public final class RunLoop {
                 state = next;
                 double ms = (System.nanoTime() - t0) / 1e6;
                 PlanStep ps = plan.step(j);
-                try {
-                    log.append(RunSteps.logEntry(i, j, out, plan, ms));
-                } catch (IOException e) {
-                    throw io(log.file(), e);
-                }
                 progress.step(i, j, ps.active(), ms);
                 for (GuidanceResult g : out.guidance()) {
                     if (g.nanGuarded()) err.println("disco: warning: batch " + i + " step " + j + " (t=" + ps.t()
@@ -205,31 +190,14 @@ public final class RunLoop {
                 if (!out.finite()) {
                     progress.end();
                     String kept = lastGood == null ? "no partial image was made before it"
-                            : "last good image (step " + lastGoodStep + "): " + writeLastGood(outs, i, lastGoodStep, lastGood, saves);
+                            : "last good image (step " + lastGoodStep + "): " + w.lastGood(i, lastGoodStep, lastGood);
                     throw new DiscoException(ExitCodes.RUN_DIVERGED, "batch " + i + " step " + j + " (t=" + ps.t()
                             + ", models " + ps.active() + "): the sample became non-finite (NaN/Inf); " + kept);
                 }
                 lastGood = images;
                 lastGoodStep = j;
-                boolean last = j == stepsRun - 1;
-                for (SaveSchedule.Partial p : saves.partialsAt(j)) {
-                    for (int k = 0; k < images.size(); k++) {
-                        write(outs, outs.partialImage(i, p, k), images.get(k), j);
-                    }
-                }
-                if (saves.progressAt(j)) {
-                    try {
-                        outs.writeProgress(images);
-                    } catch (IOException e) {
-                        throw io(outs.progressImage(), e);
-                    }
-                }
-                if (last) {
-                    for (int k = 0; k < images.size(); k++) {
-                        Path f = outs.finalImage(i, k);
-                        write(outs, f, images.get(k), j);
-                        finals.add(f);
-                    }
+                finals.addAll(w.step(i, j, out, images, ms));
+                if (j == stepsRun - 1) {
                     progress.end();
                     break;
                 }
@@ -237,13 +205,8 @@ public final class RunLoop {
                 if (interrupted.get() || stopHere) {
                     progress.end();
                     String reason = interrupted.get() ? "interrupt" : "stop-at " + spec.stopAt();
-                    if (stopHere && saves.partialsAt(j).isEmpty()) {
-                        // --stop-at keeps the image there as a partial (DD's list naming)
-                        for (int k = 0; k < images.size(); k++) {
-                            write(outs, outs.partialImage(i, new SaveSchedule.Partial(String.format("%03d", j)), k), images.get(k), j);
-                        }
-                    }
-                    Path ck = writeCheckpoint(spec, outs, state, i, stepsRun, reason);
+                    Path ck = stopHere ? w.stop(i, j, images, state, spec.settingsJson(), spec.seed(), reason)
+                            : w.checkpoint(i, state, spec.settingsJson(), spec.seed(), reason);
                     if (interrupted.get()) {
                         throw new DiscoException(ExitCodes.INTERRUPTED, "interrupted after batch " + i + " step " + j
                                 + "; checkpoint written: " + ck + " (continue with: disco resume " + ck + ")");
@@ -258,37 +221,6 @@ public final class RunLoop {
         return null;
     }
 
-    private static String writeLastGood(RunOutputs outs, int i, int step, List<RgbImage> images, SaveSchedule saves) {
-        Path first = null;
-        for (int k = 0; k < images.size(); k++) {
-            Path f = outs.partialImage(i, new SaveSchedule.Partial(String.format("%03d", step)), k);
-            write(outs, f, images.get(k), step);
-            if (first == null) first = f;
-        }
-        return first.toString();
-    }
-
-    private Path writeCheckpoint(Spec spec, RunOutputs outs, SamplerState state, int batch, int stepsRun, String reason) {
-        Map<String, Npy.Array> tensors = RunSteps.toArrays(state);
-        Checkpoint c = new Checkpoint(spec.settingsJson(), outs.dir(), outs.batchName(), outs.batchNum(), batch,
-                state.stepsDone(), stepsRun, spec.seed(), reason, tensors, state.ints());
-        Path f = outs.checkpointFile();
-        try {
-            c.write(f);
-        } catch (IOException e) {
-            throw io(f, e);
-        }
-        return f;
-    }
-
-    private static void write(RunOutputs outs, Path f, RgbImage img, int step) {
-        try {
-            outs.writeImage(f, img, Map.of("step", Integer.toString(step)));
-        } catch (IOException e) {
-            throw io(f, e);
-        }
-    }
-
     static List<RgbImage> toImages(Tensor predXstart, int width, int height) {
         float[] v = Tensors.toFloats(predXstart);
         int per = 3 * width * height;
@@ -297,9 +229,6 @@ public final class RunLoop {
         return out;
     }
 
-    private static DiscoException io(Path f, IOException e) {
-        return new DiscoException(ExitCodes.IO_ERROR, f + ": cannot write (" + e.getMessage() + ")", e);
-    }
 
     /** The stderr progress bar: batch, step, bar, active models, s/step. */
     static final class Progress {

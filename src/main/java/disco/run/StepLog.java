@@ -95,7 +95,14 @@ public final class StepLog {
     }
 
     public void append(Entry e) throws IOException {
-        lines.add(JSON.writeValueAsString(e.toJson()));
+        append(e, Map.of());
+    }
+
+    /** Appends an entry with extra top-level fields (e.g. the options the step ran with). */
+    public void append(Entry e, Map<String, Object> extra) throws IOException {
+        ObjectNode o = e.toJson();
+        for (Map.Entry<String, Object> x : extra.entrySet()) o.set(x.getKey(), JSON.valueToTree(x.getValue()));
+        lines.add(JSON.writeValueAsString(o));
         StringBuilder sb = new StringBuilder();
         for (String l : lines) sb.append(l).append('\n');
         AtomicFiles.writeString(file, sb.toString());

@@ -2,7 +2,7 @@ package disco.sweep;
 
 import disco.cli.ExitCodes;
 import disco.plan.PlanStep;
-import disco.run.Checkpoint;
+import disco.run.RunWriter;
 import disco.run.Engine;
 import disco.run.ResolvedSettings;
 import disco.run.RgbImage;
@@ -220,7 +220,7 @@ public final class SweepExecutor {
     private boolean needsImages(PrefixTree.Node node) {
         for (PrefixTree.Trajectory t : node.through) {
             RunSink s = sink(t.run());
-            if (node.step == t.steps() - 1 || !s.saves.partialsAt(node.step).isEmpty() || s.saves.progressAt(node.step)) {
+            if (node.step == t.steps() - 1 || s.writer().needsImages(node.step)) {
                 return true;
             }
         }
@@ -329,32 +329,31 @@ public final class SweepExecutor {
 
     // ------------------------------------------------------------------ per-run files
 
-    /** The files of one run, written as {@code disco run} writes them. */
+    /** The files of one run, written by {@code disco run}'s writer ({@link RunWriter}). */
     private final class RunSink {
         final SweepRun run;
         final ResolvedSettings resolved;
         final RunOutputs outs;
-        final SaveSchedule saves;
         Engine engine;
+        RunWriter writer;
         float[] init;
         boolean initRead;
-        StepLog log;
-        int logBatch = -1;
         boolean settingsWritten;
 
         RunSink(SweepRun run) {
             this.run = run;
             this.resolved = ResolvedSettings.of(run.settings());
-            Settings s = run.settings();
-            this.outs = new RunOutputs(out.resolve(run.name()), run.name(), 0, s.batchSize(), resolved.json());
-            this.saves = s.intermediateSaveSteps().isEmpty()
-                    ? SaveSchedule.ofCount(s.steps(), s.skipSteps(), s.intermediateSaves(), s.saveRate())
-                    : SaveSchedule.ofList(s.steps(), s.skipSteps(), s.intermediateSaveSteps(), s.saveRate());
+            this.outs = new RunOutputs(out.resolve(run.name()), run.name(), 0, run.settings().batchSize(), resolved.json());
         }
 
         Engine engine() {
             if (engine == null) engine = factory.open(run.settings());
             return engine;
+        }
+
+        RunWriter writer() {
+            if (writer == null) writer = new RunWriter(outs, run.settings(), run.plan(), engine().options());
+            return writer;
         }
 
         float[] init() {
@@ -374,73 +373,22 @@ public final class SweepExecutor {
 
         void beginBatch(int b) {
             init(); // a bad init image fails before anything is written
-            try {
-                if (!settingsWritten) {
-                    Files.createDirectories(outs.dir());
-                    outs.writeSettings();
-                    settingsWritten = true;
-                }
-                if (logBatch != b) {
-                    log = StepLog.resume(outs.logFile(), b, 0);
-                    logBatch = b;
-                }
-            } catch (IOException e) {
-                throw io(outs.dir(), e);
+            if (!settingsWritten) {
+                writer().writeSettings();
+                settingsWritten = true;
             }
+            writer().beginBatch(b, 0);
         }
 
         void step(PrefixTree.Trajectory t, int j, StepOutput o, List<RgbImage> images, double ms, SamplerState stopState,
                   Map<String, Npy.Array> stopArrays) {
             int b = t.batch();
-            try {
-                log.append(RunSteps.logEntry(b, j, o, run.plan(), ms));
-            } catch (IOException e) {
-                throw io(log.file(), e);
-            }
-            for (SaveSchedule.Partial p : saves.partialsAt(j)) {
-                for (int k = 0; k < images.size(); k++) write(outs.partialImage(b, p, k), images.get(k), j);
-            }
-            if (saves.progressAt(j)) {
-                try {
-                    outs.writeProgress(images);
-                } catch (IOException e) {
-                    throw io(outs.progressImage(), e);
-                }
-            }
+            writer().step(b, j, o, images, ms);
             if (j == run.stepsRun() - 1) {
-                for (int k = 0; k < images.size(); k++) write(outs.finalImage(b, k), images.get(k), j);
                 state.put(t.id(), new SweepState.Entry("done", j + 1, null));
             } else if (stopState != null) {
-                if (saves.partialsAt(j).isEmpty()) {
-                    for (int k = 0; k < images.size(); k++) {
-                        write(outs.partialImage(b, new SaveSchedule.Partial(String.format("%03d", j)), k), images.get(k), j);
-                    }
-                }
-                Path f = checkpointFile(b);
-                Checkpoint c = new Checkpoint(resolved.json(), outs.dir(), outs.batchName(), outs.batchNum(), b, j + 1,
-                        run.stepsRun(), run.settings().seed(), "stop-at " + stopAt, stopArrays, stopState.ints());
-                try {
-                    c.write(f);
-                } catch (IOException e) {
-                    throw io(f, e);
-                }
+                Path f = writer().stop(b, j, images, stopState, stopArrays, resolved.json(), run.settings().seed(), "stop-at " + stopAt);
                 state.put(t.id(), new SweepState.Entry("stopped", j + 1, out.relativize(f).toString()));
-            }
-        }
-
-        /** {@code disco run}'s checkpoint name; batches after the first get their own ({@code _checkpoint-<i>.zip}). */
-        Path checkpointFile(int b) {
-            Path f = outs.checkpointFile();
-            if (b == 0) return f;
-            String n = f.getFileName().toString();
-            return f.resolveSibling(n.substring(0, n.length() - 4) + "-" + b + ".zip");
-        }
-
-        private void write(Path f, RgbImage img, int step) {
-            try {
-                outs.writeImage(f, img, Map.of("step", Integer.toString(step)));
-            } catch (IOException e) {
-                throw io(f, e);
             }
         }
     }

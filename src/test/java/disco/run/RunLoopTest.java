@@ -191,7 +191,7 @@ class RunLoopTest {
         assertEquals(ExitCodes.INTERRUPTED, ex.exitCode());
         assertTrue(ex.getMessage().contains("before batch 1"), ex.getMessage());
         assertArrayEquals(pixels(full.images().get(0)), pixels(tmp.resolve("int/t/t(0)_0.png")));
-        Checkpoint c = Checkpoint.read(tmp.resolve("int/t/t(0)_checkpoint.zip"));
+        Checkpoint c = Checkpoint.read(tmp.resolve("int/t/t(0)_checkpoint-1.zip")); // batch 1 names its own
         assertEquals(1, c.batch());
         assertEquals(0, c.nextStep());
         ResolvedSettings rs = ResolvedSettings.fromJson(c.settingsJson(), "ck");

@@ -1,0 +1,192 @@
+package disco.run;
+
+import disco.plan.StepPlan;
+import disco.sampling.SamplerState;
+import disco.sampling.StepOutput;
+import disco.settings.Settings;
+import disco.cli.ExitCodes;
+import disco.util.DiscoException;
+import disco.util.Npy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The files of one run, one copy for {@code disco run}/{@code resume} and the sweep: the settings file, the log line
+ * of every step (the first line a process writes for a batch also names the options it ran with), DD's partials,
+ * {@code progress.png}, the final images, the partial and checkpoint of a run stopped early, and the last good
+ * image of a run that diverged. Checkpoints are named per batch ({@code _checkpoint.zip} for batch 0,
+ * {@code _checkpoint-<i>.zip} after); a batch's checkpoint is removed when its final images are written.
+ */
+public final class RunWriter {
+    private final RunOutputs outs;
+    private final SaveSchedule saves;
+    private final StepPlan plan;
+    private final Map<String, Object> options;
+    private StepLog log;
+    private int logBatch = -1;
+    private boolean optionsLogged;
+
+    /** @param options what the log records the run ran with (the pipeline's options), or empty */
+    public RunWriter(RunOutputs outs, Settings s, StepPlan plan, Map<String, Object> options) {
+        this.outs = outs;
+        this.saves = saves(s);
+        this.plan = plan;
+        this.options = options;
+    }
+
+    /** DD's save schedule of the settings: partials by count or by list, and the progress image's rate. */
+    public static SaveSchedule saves(Settings s) {
+        return s.intermediateSaveSteps().isEmpty()
+                ? SaveSchedule.ofCount(s.steps(), s.skipSteps(), s.intermediateSaves(), s.saveRate())
+                : SaveSchedule.ofList(s.steps(), s.skipSteps(), s.intermediateSaveSteps(), s.saveRate());
+    }
+
+    public RunOutputs outputs() {
+        return outs;
+    }
+
+    public SaveSchedule saveSchedule() {
+        return saves;
+    }
+
+    /** Writes the settings file (creating the run directory). */
+    public void writeSettings() {
+        try {
+            Files.createDirectories(outs.dir());
+            outs.writeSettings();
+        } catch (IOException e) {
+            throw io(outs.settingsFile(), e);
+        }
+    }
+
+    /** Starts (or continues, from {@code fromStep}) batch {@code b}'s log: lines of later steps are dropped. */
+    public void beginBatch(int b, int fromStep) {
+        if (logBatch == b) return;
+        try {
+            log = StepLog.resume(outs.logFile(), b, fromStep);
+        } catch (IOException e) {
+            throw io(outs.logFile(), e);
+        }
+        logBatch = b;
+        optionsLogged = false;
+    }
+
+    /** Whether step {@code j} writes any image (the caller converts the prediction only then). */
+    public boolean needsImages(int j) {
+        return j == plan.size() - 1 || !saves.partialsAt(j).isEmpty() || saves.progressAt(j);
+    }
+
+    /**
+     * After executed step {@code j} of batch {@code b}: its log line, the partials and progress image due there, and
+     * at the last step the final images (returned; empty before), removing the batch's checkpoint.
+     */
+    public List<Path> step(int b, int j, StepOutput o, List<RgbImage> images, double ms) {
+        beginBatch(b, j);
+        try {
+            Map<String, Object> extra = optionsLogged || options.isEmpty() ? Map.of() : Map.of("options", options);
+            log.append(RunSteps.logEntry(b, j, o, plan, ms), extra);
+            optionsLogged = true;
+        } catch (IOException e) {
+            throw io(log.file(), e);
+        }
+        for (SaveSchedule.Partial p : saves.partialsAt(j)) {
+            for (int k = 0; k < images.size(); k++) write(outs.partialImage(b, p, k), images.get(k), j);
+        }
+        if (saves.progressAt(j)) {
+            try {
+                outs.writeProgress(images);
+            } catch (IOException e) {
+                throw io(outs.progressImage(), e);
+            }
+        }
+        List<Path> finals = new ArrayList<>();
+        if (j == plan.size() - 1) {
+            for (int k = 0; k < images.size(); k++) {
+                Path f = outs.finalImage(b, k);
+                write(f, images.get(k), j);
+                finals.add(f);
+            }
+            try {
+                Files.deleteIfExists(checkpointFile(b));
+            } catch (IOException e) {
+                throw io(checkpointFile(b), e);
+            }
+        }
+        return finals;
+    }
+
+    /**
+     * A run stopped after step {@code j} ({@code --stop-at}, an interrupt): the image there as a partial (DD's list
+     * naming) unless one was saved at that step, and the checkpoint to continue from.
+     */
+    public Path stop(int b, int j, List<RgbImage> images, SamplerState state, String settingsJson, long seed,
+                     String reason) {
+        return stop(b, j, images, state, null, settingsJson, seed, reason);
+    }
+
+    /** As {@link #stop(int, int, List, SamplerState, String, long, String)} with the state's arrays made already (or null). */
+    public Path stop(int b, int j, List<RgbImage> images, SamplerState state, Map<String, Npy.Array> arrays,
+                     String settingsJson, long seed, String reason) {
+        if (saves.partialsAt(j).isEmpty()) {
+            for (int k = 0; k < images.size(); k++) {
+                write(outs.partialImage(b, new SaveSchedule.Partial(String.format("%03d", j)), k), images.get(k), j);
+            }
+        }
+        return checkpoint(b, state, arrays, settingsJson, seed, reason);
+    }
+
+    /** Writes batch {@code b}'s checkpoint of {@code state}. */
+    public Path checkpoint(int b, SamplerState state, String settingsJson, long seed, String reason) {
+        return checkpoint(b, state, null, settingsJson, seed, reason);
+    }
+
+    private Path checkpoint(int b, SamplerState state, Map<String, Npy.Array> arrays, String settingsJson, long seed,
+                            String reason) {
+        Map<String, Npy.Array> tensors = arrays != null ? arrays : RunSteps.toArrays(state);
+        Checkpoint c = new Checkpoint(settingsJson, outs.dir(), outs.batchName(), outs.batchNum(), b, state.stepsDone(),
+                plan.size(), seed, reason, tensors, state.ints());
+        Path f = checkpointFile(b);
+        try {
+            c.write(f);
+        } catch (IOException e) {
+            throw io(f, e);
+        }
+        return f;
+    }
+
+    /** The last finite image of a run that diverged, as the partial of its step; returns its first file. */
+    public Path lastGood(int b, int step, List<RgbImage> images) {
+        Path first = null;
+        for (int k = 0; k < images.size(); k++) {
+            Path f = outs.partialImage(b, new SaveSchedule.Partial(String.format("%03d", step)), k);
+            write(f, images.get(k), step);
+            if (first == null) first = f;
+        }
+        return first;
+    }
+
+    /** Batch {@code b}'s checkpoint: {@code <name>(<n>)_checkpoint.zip}, {@code _checkpoint-<b>.zip} after batch 0. */
+    public Path checkpointFile(int b) {
+        Path f = outs.checkpointFile();
+        if (b == 0) return f;
+        String n = f.getFileName().toString();
+        return f.resolveSibling(n.substring(0, n.length() - 4) + "-" + b + ".zip");
+    }
+
+    private void write(Path f, RgbImage img, int step) {
+        try {
+            outs.writeImage(f, img, Map.of("step", Integer.toString(step)));
+        } catch (IOException e) {
+            throw io(f, e);
+        }
+    }
+
+    static DiscoException io(Path f, IOException e) {
+        return new DiscoException(ExitCodes.IO_ERROR, f + ": cannot write (" + e.getMessage() + ")", e);
+    }
+}
