@@ -46,9 +46,15 @@ public final class DemoCommand implements Callable<Integer> {
     @Mixin
     RunSupport.OutOption out;
 
+    @picocli.CommandLine.Option(names = "--dry-run",
+            description = "build the demo run, print the options in force and the estimated peak memory, run nothing")
+    boolean dryRun;
+
     @Override
     public Integer call() {
-        return RunSupport.run(ResolvedSettings.of(settings(prompts, seed, steps, set)), exec, out.out);
+        ResolvedSettings r = ResolvedSettings.of(settings(prompts, seed, steps, set));
+        if (dryRun) return RunSupport.dryRun(r, exec);
+        return RunSupport.run(r, exec, out.out);
     }
 
     /** The demo settings with the given overrides (null / empty: the demo's values). */

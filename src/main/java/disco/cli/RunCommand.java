@@ -25,9 +25,16 @@ public final class RunCommand implements Callable<Integer> {
             description = "the CLIP models (comma-separated); the same as --clip-model")
     java.util.List<String> clipModels = new java.util.ArrayList<>();
 
+    @picocli.CommandLine.Option(names = "--dry-run",
+            description = "load the networks and build the run as it would run, print the options in force and the"
+                    + " estimated peak memory (here, on a 16 GB P100, on a 40 GB A100: which option makes it fit), run nothing")
+    boolean dryRun;
+
     @Override
     public Integer call() {
         settings.clipModels.addAll(clipModels);
-        return RunSupport.run(ResolvedSettings.of(settings.load().settings()), exec, out.out);
+        ResolvedSettings r = ResolvedSettings.of(settings.load().settings());
+        if (dryRun) return RunSupport.dryRun(r, exec);
+        return RunSupport.run(r, exec, out.out);
     }
 }

@@ -92,6 +92,48 @@ final class RunSupport {
         Path out;
     }
 
+    /**
+     * {@code --dry-run}: loads the networks and builds the pipeline as the run would, then prints the options in
+     * force and the memory estimate of its peak step — on this device, and on a 16 GB P100 and a 40 GB A100 with
+     * the options that make it fit there — and exits without running a step.
+     */
+    static int dryRun(ResolvedSettings r, ExecOptions o) {
+        Device device = device(o.device);
+        try (Pipeline p = engine(r.settings(), o, device)) {
+            MemoryEstimate.Inputs in = MemoryEstimate.inputs(p);
+            MemoryEstimate.Report rep = MemoryEstimate.estimate(in, p.clipBatch());
+            MemoryEstimate.Step pk = rep.peak();
+            StringBuilder opts = new StringBuilder();
+            p.describe().forEach((k, v) -> opts.append(opts.length() == 0 ? "" : " ").append(k).append('=').append(v));
+            System.out.println("options: " + opts);
+            System.out.printf("estimated peak memory on %s: %.2f GiB at executed step %d (parameters %.2f, %s activations"
+                            + " %.2f, CLIP %s on %d images per call %.2f, process baseline %.2f)%n", rep.device(),
+                    gib(pk.total()), pk.step(), gib(pk.params()), "denoiser", gib(pk.denoiser()),
+                    pk.clipModel() == null ? "-" : pk.clipModel(), pk.imagesPerCall(), gib(pk.clip()), gib(pk.baseline()));
+            long avail = MemoryEstimate.availableBytes(device);
+            if (pk.total() > avail) {
+                System.out.printf("that is more than the %.2f GiB available here: %s%n", gib(avail),
+                        hint(MemoryEstimate.fitOn(in, avail)));
+            }
+            for (long[] card : new long[][] {{16, 0}, {40, 1}}) {
+                long budget = card[0] << 30;
+                String name = card[1] == 0 ? "a 16 GB P100" : "a 40 GB A100";
+                java.util.List<String> fix = MemoryEstimate.fitOn(in, budget);
+                System.out.printf("on %s: %s%n", name, fix == null ? "does not fit with any memory option"
+                        : fix.isEmpty() ? "fits as it is" : "fits with " + String.join(" ", fix));
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    private static String hint(java.util.List<String> fix) {
+        return fix == null ? "no memory option makes it fit" : fix.isEmpty() ? "it fits on CUDA as it is" : "try " + String.join(" ", fix);
+    }
+
+    private static double gib(long b) {
+        return b / (1024.0 * 1024 * 1024);
+    }
+
     /** Runs from the start; prints the final images (or the checkpoint) on stdout. */
     static int run(ResolvedSettings r, ExecOptions o, Path out) {
         Device device = device(o.device);

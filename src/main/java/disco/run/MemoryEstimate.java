@@ -118,6 +118,38 @@ public final class MemoryEstimate {
         return new Report(peak, resident, clipBatch, in.cuda() ? "cuda" : "cpu");
     }
 
+    /** The estimate on another device of {@code budget} bytes (CUDA: no process baseline). */
+    public static Inputs onCuda(Inputs in, PerfOptions perf) {
+        return new Inputs(in.unet(), in.secondaryWidth(), in.clips(), in.paramBytes(), in.plan(), in.width(), in.height(),
+                perf, in.ddStages(), true, 0);
+    }
+
+    /**
+     * The options that make the step fit in {@code budget} bytes on CUDA, tried from the cheapest in speed: one
+     * cutn batch per CLIP call, then UNet checkpointing, then offloading inactive CLIP models, then fp16; the first
+     * combination that fits, or null when none does.
+     */
+    public static List<String> fitOn(Inputs in, long budget) {
+        List<List<String>> tries = List.of(List.of(), List.of("--clip-batch 1"), List.of("--clip-batch 1", "--unet-checkpointing"),
+                List.of("--clip-batch 1", "--unet-checkpointing", "--offload-inactive"),
+                List.of("--clip-batch 1", "--unet-checkpointing", "--offload-inactive", "--precision fp16"));
+        for (List<String> t : tries) {
+            PerfOptions p = in.perf();
+            int cb = in.perf().clipBatch() == PerfOptions.CLIP_BATCH_AUTO ? PerfOptions.CLIP_BATCH_ALL : in.perf().clipBatch();
+            if (t.contains("--clip-batch 1")) cb = 1;
+            if (t.contains("--unet-checkpointing")) p = p.withUnetCheckpointing(true);
+            if (t.contains("--offload-inactive")) p = p.withOffloadInactive(true);
+            if (t.contains("--precision fp16")) p = p.withPrecision(Precision.FP16);
+            Inputs ci = onCuda(in, p);
+            // the CUDA context and cuDNN/cuBLAS workspaces: about 0.6 GiB on a current driver
+            if (estimate(ci, cb).peak().total() + CUDA_CONTEXT_BYTES <= budget) return t;
+        }
+        return null;
+    }
+
+    /** What a CUDA context, cuBLAS and cuDNN take before the first tensor (measured on the order of 0.5-0.8 GiB). */
+    public static final long CUDA_CONTEXT_BYTES = 640L << 20;
+
     private static boolean activeNext(StepPlan plan, int j, String model) {
         return j + 1 < plan.size() && plan.step(j + 1).active().contains(model);
     }
