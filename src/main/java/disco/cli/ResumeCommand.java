@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "resume",
+@Command(name = "resume", mixinStandardHelpOptions = true,
         description = "Continue a run from a checkpoint (written on Ctrl-C or --stop-at) to the image the uninterrupted"
                 + " run gives; writes into the run's own directory. Prints the final image paths on stdout.")
 public final class ResumeCommand implements Callable<Integer> {

@@ -32,7 +32,7 @@ final class RunSupport {
         Path modelDir;
 
         @Option(names = "--stop-at", paramLabel = "N|P%",
-                description = "stop after N executed steps (or P% of them), keeping the partial and a checkpoint"
+                description = "stop after N executed steps (or P%% of them), keeping the partial and a checkpoint"
                         + " to finish with `disco resume`")
         String stopAt;
     }

@@ -32,7 +32,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-@Command(name = "sweep",
+@Command(name = "sweep", mixinStandardHelpOptions = true,
         description = "Run a grid of settings (variables with values or ranges, constraints, templates, seeds and"
                 + " prompts) as a tree of shared trajectory prefixes: steps on which runs agree run once. Writes a"
                 + " directory per run, contact sheets and index.html. --dry-run only plans.")
