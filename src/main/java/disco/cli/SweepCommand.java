@@ -113,6 +113,11 @@ public final class SweepCommand implements Callable<Integer> {
             return ExitCodes.OK;
         }
         if (collect) {
+            long found = runs.stream().filter(r -> disco.sweep.SweepReport.shownImage(out, r) != null).count();
+            if (found == 0) {
+                throw DiscoException.badInput("--collect: " + out + ": none of the sweep's " + runs.size() + " runs has an"
+                        + " image there yet (run the sweep or its shards with this --out first)");
+            }
             try {
                 for (Path f : disco.sweep.SweepReport.write(out, def, runs, full)) System.out.println(f);
             } catch (java.io.IOException e) {

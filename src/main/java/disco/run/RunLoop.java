@@ -154,7 +154,7 @@ public final class RunLoop {
                         state.close();
                     }
                     throw new DiscoException(ExitCodes.INTERRUPTED, "interrupted before batch " + i
-                            + "; checkpoint written: " + ck + " (continue with: disco resume " + ck + ")");
+                            + "; checkpoint written: " + ck + " (continue with: disco resume " + disco.util.Shell.quote(ck.toString()) + ")");
                 }
                 Path ckpt = runBatch(spec, s, plan, saves, sampler, state, outs, log, i, stopAfter, finals);
                 if (ckpt != null) return new Result(outs, List.of(), ckpt);
@@ -245,7 +245,7 @@ public final class RunLoop {
                     Path ck = writeCheckpoint(spec, outs, state, i, stepsRun, reason);
                     if (interrupted.get()) {
                         throw new DiscoException(ExitCodes.INTERRUPTED, "interrupted after batch " + i + " step " + j
-                                + "; checkpoint written: " + ck + " (continue with: disco resume " + ck + ")");
+                                + "; checkpoint written: " + ck + " (continue with: disco resume " + disco.util.Shell.quote(ck.toString()) + ")");
                     }
                     err.println("disco: stopped after " + (j + 1) + " of " + stepsRun + " steps; checkpoint: " + ck);
                     return ck;
