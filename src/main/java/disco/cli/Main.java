@@ -65,7 +65,9 @@ public final class Main implements Callable<Integer> {
         cl.setParameterExceptionHandler((ex, args) -> {
             // one line: what is wrong and where the usage is (picocli's messages name the option or parameter)
             String name = ex.getCommandLine().getCommandSpec().qualifiedName();
-            System.err.println("disco: " + oneLine(ex.getMessage()) + " (see '" + name + " --help')");
+            String msg = oneLine(ex.getMessage());
+            if (msg.startsWith("Error: ")) msg = msg.substring("Error: ".length());
+            System.err.println("disco: " + msg + " (see '" + name + " --help')");
             return ExitCodes.BAD_INPUT;
         });
         return cl;

@@ -35,9 +35,14 @@ public final class ModelsCommand implements java.util.concurrent.Callable<Intege
         return Main.usageError(spec);
     }
 
+    /** The registry and model directory (nothing printed: a bad registry or name stays a one-line error). */
     ModelStore store() {
-        Path dir = ModelDir.resolve(modelDir);
-        spec.commandLine().getErr().println("model directory: " + dir);
-        return new ModelStore(Registry.loadOrBuiltin(registry), dir);
+        return new ModelStore(Registry.loadOrBuiltin(registry), ModelDir.resolve(modelDir));
+    }
+
+    /** Says which model directory the command works on (once its arguments are known to be good). */
+    void announce(ModelStore store) {
+        spec.commandLine().getErr().println("model directory: " + store.dir());
+        spec.commandLine().getErr().flush();
     }
 }

@@ -160,6 +160,12 @@ public record Settings(
                 throw new IllegalArgumentException("transformation_percent: expected fractions in [0, 1], found " + p);
             }
         }
+        if (batchName != null && (batchName.contains("/") || batchName.contains("\\") || batchName.equals(".")
+                || batchName.equals("..") || batchName.indexOf('\0') >= 0)) {
+            // the run directory is OUT/<batch_name>: a path here would write outside OUT
+            throw new IllegalArgumentException("batch_name: expected a file name without '/' or '\\', found '"
+                    + ScheduleExpr.abbreviate(batchName) + "'");
+        }
         if (saveRate < 0) throw new IllegalArgumentException("save_rate: expected >= 0, found " + saveRate);
         if (intermediateSaves < 0) {
             throw new IllegalArgumentException("intermediate_saves: expected >= 0, found " + intermediateSaves);
