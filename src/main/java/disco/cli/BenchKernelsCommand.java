@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code disco bench kernels}: the native kernels vs LibTorch ops the way DD does it (see {@link KernelBench}). */
-@Command(name = "kernels",
+@Command(name = "kernels", mixinStandardHelpOptions = true,
         description = "Benchmark the native kernels against LibTorch ops doing DD's computation: a HxW image into 16"
                 + " augmented cutouts (forward + adjoint) per cut size, and the guidance-gradient stage. Prints a"
                 + " table (median ms, effective GB/s, ratio = libtorch / native) on stdout.")

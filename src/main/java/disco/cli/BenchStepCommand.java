@@ -29,7 +29,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code disco bench step}: guided sampling steps timed stage by stage (see {@link StepBench}). */
-@Command(name = "step",
+@Command(name = "step", mixinStandardHelpOptions = true,
         description = {"Run N guided sampling steps and report, per step, the time of each stage (UNet forward/backward,"
                 + " each CLIP model's encode forward/backward, cutouts, gradient stage, sampler), the UNet passes and"
                 + " CLIP images, and resident memory.",

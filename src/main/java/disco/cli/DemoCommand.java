@@ -19,7 +19,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
-@Command(name = "demo",
+@Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"A whole guided run on the built-in tiny models (random networks from fixed seeds: a UNet, DD's"
                 + " secondary model, RN-tiny and ViT-tiny CLIPs; nothing is downloaded) at 64x64 in a few steps.",
                 "Writes OUT/demo/ like `disco run` and prints the final image path. The images are noise-like: the"

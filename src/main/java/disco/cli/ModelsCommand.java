@@ -17,7 +17,7 @@ import java.nio.file.Path;
                 + "list what is present, download (resumable, sha256-verified, with fallback URLs), verify.",
                 "Model directory: --model-dir, else $DISCO_MODELS, else ~/.cache/disco/models."},
         subcommands = {ModelsListCommand.class, ModelsFetchCommand.class, ModelsVerifyCommand.class})
-public final class ModelsCommand implements Runnable {
+public final class ModelsCommand implements java.util.concurrent.Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -29,14 +29,20 @@ public final class ModelsCommand implements Runnable {
             description = "A registry JSON file to use instead of the built-in models/registry.json.")
     Path registry;
 
+    /** {@code disco models} alone: the usage and the usage-error code. */
     @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getErr());
+    public Integer call() {
+        return Main.usageError(spec);
     }
 
+    /** The registry and model directory (nothing printed: a bad registry or name stays a one-line error). */
     ModelStore store() {
-        Path dir = ModelDir.resolve(modelDir);
-        spec.commandLine().getErr().println("model directory: " + dir);
-        return new ModelStore(Registry.loadOrBuiltin(registry), dir);
+        return new ModelStore(Registry.loadOrBuiltin(registry), ModelDir.resolve(modelDir));
+    }
+
+    /** Says which model directory the command works on (once its arguments are known to be good). */
+    void announce(ModelStore store) {
+        spec.commandLine().getErr().println("model directory: " + store.dir());
+        spec.commandLine().getErr().flush();
     }
 }

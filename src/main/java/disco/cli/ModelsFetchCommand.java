@@ -55,6 +55,7 @@ public final class ModelsFetchCommand implements Runnable {
         } else {
             for (String n : which.names) todo.add(store.registry().require(n));
         }
+        parent.announce(store);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         TextProgress progress = new TextProgress(err, System.console() != null);

@@ -29,6 +29,7 @@ public final class ModelsListCommand implements Runnable {
     @Override
     public void run() {
         ModelStore store = parent.store();
+        parent.announce(store);
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"NAME", "KIND", "STATE", "SIZE", "FILE"});
         for (ModelEntry e : store.registry().entries()) {

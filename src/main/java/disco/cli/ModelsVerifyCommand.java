@@ -39,6 +39,7 @@ public final class ModelsVerifyCommand implements Runnable {
             }
             if (todo.isEmpty()) spec.commandLine().getErr().println("no registry model is present in " + store.dir());
         }
+        parent.announce(store);
         PrintWriter out = spec.commandLine().getOut();
         int bad = 0;
         for (ModelEntry e : todo) {

@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 
 import java.util.concurrent.Callable;
 
-@Command(name = "plan",
+@Command(name = "plan", mixinStandardHelpOptions = true,
         description = "Show what the settings decide for every executed step (timestep, schedule index, active CLIP"
                 + " models, cutouts and every scheduled scalar), a summary per model, and a warning for steps"
                 + " that no CLIP model guides.")

@@ -6,7 +6,7 @@ import picocli.CommandLine.Mixin;
 
 import java.util.concurrent.Callable;
 
-@Command(name = "run",
+@Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Generate images with Disco Diffusion: settings (file + flags) in; final PNGs, partials,"
                 + " progress.png, the resolved settings and a per-step log out, in OUT/<batch_name>/.",
                 "Prints the final image paths on stdout. Ctrl-C finishes the step, writes a checkpoint and exits 130;"

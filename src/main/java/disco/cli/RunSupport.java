@@ -34,7 +34,7 @@ final class RunSupport {
         Path modelDir;
 
         @Option(names = "--stop-at", paramLabel = "N|P%",
-                description = "stop after N executed steps (or P% of them), keeping the partial and a checkpoint"
+                description = "stop after N executed steps (or P%% of them), keeping the partial and a checkpoint"
                         + " to finish with `disco resume`")
         String stopAt;
 
@@ -144,34 +144,34 @@ final class RunSupport {
         }
     }
 
-    /** Continues a checkpoint; prints the final images (or the new checkpoint) on stdout. */
-    static int resume(Path checkpoint, ExecOptions o) {
-        Checkpoint c = Checkpoint.read(checkpoint);
-        if (!java.nio.file.Files.isDirectory(c.runDir())) {
-            // the run directory moved (with its checkpoint): continue where the checkpoint is now
-            c = new Checkpoint(c.settingsJson(), checkpoint.toAbsolutePath().getParent(), c.batchName(), c.batchNum(),
-                    c.batch(), c.nextStep(), c.stepsRun(), c.seed(), c.reason(), c.tensors(), c.ints());
-        }
-        ResolvedSettings r = ResolvedSettings.fromJson(c.settingsJson(), checkpoint + ": settings.json");
-        Device device = device(o.device);
-        Checkpoint from = c;
-        try (Pipeline engine = engine(r.settings(), o, device)) {
-            RunLoop.Result res = new RunLoop(System.err).resume(from, new RunLoop.Spec(r.settings(), r.json(), null, stopAt(o)),
-                    engine);
-            return report(res);
-        }
-    }
-
     /**
-     * Continues a checkpoint with settings changed for the remaining steps ({@code --set}); the final images carry
-     * the changed settings, the run's {@code _settings.json} keeps those it started with.
+     * Continues a checkpoint, with settings changed for the remaining steps ({@code set}: {@code KEY=VALUE}, may be
+     * empty; the final images carry the changed settings, the run's {@code _settings.json} keeps those it started
+     * with); prints the final images (or the new checkpoint) on stdout. Everything the checkpoint says is checked
+     * first ({@link Checkpoint#check}). The run continues in the checkpoint's own directory (where runs write their
+     * checkpoints), or in {@code runDir} when given: the {@code run_dir} recorded inside is not trusted.
      */
-    static int resume(Path checkpoint, ExecOptions o, java.util.List<String> set) {
+    static int resume(Path checkpoint, Path runDir, ExecOptions o, java.util.List<String> set) {
         Checkpoint c = Checkpoint.read(checkpoint);
         ResolvedSettings r0 = ResolvedSettings.fromJson(c.settingsJson(), checkpoint + ": settings.json");
-        java.util.List<String> warnings = new java.util.ArrayList<>();
-        ResolvedSettings r = disco.run.ResumeChanges.apply(r0, set, "command line", warnings);
-        for (String w : warnings) System.err.println("disco: warning: " + w);
+        c.check(checkpoint, r0.settings());
+        Path own = checkpoint.toAbsolutePath().normalize().getParent();
+        Path dir = runDir != null ? runDir.toAbsolutePath().normalize() : own;
+        if (runDir == null && !c.runDir().toAbsolutePath().normalize().equals(own)) {
+            System.err.println("disco: warning: " + checkpoint + ": run_dir " + c.runDir() + " is not the checkpoint's"
+                    + " directory; continuing in " + own + " (--run-dir DIR chooses another)");
+        }
+        if (runDir != null && !java.nio.file.Files.isDirectory(dir)) {
+            throw DiscoException.badInput("--run-dir: " + runDir + ": not a directory");
+        }
+        c = new Checkpoint(c.settingsJson(), dir, c.batchName(), c.batchNum(), c.batch(), c.nextStep(), c.stepsRun(),
+                c.seed(), c.reason(), c.tensors(), c.ints());
+        ResolvedSettings r = r0;
+        if (!set.isEmpty()) {
+            java.util.List<String> warnings = new java.util.ArrayList<>();
+            r = disco.run.ResumeChanges.apply(r0, set, "command line", warnings);
+            for (String w : warnings) System.err.println("disco: warning: " + w);
+        }
         Device device = device(o.device);
         try (Pipeline engine = engine(r.settings(), o, device)) {
             RunLoop.Result res = new RunLoop(System.err).resume(c, new RunLoop.Spec(r.settings(), r.json(), null, stopAt(o)),

@@ -6,7 +6,7 @@ import picocli.CommandLine.Mixin;
 
 import java.util.concurrent.Callable;
 
-@Command(name = "settings",
+@Command(name = "settings", mixinStandardHelpOptions = true,
         description = "Print the resolved settings (file + flags + defaults) as JSON with DiscoArt's keys; the output"
                 + " loads back to the same settings.")
 public final class SettingsCommand implements Callable<Integer> {

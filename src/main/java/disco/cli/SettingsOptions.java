@@ -28,7 +28,7 @@ public final class SettingsOptions {
     List<String> clipModels = new ArrayList<>();
 
     @Option(names = "--schedule", paramLabel = "MODEL=EXPR",
-            description = "a model's on/off schedule, e.g. 'RN50=[True]*400+[False]*600' or 'ViT-L/14=20%-100%'"
+            description = "a model's on/off schedule, e.g. 'RN50=[True]*400+[False]*600' or 'ViT-L/14=20%%-100%%'"
                     + " (repeatable)")
     List<String> schedules = new ArrayList<>();
 

@@ -33,7 +33,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-@Command(name = "sweep",
+@Command(name = "sweep", mixinStandardHelpOptions = true,
         description = "Run a grid of settings (variables with values or ranges, constraints, templates, seeds and"
                 + " prompts) as a tree of shared trajectory prefixes: steps on which runs agree run once. Writes a"
                 + " directory per run, contact sheets and index.html. --dry-run only plans.")
@@ -114,6 +114,11 @@ public final class SweepCommand implements Callable<Integer> {
             return ExitCodes.OK;
         }
         if (collect) {
+            long found = runs.stream().filter(r -> disco.sweep.SweepReport.shownImage(out, r) != null).count();
+            if (found == 0) {
+                throw DiscoException.badInput("--collect: " + out + ": none of the sweep's " + runs.size() + " runs has an"
+                        + " image there yet (run the sweep or its shards with this --out first)");
+            }
             try {
                 for (Path f : disco.sweep.SweepReport.write(out, def, runs, full)) System.out.println(f);
             } catch (java.io.IOException e) {

@@ -15,7 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "verify-reference",
+@Command(name = "verify-reference", mixinStandardHelpOptions = true,
         description = "Run every supported reference check against a directory laid out like fixtures/dd-reference-A;"
                 + " prints '<check> <max_rel_err> <tol> PASS|FAIL' per check.")
 public final class VerifyReferenceCommand implements Callable<Integer> {

@@ -112,19 +112,117 @@ public record Checkpoint(String settingsJson, Path runDir, String batchName, int
         if (m.path("format").asInt(-1) != FORMAT) {
             throw DiscoException.badInput(file + ": checkpoint.json: format: expected " + FORMAT + ", found " + m.path("format"));
         }
+        if (!m.isObject()) throw DiscoException.badInput(file + ": checkpoint.json: expected a JSON object");
         for (String k : new String[] {"run_dir", "batch_name", "batch_num", "batch", "next_step", "steps_run", "seed", "ints"}) {
             if (m.get(k) == null) throw DiscoException.badInput(file + ": checkpoint.json: " + k + ": expected a value");
         }
+        String runDir = text(file, m, "run_dir");
+        String batchName = text(file, m, "batch_name");
+        Path runPath;
+        try {
+            runPath = Path.of(runDir);
+        } catch (java.nio.file.InvalidPathException ex) {
+            throw DiscoException.badInput(file + ": checkpoint.json: run_dir: not a path: '" + abbreviate(runDir) + "'");
+        }
+        if (!m.get("ints").isObject()) throw DiscoException.badInput(file + ": checkpoint.json: ints: expected an object");
         Map<String, Long> ints = new LinkedHashMap<>();
-        m.get("ints").fields().forEachRemaining(f -> ints.put(f.getKey(), f.getValue().asLong()));
+        var it = m.get("ints").fields();
+        while (it.hasNext()) {
+            var f = it.next();
+            if (!f.getValue().isIntegralNumber() || !f.getValue().canConvertToLong()) {
+                throw DiscoException.badInput(file + ": checkpoint.json: ints: " + abbreviate(f.getKey()) + ": expected an integer, found "
+                        + abbreviate(f.getValue().toString()));
+            }
+            ints.put(f.getKey(), f.getValue().asLong());
+        }
         for (JsonNode n : m.path("tensors")) {
-            if (!tensors.containsKey(n.asText())) throw DiscoException.badInput(file + ": tensors/" + n.asText() + ".npy: missing");
+            if (!tensors.containsKey(n.asText())) {
+                throw DiscoException.badInput(file + ": tensors/" + abbreviate(n.asText()) + ".npy: missing");
+            }
         }
         if (settingsBytes == null) throw DiscoException.badInput(file + ": settings.json: missing from the checkpoint");
         String settings = new String(settingsBytes, StandardCharsets.UTF_8);
-        return new Checkpoint(settings, Path.of(m.get("run_dir").asText()), m.get("batch_name").asText(),
-                m.get("batch_num").asInt(), m.get("batch").asInt(), m.get("next_step").asInt(), m.get("steps_run").asInt(),
-                m.get("seed").asLong(), m.path("reason").asText(""), tensors, ints);
+        return new Checkpoint(settings, runPath, batchName,
+                integer(file, m, "batch_num"), integer(file, m, "batch"), integer(file, m, "next_step"),
+                integer(file, m, "steps_run"), m.get("seed").canConvertToLong() && m.get("seed").isIntegralNumber()
+                        ? m.get("seed").asLong() : badField(file, "seed", "an integer", m.get("seed")),
+                m.path("reason").asText(""), tensors, ints);
+    }
+
+    private static String text(Path file, JsonNode m, String key) {
+        JsonNode v = m.get(key);
+        if (!v.isTextual()) badField(file, key, "a string", v);
+        return v.asText();
+    }
+
+    /** A non-negative int field. */
+    private static int integer(Path file, JsonNode m, String key) {
+        JsonNode v = m.get(key);
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < 0) badField(file, key, "a whole number >= 0", v);
+        return v.asInt();
+    }
+
+    private static long badField(Path file, String key, String expected, JsonNode found) {
+        throw DiscoException.badInput(file + ": checkpoint.json: " + key + ": expected " + expected + ", found "
+                + abbreviate(String.valueOf(found)));
+    }
+
+    private static String abbreviate(String s) {
+        return disco.settings.ScheduleExpr.abbreviate(s);
+    }
+
+    /**
+     * Checks this checkpoint against the settings it carries, so that resuming it cannot write outside its run
+     * directory or feed the sampler a state of another shape: the batch name is a plain file name and the settings',
+     * the batch and step counters lie within the run, the seed is the run's, and the sampler state ({@code x} and
+     * the previous eps) has the run's image shape. {@code file} names the checkpoint in the messages.
+     */
+    public void check(Path file, disco.settings.Settings s) {
+        String where = file + ": checkpoint.json: ";
+        try {
+            RunOutputs.checkBatchName(batchName);
+        } catch (DiscoException e) {
+            throw DiscoException.badInput(where + e.getMessage());
+        }
+        String expectedName = RunLoop.batchName(s);
+        if (!batchName.equals(expectedName)) {
+            throw DiscoException.badInput(where + "batch_name: '" + abbreviate(batchName) + "' is not the run's ('"
+                    + abbreviate(expectedName) + "' in settings.json)");
+        }
+        int steps = s.steps() - s.skipSteps();
+        if (stepsRun != steps) {
+            throw DiscoException.badInput(where + "steps_run: expected " + steps + " (steps - skip_steps of settings.json),"
+                    + " found " + stepsRun);
+        }
+        if (batch >= s.nBatches()) {
+            throw DiscoException.badInput(where + "batch: expected 0.." + (s.nBatches() - 1) + " (n_batches " + s.nBatches()
+                    + "), found " + batch);
+        }
+        if (nextStep > steps) throw DiscoException.badInput(where + "next_step: expected 0.." + steps + ", found " + nextStep);
+        if (s.seed() != null && seed != s.seed()) {
+            throw DiscoException.badInput(where + "seed: " + seed + " is not the run's (" + s.seed() + " in settings.json)");
+        }
+        Long done = ints.get("steps_done");
+        if (done == null || done != nextStep) {
+            throw DiscoException.badInput(where + "ints: steps_done: expected " + nextStep + " (next_step), found " + done);
+        }
+        Long eps = ints.get("old_eps");
+        if (eps == null || eps < 0 || eps > 3) {
+            throw DiscoException.badInput(where + "ints: old_eps: expected 0..3 (PLMS keeps up to 3), found " + eps);
+        }
+        long[] shape = {s.batchSize(), 3, s.height(), s.width()};
+        java.util.List<String> names = new java.util.ArrayList<>(java.util.List.of("x"));
+        for (int i = 0; i < eps; i++) names.add("old_eps." + i);
+        for (String n : names) {
+            Npy.Array a = tensors.get(n);
+            String t = file + ": tensors/" + n + ".npy: ";
+            if (a == null) throw DiscoException.badInput(t + "missing");
+            if (!a.dtype().equals("<f4")) throw DiscoException.badInput(t + "expected float32 (<f4), found " + a.dtype());
+            if (!java.util.Arrays.equals(a.shape(), shape)) {
+                throw DiscoException.badInput(t + "expected shape " + java.util.Arrays.toString(shape)
+                        + " (batch_size, 3, height, width of settings.json), found " + java.util.Arrays.toString(a.shape()));
+            }
+        }
     }
 
     private static byte[] readAll(InputStream in) throws IOException {

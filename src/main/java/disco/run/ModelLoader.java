@@ -119,7 +119,7 @@ public final class ModelLoader {
         if (!Files.isRegularFile(f)) {
             if (e.isCustom()) throw DiscoException.badInput(f + ": model file not found (" + e.name() + ")");
             boolean defaultDir = modelDir == null || modelDir.equals(disco.models.registry.ModelDir.resolve(null));
-            String dirFlag = defaultDir ? "" : " --model-dir " + modelDir;
+            String dirFlag = defaultDir ? "" : " --model-dir " + quote(modelDir.toString());
             throw DiscoException.badInput(f + ": missing model file for " + e.name() + "; get it with: disco models fetch"
                     + dirFlag + " " + quote(e.name()));
         }
@@ -127,7 +127,7 @@ public final class ModelLoader {
     }
 
     private static String quote(String name) {
-        return name.matches("[A-Za-z0-9_./@-]+") ? name : "'" + name + "'";
+        return disco.util.Shell.quote(name);
     }
 
     /** CLIP's BPE tokenizer as the pipeline's text encoder: each prompt to its 77 token ids. */

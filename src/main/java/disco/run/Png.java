@@ -23,6 +23,12 @@ import java.util.Map;
 
 /** PNG files with text metadata (tEXt chunks), written atomically through javax.imageio. */
 public final class Png {
+    static {
+        // no ImageIO disk cache: it writes temp files outside the run directory, and its shutdown hook
+        // (StreamCloser) throws when the JVM exits during a write (a second Ctrl-C)
+        ImageIO.setUseCache(false);
+    }
+
     /** The tEXt keyword under which the resolved settings (JSON, ASCII-escaped) are stored. */
     public static final String SETTINGS_KEY = "disco-settings";
 

@@ -33,13 +33,13 @@ public final class ResumeChanges {
         Map<String, String> set = new LinkedHashMap<>();
         for (String a : assignments) {
             Map.Entry<String, String> e = SettingsOverrides.splitAssignment("--set", a);
-            String key = e.getKey().equals("clip_modules_schedules") ? "clip_models_schedules" : e.getKey();
+            String key = SettingsIO.commandLineKey("--set", e.getKey())[0];
             if (FIXED.contains(key)) {
                 throw DiscoException.badInput("--set: " + key + ": cannot change when resuming (it shapes the steps already"
                         + " run); changeable: prompts, CLIP models and schedules, the scheduled scales and cut counts, eta,"
                         + " saves, n_batches");
             }
-            set.put(key, e.getValue());
+            set.put(e.getKey(), e.getValue());
         }
         List<String> w = new ArrayList<>();
         Map<String, Object> tree = SettingsIO.normalize(SettingsIO.parse(original.json(), label, false), label, w);

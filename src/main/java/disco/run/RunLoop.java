@@ -143,7 +143,7 @@ public final class RunLoop {
                         state.close();
                     }
                     throw new DiscoException(ExitCodes.INTERRUPTED, "interrupted before batch " + i
-                            + "; checkpoint written: " + ck + " (continue with: disco resume " + ck + ")");
+                            + "; checkpoint written: " + ck + " (continue with: disco resume " + disco.util.Shell.quote(ck.toString()) + ")");
                 }
                 Path ckpt = runBatch(spec, s, plan, w, engine, sampler, state, i, stopAfter, finals);
                 if (ckpt != null) return new Result(outs, List.of(), ckpt);
@@ -209,7 +209,7 @@ public final class RunLoop {
                             : w.checkpoint(i, state, spec.settingsJson(), spec.seed(), reason);
                     if (interrupted.get()) {
                         throw new DiscoException(ExitCodes.INTERRUPTED, "interrupted after batch " + i + " step " + j
-                                + "; checkpoint written: " + ck + " (continue with: disco resume " + ck + ")");
+                                + "; checkpoint written: " + ck + " (continue with: disco resume " + disco.util.Shell.quote(ck.toString()) + ")");
                     }
                     err.println("disco: stopped after " + (j + 1) + " of " + stepsRun + " steps; checkpoint: " + ck);
                     return ck;

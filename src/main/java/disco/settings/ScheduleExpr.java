@@ -22,6 +22,8 @@ import java.util.regex.Pattern;
 public final class ScheduleExpr {
     /** Lists longer than this are refused while evaluating (a typo like [1]*1000000000 must not exhaust memory). */
     static final int MAX_ENTRIES = 1_000_000;
+    /** Nesting deeper than this (parentheses, unary signs) is refused: the parser recurses once per level. */
+    public static final int MAX_DEPTH = 200;
 
     /** A schedule that does not parse or has the wrong length; the message names the position or the length. */
     public static final class ScheduleException extends IllegalArgumentException {
@@ -69,24 +71,24 @@ public final class ScheduleExpr {
         double b = Double.parseDouble(m.group(3));
         if (percent) {
             if (a > 100 || b > 100) {
-                throw new ScheduleException("window \"" + source + "\": percentages must be within 0%-100%");
+                throw new ScheduleException("window \"" + abbreviate(source) + "\": percentages must be within 0%-100%");
             }
             a = a * Schedule.LENGTH / 100.0;
             b = b * Schedule.LENGTH / 100.0;
         }
         if (a != Math.rint(a) || b != Math.rint(b)) {
             if (!percent) {
-                throw new ScheduleException("window \"" + source + "\": indices must be whole numbers");
+                throw new ScheduleException("window \"" + abbreviate(source) + "\": indices must be whole numbers");
             }
             a = Math.rint(a);
             b = Math.rint(b);
         }
         if (b > Schedule.LENGTH) {
-            throw new ScheduleException("window \"" + source + "\": end " + (long) b + " is beyond the "
+            throw new ScheduleException("window \"" + abbreviate(source) + "\": end " + (long) b + " is beyond the "
                     + Schedule.LENGTH + "-entry timeline");
         }
         if (a > b) {
-            throw new ScheduleException("window \"" + source + "\": start is after end");
+            throw new ScheduleException("window \"" + abbreviate(source) + "\": start is after end");
         }
         double[] vals = new double[Schedule.LENGTH];
         Schedule.Kind[] ks = new Schedule.Kind[Schedule.LENGTH];
@@ -111,8 +113,9 @@ public final class ScheduleExpr {
         }
     }
 
-    static String abbreviate(String s) {
-        return s.length() <= 80 ? s : s.substring(0, 77) + "...";
+    /** {@code s} cut to 80 characters with "…" when longer (messages quote values, never 10 MB of them). */
+    public static String abbreviate(String s) {
+        return s.length() <= 80 ? s : s.substring(0, 79) + "\u2026";
     }
 
     /** A value during evaluation: a scalar, or a flat list. */
@@ -143,6 +146,7 @@ public final class ScheduleExpr {
     private static final class Parser {
         final String src;
         int pos;
+        int depth;
 
         Parser(String src) {
             this.src = src;
@@ -221,6 +225,17 @@ public final class ScheduleExpr {
         Val unary() {
             skipWs();
             int at = pos;
+            if (++depth > MAX_DEPTH) {
+                throw errorAt(at, "nested more than " + MAX_DEPTH + " levels deep (parentheses or signs)");
+            }
+            try {
+                return unaryAt(at);
+            } finally {
+                depth--;
+            }
+        }
+
+        Val unaryAt(int at) {
             if (accept('-')) {
                 Val v = unary();
                 if (v.isList) throw errorAt(at, "cannot negate a list");
@@ -253,9 +268,10 @@ public final class ScheduleExpr {
                     pos++;
                 }
                 String word = src.substring(start, pos);
-                if (word.equals("True")) return new Val(1, Schedule.Kind.BOOL);
-                if (word.equals("False")) return new Val(0, Schedule.Kind.BOOL);
-                throw errorAt(start, "unknown name '" + word + "': values are numbers, True or False");
+                // true/false as YAML and JSON write them (the README does too), besides Python's True/False
+                if (word.equals("True") || word.equals("true")) return new Val(1, Schedule.Kind.BOOL);
+                if (word.equals("False") || word.equals("false")) return new Val(0, Schedule.Kind.BOOL);
+                throw errorAt(start, "unknown name '" + abbreviate(word) + "': values are numbers, True or False");
             }
             throw error("expected a value but found " + describe());
         }

@@ -119,6 +119,7 @@ public record Settings(
             }
         }
         if (steps < 1) throw new IllegalArgumentException("steps: expected at least 1, found " + steps);
+        if (steps > MAX_STEPS) throw new IllegalArgumentException("steps: expected at most " + MAX_STEPS + ", found " + steps);
         if (steps == 1) {
             // DD respaces (1000 // 1) * 1 = 1000 steps with ddim1, which no integer stride in range(1, 1000) gives
             throw new IllegalArgumentException("steps: expected at least 2: DD cannot respace 1000 diffusion steps to"
@@ -131,6 +132,15 @@ public record Settings(
         if (width < 64 || height < 64 || width % 64 != 0 || height % 64 != 0) {
             throw new IllegalArgumentException("width_height: expected multiples of 64, at least 64, found ["
                     + width + ", " + height + "]");
+        }
+        if (width > MAX_SIDE || height > MAX_SIDE) {
+            throw new IllegalArgumentException("width_height: expected at most " + MAX_SIDE + " pixels a side, found ["
+                    + width + ", " + height + "]");
+        }
+        if ((long) width * height * 3 * batchSize > MAX_IMAGE_VALUES) {
+            throw new IllegalArgumentException("width_height: " + width + "x" + height + " x batch_size " + batchSize
+                    + " is too large: the batch's images would have " + (long) width * height * 3 * batchSize
+                    + " values, expected at most " + MAX_IMAGE_VALUES);
         }
         if (!(eta >= 0) || Double.isInfinite(eta)) throw new IllegalArgumentException("eta: expected >= 0, found " + eta);
         if (!PERLIN_MODES.contains(perlinMode)) {
@@ -150,11 +160,27 @@ public record Settings(
                 throw new IllegalArgumentException("transformation_percent: expected fractions in [0, 1], found " + p);
             }
         }
+        if (batchName != null && (batchName.contains("/") || batchName.contains("\\") || batchName.equals(".")
+                || batchName.equals("..") || batchName.indexOf('\0') >= 0)) {
+            // the run directory is OUT/<batch_name>: a path here would write outside OUT
+            throw new IllegalArgumentException("batch_name: expected a file name without '/' or '\\', found '"
+                    + ScheduleExpr.abbreviate(batchName) + "'");
+        }
         if (saveRate < 0) throw new IllegalArgumentException("save_rate: expected >= 0, found " + saveRate);
         if (intermediateSaves < 0) {
             throw new IllegalArgumentException("intermediate_saves: expected >= 0, found " + intermediateSaves);
         }
     }
+
+    /** The largest width or height: far beyond what any GPU holds for a diffusion UNet, and within int indexing. */
+    public static final int MAX_SIDE = 8192;
+    /**
+     * The most values (batch_size × 3 × height × width) a batch of images may have (2^28, 1 GiB of float32; 8192² RGB
+     * fits): the host copies of the images are Java arrays, and a larger batch is a typo, not a run.
+     */
+    public static final long MAX_IMAGE_VALUES = 1L << 28;
+    /** The most steps: DD respaces its diffusion over them; more than this is a typo that would plan for minutes. */
+    public static final int MAX_STEPS = 100_000;
 
     /** DiscoArt's defaults (resources/default.yml), with DD's names for the default CLIP models. */
     public static Settings defaults() {

@@ -74,6 +74,77 @@ public final class SettingsIO {
             "RN50_cc12m", "RN50_quickgelu_yfcc15m", "RN50_quickgelu_cc12m", "RN101_yfcc15m",
             "RN101_quickgelu_yfcc15m");
 
+    /** Keys whose values are mappings, so the command line may set one entry: {@code KEY.ENTRY}. */
+    public static final Set<String> MAPPING_KEYS = Set.of("clip_models_schedules", "clip_modules_schedules",
+            "diffusion_model_config");
+
+    /**
+     * A settings key given on the command line ({@code --set KEY=...}, a sweep template): {@code KEY} or
+     * {@code KEY.ENTRY} for a mapping-valued key ({@link #MAPPING_KEYS}). Returns {@code {top, entry}} (entry null
+     * for a plain key; {@code clip_modules_schedules} spelled {@code clip_models_schedules}). A key this engine does
+     * not know is bad input here, unlike in a settings file (where DD's and DiscoArt's extra keys are a warning):
+     * typing it on the command line means wanting it to change something.
+     */
+    public static String[] commandLineKey(String origin, String key) {
+        String top = key, entry = null;
+        if (!isKey(key)) {
+            int dot = key.indexOf('.');
+            if (dot > 0 && isKey(key.substring(0, dot))) {
+                top = key.substring(0, dot);
+                entry = key.substring(dot + 1);
+                if (!MAPPING_KEYS.contains(top)) {
+                    throw DiscoException.badInput(origin + ": '" + ScheduleExpr.abbreviate(key) + "': " + top
+                            + " is not a mapping; expected " + top + "=VALUE");
+                }
+                if (entry.isEmpty()) {
+                    throw DiscoException.badInput(origin + ": '" + key + "': expected an entry after '" + top + ".'");
+                }
+            } else {
+                String near = nearestKey(dot > 0 ? key.substring(0, dot) : key);
+                throw DiscoException.badInput(origin + ": '" + ScheduleExpr.abbreviate(key) + "': unknown settings key"
+                        + (near == null ? "" : " (did you mean " + near + "?)") + "; expected a key that `disco settings`"
+                        + " prints, or " + String.join("/", new TreeSet<>(MAPPING_KEYS)) + ".ENTRY");
+            }
+        }
+        if (top.equals("clip_modules_schedules")) top = "clip_models_schedules";
+        return new String[] {top, entry};
+    }
+
+    private static boolean isKey(String k) {
+        return KEYS.contains(k) || k.equals("clip_modules_schedules");
+    }
+
+    /** The settings key closest to {@code k} (at most a third of its letters different), or null. */
+    private static String nearestKey(String k) {
+        String best = null;
+        int bestD = Integer.MAX_VALUE;
+        for (String c : KEYS) {
+            int d = editDistance(k.toLowerCase(Locale.ROOT), c, Math.max(2, c.length() / 3));
+            if (d < bestD) {
+                bestD = d;
+                best = c;
+            }
+        }
+        return bestD <= Math.max(2, k.length() / 3) ? best : null;
+    }
+
+    private static int editDistance(String a, String b, int cap) {
+        if (Math.abs(a.length() - b.length()) > cap || a.length() > 200) return Integer.MAX_VALUE;
+        int[] prev = new int[b.length() + 1], cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) prev[j] = j;
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                cur[j] = Math.min(sub, Math.min(prev[j] + 1, cur[j - 1] + 1));
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
             .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS.mappedFeature());
 
@@ -90,12 +161,23 @@ public final class SettingsIO {
         return new Loaded(build(tree, label, overridden, warnings), warnings);
     }
 
-    /** Parses JSON or YAML text as a settings map (DiscoArt or DD keys). */
+    /** Parses JSON or YAML text as a settings map (DiscoArt or DD keys); a key given twice: the last one wins. */
     public static Map<String, Object> parse(String text, String label, boolean yaml) {
+        return parse(text, label, yaml, false);
+    }
+
+    /**
+     * Parses JSON or YAML text as a map; with {@code strict} a key given twice in one mapping is bad input (sweep
+     * files: silently keeping one of two values there is a wrong sweep) rather than the last one winning (as
+     * PyYAML and Python's json do for DD and DiscoArt files).
+     */
+    public static Map<String, Object> parse(String text, String label, boolean yaml, boolean strict) {
         Object root;
         if (yaml) {
             try {
-                root = new Yaml(new SafeConstructor(new LoaderOptions())).load(text);
+                LoaderOptions lo = new LoaderOptions();
+                lo.setAllowDuplicateKeys(!strict);
+                root = new Yaml(new SafeConstructor(lo)).load(text);
             } catch (MarkedYAMLException e) {
                 throw DiscoException.badInput(label + ": not valid YAML: " + oneLine(e.getProblem()) + " at line "
                         + (e.getProblemMark().getLine() + 1) + ", column " + (e.getProblemMark().getColumn() + 1), e);
@@ -104,11 +186,15 @@ public final class SettingsIO {
             }
         } else {
             try {
-                root = JSON.readValue(text, Object.class);
+                root = strict ? JSON.readerFor(Object.class)
+                        .with(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION).readValue(text)
+                        : JSON.readValue(text, Object.class);
             } catch (JsonProcessingException e) {
                 String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
                         + e.getLocation().getColumnNr();
                 throw DiscoException.badInput(label + ": not valid JSON: " + oneLine(e.getOriginalMessage()) + where, e);
+            } catch (IOException e) {
+                throw DiscoException.badInput(label + ": not valid JSON: " + oneLine(e.getMessage()), e);
             }
         }
         if (root == null) return new LinkedHashMap<>();
@@ -123,19 +209,26 @@ public final class SettingsIO {
 
     /** Reads a settings file: YAML for .yml/.yaml, JSON otherwise (DD's settings.txt is JSON). */
     public static Map<String, Object> readTree(Path file) {
+        return readTree(file, false);
+    }
+
+    /** {@link #readTree(Path)}; with {@code strict} a key given twice is bad input ({@link #parse(String, String, boolean, boolean)}). */
+    public static Map<String, Object> readTree(Path file, boolean strict) {
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw DiscoException.badInput(file + ": cannot read the settings file (" + e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")", e);
+            String why = e instanceof java.nio.file.NoSuchFileException ? "no such file"
+                    : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : Files.isDirectory(file) ? "a directory" : String.valueOf(e.getMessage());
+            throw DiscoException.badInput(file + ": cannot read the settings file (" + why + ")", e);
         }
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         boolean yaml = name.endsWith(".yml") || name.endsWith(".yaml");
         if (!yaml && !name.endsWith(".json") && !name.endsWith(".txt") && !text.stripLeading().startsWith("{")) {
             yaml = true;
         }
-        return parse(text, file.toString(), yaml);
+        return parse(text, file.toString(), yaml, strict);
     }
 
     /**
@@ -231,6 +324,16 @@ public final class SettingsIO {
      * become a warning; errors name {@code label} (or "command line" for keys in {@code overridden}) and the key.
      */
     public static Settings build(Map<String, Object> m, String label, Set<String> overridden, List<String> warnings) {
+        Map<String, String> origins = new LinkedHashMap<>();
+        for (String k : overridden) origins.put(k, "command line");
+        return build(m, label, origins, warnings);
+    }
+
+    /**
+     * {@link #build(Map, String, Set, List)} with the origin of each overridden key spelled out (key → the label
+     * errors about it start with, e.g. "command line" or a sweep file's {@code set}).
+     */
+    public static Settings build(Map<String, Object> m, String label, Map<String, String> origins, List<String> warnings) {
         Settings d = Settings.defaults();
         List<String> unknown = new ArrayList<>();
         List<String> ignored = new ArrayList<>();
@@ -248,7 +351,7 @@ public final class SettingsIO {
         if (!ignored.isEmpty()) {
             warnings.add(label + ": keys this engine does not use, ignored: " + String.join(", ", ignored));
         }
-        Reader r = new Reader(m, label, overridden);
+        Reader r = new Reader(m, label, origins);
         int[] wh = r.widthHeight(d, warnings);
         EnumMap<Scheduled, String> sched = new EnumMap<>(Scheduled.class);
         for (Scheduled s : Scheduled.values()) sched.put(s, r.schedule(s.key(), d.scheduleSource(s)));
@@ -397,16 +500,16 @@ public final class SettingsIO {
     private static final class Reader {
         final Map<String, Object> m;
         final String label;
-        final Set<String> overridden;
+        final Map<String, String> origins;
 
-        Reader(Map<String, Object> m, String label, Set<String> overridden) {
+        Reader(Map<String, Object> m, String label, Map<String, String> origins) {
             this.m = m;
             this.label = label;
-            this.overridden = overridden;
+            this.origins = origins;
         }
 
         String where(String key) {
-            return overridden.contains(key) ? "command line" : label;
+            return origins.getOrDefault(key, label);
         }
 
         DiscoException bad(String key, String expected, Object found) {
@@ -519,15 +622,17 @@ public final class SettingsIO {
             int[] wh = new int[2];
             for (int i = 0; i < 2; i++) {
                 Object e = l.get(i);
-                if (e instanceof Integer || e instanceof Long) {
-                    long x = ((Number) e).longValue();
-                    if (x >= 0 && x <= 1 << 20) {
+                if (e instanceof Integer || e instanceof Long || e instanceof BigInteger
+                        || e instanceof Double dd && dd == Math.rint(dd)) {
+                    double x = ((Number) e).doubleValue();
+                    if (x > Settings.MAX_SIDE) {
+                        throw DiscoException.badInput(where("width_height") + ": width_height: expected at most "
+                                + Settings.MAX_SIDE + " pixels a side, found " + l.get(0) + "x" + l.get(1));
+                    }
+                    if (x >= 0) {
                         wh[i] = (int) x;
                         continue;
                     }
-                } else if (e instanceof Double dd && dd == Math.rint(dd) && dd >= 0 && dd <= 1 << 20) {
-                    wh[i] = (int) (double) dd;
-                    continue;
                 }
                 throw bad("width_height", "[width, height] in whole pixels", e);
             }

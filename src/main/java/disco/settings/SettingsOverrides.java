@@ -42,21 +42,35 @@ public record SettingsOverrides(List<String> prompts, List<String> clipModels, M
         return new SettingsOverrides(null, null, null, null, null, null, null, null);
     }
 
+    /** A command-line value as YAML reads it ({@code 100}, {@code true}, {@code [1280, 768]}); the text itself if not YAML. */
+    static Object yaml(String text) {
+        try {
+            return new Yaml(new SafeConstructor(new LoaderOptions())).load(text);
+        } catch (YAMLException ex) {
+            return text;
+        }
+    }
+
     /** Parses {@code --size 1280x768}. */
     public static int[] parseSize(String text) {
         String[] parts = text.strip().toLowerCase(java.util.Locale.ROOT).split("x");
-        if (parts.length != 2) throw DiscoException.badInput("--size: expected WIDTHxHEIGHT, found '" + text + "'");
+        if (parts.length != 2) throw DiscoException.badInput("--size: expected WIDTHxHEIGHT, found '" + ScheduleExpr.abbreviate(text) + "'");
         try {
-            return new int[] {Integer.parseInt(parts[0].strip()), Integer.parseInt(parts[1].strip())};
+            long w = Long.parseLong(parts[0].strip()), h = Long.parseLong(parts[1].strip());
+            if (w > Settings.MAX_SIDE || h > Settings.MAX_SIDE) {
+                throw DiscoException.badInput("--size: expected at most " + Settings.MAX_SIDE + " pixels a side, found '"
+                        + ScheduleExpr.abbreviate(text) + "'");
+            }
+            return new int[] {(int) w, (int) h};
         } catch (NumberFormatException e) {
-            throw DiscoException.badInput("--size: expected WIDTHxHEIGHT, found '" + text + "'");
+            throw DiscoException.badInput("--size: expected WIDTHxHEIGHT, found '" + ScheduleExpr.abbreviate(text) + "'");
         }
     }
 
     /** Splits {@code key=value} (the first '='); a missing '=' is bad input naming the flag. */
     public static Map.Entry<String, String> splitAssignment(String flag, String text) {
         int eq = text.indexOf('=');
-        if (eq <= 0) throw DiscoException.badInput(flag + ": expected KEY=VALUE, found '" + text + "'");
+        if (eq <= 0) throw DiscoException.badInput(flag + ": expected KEY=VALUE, found '" + ScheduleExpr.abbreviate(text) + "'");
         return Map.entry(text.substring(0, eq).strip(), text.substring(eq + 1).strip());
     }
 
@@ -66,22 +80,26 @@ public record SettingsOverrides(List<String> prompts, List<String> clipModels, M
      */
     public Set<String> applyTo(Map<String, Object> m, List<String> warnings) {
         Set<String> keys = new LinkedHashSet<>();
+        // clip_models_schedules.MODEL=EXPR is --schedule MODEL=EXPR (merged below, --schedule last)
+        Map<String, String> modelSchedules = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : set.entrySet()) {
-            String key = e.getKey();
-            if (key.equals("clip_modules_schedules")) key = "clip_models_schedules";
-            Object value;
-            if (Scheduled.byKey(key) != null) {
-                value = e.getValue();
-            } else {
-                try {
-                    value = new Yaml(new SafeConstructor(new LoaderOptions())).load(e.getValue());
-                } catch (YAMLException ex) {
-                    value = e.getValue();
-                }
+            String[] k = SettingsIO.commandLineKey("--set", e.getKey());
+            String key = k[0];
+            if (k[1] != null && key.equals("clip_models_schedules")) {
+                modelSchedules.put(k[1], e.getValue());
+                continue;
+            }
+            Object value = Scheduled.byKey(key) != null && k[1] == null ? e.getValue() : yaml(e.getValue());
+            if (k[1] != null) {
+                Map<String, Object> mm = new LinkedHashMap<>();
+                if (m.get(key) instanceof Map<?, ?> old) old.forEach((a, b) -> mm.put(String.valueOf(a), b));
+                mm.put(k[1], value);
+                value = mm;
             }
             m.put(key, value);
             keys.add(key);
         }
+        modelSchedules.putAll(schedules);
         if (!prompts.isEmpty()) {
             m.put("text_prompts", new ArrayList<>(prompts));
             keys.add("text_prompts");
@@ -110,13 +128,13 @@ public record SettingsOverrides(List<String> prompts, List<String> clipModels, M
                 m.put("clip_models_schedules", kept);
             }
         }
-        if (!schedules.isEmpty()) {
+        if (!modelSchedules.isEmpty()) {
             Map<String, Object> merged = new LinkedHashMap<>();
             Object old = m.get("clip_models_schedules");
             if (old instanceof Map<?, ?> om) {
                 for (Map.Entry<?, ?> e : om.entrySet()) merged.put(String.valueOf(e.getKey()), e.getValue());
             }
-            for (Map.Entry<String, String> e : schedules.entrySet()) {
+            for (Map.Entry<String, String> e : modelSchedules.entrySet()) {
                 // replace any entry naming the same model in another spelling
                 if (ClipModelName.isValid(e.getKey())) {
                     String c = ClipModelName.resolve(e.getKey()).canonical();

@@ -25,6 +25,12 @@ import java.util.Set;
  * Values are {@link Long}, {@link Double}, {@link String} or {@link Boolean}.
  */
 public final class Expr {
+    /**
+     * Deeper nesting (parentheses, prefix operators, or an expression tree this deep, e.g. a chain of 200+ operators)
+     * is refused: parsing and evaluating recurse once per level, and a bad input must not overflow the stack.
+     */
+    public static final int MAX_DEPTH = 200;
+
     private final String source;
     private final Node root;
 
@@ -62,7 +68,7 @@ public final class Expr {
     public boolean test(Map<String, Object> vars) {
         Object v = eval(vars);
         if (!(v instanceof Boolean b)) {
-            throw new IllegalArgumentException("'" + source + "': expected a true/false condition, got " + format(v));
+            throw new IllegalArgumentException("'" + abbreviate(source) + "': expected a true/false condition, got " + format(v));
         }
         return b;
     }
@@ -156,21 +162,32 @@ public final class Expr {
                 throw new IllegalArgumentException("'" + op + "' needs numbers, got " + describe(x) + " and " + describe(y));
             }
             if (x instanceof Long lx && y instanceof Long ly && !op.equals("/")) {
-                return switch (op) {
-                    case "+" -> Math.addExact(lx, ly);
-                    case "-" -> Math.subtractExact(lx, ly);
-                    case "*" -> Math.multiplyExact(lx, ly);
-                    case "//" -> {
-                        if (ly == 0) throw new IllegalArgumentException("division by zero");
-                        yield Math.floorDiv(lx, ly);
-                    }
-                    default -> {
-                        if (ly == 0) throw new IllegalArgumentException("modulo by zero");
-                        yield Math.floorMod(lx, ly);
-                    }
-                };
+                try {
+                    return longOp(op, lx, ly);
+                } catch (ArithmeticException e) {
+                    throw new IllegalArgumentException("integer overflow in " + format(lx) + " " + op + " " + format(ly));
+                }
             }
-            double dx = ((Number) x).doubleValue(), dy = ((Number) y).doubleValue();
+            return doubleOp(op, ((Number) x).doubleValue(), ((Number) y).doubleValue());
+        }
+
+        private static Object longOp(String op, long lx, long ly) {
+            return switch (op) {
+                case "+" -> Math.addExact(lx, ly);
+                case "-" -> Math.subtractExact(lx, ly);
+                case "*" -> Math.multiplyExact(lx, ly);
+                case "//" -> {
+                    if (ly == 0) throw new IllegalArgumentException("division by zero");
+                    yield Math.floorDiv(lx, ly);
+                }
+                default -> {
+                    if (ly == 0) throw new IllegalArgumentException("modulo by zero");
+                    yield Math.floorMod(lx, ly);
+                }
+            };
+        }
+
+        private static Object doubleOp(String op, double dx, double dy) {
             return switch (op) {
                 case "+" -> dx + dy;
                 case "-" -> dx - dy;
@@ -221,7 +238,12 @@ public final class Expr {
 
     private static String describe(Object v) {
         String type = v instanceof String ? "text" : v instanceof Boolean ? "a boolean" : "a number";
-        return type + " (" + (v instanceof String s ? "'" + s + "'" : format(v)) + ")";
+        return type + " (" + (v instanceof String s ? "'" + abbreviate(s) + "'" : format(v)) + ")";
+    }
+
+    /** {@code s} cut to 80 characters with "…" when longer. */
+    static String abbreviate(String s) {
+        return s.length() <= 80 ? s : s.substring(0, 79) + "\u2026";
     }
 
     // ---------------------------------------------------------------- parser
@@ -229,13 +251,34 @@ public final class Expr {
     private static final class Parser {
         final String s;
         int pos;
+        /** Open parentheses and prefix operators being parsed (the parser's recursion). */
+        int nest;
+        /** The depth of every composite node built so far (leaves count 1). */
+        final java.util.IdentityHashMap<Node, Integer> depth = new java.util.IdentityHashMap<>();
 
         Parser(String s) {
             this.s = s;
         }
 
         IllegalArgumentException error(String what) {
-            return new IllegalArgumentException("'" + s + "': " + what + " at column " + (pos + 1));
+            return new IllegalArgumentException("'" + abbreviate(s) + "': " + what + " at column " + (pos + 1));
+        }
+
+        IllegalArgumentException tooDeep() {
+            return error("nested more than " + MAX_DEPTH + " levels deep (parentheses, operators)");
+        }
+
+        void enter() {
+            if (++nest > MAX_DEPTH) throw tooDeep();
+        }
+
+        /** {@code n} with children {@code kids}: refused when the tree gets deeper than {@link #MAX_DEPTH}. */
+        Node node(Node n, Node... kids) {
+            int d = 0;
+            for (Node k : kids) d = Math.max(d, depth.getOrDefault(k, 1));
+            if (d + 1 > MAX_DEPTH) throw tooDeep();
+            depth.put(n, d + 1);
+            return n;
         }
 
         void skipSpace() {
@@ -268,7 +311,10 @@ public final class Expr {
         Node or() {
             Node n = and();
             while (true) {
-                if (eat("or") || eat("||")) n = new Logic("or", n, and());
+                if (eat("or") || eat("||")) {
+                    Node b = and();
+                    n = node(new Logic("or", n, b), n, b);
+                }
                 else return n;
             }
         }
@@ -276,19 +322,27 @@ public final class Expr {
         Node and() {
             Node n = not();
             while (true) {
-                if (eat("and") || eat("&&")) n = new Logic("and", n, not());
+                if (eat("and") || eat("&&")) {
+                    Node b = not();
+                    n = node(new Logic("and", n, b), n, b);
+                }
                 else return n;
             }
         }
 
         Node not() {
             skipSpace();
-            if (eat("not")) return new Unary("not", not());
-            if (pos < s.length() && s.charAt(pos) == '!' && !s.startsWith("!=", pos)) {
-                pos++;
-                return new Unary("not", not());
+            if (!eat("not")) {
+                if (pos < s.length() && s.charAt(pos) == '!' && !s.startsWith("!=", pos)) {
+                    pos++;
+                } else {
+                    return cmp();
+                }
             }
-            return cmp();
+            enter();
+            Node a = not();
+            nest--;
+            return node(new Unary("not", a), a);
         }
 
         Node cmp() {
@@ -300,7 +354,7 @@ public final class Expr {
                     for (String op2 : new String[] {"==", "!=", "<", ">"}) {
                         if (s.startsWith(op2, pos)) throw error("chained comparison: use 'and'");
                     }
-                    return new Bin(op, a, b);
+                    return node(new Bin(op, a, b), a, b);
                 }
             }
             if (eat("=")) {
@@ -313,27 +367,30 @@ public final class Expr {
         Node sum() {
             Node n = prod();
             while (true) {
-                if (eat("+")) n = new Bin("+", n, prod());
-                else if (eat("-")) n = new Bin("-", n, prod());
-                else return n;
+                String op = eat("+") ? "+" : eat("-") ? "-" : null;
+                if (op == null) return n;
+                Node b = prod();
+                n = node(new Bin(op, n, b), n, b);
             }
         }
 
         Node prod() {
             Node n = unary();
             while (true) {
-                if (eat("*")) n = new Bin("*", n, unary());
-                else if (eat("//")) n = new Bin("//", n, unary());
-                else if (eat("/")) n = new Bin("/", n, unary());
-                else if (eat("%")) n = new Bin("%", n, unary());
-                else return n;
+                String op = eat("*") ? "*" : eat("//") ? "//" : eat("/") ? "/" : eat("%") ? "%" : null;
+                if (op == null) return n;
+                Node b = unary();
+                n = node(new Bin(op, n, b), n, b);
             }
         }
 
         Node unary() {
-            if (eat("-")) return new Unary("-", unary());
-            if (eat("+")) return new Unary("+", unary());
-            return atom();
+            String op = eat("-") ? "-" : eat("+") ? "+" : null;
+            if (op == null) return atom();
+            enter();
+            Node a = unary();
+            nest--;
+            return node(new Unary(op, a), a);
         }
 
         Node atom() {
@@ -341,9 +398,11 @@ public final class Expr {
             if (pos >= s.length()) throw error("expected a value, found the end");
             char c = s.charAt(pos);
             if (c == '(') {
+                enter();
                 pos++;
                 Node n = or();
                 if (!eat(")")) throw error("expected ')'");
+                nest--;
                 return n;
             }
             if (c == '"' || c == '\'') {

@@ -31,8 +31,6 @@ import java.util.Set;
  * runs, each with validated settings and its step plan; every check happens here, before any compute.
  */
 public final class SweepDef {
-    /** Settings keys whose values are mappings, so a template may address one entry: {@code KEY.ENTRY}. */
-    static final Set<String> NESTED = Set.of("clip_models_schedules", "clip_modules_schedules", "diffusion_model_config");
 
     /**
      * A template: a settings key (or {@code key.entry}) and a value with {@code {expression}} holes.
@@ -40,8 +38,9 @@ public final class SweepDef {
      * @param key   as written
      * @param top   the top-level settings key
      * @param entry the entry of a mapping-valued key, or null
+     * @param origin where it was written ({@code --set}, or the sweep file and its {@code set} key), for messages
      */
-    public record Template(String key, String top, String entry, String text, List<Object> parts) {
+    public record Template(String key, String top, String entry, String text, List<Object> parts, String origin) {
         String render(Map<String, Object> vars) {
             StringBuilder sb = new StringBuilder();
             for (Object p : parts) {
@@ -58,13 +57,16 @@ public final class SweepDef {
         SettingsOverrides base = SettingsOverrides.none();
         final List<String[]> grid = new ArrayList<>();      // name, spec (from the command line)
         final List<Map.Entry<String, Object>> gridTree = new ArrayList<>(); // from a file
-        final List<String> where = new ArrayList<>();
-        final List<String[]> templates = new ArrayList<>(); // key, template
+        final List<String[]> where = new ArrayList<>();     // constraint, origin
+        final List<String[]> templates = new ArrayList<>(); // key, template, origin
         int fileTemplates;
         List<Object> seeds;
         List<Object> prompts;
         List<String> contactAxes = new ArrayList<>();
         String label = "command line";
+        /** The sweep file's name for messages about its grid, or "--grid". */
+        String gridOrigin = "--grid";
+        String seedsOrigin = "--seeds";
 
         public Builder settingsFile(Path f) {
             settingsFile = f;
@@ -85,7 +87,7 @@ public final class SweepDef {
         }
 
         public Builder where(String constraint) {
-            where.add(constraint);
+            where.add(new String[] {constraint, "--where"});
             return this;
         }
 
@@ -98,11 +100,11 @@ public final class SweepDef {
             for (int i = 0; i < templates.size(); i++) {
                 if (templates.get(i)[0].equals(key)) {
                     if (i >= fileTemplates) throw DiscoException.badInput("--set: '" + key + "': set twice");
-                    templates.set(i, new String[] {key, value}); // the command line replaces the file's value
+                    templates.set(i, new String[] {key, value, "--set"}); // the command line replaces the file's value
                     return this;
                 }
             }
-            templates.add(new String[] {key, value});
+            templates.add(new String[] {key, value, "--set"});
             return this;
         }
 
@@ -138,9 +140,10 @@ public final class SweepDef {
          * row and column axes).
          */
         public Builder file(Path file) {
-            Map<String, Object> m = SettingsIO.readTree(file);
+            Map<String, Object> m = SettingsIO.readTree(file, true);
             String l = file.toString();
             label = l;
+            gridOrigin = l + ": grid";
             for (Map.Entry<String, Object> e : m.entrySet()) {
                 Object v = e.getValue();
                 switch (e.getKey()) {
@@ -152,7 +155,7 @@ public final class SweepDef {
                     case "set", "templates" -> {
                         if (!(v instanceof Map<?, ?> mm)) throw DiscoException.badInput(l + ": " + e.getKey() + ": expected a mapping KEY: VALUE");
                         for (Map.Entry<?, ?> t : mm.entrySet()) {
-                            templates.add(new String[] {String.valueOf(t.getKey()), valueText(t.getValue())});
+                            templates.add(new String[] {String.valueOf(t.getKey()), valueText(t.getValue()), l + ": " + e.getKey()});
                         }
                     }
                     case "grid" -> {
@@ -160,13 +163,14 @@ public final class SweepDef {
                         for (Map.Entry<?, ?> t : mm.entrySet()) gridTree.add(Map.entry(String.valueOf(t.getKey()), t.getValue() == null ? "" : t.getValue()));
                     }
                     case "where" -> {
-                        if (v instanceof String s) where.add(s);
-                        else if (v instanceof List<?> ll) for (Object o : ll) where.add(String.valueOf(o));
+                        if (v instanceof String s) where.add(new String[] {s, l + ": where"});
+                        else if (v instanceof List<?> ll) for (Object o : ll) where.add(new String[] {String.valueOf(o), l + ": where"});
                         else throw DiscoException.badInput(l + ": where: expected a constraint or a list of them");
                     }
                     case "seeds" -> {
                         try {
                             setSeeds(Axis.fromTree(v, l + ": seeds"));
+                            seedsOrigin = l + ": seeds";
                         } catch (IllegalArgumentException ex) {
                             throw DiscoException.badInput(ex.getMessage(), ex);
                         }
@@ -216,6 +220,8 @@ public final class SweepDef {
     private final List<Template> templates;
     private final List<String> contactAxes;
     private final List<String> warnings = new ArrayList<>();
+    /** Where each constraint was written (--where or the sweep file), for messages. */
+    private final java.util.IdentityHashMap<Expr, String> whereOrigins = new java.util.IdentityHashMap<>();
 
     private SweepDef(Builder b) {
         this.settingsFile = b.settingsFile;
@@ -224,8 +230,8 @@ public final class SweepDef {
         Set<String> names = new HashSet<>();
         try {
             for (Map.Entry<String, Object> g : b.gridTree) {
-                String n = Axis.checkName(g.getKey(), "grid");
-                ax.add(new Axis(n, Axis.Kind.VARIABLE, Axis.fromTree(g.getValue(), "grid: " + n)));
+                String n = Axis.checkName(g.getKey(), b.gridOrigin);
+                ax.add(new Axis(n, Axis.Kind.VARIABLE, Axis.fromTree(g.getValue(), b.gridOrigin + ": " + n)));
             }
             for (String[] g : b.grid) {
                 String n = Axis.checkName(g[0], "--grid");
@@ -237,7 +243,8 @@ public final class SweepDef {
         if (b.seeds != null) {
             for (Object s : b.seeds) {
                 if (!(s instanceof Long l) || l < 0 || l > 0xFFFFFFFFL) {
-                    throw DiscoException.badInput("seeds: expected whole numbers from 0 to 2^32, found '" + Expr.format(s) + "'");
+                    throw DiscoException.badInput(b.seedsOrigin + ": expected whole numbers from 0 to 2^32, found '"
+                            + Expr.abbreviate(Expr.format(s)) + "'");
                 }
             }
             ax.add(new Axis("seed", Axis.Kind.SEED, b.seeds));
@@ -248,22 +255,26 @@ public final class SweepDef {
         }
         this.axes = List.copyOf(ax);
         List<Expr> cs = new ArrayList<>();
-        for (String w : b.where) {
+        for (String[] w : b.where) {
             Expr e;
             try {
-                e = Expr.parse(w);
+                e = Expr.parse(w[0]);
             } catch (IllegalArgumentException ex) {
-                throw DiscoException.badInput("--where: " + ex.getMessage(), ex);
+                throw DiscoException.badInput(w[1] + ": " + ex.getMessage(), ex);
             }
             for (String v : e.variables()) {
-                if (!names.contains(v)) throw DiscoException.badInput("--where: '" + w + "': unknown variable '" + v + "' (axes: " + names + ")");
+                if (!names.contains(v)) {
+                    throw DiscoException.badInput(w[1] + ": '" + Expr.abbreviate(w[0]) + "': unknown variable '" + v
+                            + "' (axes: " + names + ")");
+                }
             }
             cs.add(e);
+            whereOrigins.put(e, w[1]);
         }
         this.constraints = List.copyOf(cs);
         List<Template> ts = new ArrayList<>();
         Set<String> keys = new HashSet<>();
-        for (String[] t : b.templates) ts.add(template(t[0], t[1], names, keys));
+        for (String[] t : b.templates) ts.add(template(t[0], t[1], t[2], names, keys));
         this.templates = List.copyOf(ts);
         for (String a : b.contactAxes) {
             if (!names.contains(a.strip())) throw DiscoException.badInput("--axes: unknown axis '" + a.strip() + "' (axes: " + names + ")");
@@ -279,46 +290,29 @@ public final class SweepDef {
         }
     }
 
-    private static Template template(String key, String text, Set<String> names, Set<String> keys) {
-        String top = key, entry = null;
-        if (!isTopKey(key)) {
-            int dot = key.indexOf('.');
-            if (dot > 0 && isTopKey(key.substring(0, dot))) {
-                top = key.substring(0, dot);
-                entry = key.substring(dot + 1);
-                if (!NESTED.contains(top)) {
-                    throw DiscoException.badInput("--set: '" + key + "': " + top + " is not a mapping; expected " + top + "=VALUE");
-                }
-                if (entry.isEmpty()) throw DiscoException.badInput("--set: '" + key + "': expected an entry after '" + top + ".'");
-            } else {
-                throw DiscoException.badInput("--set: '" + key + "': unknown settings key (expected one of "
-                        + String.join(", ", SettingsIO.KEYS) + ", or " + String.join("/", NESTED.stream().sorted().toList()) + ".ENTRY)");
-            }
-        }
-        if (top.equals("clip_modules_schedules")) top = "clip_models_schedules";
+    private static Template template(String key, String text, String origin, Set<String> names, Set<String> keys) {
+        String[] k = SettingsIO.commandLineKey(origin, key);
+        String top = k[0], entry = k[1];
         if (!keys.add(top + (entry == null ? "" : "." + entry))) {
-            throw DiscoException.badInput("--set: '" + key + "': set twice");
+            throw DiscoException.badInput(origin + ": '" + key + "': set twice");
         }
         List<Object> parts;
         try {
             parts = Expr.templateParts(text);
         } catch (IllegalArgumentException e) {
-            throw DiscoException.badInput("--set " + key + ": " + e.getMessage(), e);
+            throw DiscoException.badInput(origin + ": " + key + ": " + e.getMessage(), e);
         }
         for (Object p : parts) {
             if (p instanceof Expr e) {
                 for (String v : e.variables()) {
                     if (!names.contains(v)) {
-                        throw DiscoException.badInput("--set " + key + ": '" + text + "': unknown variable '" + v + "' (axes: " + names + ")");
+                        throw DiscoException.badInput(origin + ": " + key + ": '" + Expr.abbreviate(text)
+                                + "': unknown variable '" + v + "' (axes: " + names + ")");
                     }
                 }
             }
         }
-        return new Template(key, top, entry, text, parts);
-    }
-
-    private static boolean isTopKey(String k) {
-        return SettingsIO.KEYS.contains(k) || k.equals("clip_modules_schedules");
+        return new Template(key, top, entry, text, parts, origin);
     }
 
     public List<Axis> axes() {
@@ -387,7 +381,8 @@ public final class SweepDef {
                 try {
                     keep &= e.test(vars);
                 } catch (IllegalArgumentException ex) {
-                    throw DiscoException.badInput("--where: " + ex.getMessage() + " (at " + vars + ")", ex);
+                    throw DiscoException.badInput(whereOrigins.getOrDefault(e, "--where") + ": " + ex.getMessage()
+                            + " (at " + vars + ")", ex);
                 }
                 if (!keep) break;
             }
@@ -398,7 +393,8 @@ public final class SweepDef {
         }
         warnings.addAll(w);
         if (out.isEmpty()) {
-            throw DiscoException.badInput("--where: the constraints " + constraints.stream().map(Expr::source).toList()
+            String origin = constraints.isEmpty() ? "sweep" : whereOrigins.getOrDefault(constraints.get(0), "--where");
+            throw DiscoException.badInput(origin + ": the constraints " + constraints.stream().map(c -> Expr.abbreviate(c.source())).toList()
                     + " exclude all " + total + " combinations: nothing to run");
         }
         return out;
@@ -419,39 +415,46 @@ public final class SweepDef {
 
     private SweepRun build(int index, String name, int[] idx, Map<String, Object> vars, Map<String, Object> tree,
                            String label, List<String> w, Long seedIfUnset) {
-        Set<String> overridden = new LinkedHashSet<>();
+        Map<String, String> overridden = new LinkedHashMap<>(); // key -> where it was set, for messages
         String where = "sweep run " + name;
+        Template current = null;
         try {
             for (Template t : templates) {
+                current = t;
                 String text = t.render(vars);
                 if (t.entry() == null) {
                     Map<String, String> set = new LinkedHashMap<>();
                     set.put(t.top(), text);
-                    overridden.addAll(new SettingsOverrides(null, null, null, null, null, null, null, set).applyTo(tree, w));
+                    for (String k : new SettingsOverrides(null, null, null, null, null, null, null, set).applyTo(tree, w)) {
+                        overridden.put(k, t.origin());
+                    }
                 } else if (t.top().equals("clip_models_schedules")) {
                     Map<String, String> sc = new LinkedHashMap<>();
                     sc.put(t.entry(), text);
-                    overridden.addAll(new SettingsOverrides(null, null, sc, null, null, null, null, null).applyTo(tree, w));
+                    for (String k : new SettingsOverrides(null, null, sc, null, null, null, null, null).applyTo(tree, w)) {
+                        overridden.put(k, t.origin());
+                    }
                 } else {
                     Map<String, Object> m = new LinkedHashMap<>();
                     if (tree.get(t.top()) instanceof Map<?, ?> old) old.forEach((k, v) -> m.put(String.valueOf(k), v));
                     m.put(t.entry(), yaml(text));
                     tree.put(t.top(), m);
-                    overridden.add(t.top());
+                    overridden.put(t.top(), t.origin());
                 }
             }
         } catch (IllegalArgumentException e) {
-            throw DiscoException.badInput(where + ": --set: " + e.getMessage(), e);
+            throw DiscoException.badInput(where + ": " + (current == null ? "--set" : current.origin() + ": " + current.key())
+                    + ": " + e.getMessage(), e);
         }
-        overridden.addAll(base.applyTo(tree, w)); // --steps, --seed, ... win over the sweep's values
+        for (String k : base.applyTo(tree, w)) overridden.put(k, "command line"); // --steps, --seed, ... win over the sweep's values
         for (Axis a : axes) {
             if (a.kind() == Axis.Kind.SEED) {
                 tree.put("seed", vars.get(a.name()));
-                overridden.add("seed");
+                overridden.put("seed", "sweep seeds");
             } else if (a.kind() == Axis.Kind.PROMPT) {
                 Object p = a.values().get(((Long) vars.get(a.name())).intValue());
                 tree.put("text_prompts", p instanceof List<?> l ? new ArrayList<>(l) : new ArrayList<>(List.of(String.valueOf(p))));
-                overridden.add("text_prompts");
+                overridden.put("text_prompts", "sweep prompts");
             }
         }
         if (tree.get("seed") == null && seedIfUnset != null) tree.put("seed", seedIfUnset);

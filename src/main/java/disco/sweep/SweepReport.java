@@ -27,6 +27,12 @@ import java.util.Map;
  */
 public final class SweepReport {
     static {
+        // no ImageIO disk cache: it writes temp files outside the run directory, and its shutdown hook
+        // (StreamCloser) throws when the JVM exits during a write (a second Ctrl-C)
+        ImageIO.setUseCache(false);
+    }
+
+    static {
         System.setProperty("java.awt.headless", "true");
     }
 
@@ -101,7 +107,7 @@ public final class SweepReport {
     }
 
     /** The image shown for a run: its first final image, else its latest partial, else null. */
-    static Path shownImage(Path out, SweepRun r) {
+    public static Path shownImage(Path out, SweepRun r) {
         RunOutputs o = outputs(out, r);
         for (Path f : List.of(o.finalImage(0, 0), o.finalImage(0, 1))) if (Files.isRegularFile(f)) return f;
         List<Path> ps = partialsOfBatch0(o);

@@ -9,9 +9,48 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 
-/** Writes files under a temporary name beside the target, then renames: nothing half-written is left behind. */
+/**
+ * Writes files under a temporary name beside the target, then renames: nothing half-written is left behind. The temp
+ * files being written are also removed when the JVM exits in the middle (a second Ctrl-C exits at once, during a
+ * write perhaps); after that no new one is started.
+ */
 public final class AtomicFiles {
     private AtomicFiles() {}
+
+    /** Temp files being written now; null once the JVM is shutting down (then no write starts). */
+    private static java.util.Set<Path> inFlight = new java.util.HashSet<>();
+
+    static {
+        try {
+            Runtime.getRuntime().addShutdownHook(new Thread(AtomicFiles::removeInFlight, "disco-temp-cleanup"));
+        } catch (IllegalStateException | SecurityException ignored) {
+            // already shutting down: nothing to clean up later
+        }
+    }
+
+    /** Deletes the temp files being written and refuses new ones (the shutdown hook; callable from tests). */
+    static synchronized void removeInFlight() {
+        if (inFlight == null) return;
+        for (Path p : inFlight) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException ignored) {
+                // best effort while exiting
+            }
+        }
+        inFlight = null;
+    }
+
+    private static synchronized Path register(Path dir, Path target) throws IOException {
+        if (inFlight == null) throw new IOException("the JVM is exiting: not starting to write " + target);
+        Path tmp = createTemp(dir, target);
+        inFlight.add(tmp);
+        return tmp;
+    }
+
+    private static synchronized void unregister(Path tmp) {
+        if (inFlight != null) inFlight.remove(tmp);
+    }
 
     @FunctionalInterface
     public interface Writer {
@@ -21,7 +60,7 @@ public final class AtomicFiles {
     public static void write(Path target, Writer writer) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         if (dir != null) Files.createDirectories(dir);
-        Path tmp = createTemp(dir, target);
+        Path tmp = register(dir, target);
         try {
             try (OutputStream out = Files.newOutputStream(tmp)) {
                 writer.write(out);
@@ -32,7 +71,11 @@ public final class AtomicFiles {
                 Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
             }
         } finally {
-            Files.deleteIfExists(tmp);
+            try {
+                Files.deleteIfExists(tmp);
+            } finally {
+                unregister(tmp);
+            }
         }
     }
 

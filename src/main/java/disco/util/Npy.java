@@ -82,6 +82,11 @@ public final class Npy {
         return parse(bytes, file.toString());
     }
 
+    /**
+     * Parses {@code .npy} bytes; {@code name} names the file in errors. Every field is checked (magic, version,
+     * header length, dtype, shape, data size) so that a damaged or hand-made file is one line of bad input, never
+     * an exception from deep inside.
+     */
     public static Array parse(byte[] bytes, String name) {
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < MAGIC.length; i++) {
@@ -93,34 +98,62 @@ public final class Npy {
         if (major == 1) {
             headerLen = Short.toUnsignedInt(b.getShort(8));
             offset = 10;
-        } else {
+        } else if (major == 2 || major == 3) {
+            if (bytes.length < 12) throw DiscoException.badInput(name + ": truncated .npy header");
             headerLen = b.getInt(8);
             offset = 12;
+        } else {
+            throw DiscoException.badInput(name + ": unsupported .npy version " + major + " (expected 1, 2 or 3)");
+        }
+        if (headerLen < 0 || headerLen > bytes.length - offset) {
+            throw DiscoException.badInput(name + ": truncated .npy header: " + headerLen + " header bytes declared, "
+                    + (bytes.length - offset) + " present");
         }
         String header = new String(bytes, offset, headerLen, StandardCharsets.ISO_8859_1);
         Matcher d = DESCR.matcher(header);
         Matcher f = FORTRAN.matcher(header);
         Matcher s = SHAPE.matcher(header);
-        if (!d.find() || !f.find() || !s.find()) throw DiscoException.badInput(name + ": malformed .npy header: " + header.trim());
+        if (!d.find() || !f.find() || !s.find()) {
+            throw DiscoException.badInput(name + ": malformed .npy header: " + abbreviate(header.trim()));
+        }
         if (f.group(1).equals("True")) throw DiscoException.badInput(name + ": fortran_order arrays are not supported");
         String dtype = d.group(1);
         if (dtype.equals("<b1")) dtype = "|b1";
         String[] dims = s.group(1).split(",");
-        long[] shape = Arrays.stream(dims).map(String::trim).filter(x -> !x.isEmpty()).mapToLong(Long::parseLong).toArray();
+        long[] shape;
+        try {
+            shape = Arrays.stream(dims).map(String::trim).filter(x -> !x.isEmpty()).mapToLong(Long::parseLong).toArray();
+        } catch (NumberFormatException e) {
+            throw DiscoException.badInput(name + ": malformed .npy shape: (" + abbreviate(s.group(1)) + ")");
+        }
         int itemSize = switch (dtype) {
             case "<f4", "<i4" -> 4;
             case "<f8", "<i8" -> 8;
             case "|b1", "|u1" -> 1;
-            default -> throw DiscoException.badInput(name + ": unsupported dtype " + dtype + " (expected <f4, <f8, <i4, <i8, |b1)");
+            default -> throw DiscoException.badInput(name + ": unsupported dtype " + abbreviate(dtype)
+                    + " (expected <f4, <f8, <i4, <i8, |b1)");
         };
         long n = 1;
-        for (long x : shape) n *= x;
-        int start = offset + headerLen;
-        if (bytes.length - start < n * itemSize) {
-            throw DiscoException.badInput(name + ": truncated: expected " + n * itemSize + " data bytes, found " + (bytes.length - start));
+        try {
+            for (long x : shape) {
+                if (x < 0) throw DiscoException.badInput(name + ": negative dimension in .npy shape " + Arrays.toString(shape));
+                n = Math.multiplyExact(n, x);
+            }
+            n = Math.multiplyExact(n, itemSize);
+        } catch (ArithmeticException e) {
+            n = Long.MAX_VALUE;
         }
-        ByteBuffer data = ByteBuffer.wrap(bytes, start, (int) (n * itemSize)).slice().order(ByteOrder.LITTLE_ENDIAN);
+        int start = offset + headerLen;
+        if (bytes.length - start < n) {
+            throw DiscoException.badInput(name + ": truncated: shape " + Arrays.toString(shape) + " needs "
+                    + (n == Long.MAX_VALUE ? "more than 2^63" : Long.toString(n)) + " data bytes, found " + (bytes.length - start));
+        }
+        ByteBuffer data = ByteBuffer.wrap(bytes, start, (int) n).slice().order(ByteOrder.LITTLE_ENDIAN);
         return new Array(dtype, shape, data);
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 80 ? s : s.substring(0, 79) + "\u2026";
     }
 
     /** Writes float32 data as {@code <f4}. */

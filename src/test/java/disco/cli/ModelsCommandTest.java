@@ -122,5 +122,6 @@ class ModelsCommandTest {
         assertEquals(ExitCodes.BAD_INPUT, run("models", "list", "--registry", tmp.resolve("missing.json").toString()).code());
         assertEquals(ExitCodes.IO_ERROR, run("models", "fetch", "--registry", registry.toString(), "--model-dir", dir.toString(), "b").code());
         assertFalse(Files.exists(dir.resolve("b.gz")));
+        assertFalse(Files.exists(dir.resolve(".b.gz.lock")), "a failed fetch leaves no lock file");
     }
 }

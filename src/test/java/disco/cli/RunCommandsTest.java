@@ -135,7 +135,7 @@ class RunCommandsTest {
         assertEquals(ExitCodes.INTERRUPTED, code, err.toString());
         assertEquals("", stdout.strip());
         Path ck = tmp.resolve("int/demo/demo(0)_checkpoint.zip");
-        assertTrue(err.toString().contains("disco resume " + ck), err.toString());
+        assertTrue(err.toString().contains("disco resume '" + ck + "'"), "a hint to paste, shell-quoted: " + err);
         assertFalse(Files.exists(tmp.resolve("int/demo/demo(0)_0.png")));
         int next = Checkpoint.read(ck).nextStep();
         assertTrue(next == 1 || next == 2, "stopped after the step in flight: " + next);

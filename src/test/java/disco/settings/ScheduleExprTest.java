@@ -89,7 +89,7 @@ class ScheduleExprTest {
             "[01]*1000                   | leading zeros",
             "[1]*1000000000              | entries",
             "[1]*1000 - [1]              | cannot subtract",
-            "[true]*1000                 | unknown name 'true'",
+            "[yes]*1000                  | unknown name 'yes'",
             "[1]*1000;                   | column 9",
             "[1 2]*500                   | column 4",
             "[1e]*1000                   | exponent",
@@ -98,6 +98,25 @@ class ScheduleExprTest {
         ScheduleExpr.ScheduleException e = assertThrows(ScheduleExpr.ScheduleException.class,
                 () -> ScheduleExpr.parse(src.strip()));
         assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+
+    @Test
+    void lowercaseTrueAndFalseAreBooleans() {
+        Schedule s = ScheduleExpr.parse("[true]*400+[false]*600");
+        assertTrue(s.bool(0));
+        assertFalse(s.bool(400));
+        assertTrue(ScheduleExpr.parse("true").bool(999));
+    }
+
+    @Test
+    void deepNestingIsAnErrorNotAStackOverflow() {
+        String deep = "(".repeat(100_000) + "1" + ")".repeat(100_000);
+        ScheduleExpr.ScheduleException e = assertThrows(ScheduleExpr.ScheduleException.class, () -> ScheduleExpr.parse(deep));
+        assertTrue(e.getMessage().contains("nested more than " + ScheduleExpr.MAX_DEPTH), e.getMessage());
+        assertTrue(e.getMessage().length() < 300, "the source is abbreviated: " + e.getMessage().length());
+        assertThrows(ScheduleExpr.ScheduleException.class, () -> ScheduleExpr.parse("-".repeat(100_000) + "1"));
+        // within the limit it still parses
+        assertEquals(3, ScheduleExpr.parse("(".repeat(150) + "3" + ")".repeat(150)).integer(0));
     }
 
     @Test

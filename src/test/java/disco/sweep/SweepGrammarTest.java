@@ -79,6 +79,20 @@ class SweepGrammarTest {
     }
 
     @Test
+    void deepNestingAndOverflowAreErrorsNotCrashes() {
+        for (String deep : new String[] {"(".repeat(50_000) + "1" + ")".repeat(50_000) + " > 0",
+                "-".repeat(50_000) + "1 > 0", "not ".repeat(50_000) + "True", "1" + " + 1".repeat(50_000) + " > 0"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Expr.parse(deep));
+            assertTrue(e.getMessage().contains("nested more than " + Expr.MAX_DEPTH), e.getMessage());
+            assertTrue(e.getMessage().length() < 300, "the source is abbreviated");
+        }
+        assertEquals(true, ev("(".repeat(100) + "1" + ")".repeat(100) + " + 1" .repeat(100) + " > 100", Map.of()));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ev("9223372036854775807 + 1 > 0", Map.of()));
+        assertTrue(e.getMessage().contains("integer overflow"), e.getMessage());
+    }
+
+    @Test
     void rangesIncludeTheirEnd() {
         assertEquals(List.of(0L, 200L, 400L, 600L, 800L, 1000L), Axis.parseValues("0:1000:200", "t"));
         assertEquals(List.of(0L, 300L, 600L, 900L), Axis.parseValues("0:1000:300", "t"));

@@ -44,4 +44,35 @@ class AtomicFilesTest {
             assertTrue(Files.getPosixFilePermissions(f).contains(PosixFilePermission.OTHERS_READ));
         }
     }
+
+    /** Run in a child JVM: starts writing {@code args[0]} and exits (as a second Ctrl-C does) in the middle. */
+    public static final class ExitMidWrite {
+        public static void main(String[] args) throws IOException {
+            AtomicFiles.write(Path.of(args[0]), out -> {
+                out.write("half".getBytes());
+                out.flush();
+                System.exit(130);
+            });
+        }
+    }
+
+    @Test
+    void anExitDuringAWriteLeavesNoTempFile(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("progress.png");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), ExitMidWrite.class.getName(), f.toString())
+                .redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes());
+        assertEquals(130, p.waitFor(), output);
+        assertEquals("", output, "nothing printed (no exception from a shutdown hook)");
+        try (var s = Files.list(dir)) {
+            assertEquals(java.util.List.of(), s.map(x -> x.getFileName().toString()).toList(), "no temp file, no half file");
+        }
+    }
+
+    @Test
+    void imageIoWritesNoCacheFilesOutsideTheRun() throws ClassNotFoundException {
+        Class.forName("disco.run.Png", true, getClass().getClassLoader()); // its initialiser turns the disk cache off
+        assertFalse(javax.imageio.ImageIO.getUseCache());
+    }
 }

@@ -434,14 +434,19 @@ public final class Checkpoint {
             }
             long last = t.offset();
             boolean empty = false;
+            boolean overflow = false;
             for (int i = 0; i < t.size().length; i++) {
                 if (t.size()[i] < 0 || t.stride()[i] < 0) {
                     throw DiscoException.badInput(file + ": " + e.getKey() + ": negative size or stride");
                 }
                 if (t.size()[i] == 0) empty = true;
-                last += (t.size()[i] - 1) * t.stride()[i];
+                try {
+                    last = Math.addExact(last, Math.multiplyExact(Math.max(0, t.size()[i] - 1), t.stride()[i]));
+                } catch (ArithmeticException ex) {
+                    overflow = true;
+                }
             }
-            if (t.offset() < 0 || (!empty && last >= t.storage().numel())) {
+            if (t.offset() < 0 || (!empty && (overflow || last >= t.storage().numel()))) {
                 throw DiscoException.badInput(file + ": " + e.getKey() + ": view runs past its storage data/"
                         + t.storage().key() + " (" + t.storage().numel() + " elements)");
             }
@@ -468,7 +473,13 @@ public final class Checkpoint {
         if (entry == null) {
             throw DiscoException.badInput(file + ": " + key + ": storage data/" + s.key() + " missing from the archive");
         }
-        long bytes = s.numel() * s.type().dtype().bytes;
+        long bytes;
+        try {
+            bytes = Math.multiplyExact(s.numel(), (long) s.type().dtype().bytes);
+        } catch (ArithmeticException e) {
+            throw DiscoException.badInput(file + ": " + key + ": storage data/" + s.key() + ": " + s.numel()
+                    + " elements of " + s.type().dtype().bytes + " bytes overflow a 64-bit size");
+        }
         if (entry.getSize() >= 0 && entry.getSize() < bytes) {
             throw DiscoException.badInput(file + ": " + key + ": storage data/" + s.key() + " holds " + entry.getSize()
                     + " bytes, expected " + bytes);

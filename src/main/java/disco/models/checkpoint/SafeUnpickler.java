@@ -218,7 +218,8 @@ final class SafeUnpickler extends Unpickler {
         if (args.length < 4 || !(args[0] instanceof StorageRef s)) {
             throw new PickleException("_rebuild_tensor_v2 with unexpected arguments");
         }
-        return new TensorRef(s, ((Number) args[1]).longValue(), longs(args[2]), longs(args[3]));
+        if (!(args[1] instanceof Number offset)) throw new PickleException("tensor offset is not an int");
+        return new TensorRef(s, exactLong(offset), longs(args[2]), longs(args[3]));
     }
 
     private static long[] longs(Object o) {
@@ -229,9 +230,21 @@ final class SafeUnpickler extends Unpickler {
         long[] r = new long[items.length];
         for (int i = 0; i < items.length; i++) {
             if (!(items[i] instanceof Number n)) throw new PickleException("expected an int, got " + typeName(items[i]));
-            r[i] = n.longValue();
+            r[i] = exactLong(n);
         }
         return r;
+    }
+
+    /** An int of the pickle as a long; one beyond 64 bits (pickle ints are unbounded) is refused, not wrapped. */
+    private static long exactLong(Number n) {
+        if (n instanceof java.math.BigInteger bi && bi.bitLength() > 63) {
+            throw new PickleException("integer " + bi + " is out of range");
+        }
+        if (!(n instanceof Long || n instanceof Integer || n instanceof Short || n instanceof Byte
+                || n instanceof java.math.BigInteger)) {
+            throw new PickleException("expected an int, got " + n.getClass().getSimpleName());
+        }
+        return n.longValue();
     }
 
     @Override
@@ -241,7 +254,9 @@ final class SafeUnpickler extends Unpickler {
         }
         if (!(t[1] instanceof StorageType type)) throw new PickleException("persistent id without a storage type");
         String key = String.valueOf(t[2]);
-        long numel = ((Number) t[4]).longValue();
+        if (!(t[4] instanceof Number size)) throw new PickleException("storage " + key + ": size is not an int");
+        long numel = exactLong(size);
+        if (numel < 0) throw new PickleException("storage " + key + ": negative size " + numel);
         StorageRef prev = storages.get(key);
         if (prev != null) {
             if (prev.type() != type && !prev.type().equals(type)) {

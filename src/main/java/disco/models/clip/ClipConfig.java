@@ -54,7 +54,11 @@ public record ClipConfig(int embedDim, int imageResolution, List<Integer> resnet
             }
             visionPatch = (int) conv1[3];
             long pos = need(shapes, "visual.positional_embedding", 2, source)[0];
-            int grid = (int) Math.round(Math.sqrt(pos - 1));
+            int grid = (int) Math.round(Math.sqrt(Math.max(0, pos - 1)));
+            if ((long) grid * grid + 1 != pos) {
+                throw bad(source, "visual.positional_embedding", "grid*grid + 1 rows (a square of patches plus the class"
+                        + " token), found " + pos);
+            }
             imageRes = visionPatch * grid;
             visionHeads = visionWidth / 64;
             if (vitLayers == 0) throw bad(source, "visual.transformer.resblocks.0.attn.in_proj_weight", "a tensor");
@@ -75,7 +79,7 @@ public record ClipConfig(int embedDim, int imageResolution, List<Integer> resnet
             vitLayers = 0;
             visionWidth = (int) need(shapes, "visual.layer1.0.conv1.weight", 4, source)[0];
             long pos = need(shapes, "visual.attnpool.positional_embedding", 2, source)[0];
-            int outputWidth = (int) Math.round(Math.sqrt(pos - 1));
+            int outputWidth = (int) Math.round(Math.sqrt(Math.max(0, pos - 1)));
             if ((long) outputWidth * outputWidth + 1 != pos) {
                 throw bad(source, "visual.attnpool.positional_embedding", "grid*grid + 1 rows, found " + pos);
             }
@@ -84,7 +88,12 @@ public record ClipConfig(int embedDim, int imageResolution, List<Integer> resnet
             visionHeads = visionWidth * 32 / 64;
         }
         int embedDim = (int) need(shapes, "text_projection", 2, source)[1];
-        int contextLength = (int) need(shapes, "positional_embedding", 2, source)[0];
+        long context = need(shapes, "positional_embedding", 2, source)[0];
+        if (context != disco.models.tokenizer.SimpleTokenizer.CONTEXT_LENGTH) {
+            throw bad(source, "positional_embedding", disco.models.tokenizer.SimpleTokenizer.CONTEXT_LENGTH
+                    + " rows (CLIP's text context), found " + context);
+        }
+        int contextLength = (int) context;
         int vocabSize = (int) need(shapes, "token_embedding.weight", 2, source)[0];
         int width = (int) need(shapes, "ln_final.weight", 1, source)[0];
         int heads = width / 64;

@@ -102,11 +102,18 @@ public final class Downloader {
         }
         // one downloader per file: a second `disco models fetch` of the same file stops instead of mixing bytes
         Path lockFile = target.resolveSibling("." + target.getFileName() + ".lock");
+        // The lock file exists only while a download holds it: it is removed (still locked) on every way out, so a
+        // failed fetch leaves nothing behind; a lock whose file was removed meanwhile is another's finished one.
         try (FileChannel lockChannel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            Object opened = fileKey(lockFile);
             FileLock lock;
             try {
                 lock = lockChannel.tryLock();
             } catch (OverlappingFileLockException ex) {
+                lock = null;
+            }
+            if (lock != null && opened != null && !opened.equals(fileKey(lockFile))) {
+                lock.release();
                 lock = null;
             }
             if (lock == null) {
@@ -115,10 +122,23 @@ public final class Downloader {
             try {
                 return downloadLocked(e, target, part);
             } finally {
-                lock.release();
+                try {
+                    Files.deleteIfExists(lockFile);
+                } finally {
+                    lock.release();
+                }
             }
         } catch (IOException ex) {
             throw new DiscoException(ExitCodes.IO_ERROR, lockFile + ": cannot lock (" + ex.getMessage() + ")", ex);
+        }
+    }
+
+    /** The file's identity (inode), or null when it is gone or the file system has none. */
+    private static Object fileKey(Path f) {
+        try {
+            return Files.readAttributes(f, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        } catch (IOException ex) {
+            return null;
         }
     }
 

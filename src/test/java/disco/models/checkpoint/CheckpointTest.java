@@ -111,6 +111,24 @@ class CheckpointTest {
     }
 
     @Test
+    void sizesThatOverflowAreRefusedNotWrapped() throws IOException {
+        // 2^62 float32 elements: 2^64 bytes, which a long multiplication wraps to 0
+        TorchZipWriter w = new TorchZipWriter().beginStateDict()
+                .tensor("w", "FloatStorage", "0", 1L << 62, 0, new long[] {4}, new long[] {1})
+                .endStateDict().storage("0", TorchZipWriter.floats(0, 1, 2, 3));
+        Path f = w.write(tmp.resolve("huge.pt"), "archive");
+        DiscoException e = badInput(() -> Checkpoint.read(f));
+        assertTrue(e.getMessage().contains("storage data/0") && e.getMessage().contains("overflow"), e.getMessage());
+        // a view whose extent overflows a long: past its storage, not wrapped inside it
+        TorchZipWriter v = new TorchZipWriter().beginStateDict()
+                .tensor("w", "FloatStorage", "0", 4, 0, new long[] {3, 2}, new long[] {1L << 62, 1})
+                .endStateDict().storage("0", TorchZipWriter.floats(0, 1, 2, 3));
+        Path g = v.write(tmp.resolve("stride.pt"), "archive");
+        e = badInput(() -> Checkpoint.read(g));
+        assertTrue(e.getMessage().contains(": w: view runs past"), e.getMessage());
+    }
+
+    @Test
     void maliciousGlobalIsRefusedBeforeAnythingIsBuilt() throws IOException {
         // a tensor whose storage is absent from the archive, then os.system('...'): refusing the global must come
         // first (no storage is read and no tensor built before the whole pickle is accepted)

@@ -39,6 +39,11 @@ final class TorchZipWriter {
     }
 
     TorchZipWriter integer(long v) {
+        if (v != (int) v) {
+            op(0x8a).op(8); // LONG1: 8 little-endian bytes
+            for (int i = 0; i < 8; i++) op((int) ((v >> (8 * i)) & 0xff));
+            return this;
+        }
         op('J');
         op((int) (v & 0xff)).op((int) ((v >> 8) & 0xff)).op((int) ((v >> 16) & 0xff)).op((int) ((v >> 24) & 0xff));
         return this;
