@@ -1,5 +1,6 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import disco.bench.KernelBench;
 import disco.torch.Torch;
 import disco.util.DiscoException;

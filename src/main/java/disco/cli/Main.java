@@ -1,5 +1,6 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import disco.util.DiscoException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

@@ -1,5 +1,6 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import disco.guidance.NativeCutoutStage;
 import disco.guidance.NativeLossKernels;
 import disco.models.registry.ModelDir;

@@ -1,5 +1,6 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import disco.settings.SettingsIO;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

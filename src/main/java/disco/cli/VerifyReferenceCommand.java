@@ -1,5 +1,6 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import disco.reference.CheckResult;
 import disco.reference.ReferenceCheck;
 import disco.reference.ReferenceChecks;

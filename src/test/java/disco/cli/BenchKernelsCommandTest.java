@@ -1,5 +1,6 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import org.junit.jupiter.api.Test;
 
 

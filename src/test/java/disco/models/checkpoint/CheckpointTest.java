@@ -1,6 +1,6 @@
 package disco.models.checkpoint;
 
-import disco.cli.ExitCodes;
+import disco.util.ExitCodes;
 import disco.torch.Tensors;
 import disco.reference.Fixtures;
 import disco.torch.Torch;
