@@ -7,9 +7,8 @@ import disco.models.unet.UNetConfig;
 import disco.models.unet.UNetModel;
 import disco.plan.DiffusionSchedule;
 import disco.plan.PlanStep;
-import disco.plan.ScheduleChecks;
+import disco.plan.FixtureSettings;
 import disco.plan.StepPlan;
-import disco.reference.ReferenceContext;
 import disco.run.DemoTokens;
 import disco.sampling.SamplerConfig;
 import disco.sampling.SpacedAlphas;
@@ -100,13 +99,13 @@ public final class StepSetup implements AutoCloseable {
 
     /** As {@link #fromReference(Path, Device)}; {@code withSecondary} loads {@code secondary.pt} even where the plan does not use it. */
     public static StepSetup fromReference(Path dir, Device device, boolean withSecondary) {
-        ReferenceContext ctx = new ReferenceContext(dir, null);
         for (String f : List.of("settings.json", "unet.json", "unet.pt")) {
             if (!Files.isRegularFile(dir.resolve(f))) throw DiscoException.badInput(dir.resolve(f) + ": expected a file (reference directory layout)");
         }
-        JsonNode s = ctx.settings();
-        StepPlan plan = ScheduleChecks.plan(s);
-        DiffusionSchedule ds = ScheduleChecks.schedule(s);
+        FixtureSettings fs = FixtureSettings.read(dir.resolve("settings.json"));
+        JsonNode s = fs.json();
+        StepPlan plan = fs.plan();
+        DiffusionSchedule ds = fs.schedule();
         SpacedAlphas alphas = SpacedAlphas.of(ds);
         int skip = s.path("skip_steps").asInt(0);
         boolean clipDenoised = s.path("clip_denoised").asBoolean(false);
@@ -129,7 +128,7 @@ public final class StepSetup implements AutoCloseable {
             Path f = dir.resolve("clip-" + name + ".pt");
             if (!Files.isRegularFile(f)) throw DiscoException.badInput(f + ": expected the CLIP checkpoint of clip_models entry '" + name + "'");
             clips.put(name, ClipModel.load(f, device));
-            Npy.Array e = ctx.npy("text_embeds-" + name + ".npy");
+            Npy.Array e = Npy.read(dir.resolve("text_embeds-" + name + ".npy"));
             embeds.put(name, keep(Tensors.fromFloats(e.floats(), e.shape()), device));
         }
         toDevice(unet, sec, device);

@@ -1,8 +1,7 @@
 package disco.models.clip;
 
-import disco.reference.CheckResult;
+import disco.reference.ClipReferenceChecks;
 import disco.reference.Fixtures;
-import disco.reference.ReferenceContext;
 import disco.util.DiscoException;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -37,21 +36,6 @@ class ClipModelTest {
     @AfterAll
     static void restoreThreads() {
         torch.set_num_threads(threads);
-    }
-
-    @Test
-    void textEmbeddingsMatchTheReferenceForEveryClipInTheDirectory() {
-        Path dir = Fixtures.referenceA().orElse(null);
-        assumeTrue(dir != null, Fixtures.missingMessage());
-        ReferenceContext ctx = new ReferenceContext(dir, null);
-        List<String> names = ClipReferenceChecks.clipNames(dir);
-        assertFalse(names.isEmpty());
-        List<CheckResult> results = new ClipReferenceChecks().run(ctx);
-        assertEquals(1 + names.size(), results.size());
-        for (CheckResult r : results) {
-            System.out.println(r.line());
-            assertTrue(r.pass(), r.line());
-        }
     }
 
     @Test

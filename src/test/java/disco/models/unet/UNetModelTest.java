@@ -151,7 +151,7 @@ class UNetModelTest {
             Tensor y = m.forward(x, t);
             assertEquals("float32", Checkpoint.dtypeName(y.scalar_type()));
             float[] half = Tensors.toFloats(y);
-            double err = disco.reference.Compare.maxRelErr(half, ref);
+            double err = disco.util.Compare.maxRelErr(half, ref);
             assertTrue(err < 2e-2, "half torso vs float: " + err);
             y.sum().backward();
             for (float v : Tensors.toFloats(x.grad())) assertTrue(Float.isFinite(v));
