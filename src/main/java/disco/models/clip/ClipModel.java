@@ -2,7 +2,7 @@ package disco.models.clip;
 
 import disco.models.clip.Nn.LayerNorm;
 import disco.models.clip.Nn.Transformer;
-import disco.models.checkpoint.Checkpoint;
+import disco.models.checkpoint.TorchCheckpoint;
 import disco.models.tokenizer.SimpleTokenizer;
 import disco.torch.Torch;
 import disco.util.DiscoException;
@@ -91,13 +91,13 @@ public final class ClipModel extends ClipModule {
         Torch.init();
         ClipModel m;
         try (PointerScope scope = new PointerScope()) {
-            Map<String, Tensor> weights = Checkpoint.read(checkpoint);
+            Map<String, Tensor> weights = TorchCheckpoint.read(checkpoint);
             Map<String, long[]> shapes = new LinkedHashMap<>();
             weights.forEach((k, t) -> {
                 if (!ClipConfig.NON_WEIGHT_KEYS.contains(k)) shapes.put(k, Ops.shape(t));
             });
             m = build(ClipConfig.fromShapes(shapes, checkpoint.toString()), device);
-            Checkpoint.loadInto(m, weights, checkpoint, ClipConfig.NON_WEIGHT_KEYS);
+            TorchCheckpoint.loadInto(m, weights, checkpoint, ClipConfig.NON_WEIGHT_KEYS);
         }
         return m;
     }

@@ -5,7 +5,7 @@ import disco.models.layers.Conv;
 import disco.models.layers.GroupNorm32;
 import disco.models.layers.Linear;
 import disco.models.layers.Params;
-import disco.models.checkpoint.Checkpoint;
+import disco.models.checkpoint.TorchCheckpoint;
 import disco.torch.Tensors;
 import disco.torch.Torch;
 import org.bytedeco.javacpp.PointerScope;
@@ -158,7 +158,7 @@ public final class UNetModel extends Module {
      */
     public Tensor forward(Tensor x, Tensor timesteps) {
         if (x.dim() != 4 || x.size(1) != 3) {
-            throw new IllegalArgumentException("UNet input must be [N, 3, H, W], got " + java.util.Arrays.toString(Checkpoint.shape(x)));
+            throw new IllegalArgumentException("UNet input must be [N, 3, H, W], got " + java.util.Arrays.toString(TorchCheckpoint.shape(x)));
         }
         int m = config.sizeMultiple();
         if (x.size(2) % m != 0 || x.size(3) % m != 0) {
@@ -349,7 +349,7 @@ public final class UNetModel extends Module {
      */
     public static UNetModel load(UNetConfig config, Path checkpoint) {
         UNetModel m = new UNetModel(config);
-        Checkpoint.load(m, checkpoint, Set.of()); // streamed: one storage in memory at a time
+        TorchCheckpoint.load(m, checkpoint, Set.of()); // streamed: one storage in memory at a time
         m.eval();
         Params.freeze(m);
         return m;
@@ -381,7 +381,7 @@ public final class UNetModel extends Module {
     /** Number of parameters. */
     public long parameterCount() {
         long n = 0;
-        for (Tensor t : Checkpoint.stateDict(this).values()) n += t.numel();
+        for (Tensor t : TorchCheckpoint.stateDict(this).values()) n += t.numel();
         return n;
     }
 }

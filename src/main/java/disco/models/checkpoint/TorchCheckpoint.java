@@ -45,8 +45,8 @@ import java.util.zip.ZipFile;
  * whose code is never executed. The pickle is read with an allowlist of globals; tensors are built only after the
  * whole pickle has been accepted.
  */
-public final class Checkpoint {
-    private Checkpoint() {}
+public final class TorchCheckpoint {
+    private TorchCheckpoint() {}
 
     /**
      * Reads every tensor of a checkpoint, keyed by its state_dict name, in file order. Views of one storage share
