@@ -30,7 +30,7 @@ import java.util.function.Consumer;
  * {@code losses.sum() * clip_guidance_scale / cutn_batches} is pulled back through the encoder, the normalisation
  * and the cutouts to {@code x_in};</li>
  * <li>tv and saturation gradients on {@code x_in} (DD's range loss is computed on {@code pred}, upstream of
- * {@code x_in}, so it contributes nothing to the gradient; its value is only reported);</li>
+ * {@code x_in}, so it contributes nothing to the gradient; it is not computed and not logged);</li>
  * <li>NaN guard (a NaN anywhere in the {@code x_in} gradient → zero gradient, no clamp), then the pull-back to
  * {@code x} through the denoiser, negated, then the RMS clamp to {@code clamp_max} when {@code clamp_grad}.</li>
  * </ol>

@@ -48,17 +48,6 @@ public final class Tensors {
         return t;
     }
 
-    /** A new float64 CPU tensor of {@code shape} holding a copy of {@code data}. */
-    public static Tensor fromDoubles(double[] data, long... shape) {
-        Torch.init();
-        long n = 1;
-        for (long s : shape) n *= s;
-        if (n != data.length) throw new IllegalArgumentException("shape holds " + n + " values, data " + data.length);
-        Tensor t = torch.empty(shape, new TensorOptions(ScalarType.Double), null);
-        if (data.length > 0) new DoublePointer(t.data_ptr()).put(data, 0, data.length);
-        return t;
-    }
-
     /** The values of any tensor as float32, in row-major order (copied to the CPU when needed). */
     public static float[] toFloats(Tensor t) {
         Tensor c = t.detach().to(new org.bytedeco.pytorch.Device("cpu"), ScalarType.Float).contiguous();
