@@ -1,12 +1,13 @@
 package disco.sampling;
 
+import disco.torch.Tensors;
 import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
-import static disco.sampling.Scalars.f;
-import static disco.sampling.Scalars.perSample;
+import static disco.torch.Scalars.f;
+import static disco.torch.Scalars.perSample;
 
 /**
  * A guided-diffusion eps model (the UNet) as a {@link Denoiser}: the network is called with the wrapped timestep
@@ -73,7 +74,7 @@ public final class EpsDenoiser implements Denoiser {
             protected Tensor pullBack(Tensor g) {
                 // pred = A x - B eps(x): grad_x = A g + J_eps^T (-B g)
                 Tensor ge = g.neg().mul(f(alphas.sqrtRecipM1AlphaBar(index)));
-                Tensor viaNet = GraphEvaluation.vjp(graphOutput, leafX, ge);
+                Tensor viaNet = Tensors.vjp(graphOutput, leafX, ge);
                 return viaNet.add(g.mul(f(alphas.sqrtRecipAlphaBar(index))));
             }
         };
@@ -187,13 +188,6 @@ public final class EpsDenoiser implements Denoiser {
         }
 
         protected abstract Tensor pullBack(Tensor g);
-
-        /** {@code (d out / d x)^T g} through autograd; frees the graph. */
-        static Tensor vjp(Tensor out, Tensor x, Tensor g) {
-            TensorVector r = torch.grad(new TensorVector(out), new TensorVector(x), new TensorVector(g),
-                    new org.bytedeco.pytorch.BoolOptional(false), false, false);
-            return r.get(0);
-        }
 
         @Override
         public void close() {

@@ -1,10 +1,11 @@
 package disco.sampling;
 
+import disco.torch.Tensors;
 import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.Tensor;
 
-import static disco.sampling.Scalars.f;
-import static disco.sampling.Scalars.perSample;
+import static disco.torch.Scalars.f;
+import static disco.torch.Scalars.perSample;
 
 /**
  * A network that predicts the clean image directly, as a {@link Denoiser}: DD's secondary model, called with the
@@ -46,7 +47,7 @@ public final class XStartDenoiser implements Denoiser {
         return new EpsDenoiser.GraphEvaluation(index, leaf, eps, pred, withGrad ? predGraph : null) {
             @Override
             protected Tensor pullBack(Tensor g) {
-                return vjp(graphOutput, leafX, g);
+                return Tensors.vjp(graphOutput, leafX, g);
             }
         };
     }

@@ -3,7 +3,9 @@ package disco.torch;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -62,6 +64,20 @@ public final class Tensors {
         double[] out = new double[(int) c.numel()];
         if (out.length > 0) new DoublePointer(c.data_ptr()).get(out, 0, out.length);
         return out;
+    }
+
+    /**
+     * {@code (d out / d x)^T g} through autograd (LibTorch's {@code torch::autograd::grad}): the vector-Jacobian
+     * product at the leaf {@code x}; frees the graph behind {@code out}.
+     */
+    public static Tensor vjp(Tensor out, Tensor x, Tensor g) {
+        return vjpAll(out, g, x).get(0);
+    }
+
+    /** {@link #vjp} with respect to several leaves at once, in their order; frees the graph. */
+    public static TensorVector vjpAll(Tensor out, Tensor g, Tensor... xs) {
+        return torch.grad(new TensorVector(out), new TensorVector(xs), new TensorVector(g), new BoolOptional(false),
+                false, false);
     }
 
     /** The sizes of {@code t}. */

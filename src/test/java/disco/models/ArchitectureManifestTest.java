@@ -1,5 +1,6 @@
 package disco.models;
 
+import disco.torch.Tensors;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import disco.models.checkpoint.TorchCheckpoint;
@@ -124,7 +125,7 @@ class ArchitectureManifestTest {
             count += e.getValue().numel();
             Entry x = expected.get(e.getKey());
             if (x == null) continue;
-            long[] s = TorchCheckpoint.shape(e.getValue());
+            long[] s = Tensors.shape(e.getValue());
             if (!Arrays.equals(s, x.shape())) {
                 problems.add(e.getKey() + " shape " + Arrays.toString(s) + " vs " + Arrays.toString(x.shape()));
             }

@@ -9,7 +9,7 @@ import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
-/** Small LibTorch helpers for the CLIP package: options, optional tensors, int64 ids, shapes. */
+/** Small LibTorch helpers for the CLIP package: options, optional tensors, int64 ids. */
 final class Ops {
     private Ops() {}
 
@@ -26,13 +26,5 @@ final class Ops {
         Tensor t = torch.empty(shape, options(torch.ScalarType.Long, new Device(torch.DeviceType.CPU)), null);
         new LongPointer(t.data_ptr()).capacity(data.length).put(data);
         return t;
-    }
-
-
-
-    static long[] shape(Tensor t) {
-        long[] s = new long[(int) t.dim()];
-        for (int i = 0; i < s.length; i++) s[i] = t.size(i);
-        return s;
     }
 }

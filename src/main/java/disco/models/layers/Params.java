@@ -59,7 +59,7 @@ public final class Params {
                 String key = e.getKey();
                 Tensor p = e.getValue();
                 if (!p.is_floating_point()) continue;
-                long[] shape = TorchCheckpoint.shape(p);
+                long[] shape = Tensors.shape(p);
                 float[] v = new float[(int) p.numel()];
                 if (gaussian.contains(key)) {
                     for (int i = 0; i < v.length; i++) v[i] = (float) gauss(rng);
@@ -69,7 +69,7 @@ public final class Params {
                         fanIn = fanIn(shape);
                     } else if (key.endsWith("bias")) {
                         Tensor w = sd.get(key.substring(0, key.length() - 4) + "weight");
-                        if (w != null && w.dim() >= 2) fanIn = fanIn(TorchCheckpoint.shape(w));
+                        if (w != null && w.dim() >= 2) fanIn = fanIn(Tensors.shape(w));
                     }
                     if (fanIn > 0) {
                         double bound = 1.0 / Math.sqrt(fanIn);

@@ -1,5 +1,6 @@
 package disco.models.secondary;
 
+import disco.torch.Tensors;
 import disco.models.layers.Modules;
 import disco.models.checkpoint.TorchCheckpoint;
 import disco.models.layers.Conv;
@@ -169,7 +170,7 @@ public final class SecondaryModel extends Module {
     /** The model shaped for {@code weights} (width from {@code net.0.0.weight}, Fourier size from the embedding). */
     public static SecondaryModel fromWeights(Map<String, Tensor> weights, Path file) {
         Map<String, long[]> shapes = new java.util.LinkedHashMap<>();
-        weights.forEach((k, v) -> shapes.put(k, TorchCheckpoint.shape(v)));
+        weights.forEach((k, v) -> shapes.put(k, Tensors.shape(v)));
         return fromShapes(shapes, file);
     }
 

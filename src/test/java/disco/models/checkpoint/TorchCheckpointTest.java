@@ -93,7 +93,7 @@ class TorchCheckpointTest {
                 .storage("0", TorchZipWriter.floats(data));
         Map<String, Tensor> m = TorchCheckpoint.read(w.write(tmp.resolve("views.pt"), "archive"));
         assertArrayEquals(data, Tensors.toFloats(m.get("a")));
-        assertArrayEquals(new long[] {3, 2}, TorchCheckpoint.shape(m.get("t")));
+        assertArrayEquals(new long[] {3, 2}, Tensors.shape(m.get("t")));
         assertArrayEquals(new float[] {1, 5, 2, 6, 3, 7}, Tensors.toFloats(m.get("t")));
         // the storage is shared, as in PyTorch
         m.get("a").mul_(new org.bytedeco.pytorch.Scalar(2.0));

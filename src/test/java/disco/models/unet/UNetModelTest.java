@@ -81,7 +81,7 @@ class UNetModelTest {
         try (PointerScope scope = new PointerScope()) {
             for (boolean newOrder : new boolean[] {false, true}) {
                 Tensor out = AttentionBlock.attention(Tensors.fromFloats(qkv, b, 3L * heads * ch, t), heads, newOrder);
-                assertArrayEquals(new long[] {b, (long) heads * ch, t}, TorchCheckpoint.shape(out));
+                assertArrayEquals(new long[] {b, (long) heads * ch, t}, Tensors.shape(out));
                 float[] ours = Tensors.toFloats(out);
                 float[] ref = naiveAttention(qkv, b, heads, ch, t, newOrder);
                 for (int i = 0; i < ref.length; i++) assertEquals(ref[i], ours[i], 1e-5, "newOrder=" + newOrder + " at " + i);
@@ -117,7 +117,7 @@ class UNetModelTest {
         try (PointerScope scope = new PointerScope()) {
             Tensor x = Tensors.fromFloats(xv, 1, 3, 32, 32).set_requires_grad(true);
             Tensor y = a.forward(x, Tensors.fromFloats(new float[] {999f}, 1));
-            assertArrayEquals(new long[] {1, 6, 32, 32}, TorchCheckpoint.shape(y), "learn_sigma: 6 channels");
+            assertArrayEquals(new long[] {1, 6, 32, 32}, Tensors.shape(y), "learn_sigma: 6 channels");
             y.narrow(1, 0, 3).sum().backward();
             float[] g = Tensors.toFloats(x.grad());
             double norm = 0;
@@ -168,12 +168,12 @@ class UNetModelTest {
         assertTrue(sd.containsKey("input_blocks.2.0.op.weight"), "Downsample conv is named op");
         assertTrue(sd.containsKey("output_blocks.1.2.conv.weight"), "Upsample conv is named conv");
         assertTrue(sd.containsKey("output_blocks.0.1.qkv.weight"));
-        assertArrayEquals(new long[] {32, 3, 3, 3}, TorchCheckpoint.shape(sd.get("input_blocks.0.0.weight")));
-        assertArrayEquals(new long[] {3, 32, 3, 3}, TorchCheckpoint.shape(sd.get("out.2.weight")));
+        assertArrayEquals(new long[] {32, 3, 3, 3}, Tensors.shape(sd.get("input_blocks.0.0.weight")));
+        assertArrayEquals(new long[] {3, 32, 3, 3}, Tensors.shape(sd.get("out.2.weight")));
         try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
             Tensor y = m.forward(Tensors.fromFloats(random(3 * 32 * 32, 5), 1, 3, 32, 32),
                     Tensors.fromFloats(new float[] {10f}, 1));
-            assertArrayEquals(new long[] {1, 3, 32, 32}, TorchCheckpoint.shape(y));
+            assertArrayEquals(new long[] {1, 3, 32, 32}, Tensors.shape(y));
             for (float v : Tensors.toFloats(y)) assertTrue(Float.isFinite(v));
         }
     }
