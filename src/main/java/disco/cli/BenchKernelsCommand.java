@@ -45,16 +45,7 @@ public final class BenchKernelsCommand implements Callable<Integer> {
         if (threads < 0) throw DiscoException.badInput("--threads: expected >= 0, got " + threads);
         Torch.init();
         if (threads > 0) torch.set_num_threads(threads);
-        Device dev;
-        if (device.equals("cpu")) {
-            dev = new Device("cpu");
-        } else if (device.equals("cuda")) {
-            if (!torch.cuda_is_available()) throw DiscoException.badInput("--device cuda: LibTorch sees no CUDA device here (build with -Pgpu on a GPU machine)");
-            if (!disco.kernels.Kernels.hasCuda()) throw DiscoException.badInput("--device cuda: disco_kernels was built without CUDA (build with -Pgpu)");
-            dev = new Device("cuda:0");
-        } else {
-            throw DiscoException.badInput("--device: expected cpu or cuda, got " + device);
-        }
+        Device dev = RunSupport.device(device);
         List<KernelBench.Row> rows = new KernelBench(height, width, sizes, reps, dev).run(System.err);
         KernelBench.print(System.out, device + ", libtorch threads " + torch.get_num_threads(), rows);
         return ExitCodes.OK;

@@ -2,9 +2,8 @@ package disco.plan;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import disco.settings.Schedule;
-import disco.settings.ScheduleExpr;
 import disco.settings.Scheduled;
+import disco.settings.SettingsIO;
 import disco.util.DiscoException;
 
 import java.io.IOException;
@@ -65,7 +64,7 @@ public record FixtureSettings(Path file, JsonNode json) {
         if (sch != null && sch.isObject()) {
             for (Iterator<Map.Entry<String, JsonNode>> it = sch.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
-                if (!e.getValue().isNull()) out.put(e.getKey(), source(e.getValue()));
+                if (!e.getValue().isNull()) out.put(e.getKey(), source(e.getKey(), e.getValue()));
             }
         }
         return out;
@@ -76,7 +75,7 @@ public record FixtureSettings(Path file, JsonNode json) {
         Map<Scheduled, String> out = new EnumMap<>(Scheduled.class);
         for (Scheduled k : Scheduled.values()) {
             JsonNode v = json.get(k.key());
-            if (v != null && !v.isNull()) out.put(k, source(v));
+            if (v != null && !v.isNull()) out.put(k, source(k.key(), v));
         }
         return out;
     }
@@ -96,11 +95,12 @@ public record FixtureSettings(Path file, JsonNode json) {
         return StepPlan.build(schedule(), skipSteps(), clipModels(), modelSchedules(), scalars);
     }
 
-    private static String source(JsonNode v) {
-        if (v.isTextual()) return v.asText();
-        if (v.isBoolean()) return ScheduleExpr.literal(v.asBoolean() ? 1 : 0, Schedule.Kind.BOOL);
-        if (v.isIntegralNumber()) return v.asText();
-        if (v.isNumber()) return ScheduleExpr.literal(v.asDouble(), Schedule.Kind.FLOAT);
-        return v.toString().replace("true", "True").replace("false", "False");
+    /** A JSON value of the file as schedule-language text ({@link SettingsIO#scheduleSource}). */
+    private String source(String key, JsonNode v) {
+        try {
+            return SettingsIO.scheduleSource(JSON.convertValue(v, Object.class));
+        } catch (IllegalArgumentException e) {
+            throw DiscoException.badInput(file + ": " + key + ": " + e.getMessage(), e);
+        }
     }
 }

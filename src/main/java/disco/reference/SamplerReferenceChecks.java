@@ -1,5 +1,6 @@
 package disco.reference;
 
+import disco.util.PyLiteral;
 import disco.util.Compare;
 import com.fasterxml.jackson.databind.JsonNode;
 import disco.models.clip.ClipModel;
@@ -13,7 +14,6 @@ import disco.guidance.ClipGuidance;
 import disco.run.ModelLoader;
 import disco.run.PerfOptions;
 import disco.run.Pipeline;
-import disco.sampling.EpsDenoiser;
 import disco.sampling.GuidanceCall;
 import disco.sampling.GuidanceResult;
 import disco.sampling.NoiseSource;
@@ -24,15 +24,12 @@ import disco.sampling.SpacedAlphas;
 import disco.sampling.StepOutput;
 import disco.sampling.Symmetry;
 import disco.torch.Tensors;
-import disco.sampling.XStartDenoiser;
-import disco.settings.Prompt;
 import disco.settings.Scheduled;
 import disco.util.DiscoException;
 import disco.util.Npy;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -130,7 +127,7 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
         /** The plan of {@code settings.json}, with {@code use_secondary_model} as the variant sets it. */
         StepPlan plan(boolean secondary) {
             Map<Scheduled, String> sc = settings.scalars();
-            sc.put(Scheduled.USE_SECONDARY_MODEL, secondary ? "True" : "False");
+            sc.put(Scheduled.USE_SECONDARY_MODEL, PyLiteral.of(secondary));
             sc.putIfAbsent(Scheduled.INIT_SCALE, "0");
             return settings.plan(sc);
         }
