@@ -238,13 +238,18 @@ void affine_bwd(float* g, int s, const float* m, bool fill_mask) {
         }
 }
 
+// The mean of the grayscale of a [3, S, S] cut (contrast's blend target), summed in double.
+float gray_mean(const float* x, size_t ss) {
+    double sum = 0.0;
+    for (size_t i = 0; i < ss; i++) sum += (double) (GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i]);
+    return (float) (sum / (double) ss);
+}
+
 void jitter_fwd(int op, float f, float* x, size_t ss) {
     if (op == 0) {
         for (size_t i = 0; i < 3 * ss; i++) x[i] = clamp01(f * x[i]);
     } else if (op == 1) {
-        double sum = 0.0;
-        for (size_t i = 0; i < ss; i++) sum += (double) (GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i]);
-        float mean = (float) (sum / (double) ss);
+        float mean = gray_mean(x, ss);
         for (size_t i = 0; i < 3 * ss; i++) x[i] = clamp01(f * x[i] + (1.0f - f) * mean);
     } else if (op == 2) {
         for (size_t i = 0; i < ss; i++) {
@@ -265,9 +270,7 @@ void jitter_bwd(int op, float f, const float* x, float* g, size_t ss) {
     if (op == 0) {
         for (size_t i = 0; i < 3 * ss; i++) g[i] *= f * clamp_pass(f * x[i]);
     } else if (op == 1) {
-        double sum = 0.0;
-        for (size_t i = 0; i < ss; i++) sum += (double) (GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i]);
-        float mean = (float) (sum / (double) ss);
+        float mean = gray_mean(x, ss);
         double gs = 0.0;
         for (size_t i = 0; i < 3 * ss; i++) {
             g[i] *= clamp_pass(f * x[i] + (1.0f - f) * mean);
