@@ -18,11 +18,9 @@ import disco.settings.Prompt;
 import disco.settings.Settings;
 import disco.util.DiscoException;
 import disco.util.Npy;
-import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 import java.nio.file.Files;
@@ -170,7 +168,7 @@ public final class StepSetup implements AutoCloseable {
         for (String name : settings.clipModels()) {
             ClipModel clip = ClipModel.demo(name);
             try (NoGradGuard ng = new NoGradGuard()) { // on the CPU, where the demo CLIP is built
-                embeds.put(name, keep(clip.encodeText(longs(DemoTokens.tokenize(texts))).to(torch.ScalarType.Float), device));
+                embeds.put(name, keep(clip.encodeText(Tensors.fromLongRows(DemoTokens.tokenize(texts))).to(torch.ScalarType.Float), device));
             }
             if (!device.is_cpu()) clip.to(device, false);
             clips.put(name, clip);
@@ -185,15 +183,6 @@ public final class StepSetup implements AutoCloseable {
         if (device.is_cpu()) return;
         unet.to(device, false);
         if (sec != null) sec.to(device, false);
-    }
-
-    private static Tensor longs(long[][] rows) {
-        int n = rows.length, l = rows[0].length;
-        Tensor t = torch.empty(new long[] {n, l}, new TensorOptions(torch.ScalarType.Long), null);
-        long[] flat = new long[n * l];
-        for (int i = 0; i < n; i++) System.arraycopy(rows[i], 0, flat, i * l, l);
-        new LongPointer(t.data_ptr()).capacity(flat.length).put(flat);
-        return t;
     }
 
     /** The pipeline disco run would build over these networks, with {@code perf}. */

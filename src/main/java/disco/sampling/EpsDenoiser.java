@@ -14,7 +14,7 @@ import static disco.torch.Scalars.perSample;
  * ({@code timestep_map[i]}, rescaled to the 1000-step scale when {@code rescale_timesteps}), a learned-sigma output's
  * first 3 channels are eps, and {@code pred_xstart = sqrt(1/ab) x - sqrt(1/ab - 1) eps} in float32.
  */
-public final class EpsDenoiser implements Denoiser {
+public final class EpsDenoiser extends NetworkDenoiser<EpsDenoiser.Network> {
     /** The network: {@code x} [N, C, H, W] and float32 timesteps [N] to its raw output [N, C or 2C, H, W]. */
     @FunctionalInterface
     public interface Network {
@@ -41,17 +41,8 @@ public final class EpsDenoiser implements Denoiser {
         void close();
     }
 
-    private final Network net;
-    private final SpacedAlphas alphas;
-
     public EpsDenoiser(Network net, SpacedAlphas alphas) {
-        this.net = net;
-        this.alphas = alphas;
-    }
-
-    @Override
-    public SpacedAlphas alphas() {
-        return alphas;
+        super(net, alphas);
     }
 
     @Override

@@ -12,24 +12,15 @@ import static disco.torch.Scalars.perSample;
  * cosine time {@code atan2(sigma, alpha) * 2 / pi} of the respaced index ({@code alpha = sqrt(ab)},
  * {@code sigma = sqrt(1 - ab)}, float32) and returning {@code pred}. Its eps is re-derived from pred.
  */
-public final class XStartDenoiser implements Denoiser {
+public final class XStartDenoiser extends NetworkDenoiser<XStartDenoiser.Network> {
     /** The network: {@code x} [N, C, H, W] and float32 cosine times [N] to {@code pred} [N, C, H, W]. */
     @FunctionalInterface
     public interface Network {
         Tensor forward(Tensor x, Tensor cosineT);
     }
 
-    private final Network net;
-    private final SpacedAlphas alphas;
-
     public XStartDenoiser(Network net, SpacedAlphas alphas) {
-        this.net = net;
-        this.alphas = alphas;
-    }
-
-    @Override
-    public SpacedAlphas alphas() {
-        return alphas;
+        super(net, alphas);
     }
 
     @Override

@@ -1,9 +1,7 @@
 package disco.reference;
 
-import disco.torch.Torch;
-import org.bytedeco.pytorch.global.torch;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.ExtendWith;
+import disco.torch.OneThread;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -14,22 +12,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** tokens and text_embeds/<name> on dd-reference-A, one thread as in ClipModelTest. */
+/** tokens and text_embeds/<name> on dd-reference-A. */
+@ExtendWith(OneThread.class)
 class ClipReferenceChecksTest {
-    static int threads;
-
-    @BeforeAll
-    static void oneThread() {
-        Torch.init();
-        threads = torch.get_num_threads();
-        torch.set_num_threads(1);
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        torch.set_num_threads(threads);
-    }
-
     @Test
     void textEmbeddingsMatchTheReferenceForEveryClipInTheDirectory() {
         Path dir = Fixtures.referenceA().orElse(null);

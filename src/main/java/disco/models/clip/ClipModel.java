@@ -190,7 +190,7 @@ public final class ClipModel extends ClipModule {
             int[] t = tokenizer.tokenize(texts.get(i));
             for (int j = 0; j < t.length; j++) ids[i * SimpleTokenizer.CONTEXT_LENGTH + j] = t[j];
         }
-        return encodeText(Ops.fromLongs(ids, texts.size(), SimpleTokenizer.CONTEXT_LENGTH));
+        return encodeText(Tensors.fromLongs(ids, texts.size(), SimpleTokenizer.CONTEXT_LENGTH));
     }
 
     /**

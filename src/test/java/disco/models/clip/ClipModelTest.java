@@ -1,5 +1,7 @@
 package disco.models.clip;
 
+import org.junit.jupiter.api.extension.ExtendWith;
+import disco.torch.OneThread;
 import disco.torch.Tensors;
 import disco.reference.ClipReferenceChecks;
 import disco.reference.Fixtures;
@@ -9,10 +11,7 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import disco.torch.Torch;
 
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -23,22 +22,8 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+@ExtendWith(OneThread.class)
 class ClipModelTest {
-    private static int threads;
-
-    /** Tiny tensors on a shared 2-core machine: LibTorch's intra-op threads only add waiting. */
-    @BeforeAll
-    static void oneThread() {
-        Torch.init();
-        threads = torch.get_num_threads();
-        torch.set_num_threads(1);
-    }
-
-    @AfterAll
-    static void restoreThreads() {
-        torch.set_num_threads(threads);
-    }
-
     @Test
     void loadReadsTheArchitectureFromTheFile() {
         Path dir = Fixtures.referenceA().orElse(null);
