@@ -1,5 +1,8 @@
 package disco.cli;
 
+import java.io.PrintWriter;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import disco.util.ExitCodes;
 import disco.bench.KernelBench;
 import disco.torch.Torch;
@@ -18,6 +21,9 @@ import java.util.concurrent.Callable;
                 + " augmented cutouts (forward + adjoint) per cut size, and the guidance-gradient stage. Prints a"
                 + " table (median ms, effective GB/s, ratio = libtorch / native) on stdout.")
 public final class BenchKernelsCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--height", defaultValue = "768", description = "image height (default ${DEFAULT-VALUE})")
     int height;
 
@@ -46,8 +52,11 @@ public final class BenchKernelsCommand implements Callable<Integer> {
         Torch.init();
         if (threads > 0) torch.set_num_threads(threads);
         Device dev = RunSupport.device(device);
-        List<KernelBench.Row> rows = new KernelBench(height, width, sizes, reps, dev).run(System.err);
-        KernelBench.print(System.out, device + ", libtorch threads " + torch.get_num_threads(), rows);
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        List<KernelBench.Row> rows = new KernelBench(height, width, sizes, reps, dev).run(err);
+        KernelBench.print(out, device + ", libtorch threads " + torch.get_num_threads(), rows);
+        out.flush();
+        err.flush();
         return ExitCodes.OK;
     }
 }

@@ -38,7 +38,7 @@ final class CliRun {
 
     /**
      * Runs {@code disco <args>} capturing both the command line's writers and, for the commands that still print
-     * on System.out / System.err (run, demo, resume, sweep, bench step / kernels), those streams, restored after.
+     * on System.out / System.err (run, demo, resume, sweep, bench step), those streams, restored after.
      */
     static Result exec(String... args) {
         PrintStream oldOut = System.out, oldErr = System.err;
