@@ -34,6 +34,19 @@ public final class Memory {
         return -1;
     }
 
+    /**
+     * Resets this process's peak resident memory (VmHWM) to the current resident memory (Linux: "5" into
+     * /proc/self/clear_refs), so that a later {@link #peakRssKb} is the peak since now; false where that is not there.
+     */
+    public static boolean resetPeak() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** The JVM heap's committed size in KiB (part of RSS once touched). */
     public static long heapCommittedKb() {
         return Runtime.getRuntime().totalMemory() / 1024;

@@ -85,7 +85,7 @@ public final class StepBench {
     public record Result(String source, String device, int threads, PerfOptions perf, Map<String, Object> options, int planSteps, List<Mode> modes,
                          List<StepRecord> records, List<Residency.StepResidency> residency, double maxRelDiff,
                          long rssAtFirstKb, long rssLastKb, long peakRssKb, long gpuPeakBytes, long heapAtFirstKb,
-                         long heapLastKb, Map<String, float[]> lastSamples) {
+                         long heapLastKb, Map<String, float[]> lastSamples, long loadPeakRssKb, long estimatedPeakBytes) {
         public List<StepRecord> of(Mode m) {
             return records.stream().filter(r -> r.mode().equals(m.label)).toList();
         }
@@ -201,6 +201,10 @@ public final class StepBench {
         List<ModeRun> ps = new ArrayList<>();
         for (Mode m : modes) ps.add(new ModeRun(setup, pipeline, m));
         Residency residency = pipeline.residency();
+        long estimated = disco.run.MemoryEstimate.estimate(disco.run.MemoryEstimate.inputs(pipeline), pipeline.clipBatch())
+                .peak().total();
+        long loadPeak = Memory.peakRssKb();
+        Memory.resetPeak(); // from here VmHWM is the peak of the steps
         List<StepRecord> records = new ArrayList<>();
         List<Residency.StepResidency> res = new ArrayList<>();
         double maxRel = 0;
@@ -267,7 +271,7 @@ public final class StepBench {
         long heapLast = steps >= RSS_FIRST ? Memory.heapCommittedKb() : -1;
         return new Result(setup.source, setup.device.is_cuda() ? "cuda" : "cpu", torch.get_num_threads(), perf, pipeline.describe(),
                 planSteps, modes, records, res, withDd ? maxRel : Double.NaN, rssFirst, rssLast, Memory.peakRssKb(),
-                gpuPeak, heapFirst, heapLast, lastSamples);
+                gpuPeak, heapFirst, heapLast, lastSamples, loadPeak, estimated);
     }
 
     /** CPU time of this process, all threads (-1 where the JVM does not say). */
@@ -340,7 +344,9 @@ public final class StepBench {
                             + " counts in RSS; fix it with -Xms = -Xmx and -XX:+AlwaysPreTouch in DISCO_JAVA_OPTS)%n",
                     r.heapAtFirstKb() / 1024.0, RSS_FIRST, r.heapLastKb() / 1024.0, n);
         }
-        out.printf("peak resident memory: %.1f MiB%n", r.peakRssKb() / 1024.0);
+        out.printf("peak resident memory during the steps: %.1f MiB (loading peaked at %.1f MiB); estimated peak of a step:"
+                + " %.1f MiB (%+.0f%%)%n", r.peakRssKb() / 1024.0, r.loadPeakRssKb() / 1024.0,
+                r.estimatedPeakBytes() / 1048576.0, 100.0 * (r.estimatedPeakBytes() / 1024.0 - r.peakRssKb()) / r.peakRssKb());
         if (r.gpuPeakBytes() >= 0) out.printf("peak GPU memory (LibTorch allocator): %.1f MiB%n", r.gpuPeakBytes() / 1048576.0);
         out.println();
         out.println("resident CLIP models per step" + (p.offloadInactive() ? " (offload-inactive" : " (no offload")
@@ -416,6 +422,8 @@ public final class StepBench {
         }
         Map<String, Object> mem = new LinkedHashMap<>();
         mem.put("peak_rss_kb", r.peakRssKb());
+        mem.put("load_peak_rss_kb", r.loadPeakRssKb());
+        mem.put("estimated_peak_bytes", r.estimatedPeakBytes());
         if (r.rssAtFirstKb() > 0) {
             mem.put("rss_after_step_" + RSS_FIRST + "_kb", r.rssAtFirstKb());
             mem.put("rss_after_last_step_kb", r.rssLastKb());

@@ -55,20 +55,12 @@ public final class BenchPassesCommand implements Callable<Integer> {
             description = "images per CLIP call (0 = one cutn batch of the plan's first step: overview + innercut)")
     int cuts;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-            description = "LibTorch intra-op threads (0 = LibTorch's default: the machine's cores)")
-    int threads;
-
     @Option(names = "--networks", paramLabel = "LIST", split = ",", defaultValue = "unet,secondary,clip",
             description = "which networks: unet, secondary, clip (default ${DEFAULT-VALUE})")
     List<String> networks;
 
-    @Option(names = "--precision", paramLabel = "fp32|bf16", defaultValue = "fp32",
-            description = "network compute precision (autocast), default ${DEFAULT-VALUE}")
-    String precision;
-
-    @Option(names = "--channels-last", description = "convolution weights and inputs in channels-last format")
-    boolean channelsLast;
+    @picocli.CommandLine.Mixin
+    PerfFlags perfFlags = new PerfFlags();
 
     @Option(names = "--json", description = "print the report as JSON on stdout")
     boolean json;
@@ -77,45 +69,45 @@ public final class BenchPassesCommand implements Callable<Integer> {
     public Integer call() {
         if (reps < 1) throw DiscoException.badInput("--reps: expected at least 1, got " + reps);
         if (cuts < 0) throw DiscoException.badInput("--cuts: expected >= 0, got " + cuts);
-        if (threads < 0) throw DiscoException.badInput("--threads: expected >= 0, got " + threads);
         for (String n : networks) {
             if (!List.of("unet", "secondary", "clip").contains(n)) {
                 throw DiscoException.badInput("--networks: expected unet, secondary or clip, got '" + n + "'");
             }
         }
         if (!Files.isDirectory(reference)) throw DiscoException.badInput("--reference: " + reference + ": expected a directory");
-        Precision prec = Precision.parse(precision, "--precision");
         Torch.init();
         Device dev = new Device("cpu");
-        PerfOptions perf = PerfOptions.defaults().withPrecision(prec).withChannelsLast(channelsLast).withThreads(threads);
+        PerfOptions perf = perfFlags.options(null, dev, new ArrayList<>());
+        Precision prec = perf.precision();
         perf.applyGlobal(dev);
         boolean withSecondary = networks.contains("secondary");
         try (StepSetup setup = StepSetup.fromReference(reference, dev, withSecondary)) {
-            if (channelsLast) {
-                disco.run.Pipeline.channelsLast(setup.unet);
-                if (setup.secondary != null) disco.run.Pipeline.channelsLast(setup.secondary);
-                for (ClipModel c : setup.clips.values()) disco.run.Pipeline.channelsLast(c);
+            PerfOptions.Layout cl = perf.channelsLast();
+            if (cl.forNetwork("unet")) disco.run.Pipeline.channelsLast(setup.unet);
+            if (setup.secondary != null && cl.forNetwork("secondary")) disco.run.Pipeline.channelsLast(setup.secondary);
+            for (ClipModel c : setup.clips.values()) {
+                if (cl.forNetwork(c.config().isVit() ? "clip-vit" : "clip-resnet")) disco.run.Pipeline.channelsLast(c);
             }
             PlanStep first = setup.plan.steps().get(0);
             int n = cuts > 0 ? cuts : first.overview() + first.innercut();
             PassBench b = new PassBench(reps, dev);
-            Function<Tensor, Tensor> layout = x -> channelsLast && x.dim() == 4 ? x.contiguous(torch.MemoryFormat.ChannelsLast) : x;
+            java.util.function.Function<String, Function<Tensor, Tensor>> layoutOf = net -> x -> cl.forNetwork(net) && x.dim() == 4
+                    ? x.contiguous(torch.MemoryFormat.ChannelsLast) : x;
             List<PassBench.Pass> ps = new ArrayList<>();
             // the model time of the plan's first step: t on the 1000-step scale for the UNet, DD's cosine t for the secondary
             double tUnet = first.t() * 1000.0 / setup.alphas.originalSteps();
-            if (networks.contains("unet")) ps.addAll(precise(prec, dev, () -> b.unet(setup.unet, setup.height, setup.width, tUnet, layout)));
-            if (withSecondary) ps.addAll(precise(prec, dev, () -> b.secondary(setup.secondary, setup.height, setup.width, 0.5, layout)));
+            if (networks.contains("unet")) ps.addAll(precise(prec, dev, () -> b.unet(setup.unet, setup.height, setup.width, tUnet, layoutOf.apply("unet"))));
+            if (withSecondary) ps.addAll(precise(prec, dev, () -> b.secondary(setup.secondary, setup.height, setup.width, 0.5, layoutOf.apply("secondary"))));
             if (networks.contains("clip")) {
                 for (Map.Entry<String, ClipModel> e : setup.clips.entrySet()) {
-                    ps.addAll(precise(prec, dev, () -> b.clip(e.getKey(), e.getValue(), n, layout)));
+                    ps.addAll(precise(prec, dev, () -> b.clip(e.getKey(), e.getValue(), n, layoutOf.apply(e.getValue().config().isVit() ? "clip-vit" : "clip-resnet"))));
                 }
             }
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("engine", "disco");
             out.put("reference", reference.toString());
+            out.put("options", perf.toJson());
             out.put("threads", torch.get_num_threads());
-            out.put("precision", prec.label());
-            out.put("channels_last", channelsLast);
             out.put("cuts", n);
             out.put("size", List.of(setup.width, setup.height));
             out.put("reps", reps);

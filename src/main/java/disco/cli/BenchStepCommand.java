@@ -85,6 +85,7 @@ public final class BenchStepCommand implements Callable<Integer> {
         Device dev = RunSupport.device(device);
         List<String> warnings = new ArrayList<>();
         PerfOptions perf = perfFlags.options(null, dev, warnings);
+        disco.run.MemoryEstimate.recordBaseline();
         try (StepSetup setup = source.reference != null ? reference(source.reference, dev) : demo(dev, warnings)) {
             for (String w : warnings) System.err.println("disco: warning: " + w);
             StepBench.Result r = new StepBench(setup, perf, m -> System.err.println("disco: " + m))

@@ -43,8 +43,10 @@ final class PerfFlags {
             description = "LibTorch's fused scaled-dot-product-attention kernels (--no-sdpa: the math kernel only)")
     boolean sdpa;
 
-    @Option(names = "--channels-last", description = "convolution weights and network inputs in channels-last format")
-    boolean channelsLast;
+    @Option(names = "--channels-last", paramLabel = "auto|on|off", defaultValue = "auto", fallbackValue = "on", arity = "0..1",
+            description = "convolution weights and network inputs in channels-last format: auto (default) for DD's"
+                    + " secondary model and the CLIP ResNets, where it was measured faster; on or off for every network")
+    String channelsLast;
 
     @Option(names = "--cudnn-benchmark", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "cuDNN's autotuner on CUDA (default on; no effect on the CPU)")
@@ -68,7 +70,7 @@ final class PerfFlags {
                 p = Precision.FP32;
             }
         }
-        PerfOptions o = new PerfOptions(p, sdpa, channelsLast, cudnnBenchmark, tf32, threads, offloadInactive,
+        PerfOptions o = new PerfOptions(p, sdpa, PerfOptions.Layout.parse(channelsLast, "--channels-last"), cudnnBenchmark, tf32, threads, offloadInactive,
                 PerfOptions.parseClipBatch(clipBatch, "--clip-batch"), unetCheckpointing);
         o.check(device);
         return o;

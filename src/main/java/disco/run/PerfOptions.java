@@ -16,7 +16,8 @@ import java.util.Map;
  * @param precision network compute precision (autocast); fp32 is exact DD numerics
  * @param fusedAttention allow LibTorch's fused scaled-dot-product-attention kernels (flash, memory-efficient,
  *     cuDNN); off leaves only the math kernel (softmax(q k^T) v written out), DD's formulation
- * @param channelsLast 4-d convolution weights and the network inputs in channels-last memory format
+ * @param channelsLast which networks keep their 4-d convolution weights and inputs in channels-last memory format
+ *     ({@link Layout})
  * @param cudnnBenchmark cuDNN's autotuner on CUDA (DD turns cuDNN off on A100s); no effect on the CPU
  * @param tf32 TensorFloat-32 matrix products and convolutions on Ampere and newer; no effect on the CPU
  * @param threads LibTorch intra-op threads (0: LibTorch's default, the machine's cores)
@@ -26,8 +27,37 @@ import java.util.Map;
  * @param unetCheckpointing DD's {@code use_checkpoint}: the UNet keeps only its block outputs in the forward with
  *     grad and recomputes each block in the backward (less memory, one more forward's work)
  */
-public record PerfOptions(Precision precision, boolean fusedAttention, boolean channelsLast, boolean cudnnBenchmark,
+public record PerfOptions(Precision precision, boolean fusedAttention, Layout channelsLast, boolean cudnnBenchmark,
                           boolean tf32, int threads, boolean offloadInactive, int clipBatch, boolean unetCheckpointing) {
+    /**
+     * Channels-last per network: {@link #AUTO} puts DD's secondary model and the CLIP ResNets in channels-last (their
+     * convolutions run in oneDNN's NHWC kernels without reorders: measured 1.1x and up to 2.8x faster on the CPU,
+     * bench/README.md) and leaves the UNet (measured slower in channels-last) and the ViTs (one convolution) as
+     * they are; {@link #ON} and {@link #OFF} apply to every network.
+     */
+    public enum Layout {
+        AUTO, ON, OFF;
+
+        /** Whether a network ({@code unet}, {@code secondary}, {@code clip-resnet}, {@code clip-vit}) runs channels-last. */
+        public boolean forNetwork(String network) {
+            return switch (this) {
+                case ON -> true;
+                case OFF -> false;
+                case AUTO -> network.equals("secondary") || network.equals("clip-resnet");
+            };
+        }
+
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        /** {@code auto}, {@code on} or {@code off}; anything else is bad input naming {@code where}. */
+        public static Layout parse(String s, String where) {
+            for (Layout l : values()) if (l.label().equals(s.strip().toLowerCase(Locale.ROOT))) return l;
+            throw DiscoException.badInput(where + ": expected auto, on or off, got '" + s + "'");
+        }
+    }
+
     /** All of a model's cutn batches in one CLIP call. */
     public static final int CLIP_BATCH_ALL = Integer.MAX_VALUE;
     /** Chosen from the memory estimate when the pipeline is built. */
@@ -35,17 +65,19 @@ public record PerfOptions(Precision precision, boolean fusedAttention, boolean c
 
     public PerfOptions {
         if (precision == null) precision = Precision.FP32;
+        if (channelsLast == null) channelsLast = Layout.AUTO;
         if (threads < 0) throw new IllegalArgumentException("threads must be >= 0, got " + threads);
         if (clipBatch < 0) throw new IllegalArgumentException("clipBatch must be >= 0, got " + clipBatch);
     }
 
     /**
-     * The defaults, chosen from measurements (bench/README.md): fp32, fused attention on, no channels-last, cuDNN's
+     * The defaults, chosen from measurements (bench/README.md): fp32, fused attention on, channels-last where it
+     * was measured faster ({@link Layout#AUTO}), cuDNN's
      * autotuner on, TF32 off (DD's numerics), LibTorch's default threads, no offload, all cutn batches in one CLIP
      * call, no UNet checkpointing.
      */
     public static PerfOptions defaults() {
-        return new PerfOptions(Precision.FP32, true, false, true, false, 0, false, CLIP_BATCH_ALL, false);
+        return new PerfOptions(Precision.FP32, true, Layout.AUTO, true, false, 0, false, CLIP_BATCH_ALL, false);
     }
 
     public PerfOptions withPrecision(Precision p) {
@@ -60,7 +92,7 @@ public record PerfOptions(Precision precision, boolean fusedAttention, boolean c
         return new PerfOptions(precision, fusedAttention, channelsLast, cudnnBenchmark, tf32, threads, on, clipBatch, unetCheckpointing);
     }
 
-    public PerfOptions withChannelsLast(boolean on) {
+    public PerfOptions withChannelsLast(Layout on) {
         return new PerfOptions(precision, fusedAttention, on, cudnnBenchmark, tf32, threads, offloadInactive, clipBatch, unetCheckpointing);
     }
 
@@ -141,7 +173,7 @@ public record PerfOptions(Precision precision, boolean fusedAttention, boolean c
         m.put("unet_checkpointing", unetCheckpointing);
         m.put("threads", threads);
         m.put("sdpa", fusedAttention);
-        m.put("channels_last", channelsLast);
+        m.put("channels_last", channelsLast.label());
         m.put("cudnn_benchmark", cudnnBenchmark);
         m.put("tf32", tf32);
         return m;

@@ -227,14 +227,14 @@ public final class Pipeline implements Engine {
     /** The one-time network changes the options ask for (channels-last weights, DD's fp16 UNet torso on CUDA). */
     private static void prepareNetworks(Networks nets, PerfOptions perf, Device device) {
         synchronized (PREPARED) {
-            List<Module> all = new ArrayList<>();
-            all.add(nets.unet());
-            if (nets.secondary() != null) all.add(nets.secondary());
-            all.addAll(nets.clips().values());
-            for (Module m : all) {
-                if (PREPARED.contains(m)) continue;
-                if (perf.channelsLast()) channelsLast(m);
-                PREPARED.add(m);
+            Map<Module, String> all = new LinkedHashMap<>();
+            all.put(nets.unet(), "unet");
+            if (nets.secondary() != null) all.put(nets.secondary(), "secondary");
+            for (ClipModel c : nets.clips().values()) all.put(c, kind(c));
+            for (Map.Entry<Module, String> e : all.entrySet()) {
+                if (PREPARED.contains(e.getKey())) continue;
+                if (perf.channelsLast().forNetwork(e.getValue())) channelsLast(e.getKey());
+                PREPARED.add(e.getKey());
             }
             if (perf.precision() == Precision.FP16 && device.is_cuda() && nets.unet().torsoDtype() != torch.ScalarType.Half) {
                 nets.unet().convertTorsoTo(torch.ScalarType.Half);
@@ -299,16 +299,21 @@ public final class Pipeline implements Engine {
         }
     }
 
-    private Tensor layout(Tensor x) {
-        return perf.channelsLast() && x.dim() == 4 ? x.contiguous(torch.MemoryFormat.ChannelsLast) : x;
+    private static String kind(ClipModel c) {
+        return c.config().isVit() ? "clip-vit" : "clip-resnet";
+    }
+
+    /** The network's input in the memory format its weights were put in. */
+    private Tensor layout(String network, Tensor x) {
+        return perf.channelsLast().forNetwork(network) && x.dim() == 4 ? x.contiguous(torch.MemoryFormat.ChannelsLast) : x;
     }
 
     /** The UNet as the sampler and guidance see it. */
     public EpsDenoiser unetDenoiser() {
         UNetModel unet = nets.unet();
-        boolean plain = perf.precision() == Precision.FP32 && !perf.channelsLast();
+        boolean plain = perf.precision() == Precision.FP32 && !perf.channelsLast().forNetwork("unet");
         EpsDenoiser.Network net = plain ? unet::forward
-                : (x, t) -> precise(() -> unet.forward(layout(x), t)).to(torch.ScalarType.Float);
+                : (x, t) -> precise(() -> unet.forward(layout("unet", x), t)).to(torch.ScalarType.Float);
         if (perf.unetCheckpointing()) {
             EpsDenoiser.Network forward = net;
             net = new EpsDenoiser.Checkpointed() {
@@ -319,7 +324,7 @@ public final class Pipeline implements Engine {
 
                 @Override
                 public EpsDenoiser.Trace trace(Tensor x, Tensor t) {
-                    UNetModel.Traced tr = unet.trace(layout(x), t, f -> () -> precise(f));
+                    UNetModel.Traced tr = unet.trace(layout("unet", x), t, f -> () -> precise(f));
                     return new EpsDenoiser.Trace() {
                         public Tensor output() {
                             return tr.output().to(torch.ScalarType.Float);
@@ -343,7 +348,7 @@ public final class Pipeline implements Engine {
     public XStartDenoiser secondaryDenoiser() {
         SecondaryModel sec = nets.secondary();
         if (sec == null) return null;
-        return new XStartDenoiser((x, t) -> precise(() -> sec.forward(layout(x), t).pred()).to(torch.ScalarType.Float),
+        return new XStartDenoiser((x, t) -> precise(() -> sec.forward(layout("secondary", x), t).pred()).to(torch.ScalarType.Float),
                 sampling.alphas());
     }
 
@@ -352,7 +357,7 @@ public final class Pipeline implements Engine {
         List<ClipGuidance.Model> models = new ArrayList<>();
         for (String name : sampling.plan().models()) {
             ClipModel clip = nets.clips().get(name);
-            ImageEncoder enc = ImageEncoder.of(clip.inputResolution(), t -> precise(() -> clip.encodeImage(layout(t))));
+            ImageEncoder enc = ImageEncoder.of(clip.inputResolution(), t -> precise(() -> clip.encodeImage(layout(kind(clip), t))));
             models.add(new ClipGuidance.Model(name, hooks.encoder(name, enc), targets.embeds().get(name), targets.weights()));
         }
         return models;
