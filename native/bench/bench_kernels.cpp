@@ -2,7 +2,9 @@
 // 16 cutouts (4 overview + 12 inner crops, augmentations as DD's T.Compose draws them once per batch) of size
 // 224 and 336, forward and adjoint; and the guidance-gradient stage (2 models) + the RMS clamp — on the CPU and,
 // when built with CUDA and a device is present, on the GPU. Prints median ms and effective GB/s (bytes that must
-// be touched: image + cutouts, or the stage's inputs + output, over the time).
+// be touched: image + cutouts, or the stage's inputs + output, over the time). Before every timed rep the caches
+// are flushed (a buffer larger than the CPU's last-level cache, or twice the GPU's L2, is written), so a rep reads
+// its inputs from memory as a real step does, not from the cache the previous rep warmed.
 //   disco_bench [--reps N] [--height H] [--width W] [--device cpu|cuda|all]
 // The LibTorch comparison (DD's path with torch ops) is `disco bench kernels` (JVM) or bench/dd_torch_path.py.
 #include <algorithm>
@@ -14,6 +16,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "disco_kernels.h"
 
@@ -126,6 +130,57 @@ void sync(bool cuda) {
 #endif
 }
 
+// Evicts the caches between timed reps by writing a buffer larger than them: on the CPU twice the last-level
+// cache sysconf reports (at least 64 MiB), on CUDA twice the device's L2.
+class CacheFlush {
+  public:
+    explicit CacheFlush(bool cuda) : cuda_(cuda) {
+        if (!cuda_) {
+            long llc = 0;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+            llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
+            host_.assign(std::max<size_t>(size_t(64) << 20, 2 * size_t(std::max(0L, llc))), 0);
+            return;
+        }
+#ifdef DISCO_WITH_CUDA
+        int d = 0, l2 = 0;
+        cudaGetDevice(&d);
+        cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, d);
+        bytes_ = std::max<size_t>(size_t(8) << 20, 2 * size_t(l2));
+        if (cudaMalloc(&dev_, bytes_) != cudaSuccess) dev_ = nullptr;
+#endif
+    }
+    ~CacheFlush() {
+#ifdef DISCO_WITH_CUDA
+        if (dev_) cudaFree(dev_);
+#endif
+    }
+    CacheFlush(const CacheFlush&) = delete;
+    CacheFlush& operator=(const CacheFlush&) = delete;
+
+    void operator()() {
+        const int v = int(++round_ & 0x7f);
+        if (!cuda_) {
+            std::memset(host_.data(), v, host_.size());
+            sink_ = sink_ + host_[size_t(round_) % host_.size()];  // the writes are observed: not elided
+            return;
+        }
+#ifdef DISCO_WITH_CUDA
+        if (dev_) cudaMemset(dev_, v, bytes_);
+        cudaDeviceSynchronize();
+#endif
+    }
+
+  private:
+    bool cuda_;
+    std::vector<char> host_;
+    void* dev_ = nullptr;
+    size_t bytes_ = 0;
+    unsigned round_ = 0;
+    volatile int sink_ = 0;
+};
+
 double median_ms(const std::function<int()>& op, int reps, bool cuda, bool& ok) {
     if (op() != DISCO_OK) {
         std::fprintf(stderr, "disco_bench: %s\n", disco_last_error());
@@ -133,8 +188,16 @@ double median_ms(const std::function<int()>& op, int reps, bool cuda, bool& ok) 
         return NAN;
     }
     sync(cuda);
+    static CacheFlush flush_cpu(false);
+#ifdef DISCO_WITH_CUDA
+    static CacheFlush flush_cuda(true);
+    CacheFlush& flush = cuda ? flush_cuda : flush_cpu;
+#else
+    CacheFlush& flush = flush_cpu;
+#endif
     std::vector<double> ms;
     for (int r = 0; r < reps; r++) {
+        flush();  // not timed
         const auto t0 = std::chrono::steady_clock::now();
         op();
         sync(cuda);

@@ -58,4 +58,17 @@ __device__ inline float block_sum(float v) {
     return v;
 }
 
+// The neighbour sum of DD's tv loss gradient at flat index e of an [.., h, w] tensor (replicate padding: a missing
+// right / lower neighbour contributes nothing): d tv / d x[e] = 2 / (c h w) * tv_neighbours(x, e, h, w).
+__device__ __forceinline__ float tv_neighbours(const float* x, int64_t e, int64_t h, int64_t w) {
+    const int64_t j = e % w, i = (e / w) % h;
+    const float v = x[e];
+    float acc = 0.f;
+    if (j + 1 < w) acc -= x[e + 1] - v;
+    if (i + 1 < h) acc -= x[e + w] - v;
+    if (j > 0) acc += v - x[e - 1];
+    if (i > 0) acc += v - x[e - w];
+    return acc;
+}
+
 }  // namespace disco_cuda

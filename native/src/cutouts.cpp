@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -237,13 +238,18 @@ void affine_bwd(float* g, int s, const float* m, bool fill_mask) {
         }
 }
 
+// The mean of the grayscale of a [3, S, S] cut (contrast's blend target), summed in double.
+float gray_mean(const float* x, size_t ss) {
+    double sum = 0.0;
+    for (size_t i = 0; i < ss; i++) sum += (double) (GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i]);
+    return (float) (sum / (double) ss);
+}
+
 void jitter_fwd(int op, float f, float* x, size_t ss) {
     if (op == 0) {
         for (size_t i = 0; i < 3 * ss; i++) x[i] = clamp01(f * x[i]);
     } else if (op == 1) {
-        double sum = 0.0;
-        for (size_t i = 0; i < ss; i++) sum += (double) (GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i]);
-        float mean = (float) (sum / (double) ss);
+        float mean = gray_mean(x, ss);
         for (size_t i = 0; i < 3 * ss; i++) x[i] = clamp01(f * x[i] + (1.0f - f) * mean);
     } else if (op == 2) {
         for (size_t i = 0; i < ss; i++) {
@@ -264,9 +270,7 @@ void jitter_bwd(int op, float f, const float* x, float* g, size_t ss) {
     if (op == 0) {
         for (size_t i = 0; i < 3 * ss; i++) g[i] *= f * clamp_pass(f * x[i]);
     } else if (op == 1) {
-        double sum = 0.0;
-        for (size_t i = 0; i < ss; i++) sum += (double) (GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i]);
-        float mean = (float) (sum / (double) ss);
+        float mean = gray_mean(x, ss);
         double gs = 0.0;
         for (size_t i = 0; i < 3 * ss; i++) {
             g[i] *= clamp_pass(f * x[i] + (1.0f - f) * mean);
@@ -416,42 +420,47 @@ int cutouts_backward_cpu(const float* image, int n, int h, int w, const float* c
     return DISCO_OK;
 }
 
+// The entry points take 64-bit sizes; the kernels index with int where a value stays within one image plane
+// (h * w) or one cut's noise (9 * s * s), and with size_t / long long across images and cuts. Sizes outside
+// those ranges are refused here, before any narrowing.
 static int check_sizes(const char* fn, int64_t n, int64_t h, int64_t w, int64_t k, int64_t s) {
-    const int64_t lim = 1 << 30;
-    if (n > lim || h > lim || w > lim || k > lim || s > lim || n * h * w * 3 > (int64_t) 1 << 40)
-        return disco_fail(DISCO_EINVAL, "%s: sizes too large", fn);
+    const int64_t imax = INT32_MAX;
+    const struct {
+        const char* name;
+        int64_t v;
+    } dims[] = {{"n", n}, {"h", h}, {"w", w}, {"k", k}, {"s", s}};
+    for (const auto& d : dims)
+        if (d.v < 1 || d.v > imax)
+            return disco_fail(DISCO_EINVAL, "%s: %s = %lld: expected 1 to %lld", fn, d.name, (long long) d.v,
+                              (long long) imax);
+    if (h * w > imax / 3 || s * s > imax / 9)
+        return disco_fail(DISCO_EINVAL, "%s: image %lldx%lld or cut size %lld too large for the kernels", fn,
+                          (long long) h, (long long) w, (long long) s);
     return DISCO_OK;
 }
 
 extern "C" DISCO_API int disco_cutouts_forward(const float* image, int64_t n64, int64_t h64, int64_t w64,
                                                const float* cuts, int64_t k64, int64_t s64, const float* noise,
                                                float* out, int device, void* stream) {
-    DISCO_TRY(check_sizes("disco_cutouts_forward", n64, h64, w64, k64, s64));
-    int n = (int) n64, h = (int) h64, w = (int) w64, k = (int) k64, s = (int) s64;
-    int rc = cutouts_validate("disco_cutouts_forward", image, n, h, w, cuts, k, s, noise, out);
-    if (rc) return rc;
-    if (device == 0) return cutouts_forward_cpu(image, n, h, w, cuts, k, s, noise, out, stream);
-    if (device != 1) return disco_fail(DISCO_EINVAL, "disco_cutouts_forward: device must be 0 or 1, got %d", device);
-#ifdef DISCO_WITH_CUDA
-    return cutouts_forward_cuda(image, n, h, w, cuts, k, s, noise, out, stream);
-#else
-    return disco_fail(DISCO_ENOCUDA, "disco_cutouts_forward: built without CUDA");
-#endif
+    const char* fn = "disco_cutouts_forward";
+    DISCO_TRY(check_sizes(fn, n64, h64, w64, k64, s64));
+    const int n = (int) n64, h = (int) h64, w = (int) w64, k = (int) k64, s = (int) s64;
+    DISCO_TRY(cutouts_validate(fn, image, n, h, w, cuts, k, s, noise, out));
+    DISCO_TRY(disco_check_device(fn, device));
+    DISCO_DISPATCH(fn, device, stream, cutouts_forward_cpu(image, n, h, w, cuts, k, s, noise, out, stream),
+                   cutouts_forward_cuda(image, n, h, w, cuts, k, s, noise, out, stream));
 }
 
 extern "C" DISCO_API int disco_cutouts_backward(const float* image, int64_t n64, int64_t h64, int64_t w64,
                                                 const float* cuts, int64_t k64, int64_t s64, const float* noise,
                                                 const float* grad_out, float* grad_image, int device, void* stream) {
-    DISCO_TRY(check_sizes("disco_cutouts_backward", n64, h64, w64, k64, s64));
-    int n = (int) n64, h = (int) h64, w = (int) w64, k = (int) k64, s = (int) s64;
-    int rc = cutouts_validate("disco_cutouts_backward", image, n, h, w, cuts, k, s, noise, grad_image);
-    if (rc) return rc;
-    if (!grad_out) return disco_fail(DISCO_EINVAL, "disco_cutouts_backward: grad_out is NULL");
-    if (device == 0) return cutouts_backward_cpu(image, n, h, w, cuts, k, s, noise, grad_out, grad_image, stream);
-    if (device != 1) return disco_fail(DISCO_EINVAL, "disco_cutouts_backward: device must be 0 or 1, got %d", device);
-#ifdef DISCO_WITH_CUDA
-    return cutouts_backward_cuda(image, n, h, w, cuts, k, s, noise, grad_out, grad_image, stream);
-#else
-    return disco_fail(DISCO_ENOCUDA, "disco_cutouts_backward: built without CUDA");
-#endif
+    const char* fn = "disco_cutouts_backward";
+    DISCO_TRY(check_sizes(fn, n64, h64, w64, k64, s64));
+    const int n = (int) n64, h = (int) h64, w = (int) w64, k = (int) k64, s = (int) s64;
+    DISCO_TRY(cutouts_validate(fn, image, n, h, w, cuts, k, s, noise, grad_image));
+    DISCO_TRY(disco_check_ptr(fn, "grad_out", grad_out));
+    DISCO_TRY(disco_check_device(fn, device));
+    DISCO_DISPATCH(fn, device, stream,
+                   cutouts_backward_cpu(image, n, h, w, cuts, k, s, noise, grad_out, grad_image, stream),
+                   cutouts_backward_cuda(image, n, h, w, cuts, k, s, noise, grad_out, grad_image, stream));
 }

@@ -127,6 +127,20 @@ DISCO_HD float clamp01(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x)
 // torch.clamp's backward: the gradient passes where min <= x <= max.
 DISCO_HD float clamp_pass(float x) { return (x >= 0.0f && x <= 1.0f) ? 1.0f : 0.0f; }
 
+// _rgb2hsv's raw hue h (in sextants, before / 6) shifted by f as adjust_hue does — fmod(h / 6 + 1, 1), then
+// (h + f) % 1 Python-style — and split for _hsv2rgb: returns the sector i in 0..5, sets fr to the fraction in it.
+DISCO_HD int hue_sector(float h, float f, float& fr) {
+    h = fmodf(h / 6.0f + 1.0f, 1.0f);
+    float h2 = h + f;
+    h2 = h2 - floorf(h2);  // Python-style % 1.0
+    if (h2 >= 1.0f) h2 = 0.0f;
+    float fi = floorf(h2 * 6.0f);
+    fr = h2 * 6.0f - fi;
+    int i = ((int) fi) % 6;
+    if (i < 0) i += 6;
+    return i;
+}
+
 // torchvision adjust_hue on one pixel (_rgb2hsv, (h + f) % 1, _hsv2rgb), float32 like torch.
 DISCO_HD void hue_forward(const float in[3], float f, float out[3]) {
     float r = in[0], g = in[1], b = in[2];
@@ -144,15 +158,9 @@ DISCO_HD void hue_forward(const float in[3], float f, float out[3]) {
     if (mx == r) h = bc - gc;
     else if (mx == g) h = 2.0f + rc - bc;
     else h = 4.0f + gc - rc;
-    h = fmodf(h / 6.0f + 1.0f, 1.0f);
-    float h2 = h + f;
-    h2 = h2 - floorf(h2);  // Python-style % 1.0
-    if (h2 >= 1.0f) h2 = 0.0f;
+    float fr;
+    int i = hue_sector(h, f, fr);
     float v = mx;
-    float fi = floorf(h2 * 6.0f);
-    float fr = h2 * 6.0f - fi;
-    int i = ((int) fi) % 6;
-    if (i < 0) i += 6;
     float p = clamp01(v * (1.0f - s));
     float q = clamp01(v * (1.0f - s * fr));
     float t = clamp01(v * (1.0f - s * (1.0f - fr)));
@@ -187,15 +195,9 @@ DISCO_HD void hue_backward(const float in[3], float f, const float gout[3], floa
     if (mx == r) { h = bc - gc; branch = 0; }
     else if (mx == g) { h = 2.0f + rc - bc; branch = 1; }
     else { h = 4.0f + gc - rc; branch = 2; }
-    h = fmodf(h / 6.0f + 1.0f, 1.0f);
-    float h2 = h + f;
-    h2 = h2 - floorf(h2);
-    if (h2 >= 1.0f) h2 = 0.0f;
+    float fr;
+    int i = hue_sector(h, f, fr);
     float v = mx;
-    float fi = floorf(h2 * 6.0f);
-    float fr = h2 * 6.0f - fi;
-    int i = ((int) fi) % 6;
-    if (i < 0) i += 6;
     float pr = v * (1.0f - s), qr = v * (1.0f - s * fr), tr = v * (1.0f - s * (1.0f - fr));
     float gv = 0, gp = 0, gq = 0, gt = 0;
     switch (i) {

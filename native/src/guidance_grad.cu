@@ -25,14 +25,8 @@ __global__ void fused_kernel(const float* __restrict__ x, const float* __restric
             if (isnan(v)) flags[active.index[a]] = 1;
             g += clip_scale * v;
         }
-        const int64_t j = e % w, i = (e / w) % h;
         const float v = x[e];
-        float acc = 0.f;
-        if (j + 1 < w) acc -= x[e + 1] - v;
-        if (i + 1 < h) acc -= x[e + w] - v;
-        if (j > 0) acc += v - x[e - 1];
-        if (i > 0) acc += v - x[e - w];
-        g += tv_coef * acc;
+        g += tv_coef * disco_cuda::tv_neighbours(x, e, h, w);
         g += v > 1.f ? sat_coef : (v < -1.f ? -sat_coef : (isnan(v) ? v : 0.f));
         if (isnan(g)) flags[m] = 1;
         out[e] = g;

@@ -28,14 +28,8 @@ __global__ void tv_backward_kernel(const float* __restrict__ x, const float* __r
     const int64_t per_image = c * h * w, total = n * per_image;
     for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < total;
          e += (int64_t)gridDim.x * blockDim.x) {
-        const int64_t j = e % w, i = (e / w) % h, b = e / per_image;
-        const float v = x[e];
-        float acc = 0.f;
-        if (j + 1 < w) acc -= x[e + 1] - v;
-        if (i + 1 < h) acc -= x[e + w] - v;
-        if (j > 0) acc += v - x[e - 1];
-        if (i > 0) acc += v - x[e - w];
-        const float r = grad_loss[b] * two_inv * acc;
+        const int64_t b = e / per_image;
+        const float r = grad_loss[b] * two_inv * disco_cuda::tv_neighbours(x, e, h, w);
         grad_x[e] = accumulate ? grad_x[e] + r : r;
     }
 }

@@ -1,42 +1,25 @@
-// ctest for the cutout stage: CPU twin vs a straightforward reference, adjoint dot-product tests for the linear
-// part, finite differences for the colour jitter (clamps, hue), bad input, and CUDA vs the CPU twin when built with
-// CUDA and a GPU is present.
+// test_cutouts: the cutout stage's CPU twin against straightforward references (ResizeRight in double, gray, hflip,
+// a 90-degree affine), the adjoint identity of its linear part, each colour-jitter op's backward against central
+// differences of a double-precision torchvision reference (factors far from 1, tight tolerance), a whole random
+// pipeline against finite differences, bad input; with --cuda, CUDA vs the CPU twin.
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <random>
-#include <vector>
 
-#include "disco_kernels.h"
-#ifdef DISCO_WITH_CUDA
-#include <cuda_runtime.h>
-#endif
+#include "testing.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        if (!(cond)) {                                     \
-            std::fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            std::fprintf(stderr, __VA_ARGS__);             \
-            std::fprintf(stderr, "\n");                    \
-            failures++;                                    \
-        }                                                  \
-    } while (0)
+namespace {
 
 typedef std::vector<float> Cut;
 
-static std::mt19937_64 rng(1234);
-static double uni(double a, double b) { return std::uniform_real_distribution<double>(a, b)(rng); }
-static int irand(int a, int b) { return std::uniform_int_distribution<int>(a, b)(rng); }
+dt::Rng rng(1234);
+double uni(double a, double b) { return std::uniform_real_distribution<double>(a, b)(rng.g); }
+int irand(int a, int b) { return (int) rng.range(a, b); }
 
-static std::vector<float> rand_vec(size_t n, double a, double b) {
+std::vector<float> rand_vec(size_t n, double a, double b) {
     std::vector<float> v(n);
     for (auto& x : v) x = (float) uni(a, b);
     return v;
 }
-
-static Cut blank_cut(int img, int y0, int x0, int bh, int bw) {
+Cut blank_cut(int img, int y0, int x0, int bh, int bw) {
     Cut c(DISCO_CUT_FIELDS, 0.0f);
     c[DISCO_CUT_IMAGE] = (float) img;
     c[DISCO_CUT_Y0] = (float) y0; c[DISCO_CUT_X0] = (float) x0;
@@ -46,7 +29,7 @@ static Cut blank_cut(int img, int y0, int x0, int bh, int bw) {
 }
 
 // A random box: inside the image (inner crop) or the padded square around it (overview).
-static Cut random_cut(int n, int h, int w, bool linear_only) {
+Cut random_cut(int n, int h, int w, bool linear_only) {
     Cut c;
     if (irand(0, 1)) {
         int m = std::min(h, w), size = irand(1, m);
@@ -66,7 +49,7 @@ static Cut random_cut(int n, int h, int w, bool linear_only) {
     if (!linear_only) {
         c[DISCO_CUT_NOISE1] = c[DISCO_CUT_NOISE2] = c[DISCO_CUT_NOISE3] = 0.01f;
         int perm[4] = {0, 1, 2, 3};
-        std::shuffle(perm, perm + 4, rng);
+        std::shuffle(perm, perm + 4, rng.g);
         c[DISCO_CUT_N_JITTER] = (float) irand(1, 4);
         for (int j = 0; j < 4; j++) c[DISCO_CUT_JITTER_OP0 + j] = (float) perm[j];
         c[DISCO_CUT_BRIGHTNESS] = (float) uni(0.9, 1.1);
@@ -77,46 +60,39 @@ static Cut random_cut(int n, int h, int w, bool linear_only) {
     return c;
 }
 
-static std::vector<float> flat(const std::vector<Cut>& cuts) {
+std::vector<float> flat(const std::vector<Cut>& cuts) {
     std::vector<float> f;
     for (auto& c : cuts) f.insert(f.end(), c.begin(), c.end());
     return f;
 }
 
-static std::vector<float> fwd(const std::vector<float>& img, int n, int h, int w, const std::vector<Cut>& cuts, int s,
+std::vector<float> fwd(const std::vector<float>& img, int n, int h, int w, const std::vector<Cut>& cuts, int s,
                               const float* noise) {
     std::vector<float> out(cuts.size() * 3 * s * s);
     std::vector<float> t = flat(cuts);
-    int rc = disco_cutouts_forward(img.data(), n, h, w, t.data(), (int) cuts.size(), s, noise, out.data(), 0, nullptr);
-    CHECK(rc == 0, "forward rc=%d: %s", rc, disco_last_error());
+    dt::expect_ok(disco_cutouts_forward(img.data(), n, h, w, t.data(), (int64_t) cuts.size(), s, noise, out.data(), 0,
+                                        nullptr), "forward");
     return out;
 }
 
-static std::vector<float> bwd(const std::vector<float>& img, int n, int h, int w, const std::vector<Cut>& cuts, int s,
+std::vector<float> bwd(const std::vector<float>& img, int n, int h, int w, const std::vector<Cut>& cuts, int s,
                               const float* noise, const std::vector<float>& g) {
     std::vector<float> gi((size_t) n * 3 * h * w, 123.0f);
     std::vector<float> t = flat(cuts);
-    int rc = disco_cutouts_backward(img.data(), n, h, w, t.data(), (int) cuts.size(), s, noise, g.data(), gi.data(), 0,
-                                    nullptr);
-    CHECK(rc == 0, "backward rc=%d: %s", rc, disco_last_error());
+    dt::expect_ok(disco_cutouts_backward(img.data(), n, h, w, t.data(), (int64_t) cuts.size(), s, noise, g.data(),
+                                         gi.data(), 0, nullptr), "backward");
     return gi;
-}
-
-static double dot(const std::vector<float>& a, const std::vector<float>& b) {
-    double s = 0;
-    for (size_t i = 0; i < a.size(); i++) s += (double) a[i] * b[i];
-    return s;
 }
 
 // Straightforward ResizeRight: for each output pixel, a 2D sum over the box with weights from the formulas in the
 // paper (projected grid, stretched cubic, normalised per dim), in double; taps outside the box or image read 0.
-static double cubic(double x) {
+double cubic(double x) {
     double a = std::fabs(x);
     if (a <= 1) return 1.5 * a * a * a - 2.5 * a * a + 1;
     if (a <= 2) return -0.5 * a * a * a + 2.5 * a * a - 4 * a + 2;
     return 0;
 }
-static std::vector<double> weights1d(int in, int out, int o, std::vector<long>& pos) {
+std::vector<double> weights1d(int in, int out, int o, std::vector<long>& pos) {
     double sc = (double) out / in, sup = sc < 1 ? 4 / sc : 4;
     double g = o / sc + (in - 1) / 2.0 - (out - 1) / (2 * sc);
     std::vector<double> ws;
@@ -130,7 +106,7 @@ static std::vector<double> weights1d(int in, int out, int o, std::vector<long>& 
     for (auto& v : ws) v /= sum;
     return ws;
 }
-static void test_reference_resize() {
+void test_reference_resize() {
     for (int trial = 0; trial < 20; trial++) {
         int h = irand(3, 40), w = irand(3, 40), s = irand(2, 24), n = 2;
         std::vector<float> img = rand_vec((size_t) n * 3 * h * w, -1, 1);
@@ -160,12 +136,13 @@ static void test_reference_resize() {
                     maxd = std::max(maxd, std::fabs(acc - out[((size_t) ch * s + o) * s + q]));
                     maxr = std::max(maxr, std::fabs(acc));
                 }
-        CHECK(maxd <= 1e-5 * std::max(1.0, maxr), "resize vs reference: h=%d w=%d s=%d box %dx%d err %g", h, w, s, bh, bw, maxd);
+        dt::expect_le(maxd / std::max(1.0, maxr), 1e-5, "resize vs reference h" + std::to_string(h) + " w" + std::to_string(w) +
+                      " s" + std::to_string(s) + " box " + std::to_string(bh) + "x" + std::to_string(bw));
     }
 }
 
 // gray, hflip and the affine against direct formulas on a cut whose box is the whole (square) image at S.
-static void test_reference_pointwise() {
+void test_reference_pointwise() {
     int s = 9;
     std::vector<float> img = rand_vec(3 * s * s, 0, 1);
     Cut c = blank_cut(0, 0, 0, s, s);
@@ -178,7 +155,7 @@ static void test_reference_pointwise() {
             double l = 0.2989 * img[y * s + sx] + 0.587 * img[s * s + y * s + sx] + 0.114 * img[2 * s * s + y * s + sx];
             for (int ch = 0; ch < 3; ch++) err = std::max(err, std::fabs(l - out[ch * s * s + y * s + x]));
         }
-    CHECK(err < 1e-6, "gray+hflip vs reference err %g", err);
+    dt::expect_le(err, 1e-6, "gray + hflip vs reference");
     // affine: rotation by 90 degrees about the centre maps pixels exactly (odd size), no translation.
     Cut a = blank_cut(0, 0, 0, s, s);
     a[DISCO_CUT_AFFINE] = 1; a[DISCO_CUT_ANGLE] = 90; a[DISCO_CUT_FILL_MASK] = 1;
@@ -191,23 +168,122 @@ static void test_reference_pointwise() {
             for (int ch = 0; ch < 3; ch++)
                 err = std::max(err, (double) std::fabs(img[ch * s * s + sy * s + sx] - out[ch * s * s + y * s + x]));
         }
-    CHECK(err < 1e-5, "affine 90 degrees vs reference err %g", err);
+    dt::expect_le(err, 1e-5, "affine 90 degrees vs reference");
 }
 
-static void test_adjoint() {
+void test_adjoint() {
     for (int trial = 0; trial < 30; trial++) {
         int n = irand(1, 3), h = irand(2, 50), w = irand(2, 50), s = irand(2, 20), k = irand(1, 5);
         std::vector<Cut> cuts;
         for (int i = 0; i < k; i++) cuts.push_back(random_cut(n, h, w, true));
         std::vector<float> x = rand_vec((size_t) n * 3 * h * w, -1, 1), y = rand_vec((size_t) k * 3 * s * s, -1, 1);
-        double ax_y = dot(fwd(x, n, h, w, cuts, s, nullptr), y);
-        double x_aty = dot(x, bwd(x, n, h, w, cuts, s, nullptr, y));
-        CHECK(std::fabs(ax_y - x_aty) <= 1e-4 * (std::fabs(ax_y) + 1), "adjoint n=%d h=%d w=%d s=%d k=%d: %.8g vs %.8g",
-              n, h, w, s, k, ax_y, x_aty);
+        double ax_y = dt::dot(fwd(x, n, h, w, cuts, s, nullptr), y);
+        double x_aty = dt::dot(x, bwd(x, n, h, w, cuts, s, nullptr, y));
+        dt::expect_le(std::fabs(ax_y - x_aty) / (std::fabs(ax_y) + 1), 1e-4,
+                      "adjoint <Ax, y> = <x, A^T y> trial " + std::to_string(trial));
     }
 }
 
-static void test_finite_differences() {
+// torchvision's colour-jitter ops on one [3, S, S] image in double: _blend(img, other, f) = clamp(f img +
+// (1 - f) other, 0, 1) with other = the image's grayscale mean (contrast) or its grayscale (saturation);
+// adjust_hue through _rgb2hsv, (h + f) % 1, _hsv2rgb.
+double clamp01d(double v) { return v < 0 ? 0 : (v > 1 ? 1 : v); }
+
+void hue_reference(const double in[3], double f, double out[3]) {
+    const double r = in[0], g = in[1], b = in[2];
+    const double mx = std::max(r, std::max(g, b)), mn = std::min(r, std::min(g, b));
+    const bool eqc = mx == mn;
+    const double cr = mx - mn, sat = cr / (eqc ? 1.0 : mx), crd = eqc ? 1.0 : cr;
+    const double rc = (mx - r) / crd, gc = (mx - g) / crd, bc = (mx - b) / crd;
+    double h = mx == r ? bc - gc : (mx == g ? 2.0 + rc - bc : 4.0 + gc - rc);
+    h = std::fmod(h / 6.0 + 1.0, 1.0);
+    h += f;
+    h -= std::floor(h);
+    const double i6 = std::floor(h * 6.0), fr = h * 6.0 - i6;
+    const int i = ((int) i6) % 6;
+    const double v = mx, p = clamp01d(v * (1 - sat)), q = clamp01d(v * (1 - sat * fr)),
+                 t = clamp01d(v * (1 - sat * (1 - fr)));
+    const double rgb[6][3] = {{v, t, p}, {q, v, p}, {p, v, t}, {p, q, v}, {t, p, v}, {v, p, q}};
+    for (int c = 0; c < 3; c++) out[c] = rgb[i][c];
+}
+
+std::vector<double> jitter_reference(int op, double f, const std::vector<double>& x, int s) {
+    const size_t ss = (size_t) s * s;
+    std::vector<double> out(3 * ss);
+    auto gray = [&](size_t i) { return 0.2989 * x[i] + 0.587 * x[ss + i] + 0.114 * x[2 * ss + i]; };
+    if (op == 0) {
+        for (size_t i = 0; i < 3 * ss; i++) out[i] = clamp01d(f * x[i]);
+    } else if (op == 1) {
+        double mean = 0;
+        for (size_t i = 0; i < ss; i++) mean += gray(i);
+        mean /= double(ss);
+        for (size_t i = 0; i < 3 * ss; i++) out[i] = clamp01d(f * x[i] + (1 - f) * mean);
+    } else if (op == 2) {
+        for (size_t i = 0; i < ss; i++) {
+            const double l = gray(i);
+            for (int c = 0; c < 3; c++) out[c * ss + i] = clamp01d(f * x[c * ss + i] + (1 - f) * l);
+        }
+    } else {
+        for (size_t i = 0; i < ss; i++) {
+            const double in[3] = {x[i], x[ss + i], x[2 * ss + i]};
+            double o[3];
+            hue_reference(in, f, o);
+            for (int c = 0; c < 3; c++) out[c * ss + i] = o[c];
+        }
+    }
+    return out;
+}
+
+// Each jitter op alone, with factors far from 1 (hue far from 0) so that every term of its backward (the direct
+// one, and the one through the grayscale or its mean) carries weight: the kernel's forward against the reference,
+// its VJP against central differences of the reference at every coordinate. The cotangent is one-signed, so the
+// terms through the mean add up instead of cancelling. A term of the backward off by half fails by orders of
+// magnitude more than the tolerance.
+void test_jitter_ops() {
+    const int s = 8;
+    const size_t n3 = (size_t) 3 * s * s;
+    struct Case {
+        int op;
+        double f;
+        const char* name;
+    };
+    const Case cases[] = {{0, 0.35, "brightness 0.35"}, {0, 1.9, "brightness 1.9"}, {1, 0.3, "contrast 0.3"},
+                          {1, 2.2, "contrast 2.2"},     {2, 0.2, "saturation 0.2"}, {2, 2.5, "saturation 2.5"},
+                          {3, 0.35, "hue 0.35"},        {3, -0.4, "hue -0.4"}};
+    const int field[] = {DISCO_CUT_BRIGHTNESS, DISCO_CUT_CONTRAST, DISCO_CUT_SATURATION, DISCO_CUT_HUE};
+    for (const Case& k : cases) {
+        const std::vector<float> x = rand_vec(n3, 0.05, 0.95), g = rand_vec(n3, 0.2, 1.0);
+        Cut c = blank_cut(0, 0, 0, s, s);  // the whole image at its own size: the resize is the identity
+        c[DISCO_CUT_N_JITTER] = 1;
+        c[DISCO_CUT_JITTER_OP0] = (float) k.op;
+        c[field[k.op]] = (float) k.f;
+        const std::vector<double> xd = dt::to_double(x);
+        const std::vector<float> out = fwd(x, 1, s, s, {c}, s, nullptr);
+        dt::expect_le(dt::max_rel_err(out, jitter_reference(k.op, k.f, xd, s)), 1e-5, std::string(k.name) + " forward");
+        const std::vector<float> gi = bwd(x, 1, s, s, {c}, s, nullptr, g);
+        std::vector<double> num(n3), xp = xd;
+        const double eps = 1e-6;
+        auto F = [&](const std::vector<double>& v) {
+            const std::vector<double> o = jitter_reference(k.op, k.f, v, s);
+            double sum = 0;
+            for (size_t i = 0; i < n3; i++) sum += g[i] * o[i];
+            return sum;
+        };
+        for (size_t i = 0; i < n3; i++) {
+            xp[i] = xd[i] + eps;
+            const double fp = F(xp);
+            xp[i] = xd[i] - eps;
+            const double fm = F(xp);
+            xp[i] = xd[i];
+            num[i] = (fp - fm) / (2 * eps);
+        }
+        dt::expect_le(dt::max_rel_err(gi, num, 1e-3), 1e-5, std::string(k.name) + " backward vs finite differences");
+    }
+}
+
+// The whole pipeline (random boxes, flips, affine, noise, 1-4 jitter ops near 1) against finite differences of
+// the float32 forward along a random direction.
+void test_finite_differences() {
     for (int trial = 0; trial < 30; trial++) {
         int n = 1, h = irand(4, 24), w = irand(4, 24), s = irand(3, 12), k = irand(1, 3);
         std::vector<Cut> cuts;
@@ -217,57 +293,48 @@ static void test_finite_differences() {
         std::vector<float> y = rand_vec((size_t) k * 3 * s * s, -1, 1), v = rand_vec(x.size(), -1, 1);
         double eps = 2e-4;
         std::vector<float> xp(x), xm(x);
-        for (size_t i = 0; i < x.size(); i++) { xp[i] += (float) (eps * v[i]); xm[i] -= (float) (eps * v[i]); }
-        double fd = (dot(fwd(xp, n, h, w, cuts, s, noise.data()), y) - dot(fwd(xm, n, h, w, cuts, s, noise.data()), y)) / (2 * eps);
-        double an = dot(v, bwd(x, n, h, w, cuts, s, noise.data(), y));
-        CHECK(std::fabs(fd - an) <= 2e-2 * (std::fabs(an) + std::fabs(fd)) + 1e-3, "finite differences trial %d: fd %.6g vs vjp %.6g", trial, fd, an);
+        for (size_t i = 0; i < x.size(); i++) {
+            xp[i] += (float) (eps * v[i]);
+            xm[i] -= (float) (eps * v[i]);
+        }
+        double fd = (dt::dot(fwd(xp, n, h, w, cuts, s, noise.data()), y) -
+                     dt::dot(fwd(xm, n, h, w, cuts, s, noise.data()), y)) / (2 * eps);
+        double an = dt::dot(v, bwd(x, n, h, w, cuts, s, noise.data(), y));
+        dt::expect_le(std::fabs(fd - an) / (std::fabs(an) + std::fabs(fd) + 0.05), 2e-2,
+                      "whole pipeline vs finite differences trial " + std::to_string(trial));
     }
 }
 
-static void test_bad_input() {
+void test_bad_input() {
     std::vector<float> img(3 * 8 * 8, 0.5f), out(3 * 4 * 4);
     Cut c = blank_cut(0, 10, 0, 4, 4);  // box below the image
-    int rc = disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 0, nullptr);
-    CHECK(rc == DISCO_EINVAL, "box outside the image: rc=%d", rc);
+    dt::expect_rc(disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 0, nullptr),
+                  DISCO_EINVAL, "box outside the image");
+    dt::expect(std::string(disco_last_error()).find("outside") != std::string::npos, "message says outside");
     c = blank_cut(1, 0, 0, 4, 4);  // image index out of range
-    rc = disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 0, nullptr);
-    CHECK(rc == DISCO_EINVAL, "image index: rc=%d", rc);
+    dt::expect_rc(disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 0, nullptr),
+                  DISCO_EINVAL, "image index");
     c = blank_cut(0, 0, 0, 4, 4);
     c[DISCO_CUT_NOISE2] = 0.01f;  // noise without a noise buffer
-    rc = disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 0, nullptr);
-    CHECK(rc == DISCO_EINVAL, "noise NULL: rc=%d", rc);
+    dt::expect_rc(disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 0, nullptr),
+                  DISCO_EINVAL, "noise NULL");
     c = blank_cut(0, 0, 0, 4, 4);
-    rc = disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 7, nullptr);
-    CHECK(rc == DISCO_EINVAL, "device 7: rc=%d", rc);
-#ifndef DISCO_WITH_CUDA
-    rc = disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 1, nullptr);
-    CHECK(rc == DISCO_ENOCUDA, "device 1 without CUDA: rc=%d", rc);
-#endif
+    dt::expect_rc(disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 7, nullptr),
+                  DISCO_EINVAL, "device 7");
+    dt::expect_rc(disco_cutouts_backward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, nullptr, img.data(), 0, nullptr),
+                  DISCO_EINVAL, "backward without grad_out");
+    dt::expect_rc(disco_cutouts_forward(img.data(), (int64_t) 1 << 31, 8, 8, c.data(), 1, 4, nullptr, out.data(), 0,
+                                        nullptr), DISCO_EINVAL, "n beyond the kernels' int range");
+    dt::expect(std::string(disco_last_error()).find("n = 2147483648") != std::string::npos, "message names n");
+    dt::expect_rc(disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), -((int64_t) 1 << 32) + 1, 4, nullptr, out.data(), 0,
+                                        nullptr), DISCO_EINVAL, "a negative k that narrows to 1");
+    if (!disco_built_with_cuda())
+        dt::expect_rc(disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 1, nullptr),
+                      DISCO_ENOCUDA, "device 1 without CUDA");
 }
 
 #ifdef DISCO_WITH_CUDA
-static float* to_dev(const std::vector<float>& v) {
-    float* d = nullptr;
-    cudaMalloc(&d, v.size() * sizeof(float));
-    cudaMemcpy(d, v.data(), v.size() * sizeof(float), cudaMemcpyHostToDevice);
-    return d;
-}
-static std::vector<float> from_dev(const float* d, size_t n) {
-    std::vector<float> v(n);
-    cudaMemcpy(v.data(), d, n * sizeof(float), cudaMemcpyDeviceToHost);
-    return v;
-}
-static double rel(const std::vector<float>& a, const std::vector<float>& b) {
-    double md = 0, mr = 0;
-    for (size_t i = 0; i < a.size(); i++) { md = std::max(md, (double) std::fabs(a[i] - b[i])); mr = std::max(mr, (double) std::fabs(b[i])); }
-    return md / std::max(mr, 1e-30);
-}
-static void test_cuda_vs_cpu() {
-    int count = 0;
-    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-        std::printf("SKIP CUDA vs CPU: no GPU\n");
-        return;
-    }
+void test_cuda_vs_cpu() {
     for (int trial = 0; trial < 20; trial++) {
         int n = irand(1, 2), h = irand(4, 80), w = irand(4, 80), s = irand(3, 40), k = irand(1, 6);
         std::vector<Cut> cuts;
@@ -276,39 +343,34 @@ static void test_cuda_vs_cpu() {
         std::vector<float> g = rand_vec((size_t) k * 3 * s * s, -1, 1), t = flat(cuts);
         std::vector<float> out_cpu = fwd(x, n, h, w, cuts, s, noise.data());
         std::vector<float> gi_cpu = bwd(x, n, h, w, cuts, s, noise.data(), g);
-        float *dx = to_dev(x), *dn = to_dev(noise), *dg = to_dev(g), *dout = nullptr, *dgi = nullptr;
-        cudaMalloc(&dout, out_cpu.size() * sizeof(float));
-        cudaMalloc(&dgi, gi_cpu.size() * sizeof(float));
-        int rc = disco_cutouts_forward(dx, n, h, w, t.data(), k, s, dn, dout, 1, nullptr);
-        CHECK(rc == 0, "cuda forward rc=%d %s", rc, disco_last_error());
-        rc = disco_cutouts_backward(dx, n, h, w, t.data(), k, s, dn, dg, dgi, 1, nullptr);
-        CHECK(rc == 0, "cuda backward rc=%d %s", rc, disco_last_error());
-        double ef = rel(from_dev(dout, out_cpu.size()), out_cpu), eb = rel(from_dev(dgi, gi_cpu.size()), gi_cpu);
-        CHECK(ef < 1e-5, "cuda vs cpu forward trial %d err %g", trial, ef);
-        CHECK(eb < 1e-4, "cuda vs cpu backward trial %d err %g", trial, eb);
-        cudaFree(dx); cudaFree(dn); cudaFree(dg); cudaFree(dout); cudaFree(dgi);
+        dt::Dev dx(x), dn(noise), dg(g), dout(out_cpu.size()), dgi(gi_cpu.size());
+        const std::string tag = " trial " + std::to_string(trial);
+        dt::expect_ok(disco_cutouts_forward(dx.p, n, h, w, t.data(), k, s, dn.p, dout.p, 1, nullptr), "cuda forward" + tag);
+        dt::expect_ok(disco_cutouts_backward(dx.p, n, h, w, t.data(), k, s, dn.p, dg.p, dgi.p, 1, nullptr),
+                      "cuda backward" + tag);
+        dt::expect_le(dt::max_rel_err(dout.host(), out_cpu), 1e-5, "cuda vs cpu forward" + tag);
+        dt::expect_le(dt::max_rel_err(dgi.host(), gi_cpu), 1e-4, "cuda vs cpu backward" + tag);
     }
     // a host pointer on the CUDA path is refused (no fault)
     std::vector<float> img(3 * 8 * 8, 0.5f), out(3 * 4 * 4);
     Cut c = blank_cut(0, 0, 0, 8, 8);
-    int rc = disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 1, nullptr);
-    CHECK(rc == DISCO_EINVAL, "host pointers with device 1: rc=%d", rc);
+    dt::expect_rc(disco_cutouts_forward(img.data(), 1, 8, 8, c.data(), 1, 4, nullptr, out.data(), 1, nullptr),
+                  DISCO_EINVAL, "host pointers with device 1");
 }
 #endif
 
-int main() {
+}  // namespace
+
+int main(int argc, char** argv) {
+    dt::init(argc, argv);
     test_reference_resize();
     test_reference_pointwise();
     test_adjoint();
+    test_jitter_ops();
     test_finite_differences();
     test_bad_input();
 #ifdef DISCO_WITH_CUDA
-    test_cuda_vs_cpu();
+    if (dt::cuda_ready()) test_cuda_vs_cpu();
 #endif
-    if (failures) {
-        std::fprintf(stderr, "%d failure(s)\n", failures);
-        return 1;
-    }
-    std::printf("test_cutouts: all passed\n");
-    return 0;
+    return dt::finish("test_cutouts");
 }

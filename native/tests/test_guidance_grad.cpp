@@ -3,7 +3,8 @@
 // CUDA vs CPU twin when possible.
 #include "testing.h"
 
-int main() {
+int main(int argc, char** argv) {
+    dt::init(argc, argv);
     dt::Rng rng(2024);
     for (int trial = 0; trial < 8; trial++) {
         const int64_t m = rng.range(0, 3), n = rng.range(1, 2), c = 3, h = rng.range(2, 16), w = rng.range(2, 16);

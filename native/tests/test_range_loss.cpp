@@ -15,7 +15,8 @@ static std::vector<double> reference(const std::vector<double>& x, int64_t n, in
     return out;
 }
 
-int main() {
+int main(int argc, char** argv) {
+    dt::init(argc, argv);
     dt::Rng rng(99);
     for (int trial = 0; trial < 10; trial++) {
         const int64_t n = rng.range(1, 3), c = rng.range(1, 4), h = rng.range(1, 13), w = rng.range(1, 13);

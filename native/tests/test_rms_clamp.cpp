@@ -11,7 +11,8 @@ static std::vector<double> reference(const std::vector<double>& g, double M) {
     return out;
 }
 
-int main() {
+int main(int argc, char** argv) {
+    dt::init(argc, argv);
     dt::Rng rng(77);
     for (int trial = 0; trial < 12; trial++) {
         const int64_t count = rng.range(1, 3000);

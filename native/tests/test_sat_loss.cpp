@@ -8,7 +8,8 @@ static double reference(const std::vector<double>& x) {
     return s / double(x.size());
 }
 
-int main() {
+int main(int argc, char** argv) {
+    dt::init(argc, argv);
     dt::Rng rng(5);
     for (int trial = 0; trial < 10; trial++) {
         const int64_t count = rng.range(1, 5000);

@@ -24,7 +24,8 @@ static std::vector<double> reference(const std::vector<double>& x, const std::ve
     return out;
 }
 
-int main() {
+int main(int argc, char** argv) {
+    dt::init(argc, argv);
     dt::Rng rng(31);
     for (int trial = 0; trial < 10; trial++) {
         const int64_t a = rng.range(1, 9), b = rng.range(1, 5), d = rng.range(1, 70);

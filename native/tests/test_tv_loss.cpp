@@ -29,7 +29,8 @@ std::vector<double> reference(const std::vector<double>& x, int64_t n, int64_t c
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+    dt::init(argc, argv);
     dt::Rng rng(1234);
     for (int trial = 0; trial < 12; trial++) {
         const int64_t n = rng.range(1, 3), c = rng.range(1, 4), h = rng.range(1, 17), w = rng.range(1, 19);

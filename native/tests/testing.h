@@ -142,21 +142,40 @@ struct Dev {
 };
 #endif
 
-// True when CUDA tests can run; prints why not otherwise (once per executable).
-inline bool cuda_ready() {
-    static int state = -1;
-    if (state < 0) {
-        if (!disco_built_with_cuda()) {
-            std::fprintf(stderr, "skip: CUDA vs CPU twin (library built without CUDA)\n");
-            state = 0;
-        } else if (!disco_has_cuda()) {
-            std::fprintf(stderr, "skip: CUDA vs CPU twin (no usable CUDA device)\n");
-            state = 0;
+// Why the CUDA-vs-CPU-twin checks cannot run here, or "" when they can.
+inline std::string cuda_unavailable() {
+    if (!disco_built_with_cuda()) return "library built without CUDA";
+    if (!disco_has_cuda()) return "no usable CUDA device";
+    return "";
+}
+
+// The mode of a test executable. Without arguments it runs its CPU checks; with --cuda (ctest registers
+// <test>_cuda for it) it runs them again with the CUDA-vs-CPU-twin comparisons, and exits 77 — ctest's
+// SKIP_RETURN_CODE, shown as "Skipped" — when those cannot run. Call first in main.
+inline bool& cuda_mode() {
+    static bool m = false;
+    return m;
+}
+
+inline void init(int argc, char** argv) {
+    for (int i = 1; i < argc; i++) {
+        if (std::string(argv[i]) == "--cuda") {
+            cuda_mode() = true;
         } else {
-            state = 1;
+            std::fprintf(stderr, "%s: unknown argument %s (expected --cuda or nothing)\n", argv[0], argv[i]);
+            std::exit(2);
         }
     }
-    return state == 1;
+    if (cuda_mode()) {
+        const std::string why = cuda_unavailable();
+        if (!why.empty()) {
+            std::fprintf(stderr, "skip: CUDA vs CPU twin (%s)\n", why.c_str());
+            std::exit(77);
+        }
+    }
 }
+
+// True when this run compares CUDA with the CPU twin (--cuda, and CUDA available: init exits 77 otherwise).
+inline bool cuda_ready() { return cuda_mode(); }
 
 }  // namespace dt

@@ -16,8 +16,9 @@
  *            whole cut; hue goes through rgb->hsv->rgb.
  * noise is [K, 3, 3, S, S] standard normals (stage, channel, y, x); it may be NULL when every noise scale is 0.
  * image [N, 3, H, W], out [K, 3, S, S], float32 contiguous. device 0 = CPU, 1 = CUDA (pointers on that device;
- * the cut table stays on the host; with CUDA the call returns after the stream has finished). Sizes must fit in
- * an int. Returns 0 or an error code, disco_last_error() says why.
+ * the cut table stays on the host; with CUDA the call returns after the stream has finished). Sizes are 64-bit
+ * and each must be 1 to INT32_MAX, with h * w <= INT32_MAX / 3 and s * s <= INT32_MAX / 9 (the kernels index
+ * within a plane or a cut with int). Returns 0 or an error code, disco_last_error() says why.
  */
 #ifndef DISCO_CUTOUTS_H
 #define DISCO_CUTOUTS_H

@@ -19,7 +19,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -56,7 +56,7 @@ public final class KernelBench {
         this.device = device;
     }
 
-    public List<Row> run(PrintStream log) {
+    public List<Row> run(PrintWriter log) {
         Torch.init();
         Kernels.init();
         List<Row> rows = new ArrayList<>();
@@ -190,7 +190,7 @@ public final class KernelBench {
     }
 
     /** The table, one row per implementation and stage. */
-    public static void print(PrintStream out, String deviceName, List<Row> rows) {
+    public static void print(PrintWriter out, String deviceName, List<Row> rows) {
         out.printf("# disco bench kernels on %s (median ms; fwd = forward, bwd = adjoint; for the gradient stage fwd = stage, bwd = clamp)%n", deviceName);
         out.printf("%-36s %-18s %10s %10s %10s %9s %8s%n", "stage", "impl", "fwd_ms", "bwd_ms", "total_ms", "GB/s", "ratio");
         for (Row r : rows) {

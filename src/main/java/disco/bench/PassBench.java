@@ -1,16 +1,15 @@
 package disco.bench;
 
+import disco.torch.Tensors;
 import disco.models.clip.ClipModel;
 import disco.models.secondary.SecondaryModel;
 import disco.models.unet.UNetModel;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AutoGradMode;
-import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 import java.util.ArrayList;
@@ -91,9 +90,7 @@ public final class PassBench {
                     Tensor g = torch.ones_like(y);
                     c0 = StepBench.processCpuNanos();
                     t0 = System.nanoTime();
-                    TensorVector r = torch.grad(new TensorVector(y), new TensorVector(leaf), new TensorVector(g),
-                            new BoolOptional(false), false, false);
-                    sync(r.get(0));
+                    sync(Tensors.vjp(y, leaf, g));
                     bwd[0][i] = (System.nanoTime() - t0) / 1e6;
                     bwd[1][i] = (StepBench.processCpuNanos() - c0) / 1e6;
                 }

@@ -11,7 +11,7 @@ import disco.guidance.NativeCutoutStage;
 import disco.guidance.NativeLossKernels;
 import disco.guidance.TorchLossKernels;
 import disco.models.clip.ClipModel;
-import disco.reference.Compare;
+import disco.util.Compare;
 import disco.sampling.Denoiser;
 import disco.sampling.EpsDenoiser;
 import disco.sampling.Guidance;

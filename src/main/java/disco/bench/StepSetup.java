@@ -7,9 +7,8 @@ import disco.models.unet.UNetConfig;
 import disco.models.unet.UNetModel;
 import disco.plan.DiffusionSchedule;
 import disco.plan.PlanStep;
-import disco.plan.ScheduleChecks;
+import disco.plan.FixtureSettings;
 import disco.plan.StepPlan;
-import disco.reference.ReferenceContext;
 import disco.run.DemoTokens;
 import disco.sampling.SamplerConfig;
 import disco.sampling.SpacedAlphas;
@@ -19,11 +18,9 @@ import disco.settings.Prompt;
 import disco.settings.Settings;
 import disco.util.DiscoException;
 import disco.util.Npy;
-import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 import java.nio.file.Files;
@@ -100,13 +97,13 @@ public final class StepSetup implements AutoCloseable {
 
     /** As {@link #fromReference(Path, Device)}; {@code withSecondary} loads {@code secondary.pt} even where the plan does not use it. */
     public static StepSetup fromReference(Path dir, Device device, boolean withSecondary) {
-        ReferenceContext ctx = new ReferenceContext(dir, null);
         for (String f : List.of("settings.json", "unet.json", "unet.pt")) {
             if (!Files.isRegularFile(dir.resolve(f))) throw DiscoException.badInput(dir.resolve(f) + ": expected a file (reference directory layout)");
         }
-        JsonNode s = ctx.settings();
-        StepPlan plan = ScheduleChecks.plan(s);
-        DiffusionSchedule ds = ScheduleChecks.schedule(s);
+        FixtureSettings fs = FixtureSettings.read(dir.resolve("settings.json"));
+        JsonNode s = fs.json();
+        StepPlan plan = fs.plan();
+        DiffusionSchedule ds = fs.schedule();
         SpacedAlphas alphas = SpacedAlphas.of(ds);
         int skip = s.path("skip_steps").asInt(0);
         boolean clipDenoised = s.path("clip_denoised").asBoolean(false);
@@ -129,7 +126,7 @@ public final class StepSetup implements AutoCloseable {
             Path f = dir.resolve("clip-" + name + ".pt");
             if (!Files.isRegularFile(f)) throw DiscoException.badInput(f + ": expected the CLIP checkpoint of clip_models entry '" + name + "'");
             clips.put(name, ClipModel.load(f, device));
-            Npy.Array e = ctx.npy("text_embeds-" + name + ".npy");
+            Npy.Array e = Npy.read(dir.resolve("text_embeds-" + name + ".npy"));
             embeds.put(name, keep(Tensors.fromFloats(e.floats(), e.shape()), device));
         }
         toDevice(unet, sec, device);
@@ -171,7 +168,7 @@ public final class StepSetup implements AutoCloseable {
         for (String name : settings.clipModels()) {
             ClipModel clip = ClipModel.demo(name);
             try (NoGradGuard ng = new NoGradGuard()) { // on the CPU, where the demo CLIP is built
-                embeds.put(name, keep(clip.encodeText(longs(DemoTokens.tokenize(texts))).to(torch.ScalarType.Float), device));
+                embeds.put(name, keep(clip.encodeText(Tensors.fromLongRows(DemoTokens.tokenize(texts))).to(torch.ScalarType.Float), device));
             }
             if (!device.is_cpu()) clip.to(device, false);
             clips.put(name, clip);
@@ -186,15 +183,6 @@ public final class StepSetup implements AutoCloseable {
         if (device.is_cpu()) return;
         unet.to(device, false);
         if (sec != null) sec.to(device, false);
-    }
-
-    private static Tensor longs(long[][] rows) {
-        int n = rows.length, l = rows[0].length;
-        Tensor t = torch.empty(new long[] {n, l}, new TensorOptions(torch.ScalarType.Long), null);
-        long[] flat = new long[n * l];
-        for (int i = 0; i < n; i++) System.arraycopy(rows[i], 0, flat, i * l, l);
-        new LongPointer(t.data_ptr()).capacity(flat.length).put(flat);
-        return t;
     }
 
     /** The pipeline disco run would build over these networks, with {@code perf}. */

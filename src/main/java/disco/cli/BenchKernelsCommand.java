@@ -1,5 +1,9 @@
 package disco.cli;
 
+import java.io.PrintWriter;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+import disco.util.ExitCodes;
 import disco.bench.KernelBench;
 import disco.torch.Torch;
 import disco.util.DiscoException;
@@ -17,6 +21,9 @@ import java.util.concurrent.Callable;
                 + " augmented cutouts (forward + adjoint) per cut size, and the guidance-gradient stage. Prints a"
                 + " table (median ms, effective GB/s, ratio = libtorch / native) on stdout.")
 public final class BenchKernelsCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--height", defaultValue = "768", description = "image height (default ${DEFAULT-VALUE})")
     int height;
 
@@ -44,18 +51,12 @@ public final class BenchKernelsCommand implements Callable<Integer> {
         if (threads < 0) throw DiscoException.badInput("--threads: expected >= 0, got " + threads);
         Torch.init();
         if (threads > 0) torch.set_num_threads(threads);
-        Device dev;
-        if (device.equals("cpu")) {
-            dev = new Device("cpu");
-        } else if (device.equals("cuda")) {
-            if (!torch.cuda_is_available()) throw DiscoException.badInput("--device cuda: LibTorch sees no CUDA device here (build with -Pgpu on a GPU machine)");
-            if (!disco.kernels.Kernels.hasCuda()) throw DiscoException.badInput("--device cuda: disco_kernels was built without CUDA (build with -Pgpu)");
-            dev = new Device("cuda:0");
-        } else {
-            throw DiscoException.badInput("--device: expected cpu or cuda, got " + device);
-        }
-        List<KernelBench.Row> rows = new KernelBench(height, width, sizes, reps, dev).run(System.err);
-        KernelBench.print(System.out, device + ", libtorch threads " + torch.get_num_threads(), rows);
+        Device dev = RunSupport.device(device);
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        List<KernelBench.Row> rows = new KernelBench(height, width, sizes, reps, dev).run(err);
+        KernelBench.print(out, device + ", libtorch threads " + torch.get_num_threads(), rows);
+        out.flush();
+        err.flush();
         return ExitCodes.OK;
     }
 }

@@ -1,5 +1,6 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import disco.torch.Autocast;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -17,9 +18,12 @@ import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,6 +40,9 @@ import java.util.function.Function;
                 + " backward to its input, for the UNet, the secondary model and each CLIP image tower, at the shapes a"
                 + " step feeds them. bench/passes.py times the same passes with PyTorch on upstream code."})
 public final class BenchPassesCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--reference", paramLabel = "DIR", required = true,
             description = "a reference directory (settings.json, unet.pt/unet.json, clip-<name>.pt, secondary.pt)")
     Path reference;
@@ -110,16 +117,18 @@ public final class BenchPassesCommand implements Callable<Integer> {
             }
             out.put("passes", passes);
             out.put("peak_rss_kb", Memory.peakRssKb());
+            PrintWriter o = spec.commandLine().getOut();
             if (json) {
                 try {
-                    System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
+                    o.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
             } else {
-                System.out.printf("%-28s %12s %12s%n", "pass", "median ms", "cpu ms");
-                for (PassBench.Pass p : ps) System.out.printf("%-28s %12.1f %12.1f%n", p.name(), p.medianMs(), p.medianCpuMs());
+                o.printf("%-28s %12s %12s%n", "pass", "median ms", "cpu ms");
+                for (PassBench.Pass p : ps) o.printf("%-28s %12.1f %12.1f%n", p.name(), p.medianMs(), p.medianCpuMs());
             }
+            o.flush();
             return ExitCodes.OK;
         }
     }

@@ -1,31 +1,27 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import disco.run.PerfOptions;
-import disco.torch.Precision;
 import disco.bench.StepBench;
 import disco.bench.StepSetup;
-import disco.guidance.ClipGuidance;
 import disco.settings.Settings;
 import disco.settings.SettingsIO;
 import disco.torch.Torch;
 import disco.util.DiscoException;
 import org.bytedeco.pytorch.Device;
-import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code disco bench step}: guided sampling steps timed stage by stage (see {@link StepBench}). */
@@ -86,7 +82,7 @@ public final class BenchStepCommand implements Callable<Integer> {
             throw DiscoException.badInput("--settings: expected together with --demo (a --reference directory has its own settings.json)");
         }
         Torch.init();
-        Device dev = device(device);
+        Device dev = RunSupport.device(device);
         List<String> warnings = new ArrayList<>();
         PerfOptions perf = perfFlags.options(null, dev, warnings);
         disco.run.MemoryEstimate.recordBaseline();
@@ -123,28 +119,9 @@ public final class BenchStepCommand implements Callable<Integer> {
             s = l.settings();
             label = settings.toString();
         } else {
-            String text;
-            try (InputStream in = BenchStepCommand.class.getResourceAsStream(DEMO_SETTINGS)) {
-                if (in == null) throw new IllegalStateException("missing resource " + DEMO_SETTINGS);
-                text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            Map<String, Object> m = SettingsIO.normalize(SettingsIO.parse(text, "bench demo settings", false),
-                    "bench demo settings", warnings);
-            s = SettingsIO.build(m, "bench demo settings", java.util.Set.of(), warnings);
             label = "bench demo settings";
+            s = SettingsIO.build(SettingsIO.readResource(DEMO_SETTINGS, label, warnings), label, Set.of(), warnings);
         }
         return StepSetup.demo(s, label, dev);
-    }
-
-    static Device device(String name) {
-        if (name.equals("cpu")) return new Device("cpu");
-        if (name.equals("cuda")) {
-            if (!torch.cuda_is_available()) throw DiscoException.badInput("--device cuda: LibTorch sees no CUDA device here (build with -Pgpu on a GPU machine)");
-            if (!disco.kernels.Kernels.hasCuda()) throw DiscoException.badInput("--device cuda: disco_kernels was built without CUDA (build with -Pgpu)");
-            return new Device("cuda:0");
-        }
-        throw DiscoException.badInput("--device: expected cpu or cuda, got '" + name + "'");
     }
 }

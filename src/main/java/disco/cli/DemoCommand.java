@@ -8,10 +8,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -59,15 +55,8 @@ public final class DemoCommand implements Callable<Integer> {
 
     /** The demo settings with the given overrides (null / empty: the demo's values). */
     public static Settings settings(List<String> prompts, Long seed, Integer steps, List<String> set) {
-        String text;
-        try (InputStream in = DemoCommand.class.getResourceAsStream(SETTINGS_RESOURCE)) {
-            if (in == null) throw new IllegalStateException("missing resource " + SETTINGS_RESOURCE);
-            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
         List<String> warnings = new ArrayList<>();
-        Map<String, Object> m = SettingsIO.normalize(SettingsIO.parse(text, "demo settings", false), "demo settings", warnings);
+        Map<String, Object> m = SettingsIO.readResource(SETTINGS_RESOURCE, "demo settings", warnings);
         Map<String, String> sets = new LinkedHashMap<>();
         for (String s : set == null ? List.<String>of() : set) {
             Map.Entry<String, String> e = SettingsOverrides.splitAssignment("--set", s);

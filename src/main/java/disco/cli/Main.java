@@ -1,11 +1,13 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import disco.util.DiscoException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 
 /**
@@ -41,18 +43,23 @@ public final class Main implements Callable<Integer> {
     /** {@code disco} alone: the usage on stderr, and the usage-error exit code (a command is missing). */
     @Override
     public Integer call() {
-        spec.commandLine().usage(System.err);
-        return ExitCodes.BAD_INPUT;
+        return usageError(spec);
     }
 
     /** A parent command given without a subcommand: its usage on stderr, exit {@link ExitCodes#BAD_INPUT}. */
     static int usageError(CommandLine.Model.CommandSpec spec) {
-        spec.commandLine().usage(System.err);
+        spec.commandLine().usage(spec.commandLine().getErr());
         return ExitCodes.BAD_INPUT;
     }
 
+    /**
+     * The command line, writing through {@code getOut()} / {@code getErr()} (autoflushing writers over
+     * {@code System.out} / {@code System.err} as they are now; a test may set others).
+     */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
+        cl.setOut(new PrintWriter(System.out, true));
+        cl.setErr(new PrintWriter(System.err, true));
         cl.setExecutionStrategy(pr -> {
             try {
                 return new CommandLine.RunLast().execute(pr);
@@ -61,37 +68,47 @@ public final class Main implements Callable<Integer> {
                 throw new CommandLine.ExecutionException(pr.commandSpec().commandLine(), String.valueOf(e), e);
             }
         });
-        cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> report(ex, debug(parseResult)));
+        cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> report(ex, debug(parseResult), cmd.getErr()));
         cl.setParameterExceptionHandler((ex, args) -> {
             // one line: what is wrong and where the usage is (picocli's messages name the option or parameter)
             String name = ex.getCommandLine().getCommandSpec().qualifiedName();
             String msg = oneLine(ex.getMessage());
             if (msg.startsWith("Error: ")) msg = msg.substring("Error: ".length());
-            System.err.println("disco: " + msg + " (see '" + name + " --help')");
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("disco: " + msg + " (see '" + name + " --help')");
+            err.flush();
             return ExitCodes.BAD_INPUT;
         });
         return cl;
     }
 
-    /** Prints the one line for a failure of a command and returns its exit code. */
-    static int report(Throwable ex, boolean debug) {
+    /** Prints the one line for a failure of a command on {@code err} and returns its exit code. */
+    static int report(Throwable ex, boolean debug, PrintWriter err) {
+        try {
+            return reportTo(ex, debug, err);
+        } finally {
+            err.flush();
+        }
+    }
+
+    private static int reportTo(Throwable ex, boolean debug, PrintWriter err) {
         Throwable t = ex;
         while (!(t instanceof DiscoException) && t.getCause() != null && t.getCause() != t) t = t.getCause();
         if (t instanceof DiscoException de) {
-            System.err.println("disco: " + oneLine(de.getMessage()));
-            if (debug) de.printStackTrace(System.err);
+            err.println("disco: " + oneLine(de.getMessage()));
+            if (debug) de.printStackTrace(err);
             return de.exitCode();
         }
         Throwable root = ex instanceof CommandLine.ExecutionException && ex.getCause() != null ? ex.getCause() : ex;
         if (root instanceof OutOfMemoryError) {
-            System.err.println("disco: out of memory (" + oneLine(root.getMessage()) + "): try a smaller width_height"
+            err.println("disco: out of memory (" + oneLine(root.getMessage()) + "): try a smaller width_height"
                     + " or batch_size, or give the JVM more (DISCO_JAVA_OPTS=-Xmx...)");
-            if (debug) root.printStackTrace(System.err);
+            if (debug) root.printStackTrace(err);
             return ExitCodes.IO_ERROR;
         }
-        System.err.println("disco: internal error: " + oneLine(String.valueOf(root)) + "; this is a bug, please report"
+        err.println("disco: internal error: " + oneLine(String.valueOf(root)) + "; this is a bug, please report"
                 + " it" + (debug ? " with the stack trace below" : " (rerun with --debug for the stack trace)"));
-        if (debug) root.printStackTrace(System.err);
+        if (debug) root.printStackTrace(err);
         return ExitCodes.INTERNAL;
     }
 
@@ -111,7 +128,10 @@ public final class Main implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
-        int code = commandLine().execute(args);
+        CommandLine cl = commandLine();
+        int code = cl.execute(args);
+        cl.getOut().flush();
+        cl.getErr().flush();
         System.out.flush();
         System.err.flush();
         System.exit(code);

@@ -1,5 +1,6 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import disco.models.registry.ModelEntry;
 import disco.models.registry.ModelStore;
 import disco.util.DiscoException;

@@ -1,5 +1,6 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -12,8 +13,11 @@ import disco.settings.Settings;
 import disco.util.DiscoException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 
 @Command(name = "plan", mixinStandardHelpOptions = true,
@@ -21,6 +25,9 @@ import java.util.concurrent.Callable;
                 + " models, cutouts and every scheduled scalar), a summary per model, and a warning for steps"
                 + " that no CLIP model guides.")
 public final class PlanCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     SettingsOptions options;
 
@@ -36,20 +43,23 @@ public final class PlanCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw DiscoException.badInput(where() + ": " + e.getMessage(), e);
         }
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         if (json) {
             ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
             try {
-                System.out.println(om.writeValueAsString(plan.toJsonList()));
+                out.println(om.writeValueAsString(plan.toJsonList()));
             } catch (JsonProcessingException e) {
                 throw new IllegalStateException(e);
             }
-            printSummary(plan, System.err);
+            printSummary(plan, err);
         } else {
-            printTable(plan);
-            printSummary(plan, System.out);
+            printTable(plan, out);
+            printSummary(plan, out);
         }
         String warning = plan.unguidedWarning();
-        if (warning != null) System.err.println("disco: warning: " + warning);
+        if (warning != null) err.println("disco: warning: " + warning);
+        out.flush();
+        err.flush();
         return ExitCodes.OK;
     }
 
@@ -57,15 +67,15 @@ public final class PlanCommand implements Callable<Integer> {
         return options.file == null ? "settings" : options.file.toString();
     }
 
-    private static void printTable(StepPlan plan) {
+    private static void printTable(StepPlan plan, PrintWriter out) {
         DiffusionSchedule ds = plan.schedule();
-        System.out.printf("# %d executed steps of %d (%s over %d diffusion steps)%n", plan.size(), ds.numSteps(),
+        out.printf("# %d executed steps of %d (%s over %d diffusion steps)%n", plan.size(), ds.numSteps(),
                 ds.respacing(), ds.originalNumSteps());
-        System.out.printf("%5s %5s %5s %6s %4s %4s %6s %6s %4s %4s %8s %6s %6s %6s %6s %5s %6s  %s%n",
+        out.printf("%5s %5s %5s %6s %4s %4s %6s %6s %4s %4s %8s %6s %6s %6s %6s %5s %6s  %s%n",
                 "step", "index", "t", "sched", "over", "inner", "ic_pow", "gray_p", "cutb", "sec", "clip_gs", "tv",
                 "range", "sat", "init", "clamp", "c_max", "active");
         for (PlanStep p : plan.steps()) {
-            System.out.printf("%5d %5d %5d %6d %4d %4d %6s %6s %4d %4s %8s %6s %6s %6s %6s %5s %6s  %s%n",
+            out.printf("%5d %5d %5d %6d %4d %4d %6s %6s %4d %4s %8s %6s %6s %6s %6s %5s %6s  %s%n",
                     p.step(), p.index(), p.t(), p.schedIndex(), p.overview(), p.innercut(), num(p.icPow()),
                     num(p.icgrayP()), p.cutnBatches(), p.useSecondaryModel() ? "yes" : "no",
                     num(p.clipGuidanceScale()), num(p.tvScale()), num(p.rangeScale()), num(p.satScale()),
@@ -74,7 +84,7 @@ public final class PlanCommand implements Callable<Integer> {
         }
     }
 
-    private static void printSummary(StepPlan plan, java.io.PrintStream out) {
+    private static void printSummary(StepPlan plan, PrintWriter out) {
         out.println("# models (" + plan.size() + " executed steps)");
         for (StepPlan.ModelSummary m : plan.summaries()) {
             if (m.stepsOn() == 0) {

@@ -1,7 +1,7 @@
 package disco.cli;
 
-import disco.guidance.NativeCutoutStage;
-import disco.guidance.NativeLossKernels;
+import disco.kernels.Kernels;
+import disco.util.ExitCodes;
 import disco.models.registry.ModelDir;
 import disco.models.registry.Registry;
 import disco.run.Checkpoint;
@@ -44,17 +44,24 @@ final class RunSupport {
 
     private RunSupport() {}
 
-    /** The LibTorch device for {@code --device}; a device that is not there is bad input. */
+    /**
+     * The LibTorch device for {@code --device} (every command's: {@code cpu} or {@code cuda}); a device that is not
+     * there, or native kernels built without CUDA, is bad input.
+     */
     static Device device(String name) {
         Torch.init();
-        String d = name == null ? "cpu" : name.strip().toLowerCase(java.util.Locale.ROOT);
+        String d = name == null ? "cpu" : name;
         return switch (d) {
             case "cpu" -> new Device(torch.DeviceType.CPU);
-            case "cuda", "gpu" -> {
+            case "cuda" -> {
                 if (!torch.cuda_is_available()) {
-                    throw DiscoException.badInput("--device cuda: no CUDA device is visible to LibTorch here; use --device cpu");
+                    throw DiscoException.badInput("--device cuda: LibTorch sees no CUDA device here (a GPU machine and"
+                            + " a -Pgpu build); use --device cpu");
                 }
-                yield new Device(torch.DeviceType.CUDA);
+                if (!Kernels.hasCuda()) {
+                    throw DiscoException.badInput("--device cuda: disco_kernels was built without CUDA (build with -Pgpu)");
+                }
+                yield new Device("cuda:0");
             }
             default -> throw DiscoException.badInput("--device: expected cpu or cuda, found '" + name + "'");
         };

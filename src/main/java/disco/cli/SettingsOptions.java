@@ -2,7 +2,11 @@ package disco.cli;
 
 import disco.settings.SettingsIO;
 import disco.settings.SettingsOverrides;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -64,10 +68,16 @@ public final class SettingsOptions {
                 size == null ? null : SettingsOverrides.parseSize(size), sets);
     }
 
-    /** Loads the settings (file + flags), printing warnings on stderr. */
+    /** The command this mixin belongs to (its writers carry the warnings). */
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec mixee;
+
+    /** Loads the settings (file + flags), printing warnings on the command's stderr. */
     public SettingsIO.Loaded load() {
         SettingsIO.Loaded loaded = SettingsIO.load(file, overrides());
-        for (String w : loaded.warnings()) System.err.println("disco: warning: " + w);
+        PrintWriter err = mixee.commandLine().getErr();
+        for (String w : loaded.warnings()) err.println("disco: warning: " + w);
+        err.flush();
         return loaded;
     }
 }

@@ -1,5 +1,6 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import disco.plan.StepPlan;
 import disco.guidance.NativeCutoutStage;
 import disco.guidance.TorchLossKernels;

@@ -1,14 +1,18 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import disco.reference.CheckResult;
 import disco.reference.ReferenceCheck;
 import disco.reference.ReferenceChecks;
 import disco.reference.ReferenceContext;
 import disco.util.DiscoException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Parameters;
 
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,6 +23,9 @@ import java.util.concurrent.Callable;
         description = "Run every supported reference check against a directory laid out like fixtures/dd-reference-A;"
                 + " prints '<check> <max_rel_err> <tol> PASS|FAIL' per check.")
 public final class VerifyReferenceCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Parameters(index = "0", paramLabel = "DIR", description = "reference directory (e.g. ../shared/fixtures/dd-reference-A)")
     Path dir;
 
@@ -32,6 +39,7 @@ public final class VerifyReferenceCommand implements Callable<Integer> {
         if (!Files.isRegularFile(dir.resolve("settings.json"))) {
             throw DiscoException.badInput(dir + ": no settings.json (expected a dd-reference directory)");
         }
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         ReferenceContext ctx = new ReferenceContext(dir, vocab);
         List<CheckResult> results = new ArrayList<>();
         for (ReferenceCheck check : ReferenceChecks.all()) {
@@ -42,13 +50,14 @@ public final class VerifyReferenceCommand implements Callable<Integer> {
                 rs = List.of(CheckResult.error(check.getClass().getSimpleName(), String.valueOf(e.getMessage())));
             }
             for (CheckResult r : rs) {
-                System.out.println(r.line());
-                System.out.flush();
+                out.println(r.line());
+                out.flush();
                 results.add(r);
             }
         }
         long failed = results.stream().filter(r -> !r.pass()).count();
-        System.err.printf("%d checks, %d passed, %d failed%n", results.size(), results.size() - failed, failed);
+        err.printf("%d checks, %d passed, %d failed%n", results.size(), results.size() - failed, failed);
+        err.flush();
         if (results.isEmpty()) return ExitCodes.CHECK_FAILED;
         return failed == 0 ? ExitCodes.OK : ExitCodes.CHECK_FAILED;
     }

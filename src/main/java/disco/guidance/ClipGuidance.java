@@ -1,5 +1,7 @@
 package disco.guidance;
 
+import static disco.torch.Scalars.s;
+import static disco.torch.Scalars.f;
 import disco.plan.PlanStep;
 import disco.plan.StepPlan;
 import disco.sampling.Denoiser;
@@ -8,7 +10,6 @@ import disco.sampling.GuidanceCall;
 import disco.sampling.GuidanceResult;
 import disco.sampling.SpacedAlphas;
 import disco.util.RandomStream;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
@@ -30,7 +31,7 @@ import java.util.function.Consumer;
  * {@code losses.sum() * clip_guidance_scale / cutn_batches} is pulled back through the encoder, the normalisation
  * and the cutouts to {@code x_in};</li>
  * <li>tv and saturation gradients on {@code x_in} (DD's range loss is computed on {@code pred}, upstream of
- * {@code x_in}, so it contributes nothing to the gradient; its value is only reported);</li>
+ * {@code x_in}, so it contributes nothing to the gradient; it is not computed and not logged);</li>
  * <li>NaN guard (a NaN anywhere in the {@code x_in} gradient → zero gradient, no clamp), then the pull-back to
  * {@code x} through the denoiser, negated, then the RMS clamp to {@code clamp_max} when {@code clamp_grad}.</li>
  * </ol>
@@ -39,7 +40,7 @@ import java.util.function.Consumer;
  * "cutouts"), derived per cutn batch (and per call for PLMS's second call).
  */
 public final class ClipGuidance implements Guidance {
-    /** CLIP normalisation constants (OpenAI's). */
+    /** CLIP's image normalisation constants (OpenAI's), as DD's {@code normalize = T.Normalize(...)} uses them. */
     public static final float[] CLIP_MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
     public static final float[] CLIP_STD = {0.26862954f, 0.26130258f, 0.27577711f};
 
@@ -128,13 +129,7 @@ public final class ClipGuidance implements Guidance {
         return !entry(scheduleIndex).useSecondaryModel();
     }
 
-    private static Scalar s(double v) {
-        return new Scalar(v);
-    }
 
-    private static Scalar f(double v) {
-        return new Scalar((float) v);
-    }
 
     @Override
     public GuidanceResult guide(GuidanceCall call) {
@@ -249,6 +244,7 @@ public final class ClipGuidance implements Guidance {
         return cuts.sub(channelConst(CLIP_MEAN, cuts)).div(channelConst(CLIP_STD, cuts));
     }
 
+    /** The VJP of {@link #normalise}. */
     static Tensor normaliseBackward(Tensor g) {
         return g.div(channelConst(CLIP_STD, g));
     }

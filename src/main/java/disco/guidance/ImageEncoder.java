@@ -1,8 +1,8 @@
 package disco.guidance;
 
+import disco.torch.Tensors;
 import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 import java.util.function.UnaryOperator;
@@ -56,9 +56,7 @@ public interface ImageEncoder {
                     public Tensor backward(Tensor g) {
                         if (used) throw new IllegalStateException("encoding already pulled back");
                         used = true;
-                        TensorVector r = torch.grad(new TensorVector(emb), new TensorVector(leaf), new TensorVector(g),
-                                new org.bytedeco.pytorch.BoolOptional(false), false, false);
-                        return r.get(0);
+                        return Tensors.vjp(emb, leaf, g);
                     }
                 };
             }

@@ -7,11 +7,10 @@ import disco.kernels.CutSettings;
 import disco.kernels.CutoutDrawer;
 import disco.kernels.TorchCutouts;
 import disco.plan.PlanStep;
+import disco.torch.Tensors;
 import disco.util.RandomStream;
 import org.bytedeco.pytorch.AutoGradMode;
-import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -76,8 +75,7 @@ public final class TorchCutoutStage implements CutoutStage {
             }
 
             public Tensor backward(Tensor g) {
-                return org.bytedeco.pytorch.global.torch.grad(new TensorVector(graph), new TensorVector(leaf),
-                        new TensorVector(g), new BoolOptional(false), false, false).get(0);
+                return Tensors.vjp(graph, leaf, g);
             }
         };
     }

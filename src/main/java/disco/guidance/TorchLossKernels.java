@@ -1,6 +1,6 @@
 package disco.guidance;
 
-import org.bytedeco.pytorch.Scalar;
+import static disco.torch.Scalars.s;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -38,9 +38,6 @@ public final class TorchLossKernels implements LossKernels {
         return new XInGrad(nan ? torch.zeros_like(g) : g, nan, java.util.List.copyOf(nanModels));
     }
 
-    private static Scalar s(double v) {
-        return new Scalar(v);
-    }
 
     private static Tensor normalize(Tensor x, Tensor[] normOut) {
         // F.normalize: x / max(||x||, 1e-12)

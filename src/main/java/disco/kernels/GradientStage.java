@@ -3,7 +3,6 @@ package disco.kernels;
 import disco.torch.Tensors;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -18,11 +17,14 @@ import java.util.List;
  *     over the batches into {@code modelGrads[k]} ({@code d(losses.sum())/dx_in});</li>
  * <li>{@link #compute}: {@code x_in_grad = clip_guidance_scale / cutn_batches * Σ_k mask[k] modelGrads[k] +
  *     tv_scale * ∇tv + sat_scale * ∇sat} (DD's range term is taken on the denoiser output, upstream of x_in, so
- *     it adds nothing; its value is reported), the loss values, and DD's NaN guard (any NaN → zero gradient,
- *     reported per model);</li>
+ *     it adds nothing to the gradient), the unscaled tv, range and sat loss values, and DD's NaN guard (any NaN →
+ *     zero gradient; the masked-in models whose gradient had one in {@link Result#nanModels});</li>
  * <li>unless NaN: {@code grad = -autograd.grad(x_in, x, x_in_grad)} through the denoiser (LibTorch);</li>
- * <li>{@link #finish}: DD's RMS clamp ({@code clamp_grad}) or the zero gradient after a NaN.</li>
+ * <li>{@link #clamp}: DD's RMS clamp when {@code clamp_grad}.</li>
  * </ol>
+ * The guidance ({@code disco.guidance.ClipGuidance}) does steps 1, 2 and 4 and reaches 3 and 5 through
+ * {@code NativeLossKernels}; it logs the NaN guard and, of the loss values, only the CLIP losses (DD's
+ * {@code loss_values}).
  */
 public final class GradientStage {
     private GradientStage() {}
@@ -38,16 +40,7 @@ public final class GradientStage {
      * @param nanModels indices of the models (masked in) whose gradient had a NaN
      */
     public record Result(Tensor xInGrad, float[] tvLosses, float[] rangeLosses, float satLoss, boolean nan,
-            List<Integer> nanModels) {
-        /** A one-line report of a NaN (empty when none), naming the step and the models. */
-        public String nanReport(int step, List<String> modelNames) {
-            if (!nan) return "";
-            List<String> names = new ArrayList<>();
-            for (int k : nanModels) names.add(k < modelNames.size() ? modelNames.get(k) : "model " + k);
-            String who = names.isEmpty() ? "the tv/sat terms (x_in itself)" : String.join(", ", names);
-            return "step " + step + ": NaN in the guidance gradient from " + who + "; using a zero gradient as DD does";
-        }
-    }
+            List<Integer> nanModels) {}
 
     /**
      * The x_in side of the gradient stage.
@@ -135,15 +128,6 @@ public final class GradientStage {
         Kernels.check(GuidanceNative.disco_rms_clamp_backward(Kernels.ptr(grad), Kernels.ptr(gradOut), grad.numel(),
                 (float) clampMax, Kernels.ptr(out), 0, dev, null));
         return out;
-    }
-
-    /**
-     * The end of DD's cond_fn, after {@code grad = -autograd.grad(x_in, x, x_in_grad)}: a NaN step returns zeros
-     * (unclamped); otherwise the RMS clamp when {@code clampGrad}, else grad itself.
-     */
-    public static Tensor finish(Tensor grad, boolean nan, boolean clampGrad, double clampMax) {
-        if (nan) return torch.zeros_like(grad);
-        return clampGrad ? clamp(grad, clampMax) : grad;
     }
 
     private static long[] prepend(long first, long[] rest) {

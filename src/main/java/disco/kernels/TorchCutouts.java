@@ -1,16 +1,13 @@
 package disco.kernels;
 
+import static disco.torch.Scalars.s;
 import disco.torch.Tensors;
-import org.bytedeco.pytorch.BoolOptional;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorArrayRefOptional;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,9 +58,7 @@ public final class TorchCutouts {
     /** The VJP by LibTorch autograd through {@link #forward}: {@code [N,3,H,W]}. */
     public static Tensor backward(Tensor image, List<Cut> cuts, int size, Tensor noise, Tensor gradOut) {
         Tensor x = image.detach().requires_grad_(true);
-        Tensor y = forward(x, cuts, size, noise);
-        y.backward(gradOut, new BoolOptional(), false, new TensorArrayRefOptional());
-        return x.grad();
+        return Tensors.vjp(forward(x, cuts, size, noise), x, gradOut);
     }
 
     private static boolean sameAugs(Cut a, Cut b) {
@@ -137,9 +132,6 @@ public final class TorchCutouts {
 
     // ---- torchvision ops ----------------------------------------------------------------------------------------
 
-    private static Scalar s(double v) {
-        return new Scalar(v);
-    }
 
     /** rgb_to_grayscale(x) as one channel [K,1,S,S]. */
     private static Tensor gray1(Tensor x) {

@@ -180,10 +180,6 @@ public final class DiffusionSchedule {
         return betas[i];
     }
 
-    public double sqrtAlphaCumprod(int i) {
-        return Math.sqrt(alphasCumprod[i]);
-    }
-
     public double sqrtOneMinusAlphaCumprod(int i) {
         return Math.sqrt(1.0 - alphasCumprod[i]);
     }

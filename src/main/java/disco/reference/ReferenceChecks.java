@@ -8,11 +8,11 @@ public final class ReferenceChecks {
 
     public static List<ReferenceCheck> all() {
         return List.of(
-                new disco.plan.ScheduleChecks(),
-                new disco.models.clip.ClipReferenceChecks(),
-                new disco.models.ModelReferenceChecks(),
-                new disco.kernels.CutoutsReferenceCheck(),
-                new disco.kernels.LossReferenceCheck(),
+                new ScheduleChecks(),
+                new ClipReferenceChecks(),
+                new ModelReferenceChecks(),
+                new CutoutsReferenceCheck(),
+                new LossReferenceCheck(),
                 new SamplerReferenceChecks()
         );
     }

@@ -2,6 +2,7 @@ package disco.reference;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import disco.plan.FixtureSettings;
 import disco.util.DiscoException;
 import disco.util.Npy;
 
@@ -15,7 +16,7 @@ public final class ReferenceContext {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final Path dir;
     private final Path vocab;
-    private JsonNode settings;
+    private FixtureSettings settings;
 
     public ReferenceContext(Path dir, Path vocab) {
         this.dir = dir;
@@ -48,9 +49,14 @@ public final class ReferenceContext {
     }
 
     /** {@code settings.json}, parsed once. */
-    public synchronized JsonNode settings() {
-        if (settings == null) settings = json("settings.json");
+    public synchronized FixtureSettings fixtureSettings() {
+        if (settings == null) settings = FixtureSettings.read(dir.resolve("settings.json"));
         return settings;
+    }
+
+    /** {@code settings.json}'s JSON. */
+    public JsonNode settings() {
+        return fixtureSettings().json();
     }
 
     public JsonNode json(String name) {

@@ -1,17 +1,19 @@
 package disco.reference;
 
+import disco.util.PyLiteral;
+import disco.util.Compare;
 import com.fasterxml.jackson.databind.JsonNode;
 import disco.models.clip.ClipModel;
 import disco.models.secondary.SecondaryModel;
 import disco.models.tokenizer.SimpleTokenizer;
 import disco.models.unet.UNetConfig;
 import disco.models.unet.UNetModel;
-import disco.plan.DiffusionSchedule;
+import disco.plan.FixtureSettings;
 import disco.plan.StepPlan;
 import disco.guidance.ClipGuidance;
+import disco.run.ModelLoader;
 import disco.run.PerfOptions;
 import disco.run.Pipeline;
-import disco.sampling.EpsDenoiser;
 import disco.sampling.GuidanceCall;
 import disco.sampling.GuidanceResult;
 import disco.sampling.NoiseSource;
@@ -22,20 +24,16 @@ import disco.sampling.SpacedAlphas;
 import disco.sampling.StepOutput;
 import disco.sampling.Symmetry;
 import disco.torch.Tensors;
-import disco.sampling.XStartDenoiser;
-import disco.settings.Prompt;
 import disco.settings.Scheduled;
 import disco.util.DiscoException;
 import disco.util.Npy;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.EnumMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -96,95 +94,64 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
     /** Everything loaded once from a reference directory: the networks and DD's prompt targets. */
     public static final class Engine {
         final ReferenceContext ctx;
-        final JsonNode settings;
-        final DiffusionSchedule schedule;
+        final FixtureSettings settings;
         final SpacedAlphas alphas;
         final Pipeline.Networks nets;
         final Pipeline.Targets targets;
-        final List<String> models;
 
-        private Engine(ReferenceContext ctx, JsonNode settings, DiffusionSchedule schedule, Pipeline.Networks nets,
-                       Pipeline.Targets targets, List<String> models) {
+        private Engine(ReferenceContext ctx, FixtureSettings settings, Pipeline.Networks nets, Pipeline.Targets targets) {
             this.ctx = ctx;
             this.settings = settings;
-            this.schedule = schedule;
-            this.alphas = SpacedAlphas.of(schedule);
+            this.alphas = SpacedAlphas.of(settings.schedule());
             this.nets = nets;
             this.targets = targets;
-            this.models = models;
         }
 
         public static Engine load(ReferenceContext ctx) {
-            JsonNode s = ctx.settings();
-            int steps = req(s, "steps").asInt();
-            int diffusionSteps = s.has("diffusion_steps") ? s.get("diffusion_steps").asInt()
-                    : DiffusionSchedule.diffusionSteps(steps);
-            DiffusionSchedule schedule = DiffusionSchedule.create(diffusionSteps, steps, "ddim" + steps);
+            FixtureSettings fs = ctx.fixtureSettings();
             UNetModel u = UNetModel.load(UNetConfig.read(ctx.file("unet.json")), ctx.file("unet.pt"));
             SecondaryModel sec = ctx.has("secondary.pt") ? SecondaryModel.load(ctx.file("secondary.pt")) : null;
             Path vocab = ctx.vocab().orElseThrow(() -> DiscoException.badInput(ctx.dir()
                     + ": no bpe_simple_vocab_16e6.txt.gz here or in ../clip-vocab (pass --vocab)"));
             SimpleTokenizer tok = SimpleTokenizer.load(vocab);
             List<String> prompts = new ArrayList<>();
-            for (JsonNode p : req(s, "prompts")) prompts.add(p.asText());
+            for (JsonNode p : fs.need("prompts")) prompts.add(p.asText());
             Map<String, ClipModel> clips = new LinkedHashMap<>();
-            List<String> names = new ArrayList<>();
-            for (JsonNode n : req(s, "clip_models")) {
-                String name = n.asText();
-                clips.put(name, ClipModel.load(ctx.file("clip-" + name + ".pt")));
-                names.add(name);
-            }
-            Pipeline.Networks nets = new Pipeline.Networks(u, sec, clips, disco.run.ModelLoader.bpe(tok));
-            Pipeline.Targets targets = Pipeline.encodePrompts(prompts, names, nets, new org.bytedeco.pytorch.Device("cpu"));
-            return new Engine(ctx, s, schedule, nets, targets, names);
+            List<String> names = fs.clipModels();
+            for (String name : names) clips.put(name, ClipModel.load(ctx.file("clip-" + name + ".pt")));
+            Pipeline.Networks nets = new Pipeline.Networks(u, sec, clips, ModelLoader.bpe(tok));
+            Pipeline.Targets targets = Pipeline.encodePrompts(prompts, names, nets, new Device("cpu"));
+            return new Engine(ctx, fs, nets, targets);
         }
 
         /** The plan of {@code settings.json}, with {@code use_secondary_model} as the variant sets it. */
         StepPlan plan(boolean secondary) {
-            Map<Scheduled, String> sc = new EnumMap<>(Scheduled.class);
-            for (Scheduled k : Scheduled.values()) {
-                JsonNode v = settings.get(k.key());
-                if (v == null) continue;
-                sc.put(k, v.isBoolean() ? (v.asBoolean() ? "True" : "False") : v.asText());
-            }
-            sc.put(Scheduled.USE_SECONDARY_MODEL, secondary ? "True" : "False");
+            Map<Scheduled, String> sc = settings.scalars();
+            sc.put(Scheduled.USE_SECONDARY_MODEL, PyLiteral.of(secondary));
             sc.putIfAbsent(Scheduled.INIT_SCALE, "0");
-            Map<String, String> modelSchedules = new LinkedHashMap<>();
-            JsonNode ms = settings.get("schedules");
-            if (ms != null) {
-                for (Iterator<Map.Entry<String, JsonNode>> it = ms.fields(); it.hasNext(); ) {
-                    Map.Entry<String, JsonNode> e = it.next();
-                    modelSchedules.put(e.getKey(), e.getValue().asText());
-                }
-            }
-            return StepPlan.build(schedule, req(settings, "skip_steps").asInt(), models, modelSchedules, sc);
+            return settings.plan(sc);
         }
 
         /** The variant's sampler settings (DDIM or PLMS, symmetry as the fixtures README defines it). */
         SamplerConfig samplerConfig(Variant v) {
-            JsonNode s = settings;
-            int skip = req(s, "skip_steps").asInt();
+            JsonNode s = settings.json();
+            int skip = settings.need("skip_steps").asInt();
             boolean clipDenoised = s.has("clip_denoised") && s.get("clip_denoised").asBoolean();
             SamplerConfig cfg = v.plms() ? SamplerConfig.plms(skip, clipDenoised)
-                    : SamplerConfig.ddim(req(s, "eta").asDouble(), skip, clipDenoised);
+                    : SamplerConfig.ddim(settings.need("eta").asDouble(), skip, clipDenoised);
             if (v.symmetry()) cfg = cfg.withSymmetry(new Symmetry(true, true, List.of(0.5)));
             return cfg;
         }
 
         /** The pipeline disco run builds, over the fixture's networks, for a variant (fp32, the engine's stages). */
         Pipeline pipeline(Variant v) {
-            boolean skipAugs = !settings.has("skip_augs") || settings.get("skip_augs").asBoolean();
+            JsonNode s = settings.json();
+            boolean skipAugs = !s.has("skip_augs") || s.get("skip_augs").asBoolean();
             Pipeline.Sampling sampling = new Pipeline.Sampling(plan(v.secondary()), alphas, samplerConfig(v),
-                    req(settings, "width").asInt(), req(settings, "height").asInt(), skipAugs);
+                    settings.need("width").asInt(), settings.need("height").asInt(), skipAugs);
             return new Pipeline(nets, targets, sampling, PerfOptions.defaults(), Pipeline.Stages.FAST,
-                    new org.bytedeco.pytorch.Device("cpu"), m -> System.err.println("guidance: " + m));
+                    new Device("cpu"), m -> System.err.println("guidance: " + m));
         }
-    }
-
-    static JsonNode req(JsonNode s, String key) {
-        JsonNode v = s.get(key);
-        if (v == null || v.isNull()) throw DiscoException.badInput("settings.json: " + key + ": missing");
-        return v;
     }
 
     static Tensor tensor(Npy.Array a) {
@@ -194,7 +161,7 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
     /** {@code <run>_grad_x} → cond_fn at {@code grad_index} → {@code <run>_grad}. */
     static CheckResult grad(Engine e, Variant v) {
         String name = v.name() + "/grad";
-        int index = req(e.settings, "grad_index").asInt();
+        int index = e.settings.need("grad_index").asInt();
         ClipGuidance g = e.pipeline(v).guidance(Pipeline.Stages.FAST, 0, Pipeline.Hooks.NONE);
         Tensor x = tensor(e.ctx.npy(v.name() + "_grad_x.npy"));
         int step = g.stepOf(index);

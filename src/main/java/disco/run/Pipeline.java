@@ -31,13 +31,11 @@ import disco.torch.Autocast;
 import disco.torch.Precision;
 import disco.torch.Tensors;
 import disco.util.DiscoException;
-import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
@@ -207,7 +205,7 @@ public final class Pipeline implements Engine {
             for (String name : models) {
                 ClipModel clip = nets.clips().get(name);
                 if (clip == null) throw new IllegalArgumentException("no CLIP model loaded for '" + name + "'");
-                Tensor tokens = toDevice(longs(nets.text().tokens(texts)), clip.device());
+                Tensor tokens = toDevice(Tensors.fromLongRows(nets.text().tokens(texts)), clip.device());
                 Tensor e = toDevice(clip.encodeText(tokens).to(torch.ScalarType.Float), device);
                 e.retainReference();
                 embeds.put(name, e);
@@ -445,15 +443,6 @@ public final class Pipeline implements Engine {
 
     private static Tensor toDevice(Tensor t, Device device) {
         return device == null || device.is_cpu() && t.is_cpu() ? t : t.to(device, t.scalar_type());
-    }
-
-    private static Tensor longs(long[][] rows) {
-        int n = rows.length, l = rows[0].length;
-        Tensor t = torch.empty(new long[] {n, l}, new TensorOptions(torch.ScalarType.Long), null);
-        long[] flat = new long[n * l];
-        for (int i = 0; i < n; i++) System.arraycopy(rows[i], 0, flat, i * l, l);
-        new LongPointer(t.data_ptr()).capacity(flat.length).put(flat);
-        return t;
     }
 
     /** The prompt embeddings per CLIP model (as the guidance uses them), for tests and tools. */

@@ -1,6 +1,6 @@
 package disco.run;
 
-import disco.cli.ExitCodes;
+import disco.util.ExitCodes;
 import disco.plan.PlanStep;
 import disco.plan.StepPlan;
 import disco.sampling.GuidanceResult;

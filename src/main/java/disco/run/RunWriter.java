@@ -4,7 +4,7 @@ import disco.plan.StepPlan;
 import disco.sampling.SamplerState;
 import disco.sampling.StepOutput;
 import disco.settings.Settings;
-import disco.cli.ExitCodes;
+import disco.util.ExitCodes;
 import disco.util.DiscoException;
 import disco.util.Npy;
 

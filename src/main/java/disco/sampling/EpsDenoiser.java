@@ -1,19 +1,20 @@
 package disco.sampling;
 
+import disco.torch.Tensors;
 import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
-import static disco.sampling.Scalars.f;
-import static disco.sampling.Scalars.perSample;
+import static disco.torch.Scalars.f;
+import static disco.torch.Scalars.perSample;
 
 /**
  * A guided-diffusion eps model (the UNet) as a {@link Denoiser}: the network is called with the wrapped timestep
  * ({@code timestep_map[i]}, rescaled to the 1000-step scale when {@code rescale_timesteps}), a learned-sigma output's
  * first 3 channels are eps, and {@code pred_xstart = sqrt(1/ab) x - sqrt(1/ab - 1) eps} in float32.
  */
-public final class EpsDenoiser implements Denoiser {
+public final class EpsDenoiser extends NetworkDenoiser<EpsDenoiser.Network> {
     /** The network: {@code x} [N, C, H, W] and float32 timesteps [N] to its raw output [N, C or 2C, H, W]. */
     @FunctionalInterface
     public interface Network {
@@ -40,17 +41,8 @@ public final class EpsDenoiser implements Denoiser {
         void close();
     }
 
-    private final Network net;
-    private final SpacedAlphas alphas;
-
     public EpsDenoiser(Network net, SpacedAlphas alphas) {
-        this.net = net;
-        this.alphas = alphas;
-    }
-
-    @Override
-    public SpacedAlphas alphas() {
-        return alphas;
+        super(net, alphas);
     }
 
     @Override
@@ -73,7 +65,7 @@ public final class EpsDenoiser implements Denoiser {
             protected Tensor pullBack(Tensor g) {
                 // pred = A x - B eps(x): grad_x = A g + J_eps^T (-B g)
                 Tensor ge = g.neg().mul(f(alphas.sqrtRecipM1AlphaBar(index)));
-                Tensor viaNet = GraphEvaluation.vjp(graphOutput, leafX, ge);
+                Tensor viaNet = Tensors.vjp(graphOutput, leafX, ge);
                 return viaNet.add(g.mul(f(alphas.sqrtRecipAlphaBar(index))));
             }
         };
@@ -187,13 +179,6 @@ public final class EpsDenoiser implements Denoiser {
         }
 
         protected abstract Tensor pullBack(Tensor g);
-
-        /** {@code (d out / d x)^T g} through autograd; frees the graph. */
-        static Tensor vjp(Tensor out, Tensor x, Tensor g) {
-            TensorVector r = torch.grad(new TensorVector(out), new TensorVector(x), new TensorVector(g),
-                    new org.bytedeco.pytorch.BoolOptional(false), false, false);
-            return r.get(0);
-        }
 
         @Override
         public void close() {

@@ -10,7 +10,7 @@ import org.bytedeco.pytorch.global.torch;
 import java.util.ArrayList;
 import java.util.List;
 
-import static disco.sampling.Scalars.f;
+import static disco.torch.Scalars.f;
 
 /**
  * DD's generation loop, one executed step at a time: DDIM with eta and PLMS (DD's fork of guided-diffusion,

@@ -1,34 +1,26 @@
 package disco.sampling;
 
+import disco.torch.Tensors;
 import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.Tensor;
 
-import static disco.sampling.Scalars.f;
-import static disco.sampling.Scalars.perSample;
+import static disco.torch.Scalars.f;
+import static disco.torch.Scalars.perSample;
 
 /**
  * A network that predicts the clean image directly, as a {@link Denoiser}: DD's secondary model, called with the
  * cosine time {@code atan2(sigma, alpha) * 2 / pi} of the respaced index ({@code alpha = sqrt(ab)},
  * {@code sigma = sqrt(1 - ab)}, float32) and returning {@code pred}. Its eps is re-derived from pred.
  */
-public final class XStartDenoiser implements Denoiser {
+public final class XStartDenoiser extends NetworkDenoiser<XStartDenoiser.Network> {
     /** The network: {@code x} [N, C, H, W] and float32 cosine times [N] to {@code pred} [N, C, H, W]. */
     @FunctionalInterface
     public interface Network {
         Tensor forward(Tensor x, Tensor cosineT);
     }
 
-    private final Network net;
-    private final SpacedAlphas alphas;
-
     public XStartDenoiser(Network net, SpacedAlphas alphas) {
-        this.net = net;
-        this.alphas = alphas;
-    }
-
-    @Override
-    public SpacedAlphas alphas() {
-        return alphas;
+        super(net, alphas);
     }
 
     @Override
@@ -46,7 +38,7 @@ public final class XStartDenoiser implements Denoiser {
         return new EpsDenoiser.GraphEvaluation(index, leaf, eps, pred, withGrad ? predGraph : null) {
             @Override
             protected Tensor pullBack(Tensor g) {
-                return vjp(graphOutput, leafX, g);
+                return Tensors.vjp(graphOutput, leafX, g);
             }
         };
     }

@@ -27,15 +27,6 @@ public final class Schedule {
         this.kinds = kinds;
     }
 
-    /** A constant schedule. */
-    public static Schedule constant(double v, Kind kind) {
-        double[] vals = new double[LENGTH];
-        Kind[] ks = new Kind[LENGTH];
-        Arrays.fill(vals, v);
-        Arrays.fill(ks, kind);
-        return new Schedule(ScheduleExpr.literal(v, kind), vals, ks);
-    }
-
     /** The text this schedule was parsed from. */
     public String source() {
         return source;

@@ -1,7 +1,7 @@
 package disco.settings;
 
+import disco.util.PyLiteral;
 import java.util.Arrays;
-import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -97,20 +97,13 @@ public final class ScheduleExpr {
         return new Schedule(source, vals, ks);
     }
 
-    /** A Python literal for a value: {@code True}, {@code 4}, {@code 0.2}. */
+    /** A Python literal for a value: {@code True}, {@code 4}, {@code 0.2} ({@link PyLiteral}). */
     public static String literal(double v, Schedule.Kind kind) {
-        switch (kind) {
-            case BOOL:
-                return v != 0 ? "True" : "False";
-            case INT:
-                return Long.toString((long) v);
-            default:
-                if (Double.isNaN(v)) return "nan";
-                if (Double.isInfinite(v)) return v > 0 ? "inf" : "-inf";
-                String s = Double.toString(v);
-                // Java writes 1.0E-4 where Python writes 0.0001 / 1e-05; both parse back to the same double.
-                return s.replace("E", "e").toLowerCase(Locale.ROOT);
-        }
+        return switch (kind) {
+            case BOOL -> PyLiteral.of(v != 0);
+            case INT -> Long.toString((long) v);
+            default -> PyLiteral.ofFloat(v);
+        };
     }
 
     /** {@code s} cut to 80 characters with "…" when longer (messages quote values, never 10 MB of them). */

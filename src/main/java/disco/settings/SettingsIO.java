@@ -1,5 +1,6 @@
 package disco.settings;
 
+import disco.util.PyLiteral;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -11,6 +12,8 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -159,6 +162,21 @@ public final class SettingsIO {
             overridden = overrides.applyTo(tree, warnings);
         }
         return new Loaded(build(tree, label, overridden, warnings), warnings);
+    }
+
+    /**
+     * A JSON settings file shipped on the class path (the demo's and the bench's), read and normalised like a
+     * settings file; a missing resource is an internal error (the jar is broken), not bad input.
+     */
+    public static Map<String, Object> readResource(String resource, String label, List<String> warnings) {
+        String text;
+        try (InputStream in = SettingsIO.class.getResourceAsStream(resource)) {
+            if (in == null) throw new IllegalStateException("missing resource " + resource);
+            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return normalize(parse(text, label, false), label, warnings);
     }
 
     /** Parses JSON or YAML text as a settings map (DiscoArt or DD keys); a key given twice: the last one wins. */
@@ -460,9 +478,9 @@ public final class SettingsIO {
     }
 
     /** A schedule value from a file (string, number, bool, or a list of 1000 entries) as schedule-language text. */
-    static String scheduleSource(Object v) {
+    public static String scheduleSource(Object v) {
         if (v instanceof String s) return s;
-        if (v instanceof Boolean b) return b ? "True" : "False";
+        if (v instanceof Boolean b) return PyLiteral.of(b);
         if (v instanceof Integer || v instanceof Long || v instanceof BigInteger || v instanceof Short) {
             return v.toString();
         }

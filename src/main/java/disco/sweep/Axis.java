@@ -1,5 +1,6 @@
 package disco.sweep;
 
+import disco.util.PyLiteral;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.util.ArrayList;
@@ -69,7 +70,7 @@ public record Axis(String name, Kind kind, List<Object> values) {
         if (o instanceof Long || o instanceof Double || o instanceof String) return o;
         if (o instanceof Float f) return (double) f;
         if (o instanceof java.math.BigInteger b) return b.longValueExact();
-        if (o instanceof Boolean b) return b ? "True" : "False";
+        if (o instanceof Boolean b) return PyLiteral.of(b);
         throw new IllegalArgumentException(where + ": expected numbers or text, found " + o);
     }
 

@@ -1,5 +1,6 @@
 package disco.sweep;
 
+import disco.util.PyLiteral;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -73,15 +74,10 @@ public final class Expr {
         return b;
     }
 
-    /** Python's str() of a value: integers without a point, floats with the shortest repr, True/False. */
+    /** Python's str() of a value: integers without a point, floats as Python writes them, True/False. */
     public static String format(Object v) {
-        if (v instanceof Boolean b) return b ? "True" : "False";
-        if (v instanceof Double d) {
-            if (d.isNaN()) return "nan";
-            if (d.isInfinite()) return d > 0 ? "inf" : "-inf";
-            if (d == Math.rint(d) && Math.abs(d) < 1e16) return Long.toString(d.longValue()) + ".0";
-            return Double.toString(d).replace("E", "e");
-        }
+        if (v instanceof Boolean b) return PyLiteral.of(b);
+        if (v instanceof Double d) return PyLiteral.ofFloat(d);
         return String.valueOf(v);
     }
 

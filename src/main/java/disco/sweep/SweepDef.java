@@ -1,9 +1,9 @@
 package disco.sweep;
 
+import disco.util.PyLiteral;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import disco.plan.StepPlan;
-import disco.settings.Scheduled;
 import disco.settings.Settings;
 import disco.settings.SettingsIO;
 import disco.settings.SettingsOverrides;
@@ -199,7 +199,7 @@ public final class SweepDef {
 
         private static String valueText(Object v) {
             if (v instanceof String s) return s;
-            if (v instanceof Boolean b) return b ? "True" : "False"; // both the schedule language and YAML read these
+            if (v instanceof Boolean b) return PyLiteral.of(b); // both the schedule language and YAML read these
             if (v instanceof Number) return String.valueOf(v);
             try {
                 return new ObjectMapper().writeValueAsString(v);

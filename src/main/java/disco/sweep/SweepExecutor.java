@@ -1,6 +1,6 @@
 package disco.sweep;
 
-import disco.cli.ExitCodes;
+import disco.util.ExitCodes;
 import disco.plan.PlanStep;
 import disco.run.RunWriter;
 import disco.run.Engine;

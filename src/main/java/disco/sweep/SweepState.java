@@ -115,7 +115,7 @@ public final class SweepState {
         try {
             AtomicFiles.writeString(file, JSON.writeValueAsString(n) + "\n");
         } catch (IOException e) {
-            throw new DiscoException(disco.cli.ExitCodes.IO_ERROR, file + ": cannot write (" + e.getMessage() + ")", e);
+            throw new DiscoException(disco.util.ExitCodes.IO_ERROR, file + ": cannot write (" + e.getMessage() + ")", e);
         }
     }
 }

@@ -2,14 +2,17 @@ package disco.torch;
 
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
- * Copies between Java arrays and CPU tensors (float32 / float64), for loading fixtures, reading results and moving
+ * Copies between Java arrays and CPU tensors (float32 / float64 / int64), for loading fixtures, reading results and moving
  * host data in and out of LibTorch; every package uses this one class.
  */
 public final class Tensors {
@@ -48,15 +51,26 @@ public final class Tensors {
         return t;
     }
 
-    /** A new float64 CPU tensor of {@code shape} holding a copy of {@code data}. */
-    public static Tensor fromDoubles(double[] data, long... shape) {
+    /** A new int64 CPU tensor of {@code shape} holding a copy of {@code data}. */
+    public static Tensor fromLongs(long[] data, long... shape) {
         Torch.init();
         long n = 1;
         for (long s : shape) n *= s;
         if (n != data.length) throw new IllegalArgumentException("shape holds " + n + " values, data " + data.length);
-        Tensor t = torch.empty(shape, new TensorOptions(ScalarType.Double), null);
-        if (data.length > 0) new DoublePointer(t.data_ptr()).put(data, 0, data.length);
+        Tensor t = torch.empty(shape, new TensorOptions(ScalarType.Long), null);
+        if (data.length > 0) new LongPointer(t.data_ptr()).capacity(data.length).put(data);
         return t;
+    }
+
+    /** A new int64 CPU tensor [rows, length of a row] of equally long rows (token ids). */
+    public static Tensor fromLongRows(long[][] rows) {
+        int n = rows.length, l = rows[0].length;
+        long[] flat = new long[n * l];
+        for (int i = 0; i < n; i++) {
+            if (rows[i].length != l) throw new IllegalArgumentException("row " + i + " has " + rows[i].length + " values, row 0 " + l);
+            System.arraycopy(rows[i], 0, flat, i * l, l);
+        }
+        return fromLongs(flat, n, l);
     }
 
     /** The values of any tensor as float32, in row-major order (copied to the CPU when needed). */
@@ -73,6 +87,20 @@ public final class Tensors {
         double[] out = new double[(int) c.numel()];
         if (out.length > 0) new DoublePointer(c.data_ptr()).get(out, 0, out.length);
         return out;
+    }
+
+    /**
+     * {@code (d out / d x)^T g} through autograd (LibTorch's {@code torch::autograd::grad}): the vector-Jacobian
+     * product at the leaf {@code x}; frees the graph behind {@code out}.
+     */
+    public static Tensor vjp(Tensor out, Tensor x, Tensor g) {
+        return vjpAll(out, g, x).get(0);
+    }
+
+    /** {@link #vjp} with respect to several leaves at once, in their order; frees the graph. */
+    public static TensorVector vjpAll(Tensor out, Tensor g, Tensor... xs) {
+        return torch.grad(new TensorVector(out), new TensorVector(xs), new TensorVector(g), new BoolOptional(false),
+                false, false);
     }
 
     /** The sizes of {@code t}. */

@@ -1,6 +1,5 @@
 package disco.util;
 
-import disco.cli.ExitCodes;
 
 /**
  * An error to report to the user as one line (naming the file / key / tensor and what was expected)

@@ -4,7 +4,7 @@ import disco.torch.Precision;
 import disco.run.PerfOptions;
 import com.fasterxml.jackson.databind.JsonNode;
 import disco.plan.PlanStep;
-import disco.reference.Compare;
+import disco.util.Compare;
 import disco.reference.Fixtures;
 import disco.reference.ReferenceContext;
 import disco.sampling.GuidanceCall;

@@ -1,5 +1,6 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import disco.reference.Fixtures;
@@ -444,16 +445,16 @@ class BadInputTest {
 
     @Test
     void anUnexpectedFailureIsOneLineAskingForAReportAndTheTraceOnlyWithDebug() {
-        CliRun.Result r = capture(() -> Main.report(new IllegalStateException("boom\nsecond line"), false));
+        CliRun.Result r = capture(err -> Main.report(new IllegalStateException("boom\nsecond line"), false, err));
         assertEquals(ExitCodes.INTERNAL, r.code());
         List<String> lines = r.stderr().strip().lines().toList();
         assertEquals(1, lines.size(), r.stderr());
         assertTrue(lines.get(0).contains("internal error") && lines.get(0).contains("please report")
                 && lines.get(0).contains("--debug"), lines.get(0));
-        CliRun.Result d = capture(() -> Main.report(new IllegalStateException("boom"), true));
+        CliRun.Result d = capture(err -> Main.report(new IllegalStateException("boom"), true, err));
         assertTrue(d.stderr().contains("\tat disco.cli.BadInputTest"), "--debug prints the trace: " + d.stderr());
-        CliRun.Result so = capture(() -> Main.report(new picocli.CommandLine.ExecutionException(Main.commandLine(), "x",
-                new StackOverflowError()), false));
+        CliRun.Result so = capture(err -> Main.report(new picocli.CommandLine.ExecutionException(Main.commandLine(), "x",
+                new StackOverflowError()), false, err));
         assertEquals(ExitCodes.INTERNAL, so.code());
         assertEquals(1, so.stderr().strip().lines().count(), so.stderr());
         // --debug is accepted by every command (and adds the trace to an error)
@@ -462,16 +463,11 @@ class BadInputTest {
         assertTrue(bad.stderr().startsWith("disco: ") && bad.stderr().contains("\tat "), bad.stderr());
     }
 
-    private static CliRun.Result capture(java.util.function.IntSupplier body) {
-        java.io.PrintStream old = System.err;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setErr(new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = body.getAsInt();
-            return new CliRun.Result(code, "", err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setErr(old);
-        }
+    /** What {@code body} writes to the error writer it is given, and the code it returns (System.err untouched). */
+    private static CliRun.Result capture(java.util.function.ToIntFunction<java.io.PrintWriter> body) {
+        java.io.StringWriter err = new java.io.StringWriter();
+        int code = body.applyAsInt(new java.io.PrintWriter(err));
+        return new CliRun.Result(code, "", err.toString());
     }
 
     // ------------------------------------------------------------------------------------------------ helpers

@@ -1,5 +1,6 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import disco.models.registry.Sha256;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

@@ -1,5 +1,6 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import disco.run.Checkpoint;
 import disco.run.ImageLoading;
 import disco.run.Png;

@@ -1,5 +1,6 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import com.fasterxml.jackson.databind.JsonNode;
 import disco.run.StepLog;
 import disco.torch.Torch;

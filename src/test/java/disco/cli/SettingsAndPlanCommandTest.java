@@ -1,5 +1,6 @@
 package disco.cli;
 
+import disco.util.ExitCodes;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import disco.settings.Settings;
@@ -104,5 +105,30 @@ class SettingsAndPlanCommandTest {
         assertTrue(cli.stderr().contains("command line: steps: expected at least 2"), cli.stderr());
         assertEquals(ExitCodes.BAD_INPUT, cli.run("settings", "--settings", tmp.resolve("missing.yml").toString()));
         assertTrue(cli.stderr().contains("cannot read"), cli.stderr());
+    }
+
+    /**
+     * settings, plan, verify-reference, usage and both error handlers write through picocli's writers: captured
+     * with System.out / System.err left alone (what went to those streams would be missing here).
+     */
+    @Test
+    void theseCommandsWriteThroughTheCommandLinesWriters() {
+        CliRun.Result settings = CliRun.execThroughWriters("settings", "--settings", "examples/two-models.yml");
+        assertEquals(0, settings.code(), settings.stderr());
+        assertTrue(settings.stdout().strip().startsWith("{") && settings.stdout().contains("clip_models"), settings.stdout());
+        CliRun.Result plan = CliRun.execThroughWriters("plan", "--settings", "examples/two-models.yml");
+        assertEquals(0, plan.code(), plan.stderr());
+        assertTrue(plan.stdout().contains("executed steps") && plan.stdout().contains("# models"), plan.stdout());
+        CliRun.Result json = CliRun.execThroughWriters("plan", "--settings", "examples/two-models.yml", "--json");
+        assertTrue(json.stdout().strip().startsWith("[") && json.stderr().contains("# models"), json.stderr());
+        CliRun.Result missing = CliRun.execThroughWriters("verify-reference", tmp.resolve("nope").toString());
+        assertEquals(ExitCodes.BAD_INPUT, missing.code());
+        assertTrue(missing.stderr().startsWith("disco: ") && missing.stderr().contains("not a directory"), missing.stderr());
+        CliRun.Result unknown = CliRun.execThroughWriters("plan", "--no-such-flag");
+        assertEquals(ExitCodes.BAD_INPUT, unknown.code());
+        assertTrue(unknown.stderr().contains("--no-such-flag") && unknown.stderr().contains("--help"), unknown.stderr());
+        CliRun.Result bare = CliRun.execThroughWriters();
+        assertEquals(ExitCodes.BAD_INPUT, bare.code());
+        assertTrue(bare.stderr().contains("Usage: disco"), bare.stderr());
     }
 }

@@ -12,7 +12,6 @@ import disco.sampling.XStartDenoiser;
 import disco.settings.Scheduled;
 import disco.torch.Torch;
 import org.bytedeco.pytorch.AutoGradMode;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -25,6 +24,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 
+import static disco.torch.Scalars.s;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -37,10 +37,6 @@ class ClipGuidanceTest {
     @BeforeAll
     static void init() {
         Torch.init();
-    }
-
-    static Scalar s(double v) {
-        return new Scalar(v);
     }
 
     static Tensor randn(long seed, long... shape) {
@@ -251,5 +247,22 @@ class ClipGuidanceTest {
         EpsDenoiser unet = new EpsDenoiser(ClipGuidanceTest::net, st.alphas);
         assertThrows(IllegalArgumentException.class, () -> new ClipGuidance(st.plan, unet, null,
                 st.models.subList(0, 1), new FlipCutouts(), new TorchLossKernels(), 1, null));
+    }
+
+    @Test
+    void normaliseIsTorchvisionsNormalizeWithClipsConstantsAndItsBackwardIsTheVjp() {
+        // OpenAI CLIP's constants, written out: (x - mean) / std per channel
+        double[] mean = {0.48145466, 0.4578275, 0.40821073}, std = {0.26862954, 0.26130258, 0.27577711};
+        Tensor x = randn(5, 2, 3, 2, 2);
+        float[] xv = Tensors.toFloats(x), n = Tensors.toFloats(ClipGuidance.normalise(x));
+        for (int i = 0; i < xv.length; i++) {
+            int c = (i / 4) % 3;
+            assertEquals((xv[i] - mean[c]) / std[c], n[i], 1e-5);
+        }
+        Tensor g = randn(6, 2, 3, 2, 2);
+        Tensor leaf = x.detach().requires_grad_(true);
+        Tensor viaAutograd = Tensors.vjp(ClipGuidance.normalise(leaf), leaf, g);
+        float[] want = Tensors.toFloats(viaAutograd), got = Tensors.toFloats(ClipGuidance.normaliseBackward(g));
+        for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-6);
     }
 }

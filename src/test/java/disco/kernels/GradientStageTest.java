@@ -62,7 +62,7 @@ class GradientStageTest {
     }
 
     @Test
-    void nanInAnActiveModelZeroesTheGradientAndIsReported() {
+    void nanInAnActiveModelZeroesTheGradientAndNamesTheModel() {
         Random r = new Random(2);
         int n = 1, c = 3, h = 4, w = 4;
         Tensor x = randn(r, 1, n, c, h, w), pred = randn(r, 1, n, c, h, w);
@@ -73,15 +73,10 @@ class GradientStageTest {
         assertTrue(res.nan());
         assertEquals(List.of(1), res.nanModels());
         for (float v : Tensors.toFloats(res.xInGrad())) assertEquals(0f, v);
-        assertEquals("step 7: NaN in the guidance gradient from RN50; using a zero gradient as DD does",
-                res.nanReport(7, List.of("ViT-B/32", "RN50")));
-        // DD's end of cond_fn: zeros, not clamped
-        Tensor fin = GradientStage.finish(randn(r, 1, n, c, h, w), true, true, 0.05);
-        for (float v : Tensors.toFloats(fin)) assertEquals(0f, v);
         // the same NaN in a model that is off this step is ignored
         GradientStage.Result off = GradientStage.compute(x, pred, Arrays.asList(g0, null), 1000, 1, 10, 10);
         assertFalse(off.nan());
-        assertEquals("", off.nanReport(7, List.of()));
+        assertEquals(List.of(), off.nanModels());
     }
 
     @Test
@@ -92,12 +87,11 @@ class GradientStageTest {
         double ss = 0;
         for (float v : a) ss += v * v;
         double rms = Math.sqrt(ss / a.length);
-        float[] out = Tensors.toFloats(GradientStage.finish(g, false, true, 0.05));
+        float[] out = Tensors.toFloats(GradientStage.clamp(g, 0.05));
         for (int i = 0; i < a.length; i++) assertEquals(a[i] * 0.05 / rms, out[i], 1e-6);
-        // below the bound: unchanged; clamp_grad off: unchanged
+        // below the bound: unchanged
         float[] small = Tensors.toFloats(GradientStage.clamp(g.mul(new Scalar(1e-3)), 0.05));
         for (int i = 0; i < a.length; i++) assertEquals(a[i] * 1e-3, small[i], 1e-8);
-        assertSame(g, GradientStage.finish(g, false, false, 0.05));
         // its VJP against finite differences of the Java formula
         Tensor go = randn(r, 1, 1, 3, 8, 8);
         float[] gov = Tensors.toFloats(go);

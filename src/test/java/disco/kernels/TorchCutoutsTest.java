@@ -1,7 +1,7 @@
 package disco.kernels;
 
 import disco.torch.Tensors;
-import disco.reference.Compare;
+import disco.util.Compare;
 import disco.util.RandomStream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;

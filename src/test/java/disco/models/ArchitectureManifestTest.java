@@ -1,8 +1,9 @@
 package disco.models;
 
+import disco.torch.Tensors;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import disco.models.checkpoint.Checkpoint;
+import disco.models.checkpoint.TorchCheckpoint;
 import disco.models.layers.Params;
 import disco.models.secondary.SecondaryModel;
 import disco.models.unet.UNetConfig;
@@ -115,7 +116,7 @@ class ArchitectureManifestTest {
     private static void compare(Path manifestFile, Module m, long expectedCount) throws IOException {
         Torch.init();
         Map<String, Entry> expected = manifest(manifestFile);
-        Map<String, Tensor> ours = Checkpoint.stateDict(m);
+        Map<String, Tensor> ours = TorchCheckpoint.stateDict(m);
         List<String> problems = new ArrayList<>();
         for (String k : expected.keySet()) if (!ours.containsKey(k)) problems.add("missing " + k);
         for (String k : ours.keySet()) if (!expected.containsKey(k)) problems.add("extra " + k);
@@ -124,11 +125,11 @@ class ArchitectureManifestTest {
             count += e.getValue().numel();
             Entry x = expected.get(e.getKey());
             if (x == null) continue;
-            long[] s = Checkpoint.shape(e.getValue());
+            long[] s = Tensors.shape(e.getValue());
             if (!Arrays.equals(s, x.shape())) {
                 problems.add(e.getKey() + " shape " + Arrays.toString(s) + " vs " + Arrays.toString(x.shape()));
             }
-            String dt = Checkpoint.dtypeName(e.getValue().scalar_type());
+            String dt = TorchCheckpoint.dtypeName(e.getValue().scalar_type());
             if (!dt.equals(x.dtype())) problems.add(e.getKey() + " dtype " + dt + " vs " + x.dtype());
         }
         if (!problems.isEmpty()) {

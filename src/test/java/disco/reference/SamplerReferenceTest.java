@@ -1,8 +1,5 @@
 package disco.reference;
 
-import disco.reference.CheckResult;
-import disco.reference.Fixtures;
-import disco.reference.ReferenceContext;
 import disco.torch.Torch;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;

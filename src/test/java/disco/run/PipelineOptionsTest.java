@@ -1,7 +1,7 @@
 package disco.run;
 
 import disco.cli.DemoCommand;
-import disco.reference.Compare;
+import disco.util.Compare;
 import disco.sampling.Sampler;
 import disco.sampling.SamplerState;
 import disco.sampling.StepOutput;

@@ -1,7 +1,7 @@
 package disco.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import disco.cli.ExitCodes;
+import disco.util.ExitCodes;
 import disco.sampling.GuidanceResult;
 import disco.sampling.Sampler;
 import disco.settings.Settings;

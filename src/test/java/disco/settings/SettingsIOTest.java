@@ -1,6 +1,6 @@
 package disco.settings;
 
-import disco.cli.ExitCodes;
+import disco.util.ExitCodes;
 import disco.plan.StepPlan;
 import disco.util.DiscoException;
 import org.junit.jupiter.api.Test;

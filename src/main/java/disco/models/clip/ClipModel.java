@@ -1,8 +1,9 @@
 package disco.models.clip;
 
+import disco.torch.Tensors;
 import disco.models.clip.Nn.LayerNorm;
 import disco.models.clip.Nn.Transformer;
-import disco.models.checkpoint.Checkpoint;
+import disco.models.checkpoint.TorchCheckpoint;
 import disco.models.tokenizer.SimpleTokenizer;
 import disco.torch.Torch;
 import disco.util.DiscoException;
@@ -25,10 +26,6 @@ import java.util.SplittableRandom;
  * float32 too). Weights never require grad; {@link #encodeImage} keeps the autograd graph to its input.
  */
 public final class ClipModel extends ClipModule {
-    /** CLIP's image normalisation (per RGB channel), applied to [0, 1] images before {@link #encodeImage}. */
-    public static final float[] MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
-    public static final float[] STD = {0.26862954f, 0.26130258f, 0.27577711f};
-
     /** The names of the demo models {@link #demo(String)} builds. */
     public static final List<String> DEMO_NAMES = List.of("RN-tiny", "ViT-tiny");
 
@@ -91,13 +88,13 @@ public final class ClipModel extends ClipModule {
         Torch.init();
         ClipModel m;
         try (PointerScope scope = new PointerScope()) {
-            Map<String, Tensor> weights = Checkpoint.read(checkpoint);
+            Map<String, Tensor> weights = TorchCheckpoint.read(checkpoint);
             Map<String, long[]> shapes = new LinkedHashMap<>();
             weights.forEach((k, t) -> {
-                if (!ClipConfig.NON_WEIGHT_KEYS.contains(k)) shapes.put(k, Ops.shape(t));
+                if (!ClipConfig.NON_WEIGHT_KEYS.contains(k)) shapes.put(k, Tensors.shape(t));
             });
             m = build(ClipConfig.fromShapes(shapes, checkpoint.toString()), device);
-            Checkpoint.loadInto(m, weights, checkpoint, ClipConfig.NON_WEIGHT_KEYS);
+            TorchCheckpoint.loadInto(m, weights, checkpoint, ClipConfig.NON_WEIGHT_KEYS);
         }
         return m;
     }
@@ -148,14 +145,14 @@ public final class ClipModel extends ClipModule {
     }
 
     /**
-     * {@code encode_image}: normalised images {@code [N, 3, R, R]} (float32, on this model's device; see
-     * {@link #normalize}) to {@code [N, embedDim]}. Autograd flows back to {@code images}.
+     * {@code encode_image}: normalised images {@code [N, 3, R, R]} (float32, on this model's device;
+     * CLIP's mean/std normalisation is the guidance's, as in DD's {@code cond_fn}) to {@code [N, embedDim]}. Autograd flows back to {@code images}.
      */
     public Tensor encodeImage(Tensor images) {
         if (images.dim() != 4 || images.size(1) != 3 || images.size(2) != inputResolution()
                 || images.size(3) != inputResolution()) {
             throw new IllegalArgumentException("encodeImage: expected [N, 3, " + inputResolution() + ", "
-                    + inputResolution() + "], found " + java.util.Arrays.toString(Ops.shape(images)));
+                    + inputResolution() + "], found " + java.util.Arrays.toString(Tensors.shape(images)));
         }
         return visual.forward(images);
     }
@@ -167,7 +164,7 @@ public final class ClipModel extends ClipModule {
     public Tensor encodeText(Tensor tokens) {
         if (tokens.dim() != 2 || tokens.size(1) != config.contextLength()) {
             throw new IllegalArgumentException("encodeText: expected [N, " + config.contextLength() + "] tokens, found "
-                    + java.util.Arrays.toString(Ops.shape(tokens)));
+                    + java.util.Arrays.toString(Tensors.shape(tokens)));
         }
         try (NoGradGuard g = new NoGradGuard()) {
             Tensor ids = tokens.to(device, torch.ScalarType.Long);
@@ -193,15 +190,7 @@ public final class ClipModel extends ClipModule {
             int[] t = tokenizer.tokenize(texts.get(i));
             for (int j = 0; j < t.length; j++) ids[i * SimpleTokenizer.CONTEXT_LENGTH + j] = t[j];
         }
-        return encodeText(Ops.fromLongs(ids, texts.size(), SimpleTokenizer.CONTEXT_LENGTH));
-    }
-
-    /** {@code (x - MEAN) / STD} per channel of {@code [N, 3, H, W]} images in [0, 1]; differentiable. */
-    public static Tensor normalize(Tensor images) {
-        Device d = images.device();
-        Tensor mean = disco.torch.Tensors.fromFloats(MEAN, 1, 3, 1, 1).to(d, images.scalar_type());
-        Tensor std = disco.torch.Tensors.fromFloats(STD, 1, 3, 1, 1).to(d, images.scalar_type());
-        return images.sub(mean).div(std);
+        return encodeText(Tensors.fromLongs(ids, texts.size(), SimpleTokenizer.CONTEXT_LENGTH));
     }
 
     /**
@@ -215,7 +204,7 @@ public final class ClipModel extends ClipModule {
             for (Map.Entry<String, Tensor> e : stateTensors().entrySet()) {
                 String k = e.getKey();
                 Tensor t = e.getValue();
-                long[] shape = Ops.shape(t);
+                long[] shape = Tensors.shape(t);
                 int n = (int) t.numel();
                 if (k.endsWith("num_batches_tracked")) {
                     t.zero_();
@@ -256,7 +245,7 @@ public final class ClipModel extends ClipModule {
     /** Shapes of every state-dict entry, for comparison with manifests. */
     public Map<String, long[]> shapes() {
         Map<String, long[]> out = new LinkedHashMap<>();
-        stateTensors().forEach((k, t) -> out.put(k, Ops.shape(t)));
+        stateTensors().forEach((k, t) -> out.put(k, Tensors.shape(t)));
         return out;
     }
 }

@@ -1,6 +1,5 @@
 package disco.models.clip;
 
-import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.ScalarTypeOptional;
@@ -9,7 +8,7 @@ import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
-/** Small LibTorch helpers for the CLIP package: options, optional tensors, int64 ids, shapes. */
+/** Small LibTorch helpers for the CLIP package: options, optional tensors. */
 final class Ops {
     private Ops() {}
 
@@ -19,20 +18,5 @@ final class Ops {
 
     static TensorOptional opt(Tensor t) {
         return t == null ? new TensorOptional() : new TensorOptional(t);
-    }
-
-    /** A new CPU int64 tensor holding a copy of {@code data}. */
-    static Tensor fromLongs(long[] data, long... shape) {
-        Tensor t = torch.empty(shape, options(torch.ScalarType.Long, new Device(torch.DeviceType.CPU)), null);
-        new LongPointer(t.data_ptr()).capacity(data.length).put(data);
-        return t;
-    }
-
-
-
-    static long[] shape(Tensor t) {
-        long[] s = new long[(int) t.dim()];
-        for (int i = 0; i < s.length; i++) s[i] = t.size(i);
-        return s;
     }
 }

@@ -1,7 +1,7 @@
 package disco.models.layers;
 
 import disco.torch.Tensors;
-import disco.models.checkpoint.Checkpoint;
+import disco.models.checkpoint.TorchCheckpoint;
 import disco.torch.Torch;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DeviceOptional;
@@ -53,13 +53,13 @@ public final class Params {
      */
     public static void randomInit(Module module, long seed, java.util.Set<String> gaussian) {
         SplittableRandom rng = new SplittableRandom(seed);
-        Map<String, Tensor> sd = Checkpoint.stateDict(module);
+        Map<String, Tensor> sd = TorchCheckpoint.stateDict(module);
         try (NoGradGuard g = new NoGradGuard()) {
             for (Map.Entry<String, Tensor> e : sd.entrySet()) {
                 String key = e.getKey();
                 Tensor p = e.getValue();
                 if (!p.is_floating_point()) continue;
-                long[] shape = Checkpoint.shape(p);
+                long[] shape = Tensors.shape(p);
                 float[] v = new float[(int) p.numel()];
                 if (gaussian.contains(key)) {
                     for (int i = 0; i < v.length; i++) v[i] = (float) gauss(rng);
@@ -69,7 +69,7 @@ public final class Params {
                         fanIn = fanIn(shape);
                     } else if (key.endsWith("bias")) {
                         Tensor w = sd.get(key.substring(0, key.length() - 4) + "weight");
-                        if (w != null && w.dim() >= 2) fanIn = fanIn(Checkpoint.shape(w));
+                        if (w != null && w.dim() >= 2) fanIn = fanIn(Tensors.shape(w));
                     }
                     if (fanIn > 0) {
                         double bound = 1.0 / Math.sqrt(fanIn);
@@ -91,7 +91,7 @@ public final class Params {
      * depends on their inputs (gradients reach {@code x}, none are accumulated into weights).
      */
     public static void freeze(Module module) {
-        for (Tensor p : Checkpoint.stateDict(module).values()) {
+        for (Tensor p : TorchCheckpoint.stateDict(module).values()) {
             if (p.requires_grad()) p.set_requires_grad(false);
         }
     }

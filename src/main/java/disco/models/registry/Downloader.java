@@ -1,6 +1,6 @@
 package disco.models.registry;
 
-import disco.cli.ExitCodes;
+import disco.util.ExitCodes;
 import disco.util.DiscoException;
 
 import java.io.IOException;

@@ -1,7 +1,8 @@
 package disco.models.secondary;
 
+import disco.torch.Tensors;
 import disco.models.layers.Modules;
-import disco.models.checkpoint.Checkpoint;
+import disco.models.checkpoint.TorchCheckpoint;
 import disco.models.layers.Conv;
 import disco.models.layers.Params;
 import disco.torch.Torch;
@@ -159,8 +160,8 @@ public final class SecondaryModel extends Module {
 
     /** Reads a checkpoint, builds the model at the width its tensors imply, loads it (strict) and freezes it. */
     public static SecondaryModel load(Path checkpoint) {
-        SecondaryModel m = fromShapes(Checkpoint.shapes(checkpoint), checkpoint);
-        Checkpoint.load(m, checkpoint, Set.of());
+        SecondaryModel m = fromShapes(TorchCheckpoint.shapes(checkpoint), checkpoint);
+        TorchCheckpoint.load(m, checkpoint, Set.of());
         m.eval();
         Params.freeze(m);
         return m;
@@ -169,7 +170,7 @@ public final class SecondaryModel extends Module {
     /** The model shaped for {@code weights} (width from {@code net.0.0.weight}, Fourier size from the embedding). */
     public static SecondaryModel fromWeights(Map<String, Tensor> weights, Path file) {
         Map<String, long[]> shapes = new java.util.LinkedHashMap<>();
-        weights.forEach((k, v) -> shapes.put(k, Checkpoint.shape(v)));
+        weights.forEach((k, v) -> shapes.put(k, Tensors.shape(v)));
         return fromShapes(shapes, file);
     }
 

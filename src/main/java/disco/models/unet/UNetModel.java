@@ -5,12 +5,11 @@ import disco.models.layers.Conv;
 import disco.models.layers.GroupNorm32;
 import disco.models.layers.Linear;
 import disco.models.layers.Params;
-import disco.models.checkpoint.Checkpoint;
+import disco.models.checkpoint.TorchCheckpoint;
 import disco.torch.Tensors;
 import disco.torch.Torch;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AutoGradMode;
-import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Scalar;
@@ -25,7 +24,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.BinaryOperator;
 import java.util.function.Supplier;
@@ -158,7 +156,7 @@ public final class UNetModel extends Module {
      */
     public Tensor forward(Tensor x, Tensor timesteps) {
         if (x.dim() != 4 || x.size(1) != 3) {
-            throw new IllegalArgumentException("UNet input must be [N, 3, H, W], got " + java.util.Arrays.toString(Checkpoint.shape(x)));
+            throw new IllegalArgumentException("UNet input must be [N, 3, H, W], got " + java.util.Arrays.toString(Tensors.shape(x)));
         }
         int m = config.sizeMultiple();
         if (x.size(2) % m != 0 || x.size(3) % m != 0) {
@@ -290,8 +288,7 @@ public final class UNetModel extends Module {
                 try (AutoGradMode on = new AutoGradMode(true)) {
                     Tensor leaf = input.detach().requires_grad_(true);
                     Tensor y = wrap.apply(() -> f.apply(leaf)).get();
-                    return torch.grad(new TensorVector(y), new TensorVector(leaf),
-                            new TensorVector(g.to(y.scalar_type())), new BoolOptional(false), false, false).get(0);
+                    return Tensors.vjp(y, leaf, g.to(y.scalar_type()));
                 }
             });
         }
@@ -302,8 +299,7 @@ public final class UNetModel extends Module {
                 try (AutoGradMode on = new AutoGradMode(true)) {
                     Tensor la = a.detach().requires_grad_(true), lb = b.detach().requires_grad_(true);
                     Tensor y = wrap.apply(() -> f.apply(la, lb)).get();
-                    TensorVector v = torch.grad(new TensorVector(y), new TensorVector(la, lb),
-                            new TensorVector(g.to(y.scalar_type())), new BoolOptional(false), false, false);
+                    TensorVector v = Tensors.vjpAll(y, g.to(y.scalar_type()), la, lb);
                     r[0] = new Tensor(v.get(0));
                     r[0].retainReference();
                     return v.get(1);
@@ -349,7 +345,7 @@ public final class UNetModel extends Module {
      */
     public static UNetModel load(UNetConfig config, Path checkpoint) {
         UNetModel m = new UNetModel(config);
-        Checkpoint.load(m, checkpoint, Set.of()); // streamed: one storage in memory at a time
+        TorchCheckpoint.load(m, checkpoint, Set.of()); // streamed: one storage in memory at a time
         m.eval();
         Params.freeze(m);
         return m;
@@ -381,7 +377,7 @@ public final class UNetModel extends Module {
     /** Number of parameters. */
     public long parameterCount() {
         long n = 0;
-        for (Tensor t : Checkpoint.stateDict(this).values()) n += t.numel();
+        for (Tensor t : TorchCheckpoint.stateDict(this).values()) n += t.numel();
         return n;
     }
 }

@@ -1,5 +1,6 @@
 package disco.models.clip;
 
+import disco.torch.Tensors;
 import org.bytedeco.pytorch.Tensor;
 
 import java.util.Map;
@@ -23,7 +24,7 @@ final class ClipImageReference {
     }
 
     private long[] s(String key) {
-        return Ops.shape(sd.get(key));
+        return Tensors.shape(sd.get(key));
     }
 
     /** encode_image of one normalised image {@code [3][R][R]} (flat, channel-major). */

@@ -1,6 +1,6 @@
 package disco.models.registry;
 
-import disco.cli.ExitCodes;
+import disco.util.ExitCodes;
 import disco.util.DiscoException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

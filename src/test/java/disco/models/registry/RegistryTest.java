@@ -1,7 +1,7 @@
 package disco.models.registry;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import disco.cli.ExitCodes;
+import disco.util.ExitCodes;
 import disco.reference.Fixtures;
 import disco.util.DiscoException;
 import org.junit.jupiter.api.Assumptions;

@@ -1,7 +1,7 @@
 package disco.models.secondary;
 
 import disco.torch.Tensors;
-import disco.models.checkpoint.Checkpoint;
+import disco.models.checkpoint.TorchCheckpoint;
 import disco.reference.Fixtures;
 import disco.torch.Torch;
 import disco.util.DiscoException;
@@ -32,10 +32,10 @@ class SecondaryModelTest {
     void widthIsInferredFromTheWeights() {
         assumeTrue(Fixtures.referenceA().isPresent(), Fixtures.missingMessage());
         Path f = Fixtures.referenceA().get().resolve("secondary.pt");
-        Map<String, Tensor> w = Checkpoint.read(f);
+        Map<String, Tensor> w = TorchCheckpoint.read(f);
         SecondaryModel m = SecondaryModel.fromWeights(w, f);
-        assertEquals(Checkpoint.shape(w.get("net.0.0.weight"))[0], m.width());
-        Checkpoint.loadInto(m, w, f); // strict: same keys and shapes
+        assertEquals(Tensors.shape(w.get("net.0.0.weight"))[0], m.width());
+        TorchCheckpoint.loadInto(m, w, f); // strict: same keys and shapes
     }
 
     @Test
@@ -63,7 +63,7 @@ class SecondaryModelTest {
             assertEquals(sigma, Tensors.toFloats(as[1])[0], 1e-6);
             Tensor x = Tensors.fromFloats(xv, 2, 3, 64, 64);
             SecondaryModel.Output o = m.forward(x, Tensors.fromFloats(new float[] {t, t}, 2));
-            assertArrayEquals(new long[] {2, 3, 64, 64}, Checkpoint.shape(o.v()));
+            assertArrayEquals(new long[] {2, 3, 64, 64}, Tensors.shape(o.v()));
             // x = alpha * pred + sigma * eps for any v
             float[] xs = Tensors.toFloats(x), p = Tensors.toFloats(o.pred()), e = Tensors.toFloats(o.eps());
             for (int i = 0; i < xs.length; i++) assertEquals(xs[i], alpha * p[i] + sigma * e[i], 1e-4);

@@ -1,7 +1,7 @@
 package disco.models.unet;
 
 import disco.torch.Tensors;
-import disco.models.checkpoint.Checkpoint;
+import disco.models.checkpoint.TorchCheckpoint;
 import disco.torch.Torch;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -81,7 +81,7 @@ class UNetModelTest {
         try (PointerScope scope = new PointerScope()) {
             for (boolean newOrder : new boolean[] {false, true}) {
                 Tensor out = AttentionBlock.attention(Tensors.fromFloats(qkv, b, 3L * heads * ch, t), heads, newOrder);
-                assertArrayEquals(new long[] {b, (long) heads * ch, t}, Checkpoint.shape(out));
+                assertArrayEquals(new long[] {b, (long) heads * ch, t}, Tensors.shape(out));
                 float[] ours = Tensors.toFloats(out);
                 float[] ref = naiveAttention(qkv, b, heads, ch, t, newOrder);
                 for (int i = 0; i < ref.length; i++) assertEquals(ref[i], ours[i], 1e-5, "newOrder=" + newOrder + " at " + i);
@@ -110,14 +110,14 @@ class UNetModelTest {
     void demoIsDeterministicAndDifferentiableToX() {
         UNetModel a = UNetModel.demo();
         UNetModel b = UNetModel.demo();
-        java.util.Map<String, Tensor> sa = Checkpoint.stateDict(a), sb = Checkpoint.stateDict(b);
+        java.util.Map<String, Tensor> sa = TorchCheckpoint.stateDict(a), sb = TorchCheckpoint.stateDict(b);
         assertEquals(sa.keySet(), sb.keySet());
         for (String k : sa.keySet()) assertArrayEquals(Tensors.toFloats(sa.get(k)), Tensors.toFloats(sb.get(k)), k);
         float[] xv = random(3 * 32 * 32, 11); // any multiple of 4 works; small keeps the test quick
         try (PointerScope scope = new PointerScope()) {
             Tensor x = Tensors.fromFloats(xv, 1, 3, 32, 32).set_requires_grad(true);
             Tensor y = a.forward(x, Tensors.fromFloats(new float[] {999f}, 1));
-            assertArrayEquals(new long[] {1, 6, 32, 32}, Checkpoint.shape(y), "learn_sigma: 6 channels");
+            assertArrayEquals(new long[] {1, 6, 32, 32}, Tensors.shape(y), "learn_sigma: 6 channels");
             y.narrow(1, 0, 3).sum().backward();
             float[] g = Tensors.toFloats(x.grad());
             double norm = 0;
@@ -140,18 +140,18 @@ class UNetModelTest {
                 ref = Tensors.toFloats(m.forward(Tensors.fromFloats(xv, 1, 3, 32, 32), t));
             }
             m.convertTorsoTo(org.bytedeco.pytorch.global.torch.ScalarType.Half);
-            java.util.Map<String, Tensor> sd = Checkpoint.stateDict(m);
-            assertEquals("float16", Checkpoint.dtypeName(sd.get("input_blocks.0.0.weight").scalar_type()));
-            assertEquals("float16", Checkpoint.dtypeName(sd.get("middle_block.1.qkv.weight").scalar_type()));
-            assertEquals("float32", Checkpoint.dtypeName(sd.get("middle_block.1.norm.weight").scalar_type()));
-            assertEquals("float32", Checkpoint.dtypeName(sd.get("time_embed.0.weight").scalar_type()));
-            assertEquals("float32", Checkpoint.dtypeName(sd.get("input_blocks.1.0.emb_layers.1.weight").scalar_type()));
-            assertEquals("float32", Checkpoint.dtypeName(sd.get("out.2.weight").scalar_type()));
+            java.util.Map<String, Tensor> sd = TorchCheckpoint.stateDict(m);
+            assertEquals("float16", TorchCheckpoint.dtypeName(sd.get("input_blocks.0.0.weight").scalar_type()));
+            assertEquals("float16", TorchCheckpoint.dtypeName(sd.get("middle_block.1.qkv.weight").scalar_type()));
+            assertEquals("float32", TorchCheckpoint.dtypeName(sd.get("middle_block.1.norm.weight").scalar_type()));
+            assertEquals("float32", TorchCheckpoint.dtypeName(sd.get("time_embed.0.weight").scalar_type()));
+            assertEquals("float32", TorchCheckpoint.dtypeName(sd.get("input_blocks.1.0.emb_layers.1.weight").scalar_type()));
+            assertEquals("float32", TorchCheckpoint.dtypeName(sd.get("out.2.weight").scalar_type()));
             Tensor x = Tensors.fromFloats(xv, 1, 3, 32, 32).set_requires_grad(true);
             Tensor y = m.forward(x, t);
-            assertEquals("float32", Checkpoint.dtypeName(y.scalar_type()));
+            assertEquals("float32", TorchCheckpoint.dtypeName(y.scalar_type()));
             float[] half = Tensors.toFloats(y);
-            double err = disco.reference.Compare.maxRelErr(half, ref);
+            double err = disco.util.Compare.maxRelErr(half, ref);
             assertTrue(err < 2e-2, "half torso vs float: " + err);
             y.sum().backward();
             for (float v : Tensors.toFloats(x.grad())) assertTrue(Float.isFinite(v));
@@ -164,16 +164,16 @@ class UNetModelTest {
         UNetConfig c = new UNetConfig(32, 64, 1, new double[] {0.5, 1}, new int[] {1, 2}, 2, -1, 4, false, false, false,
                 true, false, 0.0);
         UNetModel m = new UNetModel(c).randomInit(3);
-        java.util.Map<String, Tensor> sd = Checkpoint.stateDict(m);
+        java.util.Map<String, Tensor> sd = TorchCheckpoint.stateDict(m);
         assertTrue(sd.containsKey("input_blocks.2.0.op.weight"), "Downsample conv is named op");
         assertTrue(sd.containsKey("output_blocks.1.2.conv.weight"), "Upsample conv is named conv");
         assertTrue(sd.containsKey("output_blocks.0.1.qkv.weight"));
-        assertArrayEquals(new long[] {32, 3, 3, 3}, Checkpoint.shape(sd.get("input_blocks.0.0.weight")));
-        assertArrayEquals(new long[] {3, 32, 3, 3}, Checkpoint.shape(sd.get("out.2.weight")));
+        assertArrayEquals(new long[] {32, 3, 3, 3}, Tensors.shape(sd.get("input_blocks.0.0.weight")));
+        assertArrayEquals(new long[] {3, 32, 3, 3}, Tensors.shape(sd.get("out.2.weight")));
         try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
             Tensor y = m.forward(Tensors.fromFloats(random(3 * 32 * 32, 5), 1, 3, 32, 32),
                     Tensors.fromFloats(new float[] {10f}, 1));
-            assertArrayEquals(new long[] {1, 3, 32, 32}, Checkpoint.shape(y));
+            assertArrayEquals(new long[] {1, 3, 32, 32}, Tensors.shape(y));
             for (float v : Tensors.toFloats(y)) assertTrue(Float.isFinite(v));
         }
     }

@@ -1,8 +1,5 @@
-package disco.models;
+package disco.reference;
 
-import disco.reference.CheckResult;
-import disco.reference.Fixtures;
-import disco.reference.ReferenceContext;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;

@@ -1,16 +1,11 @@
-package disco.models;
+package disco.reference;
 
 import disco.torch.Tensors;
-import com.fasterxml.jackson.databind.JsonNode;
 import disco.models.secondary.SecondaryModel;
 import disco.models.unet.UNetConfig;
 import disco.models.unet.UNetModel;
 import disco.plan.DiffusionSchedule;
-import disco.plan.ScheduleChecks;
-import disco.reference.CheckResult;
-import disco.reference.Compare;
-import disco.reference.ReferenceCheck;
-import disco.reference.ReferenceContext;
+import disco.util.Compare;
 import disco.util.Npy;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -60,15 +55,14 @@ public final class ModelReferenceChecks implements ReferenceCheck {
 
     /**
      * The unguided x0 prediction at the first executed step, with the schedule settings.json describes
-     * ({@link ScheduleChecks#schedule}): i = n - skip_steps - 1 (n respaced steps),
+     * ({@link disco.plan.FixtureSettings#schedule}): i = n - skip_steps - 1 (n respaced steps),
      * x = sqrt(1 - acp[i]) x_T (q_sample of a zero init; x_T itself when skip_steps is 0), model fed timestep_map[i] * 1000 / diffusion_steps,
      * eps = the first 3 output channels, pred_xstart = sqrt(1/acp) x - sqrt(1/acp - 1) eps.
      */
     static CheckResult unetPredXstart0(ReferenceContext ctx) {
-        JsonNode s = ctx.settings();
         UNetModel model = UNetModel.load(UNetConfig.read(ctx.file("unet.json")), ctx.file("unet.pt"));
-        DiffusionSchedule schedule = ScheduleChecks.schedule(s);
-        int skip = s.get("skip_steps").asInt();
+        DiffusionSchedule schedule = ctx.fixtureSettings().schedule();
+        int skip = ctx.fixtureSettings().need("skip_steps").asInt();
         int i = schedule.numSteps() - skip - 1;
         Npy.Array xT = ctx.npy("run_x_T.npy");
         Tensor noise = Tensors.fromFloats(xT.floats(), xT.shape());

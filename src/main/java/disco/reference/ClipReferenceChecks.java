@@ -1,11 +1,10 @@
-package disco.models.clip;
+package disco.reference;
 
+import disco.models.clip.ClipModel;
+import disco.torch.Tensors;
 import com.fasterxml.jackson.databind.JsonNode;
 import disco.models.tokenizer.SimpleTokenizer;
-import disco.reference.CheckResult;
-import disco.reference.Compare;
-import disco.reference.ReferenceCheck;
-import disco.reference.ReferenceContext;
+import disco.util.Compare;
 import disco.settings.Prompt;
 import disco.util.Npy;
 import org.bytedeco.javacpp.PointerScope;
@@ -94,12 +93,12 @@ public final class ClipReferenceChecks implements ReferenceCheck {
             ClipModel clip = ClipModel.load(ctx.file("clip-" + model + ".pt"));
             try {
                 Tensor emb = clip.encodeText(tok, texts);
-                long[] shape = Ops.shape(emb);
+                long[] shape = Tensors.shape(emb);
                 if (!Arrays.equals(shape, ref.shape())) {
                     return CheckResult.error(name, "shape " + Arrays.toString(shape) + " vs reference "
                             + Arrays.toString(ref.shape()));
                 }
-                return CheckResult.numeric(name, Compare.maxRelErr(disco.torch.Tensors.toFloats(emb), ref.floats()),
+                return CheckResult.numeric(name, Compare.maxRelErr(Tensors.toFloats(emb), ref.floats()),
                         TEXT_EMBEDS_TOL);
             } finally {
                 clip.close();

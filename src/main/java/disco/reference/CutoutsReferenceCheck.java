@@ -1,11 +1,13 @@
-package disco.kernels;
+package disco.reference;
 
+import disco.kernels.Cut;
+import disco.kernels.CutDraws;
+import disco.kernels.CutoutDrawer;
+import disco.kernels.Cutouts;
+import disco.kernels.Kernels;
 import disco.torch.Tensors;
 import com.fasterxml.jackson.databind.JsonNode;
-import disco.reference.CheckResult;
-import disco.reference.Compare;
-import disco.reference.ReferenceCheck;
-import disco.reference.ReferenceContext;
+import disco.util.Compare;
 import disco.util.Npy;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;

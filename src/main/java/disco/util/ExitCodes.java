@@ -1,4 +1,4 @@
-package disco.cli;
+package disco.util;
 
 /** Named process exit codes (stdout carries results, stderr logs; these say how it ended). */
 public final class ExitCodes {

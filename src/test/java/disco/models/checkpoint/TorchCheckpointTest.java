@@ -1,6 +1,6 @@
 package disco.models.checkpoint;
 
-import disco.cli.ExitCodes;
+import disco.util.ExitCodes;
 import disco.torch.Tensors;
 import disco.reference.Fixtures;
 import disco.torch.Torch;
@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-class CheckpointTest {
+class TorchCheckpointTest {
     @TempDir
     Path tmp;
 
@@ -66,7 +66,7 @@ class CheckpointTest {
                 .storage("4", new byte[] {1, 0, 1})
                 .storage("5", TorchZipWriter.floats(0.5f));
         Path f = w.write(tmp.resolve("ck.pt"), "some_archive_name");
-        Map<String, Tensor> m = Checkpoint.read(f);
+        Map<String, Tensor> m = TorchCheckpoint.read(f);
         assertEquals(List.of("f32", "f16", "bf16", "i64", "b", "scalar"), List.copyOf(m.keySet()));
         assertEquals(ScalarType.Float, m.get("f32").scalar_type().intern());
         assertEquals(ScalarType.Half, m.get("f16").scalar_type().intern());
@@ -91,9 +91,9 @@ class CheckpointTest {
                 .tensor("t", "FloatStorage", "0", 8, 1, new long[] {3, 2}, new long[] {1, 4})
                 .endStateDict()
                 .storage("0", TorchZipWriter.floats(data));
-        Map<String, Tensor> m = Checkpoint.read(w.write(tmp.resolve("views.pt"), "archive"));
+        Map<String, Tensor> m = TorchCheckpoint.read(w.write(tmp.resolve("views.pt"), "archive"));
         assertArrayEquals(data, Tensors.toFloats(m.get("a")));
-        assertArrayEquals(new long[] {3, 2}, Checkpoint.shape(m.get("t")));
+        assertArrayEquals(new long[] {3, 2}, Tensors.shape(m.get("t")));
         assertArrayEquals(new float[] {1, 5, 2, 6, 3, 7}, Tensors.toFloats(m.get("t")));
         // the storage is shared, as in PyTorch
         m.get("a").mul_(new org.bytedeco.pytorch.Scalar(2.0));
@@ -106,7 +106,7 @@ class CheckpointTest {
                 .tensor("w", "FloatStorage", "0", 4, 2, new long[] {4}, new long[] {1})
                 .endStateDict().storage("0", TorchZipWriter.floats(0, 1, 2, 3));
         Path f = w.write(tmp.resolve("past.pt"), "archive");
-        DiscoException e = badInput(() -> Checkpoint.read(f));
+        DiscoException e = badInput(() -> TorchCheckpoint.read(f));
         assertTrue(e.getMessage().contains(": w: view runs past"), e.getMessage());
     }
 
@@ -117,14 +117,14 @@ class CheckpointTest {
                 .tensor("w", "FloatStorage", "0", 1L << 62, 0, new long[] {4}, new long[] {1})
                 .endStateDict().storage("0", TorchZipWriter.floats(0, 1, 2, 3));
         Path f = w.write(tmp.resolve("huge.pt"), "archive");
-        DiscoException e = badInput(() -> Checkpoint.read(f));
+        DiscoException e = badInput(() -> TorchCheckpoint.read(f));
         assertTrue(e.getMessage().contains("storage data/0") && e.getMessage().contains("overflow"), e.getMessage());
         // a view whose extent overflows a long: past its storage, not wrapped inside it
         TorchZipWriter v = new TorchZipWriter().beginStateDict()
                 .tensor("w", "FloatStorage", "0", 4, 0, new long[] {3, 2}, new long[] {1L << 62, 1})
                 .endStateDict().storage("0", TorchZipWriter.floats(0, 1, 2, 3));
         Path g = v.write(tmp.resolve("stride.pt"), "archive");
-        e = badInput(() -> Checkpoint.read(g));
+        e = badInput(() -> TorchCheckpoint.read(g));
         assertTrue(e.getMessage().contains(": w: view runs past"), e.getMessage());
     }
 
@@ -137,7 +137,7 @@ class CheckpointTest {
                 .str("evil").global("os", "system").op('(').str("touch " + tmp.resolve("pwned")).op('t').op('R')
                 .endStateDict();
         Path f = w.write(tmp.resolve("evil.pt"), "archive");
-        DiscoException e = badInput(() -> Checkpoint.read(f));
+        DiscoException e = badInput(() -> TorchCheckpoint.read(f));
         assertTrue(e.getMessage().contains("os.system"), e.getMessage());
         assertTrue(e.getMessage().startsWith(f.toString()), e.getMessage());
         assertTrue(!Files.exists(tmp.resolve("pwned")));
@@ -148,14 +148,14 @@ class CheckpointTest {
         TorchZipWriter w = new TorchZipWriter().beginStateDict();
         w.str("x").global("builtins", "eval").op('(').str("1+1").op('t').op('R').endStateDict();
         Path f = w.write(tmp.resolve("eval.pt"), "archive");
-        assertTrue(badInput(() -> Checkpoint.read(f)).getMessage().contains("builtins.eval"));
+        assertTrue(badInput(() -> TorchCheckpoint.read(f)).getMessage().contains("builtins.eval"));
         TorchZipWriter v = new TorchZipWriter();
         v.op(0x80).op(2).op('(').str("x").op('i');
         byte[] inst = "os\nsystem\n".getBytes();
         v.pkl.write(inst, 0, inst.length);
         v.op('.');
         Path g = v.write(tmp.resolve("inst.pt"), "archive");
-        badInput(() -> Checkpoint.read(g));
+        badInput(() -> TorchCheckpoint.read(g));
     }
 
     @Test
@@ -166,7 +166,7 @@ class CheckpointTest {
         byte[] full = w.zipBytes("archive");
         Path f = tmp.resolve("cut.pt");
         Files.write(f, Arrays.copyOf(full, full.length / 2));
-        DiscoException e = badInput(() -> Checkpoint.read(f));
+        DiscoException e = badInput(() -> TorchCheckpoint.read(f));
         assertTrue(e.getMessage().contains("truncated"), e.getMessage());
     }
 
@@ -176,7 +176,7 @@ class CheckpointTest {
                 .tensor("layer.w", "FloatStorage", "0", 4, 0, new long[] {4}, new long[] {1})
                 .endStateDict();
         Path f = w.write(tmp.resolve("nostorage.pt"), "archive");
-        DiscoException e = badInput(() -> Checkpoint.read(f));
+        DiscoException e = badInput(() -> TorchCheckpoint.read(f));
         assertTrue(e.getMessage().contains("layer.w") && e.getMessage().contains("data/0"), e.getMessage());
     }
 
@@ -187,12 +187,12 @@ class CheckpointTest {
                 0x6a, (byte) 0xa8, 0x50, 0x19, 0x2e};
         Path f = tmp.resolve("old.pt");
         Files.write(f, legacy);
-        DiscoException e = badInput(() -> Checkpoint.read(f));
+        DiscoException e = badInput(() -> TorchCheckpoint.read(f));
         assertTrue(e.getMessage().contains("legacy") && e.getMessage().contains("torch.save(torch.load(f), f2)"),
                 e.getMessage());
         Path g = tmp.resolve("text.pt");
         Files.writeString(g, "hello");
-        badInput(() -> Checkpoint.read(g));
+        badInput(() -> TorchCheckpoint.read(g));
     }
 
     /** A module with one float parameter [2,3] and an int64 buffer, like BatchNorm's num_batches_tracked. */
@@ -217,8 +217,8 @@ class CheckpointTest {
         byte[] half = TorchZipWriter.shorts(0x3C00, 0x4000, 0xB800, 0x3400, 0x3E00, 0xC000);
         Path f = smallCheckpoint("half.pt", "HalfStorage", half, new long[] {2, 3});
         Module m = smallModule();
-        Checkpoint.loadInto(m, Checkpoint.read(f), f);
-        Map<String, Tensor> sd = Checkpoint.stateDict(m);
+        TorchCheckpoint.loadInto(m, TorchCheckpoint.read(f), f);
+        Map<String, Tensor> sd = TorchCheckpoint.stateDict(m);
         assertEquals(ScalarType.Float, sd.get("weight").scalar_type().intern());
         assertArrayEquals(new float[] {1, 2, -0.5f, 0.25f, 1.5f, -2}, Tensors.toFloats(sd.get("weight")));
         assertArrayEquals(new double[] {42}, Tensors.toDoubles(sd.get("count")));
@@ -229,17 +229,17 @@ class CheckpointTest {
     void loadIntoRefusesWrongShapeDtypeMissingAndExtraKeys() throws IOException {
         byte[] f32 = TorchZipWriter.floats(1, 2, 3, 4, 5, 6);
         Path wrongShape = smallCheckpoint("shape.pt", "FloatStorage", f32, new long[] {6});
-        DiscoException e = badInput(() -> Checkpoint.loadInto(smallModule(), Checkpoint.read(wrongShape), wrongShape));
+        DiscoException e = badInput(() -> TorchCheckpoint.loadInto(smallModule(), TorchCheckpoint.read(wrongShape), wrongShape));
         assertTrue(e.getMessage().contains("shape.pt: weight: expected shape [2, 3], got [6]"), e.getMessage());
 
         Path wrongDtype = smallCheckpoint("dtype.pt", "BoolStorage", new byte[6], new long[] {2, 3});
-        e = badInput(() -> Checkpoint.loadInto(smallModule(), Checkpoint.read(wrongDtype), wrongDtype));
+        e = badInput(() -> TorchCheckpoint.loadInto(smallModule(), TorchCheckpoint.read(wrongDtype), wrongDtype));
         assertTrue(e.getMessage().contains("dtype.pt: weight: expected dtype float32, got bool"), e.getMessage());
 
         Path onlyWeight = new TorchZipWriter().beginStateDict()
                 .tensor("weight", "FloatStorage", "0", 6, 0, new long[] {2, 3}, new long[] {3, 1})
                 .endStateDict().storage("0", f32).write(tmp.resolve("missing.pt"), "a");
-        e = badInput(() -> Checkpoint.loadInto(smallModule(), Checkpoint.read(onlyWeight), onlyWeight));
+        e = badInput(() -> TorchCheckpoint.loadInto(smallModule(), TorchCheckpoint.read(onlyWeight), onlyWeight));
         assertTrue(e.getMessage().contains("missing.pt: count: missing key"), e.getMessage());
 
         Path extra = new TorchZipWriter().beginStateDict()
@@ -248,9 +248,9 @@ class CheckpointTest {
                 .tensor("bias", "FloatStorage", "0", 6, 0, new long[] {2}, new long[] {1})
                 .endStateDict().storage("0", f32).storage("1", TorchZipWriter.longs(1))
                 .write(tmp.resolve("extra.pt"), "a");
-        e = badInput(() -> Checkpoint.loadInto(smallModule(), Checkpoint.read(extra), extra));
+        e = badInput(() -> TorchCheckpoint.loadInto(smallModule(), TorchCheckpoint.read(extra), extra));
         assertTrue(e.getMessage().contains("extra.pt: bias: unexpected key"), e.getMessage());
-        Checkpoint.loadInto(smallModule(), Checkpoint.read(extra), extra, Set.of("bias")); // explicitly ignored
+        TorchCheckpoint.loadInto(smallModule(), TorchCheckpoint.read(extra), extra, Set.of("bias")); // explicitly ignored
     }
 
     @Test
@@ -263,13 +263,13 @@ class CheckpointTest {
                 .endStateDict().storage("0", half).storage("1", TorchZipWriter.longs(42))
                 .write(tmp.resolve("stream.pt"), "archive");
         Module a = smallModule(), b = smallModule();
-        Checkpoint.loadInto(a, Checkpoint.read(f), f);
-        Checkpoint.load(b, f, Set.of());
-        Map<String, Tensor> sa = Checkpoint.stateDict(a), sb = Checkpoint.stateDict(b);
+        TorchCheckpoint.loadInto(a, TorchCheckpoint.read(f), f);
+        TorchCheckpoint.load(b, f, Set.of());
+        Map<String, Tensor> sa = TorchCheckpoint.stateDict(a), sb = TorchCheckpoint.stateDict(b);
         assertArrayEquals(new float[] {1, 2, -0.5f, 0.25f, 1.5f, -2}, Tensors.toFloats(sb.get("weight")));
         assertArrayEquals(Tensors.toFloats(sa.get("weight")), Tensors.toFloats(sb.get("weight")));
         assertArrayEquals(new double[] {42}, Tensors.toDoubles(sb.get("count")));
-        assertArrayEquals(new long[] {2, 3}, Checkpoint.shapes(f).get("weight"));
+        assertArrayEquals(new long[] {2, 3}, TorchCheckpoint.shapes(f).get("weight"));
     }
 
     @Test
@@ -279,13 +279,13 @@ class CheckpointTest {
                 .tensor("weight", "FloatStorage", "0", 6, 0, new long[] {6}, new long[] {1})
                 .tensor("count", "LongStorage", "1", 1, 0, new long[] {}, new long[] {})
                 .endStateDict().write(tmp.resolve("nodata.pt"), "archive");
-        DiscoException e = badInput(() -> Checkpoint.load(smallModule(), f, Set.of()));
+        DiscoException e = badInput(() -> TorchCheckpoint.load(smallModule(), f, Set.of()));
         assertTrue(e.getMessage().contains("nodata.pt: weight: expected shape [2, 3], got [6]"), e.getMessage());
         Path g = new TorchZipWriter().beginStateDict()
                 .tensor("weight", "FloatStorage", "0", 6, 0, new long[] {2, 3}, new long[] {3, 1})
                 .tensor("count", "LongStorage", "1", 1, 0, new long[] {}, new long[] {})
                 .endStateDict().storage("1", TorchZipWriter.longs(1)).write(tmp.resolve("nostorage0.pt"), "archive");
-        e = badInput(() -> Checkpoint.load(smallModule(), g, Set.of()));
+        e = badInput(() -> TorchCheckpoint.load(smallModule(), g, Set.of()));
         assertTrue(e.getMessage().contains("nostorage0.pt: weight: storage data/0 missing"), e.getMessage());
     }
 
@@ -294,7 +294,7 @@ class CheckpointTest {
         assumeTrue(Fixtures.referenceA().isPresent(), Fixtures.missingMessage());
         Path dir = Fixtures.referenceA().get();
         Path unet = dir.resolve("unet.pt");
-        Map<String, Tensor> u = Checkpoint.read(unet);
+        Map<String, Tensor> u = TorchCheckpoint.read(unet);
         assertTrue(u.containsKey("input_blocks.0.0.weight") && u.containsKey("out.2.weight"), u.keySet().toString());
         for (Tensor t : u.values()) assertEquals(ScalarType.Float, t.scalar_type().intern());
         // the first tensor's values equal the bytes of its storage entry
@@ -305,7 +305,7 @@ class CheckpointTest {
         for (String clip : List.of("clip-RN-tiny.pt", "clip-ViT-tiny.pt")) {
             Path f = dir.resolve(clip);
             if (!Files.exists(f)) continue;
-            Map<String, Tensor> c = Checkpoint.read(f);
+            Map<String, Tensor> c = TorchCheckpoint.read(f);
             assertTrue(c.containsKey("positional_embedding") && c.containsKey("token_embedding.weight")
                     && c.containsKey("visual.conv1.weight") && c.containsKey("ln_final.bias"), c.keySet().toString());
             assertEquals(ScalarType.Half, c.get("visual.conv1.weight").scalar_type().intern());
@@ -315,7 +315,7 @@ class CheckpointTest {
         }
         Path rn = dir.resolve("clip-RN-tiny.pt");
         if (Files.exists(rn)) {
-            Map<String, Tensor> c = Checkpoint.read(rn);
+            Map<String, Tensor> c = TorchCheckpoint.read(rn);
             assertEquals(ScalarType.Long, c.get("visual.bn1.num_batches_tracked").scalar_type().intern());
             assertTrue(c.containsKey("visual.attnpool.positional_embedding"));
         }

@@ -1,10 +1,7 @@
-package disco.plan;
+package disco.reference;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import disco.reference.CheckResult;
-import disco.reference.Fixtures;
-import disco.reference.ReferenceContext;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

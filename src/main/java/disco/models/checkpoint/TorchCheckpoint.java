@@ -1,5 +1,6 @@
 package disco.models.checkpoint;
 
+import disco.torch.Tensors;
 import disco.models.checkpoint.SafeUnpickler.Dtype;
 import disco.models.checkpoint.SafeUnpickler.ModuleObj;
 import disco.models.checkpoint.SafeUnpickler.StorageRef;
@@ -45,8 +46,8 @@ import java.util.zip.ZipFile;
  * whose code is never executed. The pickle is read with an allowlist of globals; tensors are built only after the
  * whole pickle has been accepted.
  */
-public final class Checkpoint {
-    private Checkpoint() {}
+public final class TorchCheckpoint {
+    private TorchCheckpoint() {}
 
     /**
      * Reads every tensor of a checkpoint, keyed by its state_dict name, in file order. Views of one storage share
@@ -175,7 +176,7 @@ public final class Checkpoint {
     public static void loadInto(Module module, Map<String, Tensor> weights, Path file, Set<String> ignored) {
         Map<String, Tensor> target = stateDict(module);
         Map<String, Spec> specs = new LinkedHashMap<>();
-        weights.forEach((k, t) -> specs.put(k, new Spec(shape(t), t.scalar_type().intern())));
+        weights.forEach((k, t) -> specs.put(k, new Spec(Tensors.shape(t), t.scalar_type().intern())));
         checkCompatible(target, specs, file, ignored);
         try (NoGradGuard guard = new NoGradGuard()) {
             for (Map.Entry<String, Tensor> e : target.entrySet()) {
@@ -197,7 +198,7 @@ public final class Checkpoint {
             Spec src = specs.get(key);
             if (src == null) throw DiscoException.badInput(file + ": " + key + ": missing key (the network expects "
                     + shapeString(dst) + ")");
-            long[] ds = shape(dst);
+            long[] ds = Tensors.shape(dst);
             if (!Arrays.equals(ds, src.shape())) {
                 throw DiscoException.badInput(file + ": " + key + ": expected shape " + Arrays.toString(ds)
                         + ", got " + Arrays.toString(src.shape()));
@@ -230,11 +231,6 @@ public final class Checkpoint {
         return out;
     }
 
-    /** The shape of a tensor as a Java array. */
-    public static long[] shape(Tensor t) {
-        return t.sizes().vec().get();
-    }
-
     /** {@code float32}, {@code float16}, ... as PyTorch prints them without the {@code torch.} prefix. */
     public static String dtypeName(ScalarType type) {
         ScalarType t = type.intern();
@@ -256,7 +252,7 @@ public final class Checkpoint {
     }
 
     private static String shapeString(Tensor t) {
-        return "shape " + Arrays.toString(shape(t)) + " " + dtypeName(t.scalar_type().intern());
+        return "shape " + Arrays.toString(Tensors.shape(t)) + " " + dtypeName(t.scalar_type().intern());
     }
 
     // ---- archive layout -------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-package disco.reference;
+package disco.util;
 
 /** The fixtures' error measure: {@code max|ours - ref| / max|ref|}. */
 public final class Compare {

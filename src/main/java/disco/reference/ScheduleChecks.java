@@ -1,25 +1,22 @@
-package disco.plan;
+package disco.reference;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import disco.reference.CheckResult;
-import disco.reference.Compare;
-import disco.reference.ReferenceCheck;
-import disco.reference.ReferenceContext;
+import disco.util.Compare;
+import disco.plan.DiffusionSchedule;
+import disco.plan.StepPlan;
 import disco.settings.Scheduled;
 import disco.util.Npy;
 
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The schedule reference checks: {@code schedule/alphas_cumprod} (respaced alphas_cumprod, tol 1e-12, and the
  * timestep map exactly) and {@code schedule/step_plan} (every field of {@code run_schedule.json}, exactly). Every
- * value comes from the directory's {@code settings.json}.
+ * value comes from the directory's {@code settings.json} ({@link disco.plan.FixtureSettings}).
  */
 public final class ScheduleChecks implements ReferenceCheck {
     public static final double ALPHAS_TOL = 1e-12;
@@ -33,48 +30,10 @@ public final class ScheduleChecks implements ReferenceCheck {
         return out;
     }
 
-    /** The diffusion schedule settings.json describes (steps, diffusion_steps, timestep_respacing if given). */
-    public static DiffusionSchedule schedule(JsonNode s) {
-        int steps = s.get("steps").asInt();
-        int diffusionSteps = s.hasNonNull("diffusion_steps") ? s.get("diffusion_steps").asInt()
-                : DiffusionSchedule.diffusionSteps(steps);
-        String respacing = s.hasNonNull("timestep_respacing") ? s.get("timestep_respacing").asText() : null;
-        return DiffusionSchedule.create(diffusionSteps, steps, respacing);
-    }
-
-    /** The step plan settings.json describes: its clip_models, schedules and cut/scalar schedules. */
-    public static StepPlan plan(JsonNode s) {
-        List<String> models = new ArrayList<>();
-        for (JsonNode m : s.get("clip_models")) models.add(m.asText());
-        Map<String, String> modelSchedules = new LinkedHashMap<>();
-        JsonNode sch = s.has("schedules") ? s.get("schedules") : s.get("clip_models_schedules");
-        if (sch != null && sch.isObject()) {
-            for (Iterator<Map.Entry<String, JsonNode>> it = sch.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                if (!e.getValue().isNull()) modelSchedules.put(e.getKey(), source(e.getValue()));
-            }
-        }
-        Map<Scheduled, String> scalars = new EnumMap<>(Scheduled.class);
-        for (Scheduled k : Scheduled.values()) {
-            JsonNode v = s.get(k.key());
-            if (v != null && !v.isNull()) scalars.put(k, source(v));
-        }
-        int skip = s.hasNonNull("skip_steps") ? s.get("skip_steps").asInt() : 0;
-        return StepPlan.build(schedule(s), skip, models, modelSchedules, scalars);
-    }
-
-    private static String source(JsonNode v) {
-        if (v.isTextual()) return v.asText();
-        if (v.isBoolean()) return v.asBoolean() ? "True" : "False";
-        if (v.isIntegralNumber()) return v.asText();
-        if (v.isNumber()) return disco.settings.ScheduleExpr.literal(v.asDouble(), disco.settings.Schedule.Kind.FLOAT);
-        return v.toString().replace("true", "True").replace("false", "False");
-    }
-
     static CheckResult alphas(ReferenceContext ctx) {
         String name = "schedule/alphas_cumprod";
         try {
-            DiffusionSchedule ds = schedule(ctx.settings());
+            DiffusionSchedule ds = ctx.fixtureSettings().schedule();
             Npy.Array ref = ctx.npy("alphas_cumprod.npy");
             double[] refA = ref.doubles();
             double[] ours = ds.alphasCumprod();
@@ -108,7 +67,7 @@ public final class ScheduleChecks implements ReferenceCheck {
     static CheckResult stepPlan(ReferenceContext ctx) {
         String name = "schedule/step_plan";
         try {
-            StepPlan plan = plan(ctx.settings());
+            StepPlan plan = ctx.fixtureSettings().plan();
             JsonNode ref = ctx.json("run_schedule.json");
             JsonNode ours = JSON.valueToTree(plan.toJsonList());
             String diff = firstDifference(ours, ref);

@@ -1,10 +1,9 @@
-package disco.kernels;
+package disco.reference;
 
+import disco.kernels.Kernels;
+import disco.kernels.Losses;
 import disco.torch.Tensors;
-import disco.reference.CheckResult;
-import disco.reference.Compare;
-import disco.reference.ReferenceCheck;
-import disco.reference.ReferenceContext;
+import disco.util.Compare;
 import disco.util.Npy;
 import org.bytedeco.pytorch.Tensor;
 
