@@ -21,9 +21,9 @@ final class PerfFlags {
     String precision;
 
     @Option(names = "--clip-batch", paramLabel = "N|all|auto", defaultValue = "auto",
-            description = "cutn batches per CLIP call: all, a count, or auto (the most that the memory estimate fits in"
-                    + " 90%% of free memory; DD's one per call when memory is short). The image is the same whatever N."
-                    + " Default: ${DEFAULT-VALUE}")
+            description = "cutn batches per CLIP call: all, a count, or auto (on the CPU one per call, as DD does:"
+                    + " measured faster there; on CUDA the most that the memory estimate fits in 90%% of free memory)."
+                    + " The image is the same whatever N. Default: ${DEFAULT-VALUE}")
     String clipBatch;
 
     @Option(names = "--offload-inactive",

@@ -163,8 +163,10 @@ public final class Pipeline implements Engine {
         }
         perf.applyGlobal(device);
         prepareNetworks(nets, perf, device);
-        this.clipBatch = perf.clipBatch() == PerfOptions.CLIP_BATCH_AUTO
-                ? MemoryEstimate.autoClipBatch(MemoryEstimate.inputs(this), MemoryEstimate.availableBytes(device), this.log) : perf.clipBatch();
+        // auto: on the CPU one cutn batch per CLIP call, as DD does (at real sizes merged calls were measured both
+        // slower and larger there: bench/README.md); on CUDA the most that the memory estimate fits
+        this.clipBatch = perf.clipBatch() != PerfOptions.CLIP_BATCH_AUTO ? perf.clipBatch() : !device.is_cuda() ? 1
+                : MemoryEstimate.autoClipBatch(MemoryEstimate.inputs(this), MemoryEstimate.availableBytes(device), this.log);
         this.residency = new Residency(sampling.plan(), clipsOfPlan(), device, perf.offloadInactive());
     }
 
