@@ -22,7 +22,8 @@ class BenchStepCommandTest {
                 + " \"width_height\": [64, 64], \"steps\": 4, \"skip_steps\": 1, \"cutn_batches\": 2,"
                 + " \"cut_overview\": \"[1]*1000\", \"cut_innercut\": \"[1]*1000\", \"use_secondary_model\": false}");
         int rc = cli.run("bench", "step", "--demo", "--settings", settings.toString(), "--steps", "1", "--mode",
-                "dd", "--json");
+                "dd", "--json", "--clip-batch", "all"); // the CPU default (auto) is one call per cutn batch
+        
         assertEquals(ExitCodes.OK, rc, cli.stderr());
         JsonNode j = new ObjectMapper().readTree(cli.stdout());
         assertTrue(j.get("equivalent").asBoolean(), cli.stdout());
@@ -31,6 +32,7 @@ class BenchStepCommandTest {
         assertEquals(1, j.get("modes").get("fast").get("mean_counts").get("clip_calls").asDouble(), "merged batches");
         assertEquals(2, j.get("modes").get("dd").get("mean_counts").get("clip_calls").asDouble(), "one call per batch");
         assertTrue(cli.stderr().contains("bench: step 1/1"), cli.stderr());
+        assertEquals("all", j.get("options").get("clip_batch").asText());
     }
 
     @Test
