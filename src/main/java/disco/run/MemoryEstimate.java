@@ -26,7 +26,8 @@ import java.util.function.Consumer;
  * the layer's resolution; everything else a layer makes is freed when its block returns. A step holds, at its
  * peak, the parameters of the resident networks, the UNet's saved activations (or, with checkpointing, only its
  * block outputs plus the largest block's), and for the CLIP model with the largest call its cutouts and saved
- * activations; the secondary model replaces the UNet's graph at the steps that use it. On the CPU the process
+ * activations; at the steps that use the secondary model, its graph and the sampler's UNet forward without grad
+ * (block outputs and the largest block) replace the UNet's graph. On the CPU the process
  * baseline (the JVM and LibTorch's libraries, measured as this process's resident memory before the networks) is
  * added.
  */
@@ -93,8 +94,11 @@ public final class MemoryEstimate {
                     params += resident.getOrDefault(m, 0L);
                 }
             }
+            // at a secondary-model step the sampler's UNet forward still runs (without grad): its block outputs and
+            // its largest block's temporaries are live while it runs, and the allocator keeps them for the step
             long den = s.useSecondaryModel() && in.secondaryWidth() != null
                     ? secondaryBytes(in.secondaryWidth(), in.height(), in.width(), in.perf().precision())
+                            + unetForwardBytes(in.unet(), in.height(), in.width(), in.perf())
                     : unetBytes(in.unet(), in.height(), in.width(), in.perf());
             long clip = 0;
             String which = null;
@@ -187,6 +191,15 @@ public final class MemoryEstimate {
      * the block outputs plus the largest block's graph.
      */
     public static long unetBytes(UNetConfig c, int height, int width, PerfOptions perf) {
+        return unet(c, height, width, perf, false);
+    }
+
+    /** The UNet's forward without grad: its block outputs (the skips are held until the output blocks use them) and the largest block. */
+    public static long unetForwardBytes(UNetConfig c, int height, int width, PerfOptions perf) {
+        return unet(c, height, width, perf, true);
+    }
+
+    private static long unet(UNetConfig c, int height, int width, PerfOptions perf, boolean noGrad) {
         List<Long> blocks = new ArrayList<>(); // saved floats of each block
         List<Long> outputs = new ArrayList<>(); // floats of each block's output
         double[] mult = c.channelMult();
@@ -251,6 +264,7 @@ public final class MemoryEstimate {
         long bytes = actBytes(perf.precision());
         // a backward holds the gradient of the largest activation twice (in and out of a layer) beside the graph
         long gradTransient = 2 * 4L * maxOf(outputs);
+        if (noGrad) return kept * bytes + largest * bytes;
         if (perf.unetCheckpointing()) return kept * bytes + largest * bytes + gradTransient;
         return saved * bytes + gradTransient;
     }
