@@ -5,7 +5,6 @@ import disco.torch.Autocast;
 import disco.torch.Precision;
 import disco.run.Residency;
 import disco.run.PerfOptions;
-import disco.guidance.ClipGuidance;
 import disco.guidance.ImageEncoder;
 import disco.guidance.NativeCutoutStage;
 import disco.guidance.NativeLossKernels;
@@ -167,8 +166,6 @@ public final class StepBench {
     public static final class ModeRun {
         public final Mode mode;
         final Instrument instr;
-        /** DD's cond_fn as this mode runs it. */
-        public final ClipGuidance clipGuidance;
         public final Sampler sampler;
         private final StepSetup setup;
         SamplerState state;
@@ -180,7 +177,6 @@ public final class StepBench {
             this.instr = new Instrument(setup.device);
             disco.run.Pipeline.Stages st = mode == Mode.DD ? disco.run.Pipeline.Stages.DD : disco.run.Pipeline.Stages.FAST;
             this.sampler = pipeline.sampler(st, setup.seed, pipeline.noise(setup.seed), instr);
-            this.clipGuidance = pipeline.guidance(st, setup.seed, instr);
         }
 
         void restart() {

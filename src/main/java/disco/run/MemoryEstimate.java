@@ -122,7 +122,7 @@ public final class MemoryEstimate {
         return new Report(peak, resident, clipBatch, in.cuda() ? "cuda" : "cpu");
     }
 
-    /** The estimate on another device of {@code budget} bytes (CUDA: no process baseline). */
+    /** The same inputs on CUDA with other options (no process baseline there). */
     public static Inputs onCuda(Inputs in, PerfOptions perf) {
         return new Inputs(in.unet(), in.secondaryWidth(), in.clips(), in.paramBytes(), in.plan(), in.width(), in.height(),
                 perf, in.ddStages(), true, 0);

@@ -367,7 +367,10 @@ public final class Pipeline implements Engine {
 
     /** DD's cond_fn with the given stages, every random draw keyed from {@code seed}. */
     public ClipGuidance guidance(Stages st, long seed, Hooks hooks) {
-        Denoiser primary = hooks.denoiser("unet", unetDenoiser());
+        return guidance(st, seed, hooks, hooks.denoiser("unet", unetDenoiser()));
+    }
+
+    private ClipGuidance guidance(Stages st, long seed, Hooks hooks, Denoiser primary) {
         XStartDenoiser sec = secondaryDenoiser();
         Denoiser secondary = sec == null ? null : hooks.denoiser("secondary", sec);
         CutoutStage cut = st == Stages.DD ? new TorchCutoutStage(sampling.skipAugs()) : new NativeCutoutStage(sampling.skipAugs(), false);
@@ -376,12 +379,14 @@ public final class Pipeline implements Engine {
                 clipModels(hooks), hooks.cutouts(cut), hooks.losses(loss), seed, log, st == Stages.DD ? 1 : clipBatch);
     }
 
-    /** The sampler over {@link #guidance}: in DD's stages the sampler's UNet forward is not reused by the guidance. */
+    /**
+     * The sampler over {@link #guidance}, both on one UNet denoiser: in DD's stages the sampler's UNet forward is not
+     * reused by the guidance.
+     */
     public Sampler sampler(Stages st, long seed, NoiseSource noise, Hooks hooks) {
-        ClipGuidance g = guidance(st, seed, hooks);
-        Guidance step = st == Stages.DD ? withoutReuse(g) : g;
         Denoiser primary = hooks.denoiser("unet", unetDenoiser());
-        return new Sampler(sampling.sampler(), primary, step, noise, 0);
+        ClipGuidance g = guidance(st, seed, hooks, primary);
+        return new Sampler(sampling.sampler(), primary, st == Stages.DD ? withoutReuse(g) : g, noise, 0);
     }
 
     /** The run's random noise for {@code seed} (x_T and each step's), drawn on the host and moved to the device. */

@@ -8,7 +8,6 @@ import disco.models.layers.Params;
 import disco.models.checkpoint.TorchCheckpoint;
 import disco.torch.Tensors;
 import disco.torch.Torch;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Module;
@@ -25,7 +24,6 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Set;
-import java.util.function.BinaryOperator;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
@@ -261,10 +259,11 @@ public final class UNetModel extends Module {
                 for (int j = nOut - 1; j >= 0; j--) {
                     EmbedSequential b = outputBlocks.get(j);
                     int skip = nIn - 1 - j;
-                    Tensor[] gs = grad2(kept.get(nIn + j), kept.get(skip),
-                            (a, c) -> b.forward(torch.cat(new TensorVector(a, c), 1), emb), g);
-                    g = gs[0];
-                    skipGrad[skip] = gs[1];
+                    Tensor h = kept.get(nIn + j), sk = kept.get(skip);
+                    // the block's input is cat(h, skip): its gradient splits back along the channels
+                    Tensor gIn = grad(torch.cat(new TensorVector(h, sk), 1), in -> b.forward(in, emb), g);
+                    g = gIn.narrow(1, 0, h.size(1));
+                    skipGrad[skip] = gIn.narrow(1, h.size(1), sk.size(1));
                 }
                 g = grad(kept.get(nIn - 1), h -> middleBlock.forward(h, emb), g);
                 for (int i = nIn - 1; i >= 0; i--) {
@@ -291,26 +290,6 @@ public final class UNetModel extends Module {
                     return Tensors.vjp(y, leaf, g.to(y.scalar_type()));
                 }
             });
-        }
-
-        private Tensor[] grad2(Tensor a, Tensor b, BinaryOperator<Tensor> f, Tensor g) {
-            Tensor[] r = new Tensor[2];
-            r[1] = Tensors.scoped(() -> {
-                try (AutoGradMode on = new AutoGradMode(true)) {
-                    Tensor la = a.detach().requires_grad_(true), lb = b.detach().requires_grad_(true);
-                    Tensor y = wrap.apply(() -> f.apply(la, lb)).get();
-                    TensorVector v = Tensors.vjpAll(y, g.to(y.scalar_type()), la, lb);
-                    r[0] = new Tensor(v.get(0));
-                    r[0].retainReference();
-                    return v.get(1);
-                }
-            });
-            PointerScope outer = PointerScope.getInnerScope();
-            if (outer != null) {
-                outer.attach(r[0]);
-                r[0].releaseReference();
-            }
-            return r;
         }
 
         /** Releases the kept block outputs (also after a pull-back). */
