@@ -17,7 +17,14 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import disco.plan.PromptWeights;
+import disco.settings.PromptsV1;
+import disco.settings.Scheduled;
+
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
 import java.util.concurrent.Callable;
 
 @Command(name = "plan", mixinStandardHelpOptions = true,
@@ -52,9 +59,12 @@ public final class PlanCommand implements Callable<Integer> {
                 throw new IllegalStateException(e);
             }
             printSummary(plan, err);
+            printPrompts(s, plan, err);
         } else {
             printTable(plan, out);
             printSummary(plan, out);
+            printPrompts(s, plan, out);
+            printCutSchedules(s, out);
         }
         String warning = plan.unguidedWarning();
         if (warning != null) err.println("disco: warning: " + warning);
@@ -80,7 +90,58 @@ public final class PlanCommand implements Callable<Integer> {
                     num(p.icgrayP()), p.cutnBatches(), p.useSecondaryModel() ? "yes" : "no",
                     num(p.clipGuidanceScale()), num(p.tvScale()), num(p.rangeScale()), num(p.satScale()),
                     num(p.initScale()), p.clampGrad() ? "yes" : "no", num(p.clampMax()),
-                    p.active().isEmpty() ? "-" : String.join(", ", p.active()));
+                    p.active().isEmpty() ? "-" : active(p));
+        }
+    }
+
+    /** The active models; with v1 prompts each with the ids of the prompts guiding it: {@code ViT-B/32(0,2)}. */
+    private static String active(PlanStep p) {
+        List<String> out = new ArrayList<>();
+        for (String m : p.active()) {
+            PromptWeights pw = p.promptsOf(m);
+            out.add(pw == null ? m : m + "(" + pw.ids().stream().map(String::valueOf).collect(Collectors.joining(","))
+                    + ")");
+        }
+        return String.join(", ", out);
+    }
+
+    /**
+     * DiscoArt's v1 prompts: the prompts, then per model the runs of consecutive steps with the same prompts and
+     * weights (the normalised weights the loss uses).
+     */
+    private static void printPrompts(Settings s, StepPlan plan, PrintWriter out) {
+        if (s.promptsV1() == null) return;
+        out.println("# prompts (DiscoArt v1: weights L2-normalised per step and model, in float16)");
+        List<PromptsV1.Entry> ps = s.promptsV1().prompts();
+        for (int i = 0; i < ps.size(); i++) out.printf("%d: %s%n", i, ps.get(i).parsedText());
+        for (String m : plan.models()) {
+            int start = 0;
+            for (int j = 1; j <= plan.size(); j++) {
+                PromptWeights a = plan.step(start).promptsOf(m);
+                if (j < plan.size() && java.util.Objects.equals(a, plan.step(j).promptsOf(m))) continue;
+                String what;
+                if (a == null) {
+                    what = "off";
+                } else {
+                    List<String> w = new ArrayList<>();
+                    for (int k = 0; k < a.ids().size(); k++) {
+                        w.add(a.ids().get(k) + " (" + num(a.raw().get(k)) + " -> " + num(a.weights().get(k)) + ")");
+                    }
+                    what = "prompts " + String.join(", ", w);
+                }
+                out.printf("%s: steps %d-%d (schedule %d-%d): %s%n", m, start, j - 1, plan.step(start).schedIndex(),
+                        plan.step(j - 1).schedIndex(), what);
+                start = j;
+            }
+        }
+    }
+
+    /** The cut schedules in force (after DiscoArt's cut_schedules_group and DD's presets for KaliYuga's models). */
+    private static void printCutSchedules(Settings s, PrintWriter out) {
+        out.println("# cut schedules");
+        for (Scheduled k : List.of(Scheduled.CUT_OVERVIEW, Scheduled.CUT_INNERCUT, Scheduled.CUT_IC_POW,
+                Scheduled.CUT_ICGRAY_P)) {
+            out.println(k.key() + ": " + s.scheduleSource(k));
         }
     }
 

@@ -49,7 +49,8 @@ public final class ClipGuidance implements Guidance {
      *
      * @param name the model key as the plan's active lists name it
      * @param targetEmbeds prompt embeddings [P, D] (float32)
-     * @param weights prompt weights [P] already divided by {@code abs(sum)}
+     * @param weights prompt weights [P] already divided by {@code abs(sum)}; null when every plan step names the
+     *     model's prompts and weights ({@link PlanStep#promptsOf}, DiscoArt's version-1 prompts)
      */
     public record Model(String name, ImageEncoder encoder, Tensor targetEmbeds, Tensor weights) {}
 
@@ -161,10 +162,22 @@ public final class ClipGuidance implements Guidance {
                 modelGrads.add(null);
                 continue;
             }
+            // DiscoArt's v1 prompts: this step's prompts (rows of the embeddings) and their normalised weights
+            disco.plan.PromptWeights pw = sched.promptsOf(m.name());
+            Tensor targets = m.targetEmbeds(), weights = m.weights();
+            if (pw != null) {
+                Tensor ids = disco.torch.Tensors.fromLongs(pw.idArray(), pw.ids().size())
+                        .to(targets.device(), torch.ScalarType.Long);
+                targets = targets.index_select(0, ids);
+                weights = disco.torch.Tensors.fromFloats(pw.weightArray(), pw.ids().size())
+                        .to(targets.device(), torch.ScalarType.Float);
+            } else if (weights == null) {
+                throw new IllegalStateException("step " + sched.step() + ": no prompt weights for " + m.name());
+            }
             Tensor sum = null;
             for (int b0 = 0; b0 < cutnBatches; b0 += Math.min(cutnBatchesPerCall, cutnBatches - b0)) {
-                Tensor g = clipBatches(call, sched, m, image01, n, b0, Math.min(cutnBatchesPerCall, cutnBatches - b0),
-                        values);
+                Tensor g = clipBatches(call, sched, m, targets, weights, image01, n, b0,
+                        Math.min(cutnBatchesPerCall, cutnBatches - b0), values);
                 sum = sum == null ? g : sum.add(g);
             }
             modelGrads.add(sum);
@@ -198,8 +211,8 @@ public final class ClipGuidance implements Guidance {
      * their cutouts, each batch's loss as DD computes it, one pull-back through the encoder, then each batch's cutout
      * adjoint. Returns {@code d losses.sum() / d x_in} summed over these batches.
      */
-    private Tensor clipBatches(GuidanceCall call, PlanStep sched, Model m, Tensor image01, long n, int b0, int nb,
-                               List<GuidanceResult.LossValue> values) {
+    private Tensor clipBatches(GuidanceCall call, PlanStep sched, Model m, Tensor targets, Tensor weights,
+                               Tensor image01, long n, int b0, int nb, List<GuidanceResult.LossValue> values) {
         List<CutoutStage.Cuts> cutsList = new ArrayList<>(nb);
         org.bytedeco.pytorch.TensorVector ins = new org.bytedeco.pytorch.TensorVector();
         for (int b = b0; b < b0 + nb; b++) {
@@ -217,7 +230,7 @@ public final class ClipGuidance implements Guidance {
             long k = cutsList.get(i).images().size(0);
             Tensor emb = nb == 1 ? embAll : embAll.narrow(0, off, k);
             off += k;
-            LossKernels.ClipTerm term = losses.clipLoss(emb, m.targetEmbeds(), m.weights(), n);
+            LossKernels.ClipTerm term = losses.clipLoss(emb, targets, weights, n);
             values.add(new GuidanceResult.LossValue(call.step(), call.call(), m.name(), b0 + i, term.lossSum()));
             gEmbs.push_back(term.gradEmbeds());
         }

@@ -1,5 +1,6 @@
 package disco.plan;
 
+import disco.settings.PromptsV1;
 import disco.settings.Schedule;
 import disco.settings.ScheduleExpr;
 import disco.settings.Scheduled;
@@ -32,7 +33,13 @@ public final class StepPlan {
         Map<Scheduled, String> scalars = new EnumMap<>(Scheduled.class);
         for (Scheduled k : Scheduled.values()) scalars.put(k, s.scheduleSource(k));
         return build(DiffusionSchedule.create(s.steps(), null), s.skipSteps(), s.clipModels(),
-                s.modelSchedulesByWrittenName(), scalars);
+                s.modelSchedulesByWrittenName(), scalars, s.promptPlan());
+    }
+
+    /** {@link #build(DiffusionSchedule, int, List, Map, Map, PromptsV1)} with DD's prompts. */
+    public static StepPlan build(DiffusionSchedule schedule, int skipSteps, List<String> modelKeys,
+                                 Map<String, String> modelSchedules, Map<Scheduled, String> scalars) {
+        return build(schedule, skipSteps, modelKeys, modelSchedules, scalars, null);
     }
 
     /**
@@ -44,10 +51,14 @@ public final class StepPlan {
      * @param modelSchedules key → on/off schedule (schedule language or window form); keys absent are always on;
      *                       a key not in modelKeys is an error
      * @param scalars        scalar → schedule source; absent scalars take DiscoArt's defaults
+     * @param prompts        DiscoArt's version-1 prompts with {@code clip_guidance} spelled as modelKeys, or null
+     *                       for DD's prompts. With them a model is active at a step when its schedule is on and at
+     *                       least one prompt guides it there (DiscoArt's runner skips it otherwise)
      * @throws IllegalArgumentException naming the key whose schedule is invalid
      */
     public static StepPlan build(DiffusionSchedule schedule, int skipSteps, List<String> modelKeys,
-                                 Map<String, String> modelSchedules, Map<Scheduled, String> scalars) {
+                                 Map<String, String> modelSchedules, Map<Scheduled, String> scalars,
+                                 PromptsV1 prompts) {
         int n = schedule.numSteps();
         if (skipSteps < 0 || skipSteps >= n) {
             throw new IllegalArgumentException("skip_steps: expected 0 <= skip_steps < steps (" + n + "), found "
@@ -82,9 +93,16 @@ public final class StepPlan {
                 throw new IllegalStateException("schedule index " + si + " outside the 1000-entry timeline at i=" + i);
             }
             List<String> active = new ArrayList<>();
+            Map<String, PromptWeights> weights = new LinkedHashMap<>();
             for (String m : modelKeys) {
                 Schedule s = on.get(m);
-                if (s == null || s.bool(si)) active.add(m);
+                if (s != null && !s.bool(si)) continue;
+                if (prompts != null) {
+                    PromptWeights pw = PromptWeights.at(prompts, m, si);
+                    if (pw.isEmpty()) continue;
+                    weights.put(m, pw);
+                }
+                active.add(m);
             }
             out.add(new PlanStep(j, i, schedule.timestep(i), schedule.tInt(i), si, active,
                     sc.get(Scheduled.CUT_OVERVIEW).integer(si),
@@ -99,7 +117,8 @@ public final class StepPlan {
                     sc.get(Scheduled.SAT_SCALE).number(si),
                     sc.get(Scheduled.INIT_SCALE).number(si),
                     sc.get(Scheduled.CLAMP_GRAD).bool(si),
-                    sc.get(Scheduled.CLAMP_MAX).number(si)));
+                    sc.get(Scheduled.CLAMP_MAX).number(si),
+                    weights));
         }
         return new StepPlan(schedule, modelKeys, out);
     }
@@ -198,6 +217,17 @@ public final class StepPlan {
             m.put("init_scale", s.initScale());
             m.put("clamp_grad", s.clampGrad());
             m.put("clamp_max", s.clampMax());
+            if (!s.prompts().isEmpty()) {
+                Map<String, Object> pm = new LinkedHashMap<>();
+                for (Map.Entry<String, PromptWeights> e : s.prompts().entrySet()) {
+                    Map<String, Object> one = new LinkedHashMap<>();
+                    one.put("prompt_ids", e.getValue().ids());
+                    one.put("weights_raw", e.getValue().raw());
+                    one.put("weights", e.getValue().weights());
+                    pm.put(e.getKey(), one);
+                }
+                m.put("prompts", pm);
+            }
             out.add(m);
         }
         return out;

@@ -9,6 +9,7 @@ public final class ReferenceChecks {
     public static List<ReferenceCheck> all() {
         return List.of(
                 new ScheduleChecks(),
+                new PromptReferenceChecks(),
                 new ClipReferenceChecks(),
                 new ModelReferenceChecks(),
                 new CutoutsReferenceCheck(),

@@ -84,14 +84,25 @@ public final class Pipeline implements Engine {
         long[][] tokens(List<String> texts);
     }
 
-    /** Per CLIP model (plan key) its prompt embeddings [P, D], and the prompt weights [P] (normalised as DD does). */
+    /**
+     * Per CLIP model (plan key) its prompt embeddings [P, D], and the prompt weights [P] (normalised as DD does);
+     * weights are null for DiscoArt's version-1 prompts, whose weights the plan gives per step and model.
+     */
     public record Targets(Map<String, Tensor> embeds, Tensor weights) implements AutoCloseable {
         @Override
         public void close() {
             for (Tensor t : embeds.values()) t.close();
-            weights.close();
+            if (weights != null) weights.close();
         }
     }
+
+    /**
+     * DD's {@code fuzzy_prompt}: each prompt's target becomes {@link Settings#FUZZY_COPIES} copies of its embedding
+     * plus Gaussian noise of standard deviation {@code randMag}, clamped to [0, 1], each with the prompt's weight
+     * (then divided by {@code |sum|} over all copies). DD draws the noise with torch's global generator; here it is
+     * keyed by (batch seed, model, prompt, copy), so batch {@code i} is batch 0 of a run with seed {@code seed + i}.
+     */
+    public record Fuzzy(double randMag) {}
 
     /** What the settings decide for sampling: the step plan, the respaced schedule, the sampler, the image size. */
     public record Sampling(StepPlan plan, SpacedAlphas alphas, SamplerConfig sampler, int width, int height,
@@ -128,6 +139,9 @@ public final class Pipeline implements Engine {
     private final Device device;
     private final Residency residency;
     private final Consumer<String> log;
+    private final Fuzzy fuzzy;
+    /** Fuzzy targets per batch seed (closed with the pipeline). */
+    private final Map<Long, Targets> fuzzyTargets = new LinkedHashMap<>();
 
     /**
      * @param targets the prompt embeddings per model of {@code sampling.plan().models()} (the caller keeps them)
@@ -135,11 +149,15 @@ public final class Pipeline implements Engine {
      */
     public Pipeline(Networks nets, Targets targets, Sampling sampling, PerfOptions perf, Stages stages, Device device,
                     Consumer<String> log) {
-        this(nets, targets, false, sampling, perf, stages, device, log);
+        this(nets, targets, false, sampling, perf, stages, device, log, null);
     }
 
     private Pipeline(Networks nets, Targets targets, boolean ownsTargets, Sampling sampling, PerfOptions perf,
-                     Stages stages, Device device, Consumer<String> log) {
+                     Stages stages, Device device, Consumer<String> log, Fuzzy fuzzy) {
+        this.fuzzy = fuzzy;
+        if (fuzzy != null && targets.weights() == null) {
+            throw new IllegalArgumentException("fuzzy prompts need DD's prompt weights");
+        }
         this.nets = nets;
         this.targets = targets;
         this.ownsTargets = ownsTargets;
@@ -176,9 +194,12 @@ public final class Pipeline implements Engine {
      */
     public static Pipeline forSettings(Settings settings, Networks nets, PerfOptions perf, Device device,
                                        Consumer<String> log) {
-        Targets t = encodePrompts(settings.textPrompts(), settings.clipModels(), nets, device);
+        Targets t = settings.promptsV1() != null
+                ? encodeTexts(settings.promptTexts(), null, settings.clipModels(), nets, device)
+                : encodePrompts(settings.textPrompts(), settings.clipModels(), nets, device);
         try {
-            return new Pipeline(nets, t, true, sampling(settings), perf, Stages.FAST, device, log);
+            return new Pipeline(nets, t, true, sampling(settings), perf, Stages.FAST, device, log,
+                    settings.fuzzyPrompt() ? new Fuzzy(settings.randMag()) : null);
         } catch (RuntimeException e) {
             t.close();
             throw e;
@@ -202,6 +223,11 @@ public final class Pipeline implements Engine {
         List<String> texts = parsed.stream().map(Prompt::text).toList();
         float[] w = new float[parsed.size()];
         for (int i = 0; i < w.length; i++) w[i] = (float) parsed.get(i).weight();
+        return encodeTexts(texts, w, models, nets, device);
+    }
+
+    /** {@code texts} encoded by each model; {@code w} the weights as the guidance uses them, or null (v1 prompts). */
+    private static Targets encodeTexts(List<String> texts, float[] w, List<String> models, Networks nets, Device device) {
         Map<String, Tensor> embeds = new LinkedHashMap<>();
         try (NoGradGuard ng = new NoGradGuard()) {
             for (String name : models) {
@@ -213,9 +239,61 @@ public final class Pipeline implements Engine {
                 embeds.put(name, e);
             }
         }
+        if (w == null) return new Targets(embeds, null);
         Tensor weights = toDevice(Tensors.fromFloats(w, w.length), device);
         weights.retainReference();
         return new Targets(embeds, weights);
+    }
+
+    /**
+     * {@link Fuzzy}: the targets of one batch seed from the encoded ones. Prompt {@code p}'s copy {@code c} for
+     * model {@code m} adds {@code randMag} times the normals of {@code RandomStream.of(seed, 0, -1, m,
+     * "fuzzy_prompt").derive(p).derive(c)}; the weights are the DD weights repeated per copy and divided by
+     * {@code |sum|} again (DD divides the repeated raw weights by their sum: the same values).
+     */
+    static Targets fuzzyTargets(Targets base, double randMag, long seed, Device device) {
+        int copies = Settings.FUZZY_COPIES;
+        Map<String, Tensor> embeds = new LinkedHashMap<>();
+        try (NoGradGuard ng = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            for (Map.Entry<String, Tensor> e : base.embeds().entrySet()) {
+                Tensor base0 = e.getValue();
+                int p = (int) base0.size(0), d = (int) base0.size(1);
+                float[] src = Tensors.toFloats(base0);
+                float[] out = new float[p * copies * d];
+                float[] noise = new float[d];
+                for (int i = 0; i < p; i++) {
+                    for (int c = 0; c < copies; c++) {
+                        disco.util.RandomStream.of(seed, 0, -1, e.getKey(), "fuzzy_prompt").derive(i).derive(c)
+                                .fillGaussian(noise);
+                        int o = (i * copies + c) * d;
+                        for (int k = 0; k < d; k++) {
+                            float v = src[i * d + k] + noise[k] * (float) randMag;
+                            out[o + k] = Math.min(1f, Math.max(0f, v));
+                        }
+                    }
+                }
+                Tensor t = toDevice(Tensors.fromFloats(out, (long) p * copies, d), device);
+                t.retainReference();
+                embeds.put(e.getKey(), t);
+            }
+            float[] wv = Tensors.toFloats(base.weights());
+            float[] rep = new float[wv.length * copies];
+            double sum = 0;
+            for (int i = 0; i < rep.length; i++) {
+                rep[i] = wv[i / copies];
+                sum += rep[i];
+            }
+            for (int i = 0; i < rep.length; i++) rep[i] = (float) (rep[i] / Math.abs(sum));
+            Tensor weights = toDevice(Tensors.fromFloats(rep, rep.length), device);
+            weights.retainReference();
+            return new Targets(embeds, weights);
+        }
+    }
+
+    /** The targets a batch with this seed guides towards: the encoded prompts, or their fuzzy copies. */
+    private synchronized Targets targetsFor(long seed) {
+        if (fuzzy == null) return targets;
+        return fuzzyTargets.computeIfAbsent(seed, k -> fuzzyTargets(targets, fuzzy.randMag(), k, device));
     }
 
     /** Whether any executed step uses DD's secondary model (then it must be loaded). */
@@ -356,6 +434,10 @@ public final class Pipeline implements Engine {
 
     /** The CLIP models of the plan with their prompt targets, each encoder wrapped by {@code hooks}. */
     public List<ClipGuidance.Model> clipModels(Hooks hooks) {
+        return clipModels(hooks, targets);
+    }
+
+    private List<ClipGuidance.Model> clipModels(Hooks hooks, Targets targets) {
         List<ClipGuidance.Model> models = new ArrayList<>();
         for (String name : sampling.plan().models()) {
             ClipModel clip = nets.clips().get(name);
@@ -376,7 +458,7 @@ public final class Pipeline implements Engine {
         CutoutStage cut = st == Stages.DD ? new TorchCutoutStage(sampling.skipAugs()) : new NativeCutoutStage(sampling.skipAugs(), false);
         LossKernels loss = st == Stages.DD ? new TorchLossKernels() : new NativeLossKernels();
         return new ClipGuidance(sampling.plan(), primary, needsSecondary(sampling.plan()) ? secondary : null,
-                clipModels(hooks), hooks.cutouts(cut), hooks.losses(loss), seed, log, st == Stages.DD ? 1 : clipBatch);
+                clipModels(hooks, targetsFor(seed)), hooks.cutouts(cut), hooks.losses(loss), seed, log, st == Stages.DD ? 1 : clipBatch);
     }
 
     /**
@@ -472,5 +554,9 @@ public final class Pipeline implements Engine {
     @Override
     public void close() {
         if (ownsTargets) targets.close();
+        synchronized (this) {
+            for (Targets t : fuzzyTargets.values()) t.close();
+            fuzzyTargets.clear();
+        }
     }
 }

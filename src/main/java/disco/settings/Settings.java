@@ -20,6 +20,10 @@ import java.util.Map;
  * @param diffusionModelConfig DiscoArt's overrides of the diffusion model's config (may be empty)
  * @param intermediateSaves    DD's intermediate_saves as a count (0: none); see intermediateSaveSteps
  * @param intermediateSaveSteps DD's intermediate_saves as a list of steps (empty when given as a count)
+ * @param promptsV1            DiscoArt's version-1 prompts, or null for DD's list (then textPrompts holds them);
+ *                             when set, textPrompts is their texts as written
+ * @param fuzzyPrompt          DD's fuzzy_prompt: 25 noisy copies of each prompt embedding instead of the embedding
+ * @param randMag              DD's rand_mag: the standard deviation of that noise
  */
 public record Settings(
         List<String> textPrompts,
@@ -48,7 +52,10 @@ public record Settings(
         int saveRate,
         int intermediateSaves,
         List<Integer> intermediateSaveSteps,
-        String batchName) {
+        String batchName,
+        PromptsV1 promptsV1,
+        boolean fuzzyPrompt,
+        double randMag) {
 
     public static final List<String> DEFAULT_PROMPTS = List.of(
             "A beautiful painting of a singular lighthouse, shining its light across a tumultuous sea of blood by"
@@ -57,8 +64,13 @@ public record Settings(
     public static final List<String> DEFAULT_CLIP_MODELS = List.of("ViT-B/32", "ViT-B/16", "RN50");
     public static final List<String> PERLIN_MODES = List.of("mixed", "color", "gray");
     public static final List<String> SAMPLING_MODES = List.of("ddim", "plms");
+    /** DD's {@code rand_mag} default (its settings cell; DD's README table says 0.1, its code 0.05). */
+    public static final double DEFAULT_RAND_MAG = 0.05;
+    /** DD's fuzzy prompts: this many noisy copies of each prompt embedding ({@code for i in range(25)}). */
+    public static final int FUZZY_COPIES = 25;
 
     public Settings {
+        if (promptsV1 != null) textPrompts = promptsV1.texts();
         textPrompts = List.copyOf(req(textPrompts, "text_prompts"));
         clipModels = List.copyOf(req(clipModels, "clip_models"));
         clipModelsSchedules = Collections.unmodifiableMap(new LinkedHashMap<>(req(clipModelsSchedules,
@@ -75,12 +87,22 @@ public record Settings(
         transformationPercent = List.copyOf(req(transformationPercent, "transformation_percent"));
         intermediateSaveSteps = List.copyOf(req(intermediateSaveSteps, "intermediate_saves"));
 
-        // text prompts: DD's parse_prompt on each, weights must not sum to 0
+        // text prompts: DD's parse_prompt on each, weights must not sum to 0 (DiscoArt's v1 prompts: below)
         if (textPrompts.isEmpty()) throw new IllegalArgumentException("text_prompts: expected at least one prompt");
-        try {
-            Prompt.normalize(Prompt.parseAll(textPrompts));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("text_prompts: " + e.getMessage());
+        if (promptsV1 == null) {
+            try {
+                Prompt.normalize(Prompt.parseAll(textPrompts));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("text_prompts: " + e.getMessage());
+            }
+        }
+        if (!(randMag >= 0) || Double.isInfinite(randMag)) {
+            throw new IllegalArgumentException("rand_mag: expected a finite number >= 0, found " + randMag);
+        }
+        if (fuzzyPrompt && promptsV1 != null) {
+            throw new IllegalArgumentException("fuzzy_prompt: DD's fuzzy prompts apply to DD's list of text_prompts;"
+                    + " DiscoArt's version-1 text_prompts do not take them (DiscoArt drops fuzzy_prompt): set"
+                    + " fuzzy_prompt to false or give text_prompts as a list");
         }
         // models and their schedules
         if (clipModels.isEmpty()) throw new IllegalArgumentException("clip_models: expected at least one CLIP model");
@@ -166,6 +188,13 @@ public record Settings(
             throw new IllegalArgumentException("batch_name: expected a file name without '/' or '\\', found '"
                     + ScheduleExpr.abbreviate(batchName) + "'");
         }
+        if (promptsV1 != null) {
+            try {
+                promptPlan(promptsV1, clipModels);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("text_prompts: " + e.getMessage());
+            }
+        }
         if (saveRate < 0) throw new IllegalArgumentException("save_rate: expected >= 0, found " + saveRate);
         if (intermediateSaves < 0) {
             throw new IllegalArgumentException("intermediate_saves: expected >= 0, found " + intermediateSaves);
@@ -186,7 +215,7 @@ public record Settings(
     public static Settings defaults() {
         return new Settings(DEFAULT_PROMPTS, DEFAULT_CLIP_MODELS, Map.of(), Map.of(), 250, 0, 1280, 768, 0.8, null,
                 false, "mixed", "512x512_diffusion_uncond_finetune_008100", Map.of(), "ddim", false, false, null, 4, 1,
-                false, false, List.of(0.09), 20, 0, List.of(), null);
+                false, false, List.of(0.09), 20, 0, List.of(), null, null, false, DEFAULT_RAND_MAG);
     }
 
     /** The schedule source of one scalar. */
@@ -202,6 +231,30 @@ public record Settings(
     /** The prompts, parsed (weights not normalised). */
     public List<Prompt> prompts() {
         return Prompt.parseAll(textPrompts);
+    }
+
+    /**
+     * DiscoArt's version-1 prompts with every {@code clip_guidance} entry spelled as its {@code clip_models} entry is
+     * written (the plan's model keys), or null for DD's list of prompts.
+     */
+    public PromptsV1 promptPlan() {
+        return promptsV1 == null ? null : promptPlan(promptsV1, clipModels);
+    }
+
+    private static PromptsV1 promptPlan(PromptsV1 p, List<String> clipModels) {
+        return p.withClipGuidance(name -> {
+            for (String m : clipModels) if (m.equals(name)) return m;
+            if (ClipModelName.isValid(name)) {
+                String c = ClipModelName.resolve(name).canonical();
+                for (String m : clipModels) if (ClipModelName.resolve(m).canonical().equals(c)) return m;
+            }
+            throw new IllegalArgumentException("'" + name + "' is not one of clip_models " + clipModels);
+        });
+    }
+
+    /** The texts the CLIP models encode: DD's prompts or DiscoArt's v1 prompts, each without its weight suffix. */
+    public List<String> promptTexts() {
+        return promptsV1 != null ? promptsV1.parsedTexts() : prompts().stream().map(Prompt::text).toList();
     }
 
     /** The clip_models entries resolved to canonical names, in order. */

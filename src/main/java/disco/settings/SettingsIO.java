@@ -54,18 +54,23 @@ public final class SettingsIO {
             "init_image", "perlin_init", "perlin_mode", "diffusion_model", "diffusion_model_config",
             "diffusion_sampling_mode", "clip_denoised", "skip_augs", "seed", "n_batches", "batch_size",
             "use_horizontal_symmetry", "use_vertical_symmetry", "transformation_percent", "save_rate",
-            "intermediate_saves", "batch_name");
+            "intermediate_saves", "batch_name", "fuzzy_prompt", "rand_mag");
+    /**
+     * Keys read but not written back: DiscoArt's {@code cut_schedules_group} is expanded into the keys it sets
+     * ({@link CutPresets}), which {@link #toMap} writes.
+     */
+    public static final Set<String> PRESET_KEYS = Set.of("cut_schedules_group");
 
     /** Keys of DD's saved settings and DiscoArt's configs that this engine reads but does not use. */
     static final Set<String> IGNORED = Set.of(
             // DD: animation, video, prompt fuzzing, derived values
             "image_prompts", "max_frames", "interp_spline", "frames_scale", "frames_skip_steps", "randomize_class",
-            "fuzzy_prompt", "rand_mag", "key_frames", "angle", "zoom", "translation_x", "translation_y",
+            "key_frames", "angle", "zoom", "translation_x", "translation_y",
             "translation_z", "rotation_3d_x", "rotation_3d_y", "rotation_3d_z", "midas_depth_model", "midas_weight",
             "near_plane", "far_plane", "fov", "padding_mode", "sampling_mode", "extract_nth_frame", "turbo_mode",
             "turbo_steps", "turbo_preroll", "display_rate", "animation_mode", "cutn",
             // DiscoArt: presentation and service options
-            "gif_fps", "gif_size_ratio", "on_misspelled_token", "cut_schedules_group", "name_docarray", "skip_event",
+            "gif_fps", "gif_size_ratio", "on_misspelled_token", "name_docarray", "skip_event",
             "stop_event", "text_clip_on_cpu", "truncate_overlength_prompt", "image_output", "visualize_cuts",
             "clip_sequential_evaluation");
     /** Keys derived from others (DD saves them): read silently. */
@@ -114,7 +119,7 @@ public final class SettingsIO {
     }
 
     private static boolean isKey(String k) {
-        return KEYS.contains(k) || k.equals("clip_modules_schedules");
+        return KEYS.contains(k) || PRESET_KEYS.contains(k) || k.equals("clip_modules_schedules");
     }
 
     /** The settings key closest to {@code k} (at most a third of its letters different), or null. */
@@ -308,7 +313,7 @@ public final class SettingsIO {
         }
         // DD's frame-keyed prompts: {"0": [...], "100": [...]} -> the prompts of frame 0 (DD's bfill)
         Object tp = m.get("text_prompts");
-        if (tp instanceof Map<?, ?> frames) {
+        if (tp instanceof Map<?, ?> frames && !PromptsV1.isV1(tp)) {
             TreeMap<Integer, Object> byFrame = new TreeMap<>();
             for (Map.Entry<?, ?> e : frames.entrySet()) {
                 int frame;
@@ -355,8 +360,9 @@ public final class SettingsIO {
         Settings d = Settings.defaults();
         List<String> unknown = new ArrayList<>();
         List<String> ignored = new ArrayList<>();
+        m = applyCutPresets(m, label, origins, warnings);
         for (String k : m.keySet()) {
-            if (KEYS.contains(k) || DERIVED.contains(k) || k.startsWith("_")) continue;
+            if (KEYS.contains(k) || PRESET_KEYS.contains(k) || DERIVED.contains(k) || k.startsWith("_")) continue;
             if (IGNORED.contains(k) || k.startsWith("video_init_")) {
                 if (m.get(k) != null) ignored.add(k); // DiscoArt lists unused options as null: nothing to report
             } else {
@@ -370,6 +376,7 @@ public final class SettingsIO {
             warnings.add(label + ": keys this engine does not use, ignored: " + String.join(", ", ignored));
         }
         Reader r = new Reader(m, label, origins);
+        PromptsV1 v1 = r.promptsV1(warnings);
         int[] wh = r.widthHeight(d, warnings);
         EnumMap<Scheduled, String> sched = new EnumMap<>(Scheduled.class);
         for (Scheduled s : Scheduled.values()) sched.put(s, r.schedule(s.key(), d.scheduleSource(s)));
@@ -381,7 +388,7 @@ public final class SettingsIO {
         else savesCount = r.integer("intermediate_saves", d.intermediateSaves());
         try {
             return new Settings(
-                    r.prompts(d.textPrompts()),
+                    v1 != null ? List.of() : r.prompts(d.textPrompts()),
                     r.stringList("clip_models", d.clipModels()),
                     modelSchedules,
                     sched,
@@ -406,7 +413,10 @@ public final class SettingsIO {
                     r.integer("save_rate", d.saveRate()),
                     savesCount,
                     saveSteps,
-                    r.string("batch_name", d.batchName(), true));
+                    r.string("batch_name", d.batchName(), true),
+                    v1,
+                    r.bool("fuzzy_prompt", d.fuzzyPrompt()),
+                    r.number("rand_mag", d.randMag()));
         } catch (IllegalArgumentException e) {
             String msg = e.getMessage();
             int colon = msg.indexOf(':');
@@ -415,10 +425,59 @@ public final class SettingsIO {
         }
     }
 
+    /**
+     * Fills in the preset cut schedules: DD's for KaliYuga's diffusion models ({@link CutPresets#forDiffusionModel}),
+     * then DiscoArt's {@code cut_schedules_group} over them. A preset sets the keys the settings leave unset; a
+     * preset given on the command line (the group, or the diffusion model) also replaces the file's values of its
+     * keys, except those given on the command line too. Returns the map without {@code cut_schedules_group}.
+     */
+    static Map<String, Object> applyCutPresets(Map<String, Object> in, String label, Map<String, String> origins,
+                                               List<String> warnings) {
+        Map<String, Object> m = new LinkedHashMap<>(in);
+        Object group = m.remove("cut_schedules_group");
+        Set<String> explicit = new java.util.HashSet<>();
+        for (Map.Entry<String, Object> e : m.entrySet()) if (e.getValue() != null) explicit.add(e.getKey());
+        String where = origins.getOrDefault("cut_schedules_group", label);
+        if (m.get("diffusion_model") instanceof String dm && CutPresets.forDiffusionModel(dm) != null) {
+            String name = CutPresets.forDiffusionModel(dm);
+            boolean cli = origins.containsKey("diffusion_model");
+            List<String> set = new ArrayList<>();
+            for (Map.Entry<String, Object> e : CutPresets.group(name).entrySet()) {
+                if (!explicit.contains(e.getKey()) || cli && !origins.containsKey(e.getKey())) {
+                    m.put(e.getKey(), e.getValue());
+                    set.add(e.getKey());
+                }
+            }
+            if (!set.isEmpty()) {
+                warnings.add(origins.getOrDefault("diffusion_model", label) + ": diffusion_model " + dm + ": "
+                        + String.join(", ", set) + " from DD's " + name + " preset for KaliYuga's models");
+            }
+        }
+        if (group != null) {
+            if (!(group instanceof String g)) {
+                throw DiscoException.badInput(where + ": cut_schedules_group: expected a group name, found "
+                        + describe(group));
+            }
+            Map<String, Object> values;
+            try {
+                values = CutPresets.group(g);
+            } catch (IllegalArgumentException e) {
+                throw DiscoException.badInput(where + ": cut_schedules_group: " + e.getMessage());
+            }
+            boolean cli = origins.containsKey("cut_schedules_group");
+            for (Map.Entry<String, Object> e : values.entrySet()) {
+                if (!explicit.contains(e.getKey()) || cli && !origins.containsKey(e.getKey())) {
+                    m.put(e.getKey(), e.getValue());
+                }
+            }
+        }
+        return m;
+    }
+
     /** The settings as a map with DiscoArt keys (what {@link #toJson} prints; loads back to equal settings). */
     public static Map<String, Object> toMap(Settings s) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("text_prompts", s.textPrompts());
+        m.put("text_prompts", s.promptsV1() != null ? s.promptsV1().toValue() : s.textPrompts());
         m.put("clip_models", s.clipModels());
         m.put("clip_models_schedules", s.clipModelsSchedules());
         m.put("steps", s.steps());
@@ -450,6 +509,8 @@ public final class SettingsIO {
         m.put("intermediate_saves", s.intermediateSaveSteps().isEmpty() ? (Object) s.intermediateSaves()
                 : s.intermediateSaveSteps());
         m.put("batch_name", s.batchName());
+        m.put("fuzzy_prompt", s.fuzzyPrompt());
+        m.put("rand_mag", s.randMag());
         return m;
     }
 
@@ -595,6 +656,19 @@ public final class SettingsIO {
                 return out;
             }
             throw bad(key, "a list of strings", v);
+        }
+
+        PromptsV1 promptsV1(List<String> warnings) {
+            Object v = m.get("text_prompts");
+            if (!(v instanceof Map<?, ?>)) return null;
+            try {
+                List<String> w = new ArrayList<>();
+                PromptsV1 p = PromptsV1.fromValue(v, w);
+                for (String x : w) warnings.add(where("text_prompts") + ": " + x);
+                return p;
+            } catch (IllegalArgumentException e) {
+                throw DiscoException.badInput(where("text_prompts") + ": text_prompts: " + e.getMessage(), e);
+            }
         }
 
         List<String> prompts(List<String> def) {
