@@ -223,7 +223,8 @@ public final class StepPlan {
                     Map<String, Object> one = new LinkedHashMap<>();
                     one.put("prompt_ids", e.getValue().ids());
                     one.put("weights_raw", e.getValue().raw());
-                    one.put("weights", e.getValue().weights());
+                    // the float16 values exactly (a Float would print as its shortest float text)
+                    one.put("weights", e.getValue().weights().stream().map(Float::doubleValue).toList());
                     pm.put(e.getKey(), one);
                 }
                 m.put("prompts", pm);

@@ -34,7 +34,7 @@ class SettingsAndPlanCommandTest {
     @Test
     void settingsOutputLoadsBackToTheSameSettings() throws IOException {
         for (String f : new String[] {"examples/two-models.yml", "examples/windows.json",
-                "examples/TimeToDisco(0)_settings.txt", "src/test/resources/discoart.yml"}) {
+                "examples/TimeToDisco(0)_settings.txt", "src/test/resources/discoart.yml", "examples/prompts-v1.yml"}) {
             assertEquals(0, cli.run("settings", "--settings", f, "--set", "tv_scale=[10]*500+[0]*500"), cli.stderr());
             Path printed = tmp.resolve("printed.json");
             Files.writeString(printed, cli.stdout());
@@ -64,6 +64,31 @@ class SettingsAndPlanCommandTest {
                 "icgray_p"}) {
             assertTrue(plan.get(0).has(k), k);
         }
+    }
+
+    @Test
+    void planShowsV1PromptsAndTheCutSchedules() throws IOException {
+        assertEquals(0, cli.run("plan", "--settings", "examples/prompts-v1.yml"), cli.stderr());
+        String out = cli.stdout();
+        // RN50 is scheduled from entry 200; 'yellow color scheme' (prompt 2) guides it from entry 100
+        assertTrue(out.contains("ViT-B/32(0,3)"), out);
+        assertTrue(out.contains("RN50: steps 0-9 (schedule 19-199): off"), out);
+        assertTrue(out.contains("ViT-B/32: steps 0-14 (schedule 19-299): prompts 0 (10 -> 0.98095703125),"
+                + " 3 (-2 -> -0.1961669921875)"), out);
+        assertTrue(out.contains("RN50: steps 20-49 (schedule 419-999): prompts 0 (6 -> 0.85693359375),"
+                + " 1 (3 -> 0.428466796875), 2 (2 -> 0.28564453125)"), out);
+        // cut_schedules_group: watercolor
+        assertTrue(out.contains("cut_overview: [14]*200+[12]*200+[4]*400+[0]*200"), out);
+        assertEquals(0, cli.run("plan", "--settings", "examples/prompts-v1.yml", "--json"), cli.stderr());
+        JsonNode plan = new ObjectMapper().readTree(cli.stdout());
+        JsonNode vit = plan.get(0).get("prompts").get("ViT-B/32");
+        assertEquals("[0,3]", vit.get("prompt_ids").toString());
+        assertEquals(0.98095703125, vit.get("weights").get(0).asDouble());
+        assertEquals(14, plan.get(0).get("overview").asInt());
+        // the group from the command line replaces the file's
+        assertEquals(0, cli.run("plan", "--settings", "examples/prompts-v1.yml", "--set", "cut_schedules_group=pad_or_pulp"),
+                cli.stderr());
+        assertTrue(cli.stdout().contains("cut_overview: [15]*100+[15]*100+"), cli.stdout());
     }
 
     @Test
