@@ -146,6 +146,11 @@ public final class StepSetup implements AutoCloseable {
                         + ", found '" + name + "'");
             }
         }
+        if (settings.fuzzyPrompt()) {
+            // the bench times the step with the prompt embeddings as they are; 25 copies each would be another step
+            throw DiscoException.badInput(label + ": fuzzy_prompt: not supported by bench step (it times the prompts"
+                    + " without DD's noisy copies); set fuzzy_prompt to false");
+        }
         StepPlan plan = StepPlan.of(settings);
         SpacedAlphas alphas = SpacedAlphas.linearDdim(DiffusionSchedule.diffusionSteps(settings.steps()), settings.steps());
         UNetModel unet = UNetModel.demo();
@@ -160,7 +165,10 @@ public final class StepSetup implements AutoCloseable {
         SamplerConfig cfg = (settings.diffusionSamplingMode().equals("plms")
                 ? SamplerConfig.plms(settings.skipSteps(), settings.clipDenoised())
                 : SamplerConfig.ddim(settings.eta(), settings.skipSteps(), settings.clipDenoised())).withSymmetry(sym);
-        List<Prompt> prompts = Prompt.normalize(Prompt.parseAll(settings.textPrompts()));
+        // DiscoArt's v1 prompts: the plan gives every step's prompts and weights; these fixed ones go unused
+        List<Prompt> prompts = settings.promptsV1() != null
+                ? settings.promptTexts().stream().map(t -> new Prompt(t, 1.0)).toList()
+                : Prompt.normalize(Prompt.parseAll(settings.textPrompts()));
         List<String> texts = prompts.stream().map(Prompt::text).toList();
         Tensor weights = keep(weightsOf(prompts), device);
         Map<String, ClipModel> clips = new LinkedHashMap<>();
