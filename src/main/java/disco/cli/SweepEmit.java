@@ -101,6 +101,8 @@ final class SweepEmit {
         forkHeld = Math.min(forkHeld, Math.max(0, c.forkMemoryMb) << 20);
         boolean gpu = "cuda".equals(c.exec.device);
         if (!gpu && !"cpu".equals(c.exec.device)) throw DiscoException.badInput("--device: expected cpu or cuda, found '" + c.exec.device + "'");
+        List<String> args = sweepArgs(original);
+        K8sInputs k8s = kind.equals("k8s") ? k8sInputs(c, def, runs, args, cwd, out) : null; // checked before the estimate
         Resources res = resources(runs, c.exec, gpu, forkHeld, err);
         Integer cpus = c.exec.perf.threads > 0 ? c.exec.perf.threads : null;
         if (cpus == null) {
@@ -108,7 +110,6 @@ final class SweepEmit {
                     + " of its node) and the job requests no CPU count; give --threads N to request N CPUs per shard");
         }
         String name = "disco-sweep-" + SweepDef.digest(runs).replaceAll("[^0-9a-f]", "").substring(0, 8);
-        List<String> args = sweepArgs(original);
         List<Path> files;
         try {
             if (kind.equals("slurm")) {
@@ -121,7 +122,7 @@ final class SweepEmit {
                 o.println("# submit: " + submit + "   (the array job and a --collect job after it)");
                 o.println("# after a failure: " + submit + " I,J,...  re-submits only those shards (the collect log names them)");
             } else {
-                K8sInputs in = k8sInputs(c, def, runs, args, cwd, out);
+                K8sInputs in = k8s;
                 EmitJob job = new EmitJob(name, in.args, cwd, out, n, runs.size(), steps, res.host, res.gpu, gpu, cpus, res.line);
                 files = EmitK8s.write(dir, job, c.image, c.volumeClaim, in.files, in.outRel);
                 o.println("# " + kind + ": " + runs.size() + " runs in " + n + " shards; " + res.line);
