@@ -76,6 +76,15 @@ class SweepEmitTest {
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         assertEquals(2, p.exitValue(), o);
         assertFalse(Files.exists(tmp.resolve("out")), "emitting runs nothing");
+
+        // on CUDA: one GPU per task, and the GPU memory a shard needs from the estimate (no GPU needed to emit)
+        Path gpu = tmp.resolve("gpu");
+        assertEquals(0, cli.run("sweep", "examples/demo-grid.yml", "--device", "cuda", "--threads", "1", "--out",
+                tmp.resolve("out").toString(), "--emit", "slurm", gpu.toString(), "--shards", "2"), cli.stderr());
+        String g = Files.readString(gpu.resolve("shards.sbatch"));
+        assertTrue(g.contains("#SBATCH --gres=gpu:1\n"), g);
+        assertTrue(g.matches("(?s).*# each shard needs a GPU with at least \\d+\\.\\d\\d GiB.*"), g);
+        assertTrue(g.contains(" --device cuda "), g);
     }
 
     @Test
