@@ -72,11 +72,32 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "print the runs, their coverage warnings and the executed vs independent steps; run nothing")
     boolean dryRun;
 
-    @Option(names = "--shard", paramLabel = "I/N", description = "run part I of N of the sweep (whole prefix groups)")
+    @Option(names = "--shard", paramLabel = "I/N|auto",
+            description = "run part I of N of the sweep (whole prefix groups); auto: the Slurm array task or Kubernetes"
+                    + " completion index (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX) of DISCO_SHARDS (or SLURM_ARRAY_TASK_COUNT)")
     String shard;
 
-    @Option(names = "--collect", description = "build the contact sheets and index.html from the runs' files in --out (after shards)")
+    @Option(names = "--collect", description = "build the contact sheets and index.html from the runs' files in --out (after"
+            + " shards) and check that every run is there: missing or failed runs are named, exit status 5")
     boolean collect;
+
+    @Option(names = "--emit", arity = "2", paramLabel = "slurm|k8s DIR",
+            description = "write a Slurm array job (sbatch scripts, submit.sh) or a Kubernetes indexed Job for --shards N"
+                    + " shards and a --collect job into DIR; runs nothing")
+    List<String> emit;
+
+    @Option(names = "--shards", paramLabel = "N", description = "with --emit: the number of shards (array tasks, completions)")
+    Integer shards;
+
+    @Option(names = "--image", paramLabel = "IMAGE", description = "with --emit k8s: the container image (disco on its PATH)")
+    String image;
+
+    @Option(names = "--volume-claim", paramLabel = "NAME",
+            description = "with --emit k8s: the ReadWriteMany PersistentVolumeClaim mounted at --out")
+    String volumeClaim;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     @Mixin
     RunSupport.ExecOptions exec;
@@ -88,6 +109,11 @@ public final class SweepCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         SweepDef def = definition();
+        if (emit != null) return emit(def);
+        if (shards != null || image != null || volumeClaim != null) {
+            throw DiscoException.badInput((shards != null ? "--shards" : image != null ? "--image" : "--volume-claim")
+                    + ": only with --emit (--shard I/N runs one shard)");
+        }
         int[] sh = shard == null ? new int[] {1, 1} : parseShard(shard);
         StopAt stop = RunSupport.stopAt(exec);
         SweepState state = null;
@@ -120,12 +146,7 @@ public final class SweepCommand implements Callable<Integer> {
                 throw DiscoException.badInput("--collect: " + out + ": none of the sweep's " + runs.size() + " runs has an"
                         + " image there yet (run the sweep or its shards with this --out first)");
             }
-            try {
-                for (Path f : disco.sweep.SweepReport.write(out, def, runs, full)) System.out.println(f);
-            } catch (java.io.IOException e) {
-                throw new DiscoException(ExitCodes.IO_ERROR, out + ": cannot write the sweep report (" + e.getMessage() + ")", e);
-            }
-            return ExitCodes.OK;
+            return collect(def, runs, full);
         }
         state.bind(SweepDef.digest(runs), seed);
         Device device = RunSupport.device(exec.device);
@@ -220,16 +241,57 @@ public final class SweepCommand implements Callable<Integer> {
     }
 
     static int[] parseShard(String text) {
-        String[] p = text.strip().split("/");
-        try {
-            if (p.length == 2) {
-                int i = Integer.parseInt(p[0].strip()), n = Integer.parseInt(p[1].strip());
-                if (n >= 1 && i >= 1 && i <= n) return new int[] {i, n};
+        disco.sweep.ShardSpec s = disco.sweep.ShardSpec.parse(text, System.getenv());
+        return new int[] {s.index(), s.count()};
+    }
+
+    /**
+     * {@code --collect}: the contact sheets and index from what is there, then the completeness check; an incomplete
+     * sweep names its missing or failed runs and their shards on stderr and exits {@link ExitCodes#SWEEP_INCOMPLETE}.
+     */
+    private int collect(SweepDef def, List<SweepRun> runs, PrefixTree full) {
+        Integer hint = null;
+        String env = System.getenv(disco.sweep.ShardSpec.SHARDS_ENV);
+        if (env != null) {
+            try {
+                hint = Integer.parseInt(env.strip());
+            } catch (NumberFormatException e) {
+                throw DiscoException.badInput(disco.sweep.ShardSpec.SHARDS_ENV + ": expected an integer, found '" + env + "'");
             }
-        } catch (NumberFormatException ignored) {
-            // reported below
         }
-        throw DiscoException.badInput("--shard: expected I/N with 1 <= I <= N, found '" + text + "'");
+        disco.sweep.SweepCollect.Result res = disco.sweep.SweepCollect.check(out, runs, full, hint);
+        try {
+            for (Path f : disco.sweep.SweepReport.write(out, def, runs, full)) System.out.println(f);
+        } catch (java.io.IOException e) {
+            throw new DiscoException(ExitCodes.IO_ERROR, out + ": cannot write the sweep report (" + e.getMessage() + ")", e);
+        }
+        if (res.complete()) {
+            System.err.println("disco: sweep: --collect: all " + runs.size() + " runs are complete");
+            return ExitCodes.OK;
+        }
+        for (String line : disco.sweep.SweepCollect.describe(res, runs.size(), System.getenv("DISCO_SWEEP_RESUBMIT"))) {
+            System.err.println(line.startsWith("  ") ? line : "disco: " + line);
+        }
+        return ExitCodes.SWEEP_INCOMPLETE;
+    }
+
+    /** {@code --emit slurm|k8s DIR}: the scheduler's jobs for the sweep in --shards N shards; runs nothing. */
+    private int emit(SweepDef def) {
+        if (shard != null || collect || dryRun) {
+            throw DiscoException.badInput("--emit: not with " + (shard != null ? "--shard" : collect ? "--collect" : "--dry-run")
+                    + " (the emitted jobs run the shards and the collect)");
+        }
+        for (SweepRun r : def.runs(null)) {
+            if (r.settings().seed() == null) {
+                throw DiscoException.badInput("--emit: seed: expected a fixed seed (in the settings, the sweep or --seed) so"
+                        + " that every shard runs the same sweep; run " + r.name() + " has none");
+            }
+        }
+        StopAt stop = RunSupport.stopAt(exec);
+        List<SweepRun> runs = def.runs(null);
+        for (String w : def.warnings()) System.err.println("disco: warning: " + w);
+        PrefixTree full = PrefixTree.of(runs, r -> stop == null ? r.stepsRun() : stop.stepsFor(r.stepsRun()));
+        return SweepEmit.emit(this, def, runs, full, spec.commandLine().getParseResult().originalArgs(), System.out, System.err);
     }
 
     static void printDryRun(PrintStream o, SweepDef def, List<SweepRun> runs, PrefixTree full,

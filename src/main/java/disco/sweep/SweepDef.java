@@ -315,6 +315,11 @@ public final class SweepDef {
         return new Template(key, top, entry, text, parts, origin);
     }
 
+    /** The base settings file (the sweep file's {@code settings} or {@code --settings}), or null. */
+    public Path settingsFile() {
+        return settingsFile;
+    }
+
     public List<Axis> axes() {
         return axes;
     }

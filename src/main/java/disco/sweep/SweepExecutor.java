@@ -261,7 +261,10 @@ public final class SweepExecutor {
         Map<String, Npy.Array> arrays = RunSteps.toArrays(s);
         Map<String, Long> ints = s.ints();
         s.close();
-        h.file = out.resolve(".forks").resolve("fork-" + ProcessHandle.current().pid() + "-" + (spillCounter++) + ".zip");
+        // named by the state file (one per shard) as well as the pid: shards on other hosts of a shared file system
+        // may have the same pid, and never write the same file
+        String stateName = state.file().getFileName().toString().replaceFirst("\\.json$", "");
+        h.file = out.resolve(".forks").resolve(stateName + "-fork-" + ProcessHandle.current().pid() + "-" + (spillCounter++) + ".zip");
         try {
             Files.createDirectories(h.file.getParent());
             AtomicFiles.write(h.file, os -> {

@@ -11,6 +11,8 @@ public final class ExitCodes {
     public static final int IO_ERROR = 3;
     /** The run stopped because the sample became non-finite. */
     public static final int RUN_DIVERGED = 4;
+    /** {@code sweep --collect}: runs of the sweep are missing or failed (named on stderr). */
+    public static final int SWEEP_INCOMPLETE = 5;
     /** Interrupted by SIGINT after writing a checkpoint. */
     public static final int INTERRUPTED = 130;
     /** An internal error (a bug). */
