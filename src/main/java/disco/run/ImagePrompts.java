@@ -29,7 +29,7 @@ import java.util.stream.IntStream;
  * <p>DD draws the squares from torch's generator; a run here draws them from a {@link RandomStream} keyed by the
  * batch seed, the CLIP model and the prompt ({@link #random}), so a run reproduces and batch {@code i} is batch 0 of a
  * run with seed {@code seed + i}. DD's augmentations of these cutouts (with {@code skip_augs: false}) are not
- * implemented: {@link #check} refuses image prompts unless {@code skip_augs} is true.
+ * implemented: {@code Settings} refuses image prompts unless {@code skip_augs} is true.
  */
 public final class ImagePrompts {
     private ImagePrompts() {}
@@ -51,26 +51,6 @@ public final class ImagePrompts {
          * side is {@code maxSize}.
          */
         Cut draw(int ch, int cutSize, int maxSize, int sideX, int sideY);
-    }
-
-    /**
-     * The refusals that need no file: a URL (DD fetches it; this engine reads local files only) and
-     * {@code skip_augs: false} (DD's image-prompt augmentations are not implemented). {@code where} starts the
-     * message (the settings file or "settings").
-     */
-    public static void check(List<String> prompts, boolean skipAugs, String where) {
-        if (prompts.isEmpty()) return;
-        for (String p : prompts) {
-            String path = Prompt.parse(p).text();
-            if (path.startsWith("http://") || path.startsWith("https://")) {
-                throw DiscoException.badInput(where + ": image_prompts: '" + path + "': only local image files are"
-                        + " read (download it and give its path)");
-            }
-        }
-        if (!skipAugs) {
-            throw DiscoException.badInput(where + ": image_prompts: need skip_augs: true (DD's random flip, affine,"
-                    + " perspective and grayscale augmentations of image-prompt cutouts are not implemented)");
-        }
     }
 
     /** Reads and resizes every prompt as DD does (a missing or unreadable file is one line naming it, exit 2). */

@@ -13,6 +13,7 @@ import java.util.Map;
  * {@link IllegalArgumentException} whose message starts with the settings key ({@code "steps: expected ..."}).
  *
  * @param textPrompts          DD prompts, each {@code "text"} or {@code "text:weight"}
+ * @param imagePrompts         DD's image prompts, each {@code "path"} or {@code "path:weight"} (may be empty)
  * @param clipModels           CLIP models as written by the user (any accepted spelling or a checkpoint path)
  * @param clipModelsSchedules  per-model on/off schedules, keyed by a name that resolves to one of clipModels
  * @param schedules            the 13 schedulable scalars as schedule-language sources
@@ -23,6 +24,7 @@ import java.util.Map;
  */
 public record Settings(
         List<String> textPrompts,
+        List<String> imagePrompts,
         List<String> clipModels,
         Map<String, String> clipModelsSchedules,
         Map<Scheduled, String> schedules,
@@ -60,6 +62,7 @@ public record Settings(
 
     public Settings {
         textPrompts = List.copyOf(req(textPrompts, "text_prompts"));
+        imagePrompts = List.copyOf(req(imagePrompts, "image_prompts"));
         clipModels = List.copyOf(req(clipModels, "clip_models"));
         clipModelsSchedules = Collections.unmodifiableMap(new LinkedHashMap<>(req(clipModelsSchedules,
                 "clip_models_schedules")));
@@ -77,10 +80,14 @@ public record Settings(
 
         // text prompts: DD's parse_prompt on each, weights must not sum to 0
         if (textPrompts.isEmpty()) throw new IllegalArgumentException("text_prompts: expected at least one prompt");
-        try {
-            Prompt.normalize(Prompt.parseAll(textPrompts));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("text_prompts: " + e.getMessage());
+        if (imagePrompts.isEmpty()) {
+            try {
+                Prompt.normalize(Prompt.parseAll(textPrompts));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("text_prompts: " + e.getMessage());
+            }
+        } else {
+            checkImagePrompts(textPrompts, imagePrompts, skipAugs);
         }
         // models and their schedules
         if (clipModels.isEmpty()) throw new IllegalArgumentException("clip_models: expected at least one CLIP model");
@@ -172,6 +179,42 @@ public record Settings(
         }
     }
 
+    /**
+     * DD's image prompts: each {@code path[:weight]} names a local file (DD fetches URLs; this engine does not
+     * download), {@code skip_augs} must be true (DD's augmentations of image-prompt cutouts are not implemented
+     * here), and the text and image weights together must not sum to 0 (DD's check, over the targets it builds).
+     */
+    private static void checkImagePrompts(List<String> textPrompts, List<String> imagePrompts, boolean skipAugs) {
+        double sum = 0;
+        try {
+            for (Prompt p : Prompt.parseAll(textPrompts)) sum += p.weight();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("text_prompts: " + e.getMessage());
+        }
+        for (String ip : imagePrompts) {
+            Prompt p;
+            try {
+                p = Prompt.parse(ip);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("image_prompts: " + e.getMessage());
+            }
+            if (p.text().isBlank()) throw new IllegalArgumentException("image_prompts: expected a file path, found \"" + ip + "\"");
+            if (p.text().startsWith("http://") || p.text().startsWith("https://")) {
+                throw new IllegalArgumentException("image_prompts: '" + ScheduleExpr.abbreviate(p.text()) + "': only local"
+                        + " image files are read (download it and give its path)");
+            }
+            sum += p.weight();
+        }
+        if (!skipAugs) {
+            throw new IllegalArgumentException("image_prompts: need skip_augs: true (DD's random flip, affine,"
+                    + " perspective and grayscale augmentations of image-prompt cutouts are not implemented)");
+        }
+        if (Math.abs(sum) < Prompt.MIN_ABS_SUM) {
+            throw new IllegalArgumentException("image_prompts: the weights of the text and image prompts must not sum to"
+                    + " 0: they sum to " + sum);
+        }
+    }
+
     /** The largest width or height: far beyond what any GPU holds for a diffusion UNet, and within int indexing. */
     public static final int MAX_SIDE = 8192;
     /**
@@ -184,7 +227,7 @@ public record Settings(
 
     /** DiscoArt's defaults (resources/default.yml), with DD's names for the default CLIP models. */
     public static Settings defaults() {
-        return new Settings(DEFAULT_PROMPTS, DEFAULT_CLIP_MODELS, Map.of(), Map.of(), 250, 0, 1280, 768, 0.8, null,
+        return new Settings(DEFAULT_PROMPTS, List.of(), DEFAULT_CLIP_MODELS, Map.of(), Map.of(), 250, 0, 1280, 768, 0.8, null,
                 false, "mixed", "512x512_diffusion_uncond_finetune_008100", Map.of(), "ddim", false, false, null, 4, 1,
                 false, false, List.of(0.09), 20, 0, List.of(), null);
     }

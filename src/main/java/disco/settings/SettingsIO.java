@@ -48,7 +48,7 @@ public final class SettingsIO {
 
     /** DiscoArt key names, in the order {@link #toMap} writes them. */
     public static final List<String> KEYS = List.of(
-            "text_prompts", "clip_models", "clip_models_schedules", "steps", "skip_steps", "width_height", "eta",
+            "text_prompts", "image_prompts", "clip_models", "clip_models_schedules", "steps", "skip_steps", "width_height", "eta",
             "cut_overview", "cut_innercut", "cut_ic_pow", "cut_icgray_p", "use_secondary_model", "cutn_batches",
             "clip_guidance_scale", "tv_scale", "range_scale", "sat_scale", "init_scale", "clamp_grad", "clamp_max",
             "init_image", "perlin_init", "perlin_mode", "diffusion_model", "diffusion_model_config",
@@ -59,7 +59,7 @@ public final class SettingsIO {
     /** Keys of DD's saved settings and DiscoArt's configs that this engine reads but does not use. */
     static final Set<String> IGNORED = Set.of(
             // DD: animation, video, prompt fuzzing, derived values
-            "image_prompts", "max_frames", "interp_spline", "frames_scale", "frames_skip_steps", "randomize_class",
+            "max_frames", "interp_spline", "frames_scale", "frames_skip_steps", "randomize_class",
             "fuzzy_prompt", "rand_mag", "key_frames", "angle", "zoom", "translation_x", "translation_y",
             "translation_z", "rotation_3d_x", "rotation_3d_y", "rotation_3d_z", "midas_depth_model", "midas_weight",
             "near_plane", "far_plane", "fov", "padding_mode", "sampling_mode", "extract_nth_frame", "turbo_mode",
@@ -309,32 +309,42 @@ public final class SettingsIO {
         // DD's frame-keyed prompts: {"0": [...], "100": [...]} -> the prompts of frame 0 (DD's bfill)
         Object tp = m.get("text_prompts");
         if (tp instanceof Map<?, ?> frames) {
-            TreeMap<Integer, Object> byFrame = new TreeMap<>();
-            for (Map.Entry<?, ?> e : frames.entrySet()) {
-                int frame;
-                try {
-                    frame = Integer.parseInt(String.valueOf(e.getKey()).strip());
-                } catch (NumberFormatException ex) {
-                    throw DiscoException.badInput(label + ": text_prompts: expected frame numbers as keys, found '"
-                            + e.getKey() + "'");
-                }
-                byFrame.put(frame, e.getValue());
-            }
-            if (byFrame.isEmpty()) {
+            Object first = firstFrame(frames, label, "text_prompts", warnings);
+            if (first == null) {
                 throw DiscoException.badInput(label + ": text_prompts: expected prompts, found an empty mapping");
             }
-            if (byFrame.size() > 1) {
-                warnings.add(label + ": text_prompts: using the prompts of frame " + byFrame.firstKey()
-                        + " (this engine renders still images); frames " + byFrame.keySet().stream().skip(1).toList()
-                        + " ignored");
-            }
-            m.put("text_prompts", byFrame.firstEntry().getValue());
+            m.put("text_prompts", first);
         }
+        // DD's image_prompts: frame-keyed like text_prompts ({} when unused), or a plain list
         Object ip = m.get("image_prompts");
-        if (ip instanceof Map<?, ?> im && !im.isEmpty() || ip instanceof List<?> il && !il.isEmpty()) {
-            warnings.add(label + ": image_prompts are not supported yet and are ignored");
+        if (ip instanceof Map<?, ?> frames) {
+            Object first = firstFrame(frames, label, "image_prompts", warnings);
+            if (first == null) m.remove("image_prompts");
+            else m.put("image_prompts", first);
         }
         return m;
+    }
+
+    /** DD's frame-keyed prompts ({@code {"0": [...], "100": [...]}}): the first frame's (DD's bfill), or null when empty. */
+    private static Object firstFrame(Map<?, ?> frames, String label, String key, List<String> warnings) {
+        TreeMap<Integer, Object> byFrame = new TreeMap<>();
+        for (Map.Entry<?, ?> e : frames.entrySet()) {
+            int frame;
+            try {
+                frame = Integer.parseInt(String.valueOf(e.getKey()).strip());
+            } catch (NumberFormatException ex) {
+                throw DiscoException.badInput(label + ": " + key + ": expected frame numbers as keys, found '"
+                        + e.getKey() + "'");
+            }
+            byFrame.put(frame, e.getValue());
+        }
+        if (byFrame.isEmpty()) return null;
+        if (byFrame.size() > 1) {
+            warnings.add(label + ": " + key + ": using the prompts of frame " + byFrame.firstKey()
+                    + " (this engine renders still images); frames " + byFrame.keySet().stream().skip(1).toList()
+                    + " ignored");
+        }
+        return byFrame.firstEntry().getValue();
     }
 
     /**
@@ -382,6 +392,7 @@ public final class SettingsIO {
         try {
             return new Settings(
                     r.prompts(d.textPrompts()),
+                    r.stringList("image_prompts", d.imagePrompts()),
                     r.stringList("clip_models", d.clipModels()),
                     modelSchedules,
                     sched,
@@ -419,6 +430,7 @@ public final class SettingsIO {
     public static Map<String, Object> toMap(Settings s) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("text_prompts", s.textPrompts());
+        m.put("image_prompts", s.imagePrompts());
         m.put("clip_models", s.clipModels());
         m.put("clip_models_schedules", s.clipModelsSchedules());
         m.put("steps", s.steps());
