@@ -21,6 +21,11 @@ import java.util.Map;
  * @param diffusionModelConfig DiscoArt's overrides of the diffusion model's config (may be empty)
  * @param intermediateSaves    DD's intermediate_saves as a count (0: none); see intermediateSaveSteps
  * @param intermediateSaveSteps DD's intermediate_saves as a list of steps (empty when given as a count)
+ * @param useCpu               DD's useCPU: true runs on the CPU, false on CUDA when there is one; null: {@code --device}
+ * @param checkModelSha        DD's check_model_SHA: hash every model file against the registry before loading it
+ * @param intermediatesInSubfolder DD's intermediates_in_subfolder: partials in {@code partials/} (true) or beside the images
+ * @param displayRate          DD's display_rate: progress.png every N executed steps (and at the last); null: at save steps
+ * @param useCheckpoint        DD's use_checkpoint: UNet gradient checkpointing; null: {@code --unet-checkpointing}
  */
 public record Settings(
         List<String> textPrompts,
@@ -50,7 +55,12 @@ public record Settings(
         int saveRate,
         int intermediateSaves,
         List<Integer> intermediateSaveSteps,
-        String batchName) {
+        String batchName,
+        Boolean useCpu,
+        boolean checkModelSha,
+        boolean intermediatesInSubfolder,
+        Integer displayRate,
+        Boolean useCheckpoint) {
 
     public static final List<String> DEFAULT_PROMPTS = List.of(
             "A beautiful painting of a singular lighthouse, shining its light across a tumultuous sea of blood by"
@@ -174,6 +184,10 @@ public record Settings(
                     + ScheduleExpr.abbreviate(batchName) + "'");
         }
         if (saveRate < 0) throw new IllegalArgumentException("save_rate: expected >= 0, found " + saveRate);
+        if (displayRate != null && displayRate < 1) {
+            // DD takes j % display_rate: 0 fails there
+            throw new IllegalArgumentException("display_rate: expected at least 1 (or null), found " + displayRate);
+        }
         if (intermediateSaves < 0) {
             throw new IllegalArgumentException("intermediate_saves: expected >= 0, found " + intermediateSaves);
         }
@@ -229,7 +243,7 @@ public record Settings(
     public static Settings defaults() {
         return new Settings(DEFAULT_PROMPTS, List.of(), DEFAULT_CLIP_MODELS, Map.of(), Map.of(), 250, 0, 1280, 768, 0.8, null,
                 false, "mixed", "512x512_diffusion_uncond_finetune_008100", Map.of(), "ddim", false, false, null, 4, 1,
-                false, false, List.of(0.09), 20, 0, List.of(), null);
+                false, false, List.of(0.09), 20, 0, List.of(), null, null, false, true, null, null);
     }
 
     /** The schedule source of one scalar. */
