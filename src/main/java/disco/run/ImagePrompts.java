@@ -309,7 +309,9 @@ public final class ImagePrompts {
         normalize(x, r, ClipGuidance.CLIP_MEAN, ClipGuidance.CLIP_STD);
         try (NoGradGuard ng = new NoGradGuard()) {
             Tensor in = Tensors.fromFloats(x, n, 3, r, r);
-            if (!clip.device().is_cpu()) in = in.to(clip.device(), in.scalar_type());
+            // where the weights are now (--offload-inactive may have moved the model to host memory)
+            Tensor p0 = clip.parameters(true).get(0);
+            if (!p0.is_cpu()) in = in.to(p0.device(), in.scalar_type());
             return clip.encodeImage(in).to(torch.ScalarType.Float);
         }
     }
