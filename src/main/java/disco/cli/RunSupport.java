@@ -114,14 +114,21 @@ final class RunSupport {
      */
     static synchronized void rangeScaleNote(Settings s) {
         if (rangeNoted) return;
+        String w = rangeScaleWarning(s);
+        if (w == null) return;
+        rangeNoted = true;
+        System.err.println("disco: warning: " + w);
+    }
+
+    /** {@link #rangeScaleNote}'s text, or null when range_scale is 0 at every schedule index. */
+    static String rangeScaleWarning(Settings s) {
         disco.settings.Schedule r = s.schedule(disco.settings.Scheduled.RANGE_SCALE);
         boolean nonZero = false;
         for (int i = 0; i < 1000 && !nonZero; i++) nonZero = r.number(i) != 0;
-        if (!nonZero) return;
-        rangeNoted = true;
-        System.err.println("disco: warning: settings: range_scale is non-zero, but in DD it does not change the image:"
-                + " cond_fn takes the range loss of the denoiser's prediction and differentiates with respect to x_in,"
-                + " which is computed from it, so the range term adds nothing to the gradient; kept as DD does it");
+        if (!nonZero) return null;
+        return "settings: range_scale is non-zero, but in DD it does not change the image: cond_fn takes the range"
+                + " loss of the denoiser's prediction and differentiates with respect to x_in, which is computed from"
+                + " it, so the range term adds nothing to the gradient; kept as DD does it";
     }
 
     /** The run's pipeline over loaded networks (moved to {@code device}); the run's log records its options. */

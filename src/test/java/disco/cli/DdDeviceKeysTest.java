@@ -35,6 +35,15 @@ class DdDeviceKeysTest {
     }
 
     @Test
+    void aNonZeroRangeScaleIsSaidToChangeNothingInDd() {
+        String w = RunSupport.rangeScaleWarning(with("range_scale", "150"));
+        assertNotNull(w);
+        assertTrue(w.contains("range_scale") && w.contains("does not change the image"), w);
+        assertNotNull(RunSupport.rangeScaleWarning(with("range_scale", "[0]*999+[5]")));
+        assertNull(RunSupport.rangeScaleWarning(with("range_scale", "0")));
+    }
+
+    @Test
     void useCheckpointTurnsOnUnetCheckpointing() {
         Device cpu = new Device(torch.DeviceType.CPU);
         PerfFlags f = new PerfFlags();
