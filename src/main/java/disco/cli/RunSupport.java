@@ -97,38 +97,10 @@ final class RunSupport {
         java.util.List<String> warnings = new java.util.ArrayList<>();
         PerfOptions perf = o.perf.options(s, device, warnings);
         for (String w : warnings) System.err.println("disco: warning: " + w);
-        rangeScaleNote(s);
         MemoryEstimate.recordBaseline();
         Path modelDir = ModelDir.resolve(o.modelDir);
         Pipeline.Networks nets = ModelLoader.load(s, modelDir, Registry.builtin());
         return pipeline(s, nets, perf, device);
-    }
-
-    private static boolean rangeNoted;
-
-    /**
-     * Says once per process, when {@code range_scale} is non-zero at some step, that in DD it does not change the
-     * image: DD's {@code cond_fn} takes {@code range_loss} of the denoiser's prediction ({@code out['pred_xstart']},
-     * or the secondary model's output) but differentiates the loss with respect to {@code x_in}, which is computed
-     * from that prediction, so the range term's gradient never reaches {@code x_in}. The engine does the same.
-     */
-    static synchronized void rangeScaleNote(Settings s) {
-        if (rangeNoted) return;
-        String w = rangeScaleWarning(s);
-        if (w == null) return;
-        rangeNoted = true;
-        System.err.println("disco: warning: " + w);
-    }
-
-    /** {@link #rangeScaleNote}'s text, or null when range_scale is 0 at every schedule index. */
-    static String rangeScaleWarning(Settings s) {
-        disco.settings.Schedule r = s.schedule(disco.settings.Scheduled.RANGE_SCALE);
-        boolean nonZero = false;
-        for (int i = 0; i < 1000 && !nonZero; i++) nonZero = r.number(i) != 0;
-        if (!nonZero) return null;
-        return "settings: range_scale is non-zero, but in DD it does not change the image: cond_fn takes the range"
-                + " loss of the denoiser's prediction and differentiates with respect to x_in, which is computed from"
-                + " it, so the range term adds nothing to the gradient; kept as DD does it";
     }
 
     /** The run's pipeline over loaded networks (moved to {@code device}); the run's log records its options. */

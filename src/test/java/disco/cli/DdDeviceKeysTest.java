@@ -36,11 +36,11 @@ class DdDeviceKeysTest {
 
     @Test
     void aNonZeroRangeScaleIsSaidToChangeNothingInDd() {
-        String w = RunSupport.rangeScaleWarning(with("range_scale", "150"));
+        String w = disco.run.RunLoop.rangeScaleWarning(with("range_scale", "150"));
         assertNotNull(w);
         assertTrue(w.contains("range_scale") && w.contains("does not change the image"), w);
-        assertNotNull(RunSupport.rangeScaleWarning(with("range_scale", "[0]*999+[5]")));
-        assertNull(RunSupport.rangeScaleWarning(with("range_scale", "0")));
+        assertNotNull(disco.run.RunLoop.rangeScaleWarning(with("range_scale", "[0]*999+[5]")));
+        assertNull(disco.run.RunLoop.rangeScaleWarning(with("range_scale", "0")));
     }
 
     @Test
