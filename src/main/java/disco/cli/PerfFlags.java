@@ -71,7 +71,9 @@ final class PerfFlags {
             }
         }
         PerfOptions o = new PerfOptions(p, sdpa, PerfOptions.Layout.parse(channelsLast, "--channels-last"), cudnnBenchmark, tf32, threads, offloadInactive,
-                PerfOptions.parseClipBatch(clipBatch, "--clip-batch"), unetCheckpointing);
+                PerfOptions.parseClipBatch(clipBatch, "--clip-batch"),
+                // DD's use_checkpoint in the settings turns it on as the flag does
+                unetCheckpointing || settings != null && Boolean.TRUE.equals(settings.useCheckpoint()));
         o.check(device);
         return o;
     }

@@ -25,8 +25,8 @@ import java.nio.file.Path;
 final class RunSupport {
     /** Where and how a run executes (a picocli mixin). */
     static final class ExecOptions {
-        @Option(names = "--device", paramLabel = "cpu|cuda", defaultValue = "cpu",
-                description = "where the networks run (default: ${DEFAULT-VALUE})")
+        @Option(names = "--device", paramLabel = "cpu|cuda",
+                description = "where the networks run (default: cpu, or as the settings' useCPU says)")
         String device;
 
         @Option(names = "--model-dir", paramLabel = "DIR",
@@ -67,6 +67,27 @@ final class RunSupport {
         };
     }
 
+    /**
+     * The run's device: {@code --device} when given, else DD's {@code useCPU} from the settings ({@code false}: CUDA
+     * when LibTorch and the kernels have it, else the CPU with a warning, as DD falls back), else the CPU.
+     */
+    static Device device(ExecOptions o, Settings s) {
+        Boolean useCpu = s == null ? null : s.useCpu();
+        if (o.device != null) {
+            if (Boolean.TRUE.equals(useCpu) && o.device.equals("cuda")) {
+                System.err.println("disco: warning: settings: useCPU: true overridden by --device cuda");
+            }
+            return device(o.device);
+        }
+        if (Boolean.FALSE.equals(useCpu)) {
+            Torch.init();
+            if (torch.cuda_is_available() && Kernels.hasCuda()) return device("cuda");
+            System.err.println("disco: warning: settings: useCPU: false, but there is no CUDA device here (or the"
+                    + " kernels were built without CUDA): running on the CPU, as DD does");
+        }
+        return device("cpu");
+    }
+
     static StopAt stopAt(ExecOptions o) {
         return o.stopAt == null ? null : StopAt.parse(o.stopAt);
     }
@@ -105,7 +126,7 @@ final class RunSupport {
      * the options that make it fit there — and exits without running a step.
      */
     static int dryRun(ResolvedSettings r, ExecOptions o) {
-        Device device = device(o.device);
+        Device device = device(o, r.settings());
         try (Pipeline p = engine(r.settings(), o, device)) {
             MemoryEstimate.Inputs in = MemoryEstimate.inputs(p);
             MemoryEstimate.Report rep = MemoryEstimate.estimate(in, p.clipBatch());
@@ -143,7 +164,7 @@ final class RunSupport {
 
     /** Runs from the start; prints the final images (or the checkpoint) on stdout. */
     static int run(ResolvedSettings r, ExecOptions o, Path out) {
-        Device device = device(o.device);
+        Device device = device(o, r.settings());
         StopAt stop = stopAt(o);
         try (Pipeline engine = engine(r.settings(), o, device)) {
             RunLoop.Result res = new RunLoop(System.err).run(new RunLoop.Spec(r.settings(), r.json(), out, stop), engine);
@@ -179,7 +200,7 @@ final class RunSupport {
             r = disco.run.ResumeChanges.apply(r0, set, "command line", warnings);
             for (String w : warnings) System.err.println("disco: warning: " + w);
         }
-        Device device = device(o.device);
+        Device device = device(o, r.settings());
         try (Pipeline engine = engine(r.settings(), o, device)) {
             RunLoop.Result res = new RunLoop(System.err).resume(c, new RunLoop.Spec(r.settings(), r.json(), null, stopAt(o)),
                     engine);

@@ -149,7 +149,8 @@ public final class SweepCommand implements Callable<Integer> {
             return collect(def, runs, full);
         }
         state.bind(SweepDef.digest(runs), seed);
-        Device device = RunSupport.device(exec.device);
+        // DD's useCPU: the first run's settings (a sweep runs on one device)
+        Device device = RunSupport.device(exec, mine.isEmpty() ? null : mine.get(0).run().settings());
         Networks nets = new Networks(exec, device);
         SweepExecutor ex = new SweepExecutor(out, nets::engine, System.err).stopAt(stop)
                 .forkMemory(Math.max(0, forkMemoryMb) << 20);

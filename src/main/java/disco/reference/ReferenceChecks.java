@@ -14,7 +14,8 @@ public final class ReferenceChecks {
                 new ModelReferenceChecks(),
                 new CutoutsReferenceCheck(),
                 new LossReferenceCheck(),
-                new SamplerReferenceChecks()
+                new SamplerReferenceChecks(),
+                new ImagePromptChecks()
         );
     }
 }

@@ -25,14 +25,19 @@ public final class ImageLoading {
     private ImageLoading() {}
 
     public static RgbImage readRgb(Path file) {
-        if (!Files.isRegularFile(file)) throw DiscoException.badInput(file + ": init image not found (expected a PNG or JPEG file)");
+        return readRgb(file, "init image");
+    }
+
+    /** {@link #readRgb(Path)} with the setting the file comes from named in the errors ("image prompt", ...). */
+    public static RgbImage readRgb(Path file, String what) {
+        if (!Files.isRegularFile(file)) throw DiscoException.badInput(file + ": " + what + " not found (expected a PNG or JPEG file)");
         BufferedImage img;
         try {
             img = ImageIO.read(file.toFile());
         } catch (IOException | RuntimeException e) {
-            throw DiscoException.badInput(file + ": cannot decode the image (" + e.getMessage() + "); expected a PNG or JPEG file", e);
+            throw DiscoException.badInput(file + ": cannot decode the " + what + " (" + e.getMessage() + "); expected a PNG or JPEG file", e);
         }
-        if (img == null) throw DiscoException.badInput(file + ": not an image format that can be read (expected PNG or JPEG)");
+        if (img == null) throw DiscoException.badInput(file + ": " + what + ": not an image format that can be read (expected PNG or JPEG)");
         return toRgb(img, file.toString());
     }
 

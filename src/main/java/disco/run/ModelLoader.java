@@ -78,6 +78,16 @@ public final class ModelLoader {
             }
         }
         Path vocab = allDemo ? null : require(registry.require("bpe_simple_vocab_16e6"), modelDir);
+        if (s.checkModelSha()) {
+            // DD's check_model_SHA: hash each registry file before it is loaded
+            if (!demoUnet) checkSha(diffusionEntry(s, registry), unetFile);
+            if (secFile != null) checkSha(registry.require("secondary_model_imagenet_2"), secFile);
+            for (Map.Entry<String, Path> e : clipFiles.entrySet()) {
+                ClipModelName n = ClipModelName.resolve(e.getKey());
+                if (e.getValue() != null && !n.isPath()) checkSha(registry.require(n.canonical()), e.getValue());
+            }
+            if (vocab != null) checkSha(registry.require("bpe_simple_vocab_16e6"), vocab);
+        }
 
         UNetModel unet = demoUnet ? UNetModel.demo() : UNetModel.load(unetConfig, unetFile);
         SecondaryModel sec = !needsSecondary ? null : demoUnet ? SecondaryModel.demo() : SecondaryModel.load(secFile);
@@ -111,6 +121,25 @@ public final class ModelLoader {
             throw DiscoException.badInput("diffusion_model: '" + name + "' is a " + e.kind() + " model, expected a diffusion model");
         }
         return e;
+    }
+
+    /**
+     * {@code check_model_SHA}: the file's sha256 must be the registry's (a custom model or an entry without a published
+     * hash has nothing to check against: skipped); a mismatch is bad input naming the file and the fetch command.
+     */
+    static void checkSha(ModelEntry e, Path f) {
+        if (e.isCustom() || e.sha256() == null) return;
+        String got;
+        try {
+            got = disco.models.registry.Sha256.of(f);
+        } catch (java.io.IOException ex) {
+            throw new DiscoException(disco.util.ExitCodes.IO_ERROR, f + ": cannot read the model file to hash it ("
+                    + ex.getMessage() + ")", ex);
+        }
+        if (!got.equals(e.sha256())) {
+            throw DiscoException.badInput(f + ": sha256 " + got + " is not " + e.sha256() + " (" + e.name()
+                    + "; check_model_SHA); get it again with: disco models fetch " + quote(e.name()));
+        }
     }
 
     /** The file of a registry entry; missing → bad input with the fetch command. */

@@ -132,6 +132,11 @@ public final class Pipeline implements Engine {
     private final Networks nets;
     private final Targets targets;
     private final boolean ownsTargets;
+    /** DD's image prompts (read and resized) and the text prompts (raw weights) their targets are built with. */
+    private List<ImagePrompts.Image> imagePrompts = List.of();
+    private List<Prompt> textPrompts = List.of();
+    /** Per batch seed: the text targets followed by the image prompts' 16 embeddings per image (closed with this). */
+    private final Map<Long, Targets> imageTargets = new LinkedHashMap<>();
     private final Sampling sampling;
     private final PerfOptions perf;
     private final int clipBatch;
@@ -194,16 +199,61 @@ public final class Pipeline implements Engine {
      */
     public static Pipeline forSettings(Settings settings, Networks nets, PerfOptions perf, Device device,
                                        Consumer<String> log) {
+        // image prompts are read (a bad file: one line, exit 2) before any network runs
+        List<ImagePrompts.Image> images = ImagePrompts.load(settings.imagePrompts(), settings.width(), settings.height());
         Targets t = settings.promptsV1() != null
                 ? encodeTexts(settings.promptTexts(), null, settings.clipModels(), nets, device)
                 : encodePrompts(settings.textPrompts(), settings.clipModels(), nets, device);
         try {
-            return new Pipeline(nets, t, true, sampling(settings), perf, Stages.FAST, device, log,
+            Pipeline p = new Pipeline(nets, t, true, sampling(settings), perf, Stages.FAST, device, log,
                     settings.fuzzyPrompt() ? new Fuzzy(settings.randMag()) : null);
+            p.imagePrompts = images;
+            p.textPrompts = images.isEmpty() ? List.of() : Prompt.parseAll(settings.textPrompts());
+            return p;
         } catch (RuntimeException e) {
             t.close();
             throw e;
         }
+    }
+
+    /**
+     * The targets a batch's guidance uses: the text targets, their fuzzy copies ({@link Fuzzy}), or, with image prompts, each model's text embeddings
+     * followed by {@link ImagePrompts#CUTN} embeddings per image prompt (DD's {@code MakeCutouts} with draws keyed by
+     * the batch seed, the model and the prompt) and DD's weights over all of them ({@link ImagePrompts#weights}).
+     */
+    public synchronized Targets targetsFor(long seed) {
+        if (fuzzy != null) {
+            // fuzzy_prompt: the fuzzy copies of the encoded prompts (Settings refuses them with image prompts)
+            return fuzzyTargets.computeIfAbsent(seed, k -> fuzzyTargets(targets, fuzzy.randMag(), k, device));
+        }
+        if (imagePrompts.isEmpty()) return targets;
+        Targets t = imageTargets.get(seed);
+        if (t != null) return t;
+        Map<String, Tensor> embeds = new LinkedHashMap<>();
+        try (NoGradGuard ng = new NoGradGuard()) {
+            for (Map.Entry<String, Tensor> e : targets.embeds().entrySet()) {
+                ClipModel clip = nets.clips().get(e.getKey());
+                try (PointerScope scope = new PointerScope()) {
+                    TensorVector parts = new TensorVector();
+                    parts.push_back(e.getValue());
+                    for (int i = 0; i < imagePrompts.size(); i++) {
+                        ImagePrompts.Draws draws = ImagePrompts.random(ImagePrompts.stream(seed, e.getKey(), i));
+                        parts.push_back(toDevice(ImagePrompts.embed(clip, imagePrompts.get(i), ImagePrompts.CUTN, draws),
+                                device));
+                    }
+                    Tensor all = torch.cat(parts, 0);
+                    all.retainReference();
+                    embeds.put(e.getKey(), all);
+                }
+            }
+        }
+        List<Double> iw = imagePrompts.stream().map(ImagePrompts.Image::weight).toList();
+        float[] w = ImagePrompts.weights(textPrompts, iw, ImagePrompts.CUTN);
+        Tensor weights = toDevice(Tensors.fromFloats(w, w.length), device);
+        weights.retainReference();
+        t = new Targets(embeds, weights);
+        imageTargets.put(seed, t);
+        return t;
     }
 
     /** DD's sampling settings: the step plan, the linear-beta DDIM-respaced schedule, DDIM or PLMS with symmetry. */
@@ -288,12 +338,6 @@ public final class Pipeline implements Engine {
             weights.retainReference();
             return new Targets(embeds, weights);
         }
-    }
-
-    /** The targets a batch with this seed guides towards: the encoded prompts, or their fuzzy copies. */
-    private synchronized Targets targetsFor(long seed) {
-        if (fuzzy == null) return targets;
-        return fuzzyTargets.computeIfAbsent(seed, k -> fuzzyTargets(targets, fuzzy.randMag(), k, device));
     }
 
     /** Whether any executed step uses DD's secondary model (then it must be loaded). */
@@ -458,7 +502,8 @@ public final class Pipeline implements Engine {
         CutoutStage cut = st == Stages.DD ? new TorchCutoutStage(sampling.skipAugs()) : new NativeCutoutStage(sampling.skipAugs(), false);
         LossKernels loss = st == Stages.DD ? new TorchLossKernels() : new NativeLossKernels();
         return new ClipGuidance(sampling.plan(), primary, needsSecondary(sampling.plan()) ? secondary : null,
-                clipModels(hooks, targetsFor(seed)), hooks.cutouts(cut), hooks.losses(loss), seed, log, st == Stages.DD ? 1 : clipBatch);
+                clipModels(hooks, targetsFor(seed)), hooks.cutouts(cut), hooks.losses(loss), seed, log,
+                st == Stages.DD ? 1 : clipBatch);
     }
 
     /**
@@ -553,6 +598,8 @@ public final class Pipeline implements Engine {
 
     @Override
     public void close() {
+        for (Targets t : imageTargets.values()) t.close();
+        imageTargets.clear();
         if (ownsTargets) targets.close();
         synchronized (this) {
             for (Targets t : fuzzyTargets.values()) t.close();

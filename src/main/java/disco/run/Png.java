@@ -30,7 +30,7 @@ public final class Png {
     }
 
     /** The tEXt keyword under which the resolved settings (JSON, ASCII-escaped) are stored. */
-    public static final String SETTINGS_KEY = "disco-settings";
+    public static final String SETTINGS_KEY = disco.settings.SettingsIO.PNG_SETTINGS_KEY;
 
     private Png() {}
 

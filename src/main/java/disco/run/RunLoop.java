@@ -85,6 +85,8 @@ public final class RunLoop {
     public Result run(Spec spec, Engine engine) {
         Settings s = spec.settings();
         float[] init = initImage(s); // read (and fail on a bad file) before anything is written
+        String rw = rangeScaleWarning(s);
+        if (rw != null) err.println("disco: warning: " + rw);
         RunOutputs outs = RunOutputs.create(spec.out(), batchName(s), s.batchSize(), spec.settingsJson());
         RunWriter w = new RunWriter(outs, s, StepPlan.of(s), engine.options());
         w.writeSettings();
@@ -99,6 +101,23 @@ public final class RunLoop {
         RunWriter w = new RunWriter(outs, s, StepPlan.of(s), engine.options());
         w.beginBatch(c.batch(), c.nextStep());
         return drive(spec, engine, w, c.batch(), c, init);
+    }
+
+    /**
+     * The warning a run gives (once, when it starts) for a {@code range_scale} that is non-zero at some schedule
+     * index, or null: in DD it does not change the image. DD's {@code cond_fn} takes {@code range_loss} of the
+     * denoiser's prediction ({@code out['pred_xstart']}, or the secondary model's output) but differentiates the loss
+     * with respect to {@code x_in}, which is computed from that prediction, so the range term's gradient never
+     * reaches {@code x_in}. The engine does the same.
+     */
+    public static String rangeScaleWarning(Settings s) {
+        disco.settings.Schedule r = s.schedule(disco.settings.Scheduled.RANGE_SCALE);
+        boolean nonZero = false;
+        for (int i = 0; i < 1000 && !nonZero; i++) nonZero = r.number(i) != 0;
+        if (!nonZero) return null;
+        return "settings: range_scale is non-zero, but in DD it does not change the image: cond_fn takes the range"
+                + " loss of the denoiser's prediction and differentiates with respect to x_in, which is computed from"
+                + " it, so the range term adds nothing to the gradient; kept as DD does it";
     }
 
     static String batchName(Settings s) {

@@ -35,8 +35,15 @@ public final class RunOutputs {
     private final int batchNum;
     private final int batchSize;
     private final String settingsJson;
+    private final boolean partialsInSubfolder;
 
     public RunOutputs(Path dir, String batchName, int batchNum, int batchSize, String settingsJson) {
+        this(dir, batchName, batchNum, batchSize, settingsJson, true);
+    }
+
+    private RunOutputs(Path dir, String batchName, int batchNum, int batchSize, String settingsJson,
+                       boolean partialsInSubfolder) {
+        this.partialsInSubfolder = partialsInSubfolder;
         this.dir = dir;
         this.batchName = batchName;
         this.batchNum = batchNum;
@@ -74,6 +81,15 @@ public final class RunOutputs {
         return dir;
     }
 
+    /** DD's {@code intermediates_in_subfolder}: partials in {@code partials/} (true) or in the run directory (false). */
+    public RunOutputs partialsInSubfolder(boolean on) {
+        return on == partialsInSubfolder ? this : new RunOutputs(dir, batchName, batchNum, batchSize, settingsJson, on);
+    }
+
+    private Path partialsDir() {
+        return partialsInSubfolder ? dir.resolve("partials") : dir;
+    }
+
     public String batchName() {
         return batchName;
     }
@@ -99,7 +115,7 @@ public final class RunOutputs {
     }
 
     public Path partialImage(int i, SaveSchedule.Partial p, int k) {
-        return dir.resolve("partials").resolve(String.format("%s_%04d-%s%s.png", stem(), i, p.tag(), imageSuffix(k)));
+        return partialsDir().resolve(String.format("%s_%04d-%s%s.png", stem(), i, p.tag(), imageSuffix(k)));
     }
 
     public Path progressImage() {
@@ -156,7 +172,7 @@ public final class RunOutputs {
     /** Partial files of this run, sorted by name (for tests and the sweep's strips). */
     public List<Path> partials() {
         List<Path> out = new ArrayList<>();
-        Path p = dir.resolve("partials");
+        Path p = partialsDir();
         if (!Files.isDirectory(p)) return out;
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(p, stem().replace("[", "\\[").replace("{", "\\{") + "_*.png")) {
             for (Path f : ds) {

@@ -33,7 +33,7 @@ public final class RunWriter {
 
     /** @param options what the log records the run ran with (the pipeline's options), or empty */
     public RunWriter(RunOutputs outs, Settings s, StepPlan plan, Map<String, Object> options) {
-        this.outs = outs;
+        this.outs = outs.partialsInSubfolder(s.intermediatesInSubfolder());
         this.saves = saves(s);
         this.plan = plan;
         this.options = options;
@@ -41,9 +41,10 @@ public final class RunWriter {
 
     /** DD's save schedule of the settings: partials by count or by list, and the progress image's rate. */
     public static SaveSchedule saves(Settings s) {
-        return s.intermediateSaveSteps().isEmpty()
+        SaveSchedule saves = s.intermediateSaveSteps().isEmpty()
                 ? SaveSchedule.ofCount(s.steps(), s.skipSteps(), s.intermediateSaves(), s.saveRate())
                 : SaveSchedule.ofList(s.steps(), s.skipSteps(), s.intermediateSaveSteps(), s.saveRate());
+        return s.displayRate() == null ? saves : saves.withDisplayRate(s.displayRate());
     }
 
     public RunOutputs outputs() {

@@ -14,20 +14,34 @@ import java.util.TreeSet;
  * {@code ceil(j / (steps - skip_steps - 1) * 100)}: {@code <batch_name>(<batch_num>)_<i:04>-<pct:02>%.png}. A count of
  * 0 saves nothing (DD sets {@code steps_per_checkpoint = steps + 10}). A list saves at the executed steps {@code j} it
  * contains (0-based, {@code j} of DD's {@code enumerate(samples)}), named {@code <batch_name>(<batch_num>)_<i:04>-<j:03>.png}.
- * Partials go to {@code partials/} (DD's default {@code intermediates_in_subfolder = True}).
+ * Partials go to {@code partials/} (DD's default {@code intermediates_in_subfolder = True}; false puts them beside
+ * the images, {@link RunOutputs#partialsInSubfolder}).
  *
  * <p>DiscoArt's {@code save_rate} ({@code > 0}: every step {@code j} with {@code j % save_rate == 0}, including 0; -1 or 0:
  * none) adds partials named like DD's list form. {@code progress.png} (the batch as a grid) is rewritten at every step
- * that writes a partial and at the last step (DiscoArt rewrites its progress image at save steps).
+ * that writes a partial and at the last step (DiscoArt rewrites its progress image at save steps), or, with DD's
+ * {@code display_rate}, at every step {@code j} divisible by it and at the last.
  *
  * @param stepsRun executed steps, {@code steps - skip_steps}
  * @param stepsPerCheckpoint DD's value when {@code intermediate_saves} is a positive count, else 0
  * @param listSteps the steps of a list-form {@code intermediate_saves} (empty otherwise)
  * @param saveRate DiscoArt's {@code save_rate} (≤ 0: off)
  */
-public record SaveSchedule(int stepsRun, int stepsPerCheckpoint, Set<Integer> listSteps, int saveRate) {
+public record SaveSchedule(int stepsRun, int stepsPerCheckpoint, Set<Integer> listSteps, int saveRate, int displayRate) {
     public SaveSchedule {
         listSteps = Set.copyOf(new TreeSet<>(listSteps));
+    }
+
+    public SaveSchedule(int stepsRun, int stepsPerCheckpoint, Set<Integer> listSteps, int saveRate) {
+        this(stepsRun, stepsPerCheckpoint, listSteps, saveRate, 0);
+    }
+
+    /**
+     * DD's {@code display_rate}: {@code progress.png} is rewritten after every step {@code j} with
+     * {@code j % display_rate == 0} and after the last (DD's rule), instead of at the save steps.
+     */
+    public SaveSchedule withDisplayRate(int rate) {
+        return new SaveSchedule(stepsRun, stepsPerCheckpoint, listSteps, saveRate, rate);
     }
 
     /** DD's rule from {@code steps}, {@code skip_steps} and a count-form {@code intermediate_saves}. */
@@ -74,6 +88,7 @@ public record SaveSchedule(int stepsRun, int stepsPerCheckpoint, Set<Integer> li
 
     /** Whether {@code progress.png} is rewritten after step {@code j}. */
     public boolean progressAt(int j) {
+        if (displayRate > 0) return j == lastStep() || j % displayRate == 0;
         return j == lastStep() || !partialsAt(j).isEmpty();
     }
 

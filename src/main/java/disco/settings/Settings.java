@@ -13,6 +13,7 @@ import java.util.Map;
  * {@link IllegalArgumentException} whose message starts with the settings key ({@code "steps: expected ..."}).
  *
  * @param textPrompts          DD prompts, each {@code "text"} or {@code "text:weight"}
+ * @param imagePrompts         DD's image prompts, each {@code "path"} or {@code "path:weight"} (may be empty)
  * @param clipModels           CLIP models as written by the user (any accepted spelling or a checkpoint path)
  * @param clipModelsSchedules  per-model on/off schedules, keyed by a name that resolves to one of clipModels
  * @param schedules            the 13 schedulable scalars as schedule-language sources
@@ -24,9 +25,15 @@ import java.util.Map;
  *                             when set, textPrompts is their texts as written
  * @param fuzzyPrompt          DD's fuzzy_prompt: 25 noisy copies of each prompt embedding instead of the embedding
  * @param randMag              DD's rand_mag: the standard deviation of that noise
+ * @param useCpu               DD's useCPU: true runs on the CPU, false on CUDA when there is one; null: {@code --device}
+ * @param checkModelSha        DD's check_model_SHA: hash every model file against the registry before loading it
+ * @param intermediatesInSubfolder DD's intermediates_in_subfolder: partials in {@code partials/} (true) or beside the images
+ * @param displayRate          DD's display_rate: progress.png every N executed steps (and at the last); null: at save steps
+ * @param useCheckpoint        DD's use_checkpoint: UNet gradient checkpointing; null: {@code --unet-checkpointing}
  */
 public record Settings(
         List<String> textPrompts,
+        List<String> imagePrompts,
         List<String> clipModels,
         Map<String, String> clipModelsSchedules,
         Map<Scheduled, String> schedules,
@@ -55,7 +62,12 @@ public record Settings(
         String batchName,
         PromptsV1 promptsV1,
         boolean fuzzyPrompt,
-        double randMag) {
+        double randMag,
+        Boolean useCpu,
+        boolean checkModelSha,
+        boolean intermediatesInSubfolder,
+        Integer displayRate,
+        Boolean useCheckpoint) {
 
     public static final List<String> DEFAULT_PROMPTS = List.of(
             "A beautiful painting of a singular lighthouse, shining its light across a tumultuous sea of blood by"
@@ -72,6 +84,7 @@ public record Settings(
     public Settings {
         if (promptsV1 != null) textPrompts = promptsV1.texts();
         textPrompts = List.copyOf(req(textPrompts, "text_prompts"));
+        imagePrompts = List.copyOf(req(imagePrompts, "image_prompts"));
         clipModels = List.copyOf(req(clipModels, "clip_models"));
         clipModelsSchedules = Collections.unmodifiableMap(new LinkedHashMap<>(req(clipModelsSchedules,
                 "clip_models_schedules")));
@@ -89,15 +102,25 @@ public record Settings(
 
         // text prompts: DD's parse_prompt on each, weights must not sum to 0 (DiscoArt's v1 prompts: below)
         if (textPrompts.isEmpty()) throw new IllegalArgumentException("text_prompts: expected at least one prompt");
-        if (promptsV1 == null) {
+        if (promptsV1 != null && !imagePrompts.isEmpty()) {
+            throw new IllegalArgumentException("image_prompts: not taken with DiscoArt's version-1 text_prompts"
+                    + " (give text_prompts as DD's list to use image prompts)");
+        }
+        if (promptsV1 == null && imagePrompts.isEmpty()) {
             try {
                 Prompt.normalize(Prompt.parseAll(textPrompts));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("text_prompts: " + e.getMessage());
             }
+        } else if (promptsV1 == null) {
+            checkImagePrompts(textPrompts, imagePrompts, skipAugs);
         }
         if (!(randMag >= 0) || Double.isInfinite(randMag)) {
             throw new IllegalArgumentException("rand_mag: expected a finite number >= 0, found " + randMag);
+        }
+        if (fuzzyPrompt && !imagePrompts.isEmpty()) {
+            throw new IllegalArgumentException("fuzzy_prompt: not taken together with image_prompts here (set"
+                    + " fuzzy_prompt to false or drop the image prompts)");
         }
         if (fuzzyPrompt && promptsV1 != null) {
             throw new IllegalArgumentException("fuzzy_prompt: DD's fuzzy prompts apply to DD's list of text_prompts;"
@@ -196,8 +219,48 @@ public record Settings(
             }
         }
         if (saveRate < 0) throw new IllegalArgumentException("save_rate: expected >= 0, found " + saveRate);
+        if (displayRate != null && displayRate < 1) {
+            // DD takes j % display_rate: 0 fails there
+            throw new IllegalArgumentException("display_rate: expected at least 1 (or null), found " + displayRate);
+        }
         if (intermediateSaves < 0) {
             throw new IllegalArgumentException("intermediate_saves: expected >= 0, found " + intermediateSaves);
+        }
+    }
+
+    /**
+     * DD's image prompts: each {@code path[:weight]} names a local file (DD fetches URLs; this engine does not
+     * download), {@code skip_augs} must be true (DD's augmentations of image-prompt cutouts are not implemented
+     * here), and the text and image weights together must not sum to 0 (DD's check, over the targets it builds).
+     */
+    private static void checkImagePrompts(List<String> textPrompts, List<String> imagePrompts, boolean skipAugs) {
+        double sum = 0;
+        try {
+            for (Prompt p : Prompt.parseAll(textPrompts)) sum += p.weight();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("text_prompts: " + e.getMessage());
+        }
+        for (String ip : imagePrompts) {
+            Prompt p;
+            try {
+                p = Prompt.parse(ip);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("image_prompts: " + e.getMessage());
+            }
+            if (p.text().isBlank()) throw new IllegalArgumentException("image_prompts: expected a file path, found \"" + ip + "\"");
+            if (p.text().startsWith("http://") || p.text().startsWith("https://")) {
+                throw new IllegalArgumentException("image_prompts: '" + ScheduleExpr.abbreviate(p.text()) + "': only local"
+                        + " image files are read (download it and give its path)");
+            }
+            sum += p.weight();
+        }
+        if (!skipAugs) {
+            throw new IllegalArgumentException("image_prompts: need skip_augs: true (DD's random flip, affine,"
+                    + " perspective and grayscale augmentations of image-prompt cutouts are not implemented)");
+        }
+        if (Math.abs(sum) < Prompt.MIN_ABS_SUM) {
+            throw new IllegalArgumentException("image_prompts: the weights of the text and image prompts must not sum to"
+                    + " 0: they sum to " + sum);
         }
     }
 
@@ -213,9 +276,9 @@ public record Settings(
 
     /** DiscoArt's defaults (resources/default.yml), with DD's names for the default CLIP models. */
     public static Settings defaults() {
-        return new Settings(DEFAULT_PROMPTS, DEFAULT_CLIP_MODELS, Map.of(), Map.of(), 250, 0, 1280, 768, 0.8, null,
+        return new Settings(DEFAULT_PROMPTS, List.of(), DEFAULT_CLIP_MODELS, Map.of(), Map.of(), 250, 0, 1280, 768, 0.8, null,
                 false, "mixed", "512x512_diffusion_uncond_finetune_008100", Map.of(), "ddim", false, false, null, 4, 1,
-                false, false, List.of(0.09), 20, 0, List.of(), null, null, false, DEFAULT_RAND_MAG);
+                false, false, List.of(0.09), 20, 0, List.of(), null, null, false, DEFAULT_RAND_MAG, null, false, true, null, null);
     }
 
     /** The schedule source of one scalar. */

@@ -48,32 +48,105 @@ public final class SettingsIO {
 
     /** DiscoArt key names, in the order {@link #toMap} writes them. */
     public static final List<String> KEYS = List.of(
-            "text_prompts", "clip_models", "clip_models_schedules", "steps", "skip_steps", "width_height", "eta",
+            "text_prompts", "image_prompts", "clip_models", "clip_models_schedules", "steps", "skip_steps", "width_height", "eta",
             "cut_overview", "cut_innercut", "cut_ic_pow", "cut_icgray_p", "use_secondary_model", "cutn_batches",
             "clip_guidance_scale", "tv_scale", "range_scale", "sat_scale", "init_scale", "clamp_grad", "clamp_max",
             "init_image", "perlin_init", "perlin_mode", "diffusion_model", "diffusion_model_config",
             "diffusion_sampling_mode", "clip_denoised", "skip_augs", "seed", "n_batches", "batch_size",
             "use_horizontal_symmetry", "use_vertical_symmetry", "transformation_percent", "save_rate",
-            "intermediate_saves", "batch_name", "fuzzy_prompt", "rand_mag");
+            "intermediate_saves", "batch_name", "fuzzy_prompt", "rand_mag",
+            // DD's own keys that mean something here (DD's spelling)
+            "useCPU", "check_model_SHA", "intermediates_in_subfolder", "display_rate", "use_checkpoint");
+
     /**
      * Keys read but not written back: DiscoArt's {@code cut_schedules_group} is expanded into the keys it sets
      * ({@link CutPresets}), which {@link #toMap} writes.
      */
     public static final Set<String> PRESET_KEYS = Set.of("cut_schedules_group");
 
-    /** Keys of DD's saved settings and DiscoArt's configs that this engine reads but does not use. */
-    static final Set<String> IGNORED = Set.of(
-            // DD: animation, video, prompt fuzzing, derived values
-            "image_prompts", "max_frames", "interp_spline", "frames_scale", "frames_skip_steps", "randomize_class",
-            "key_frames", "angle", "zoom", "translation_x", "translation_y",
-            "translation_z", "rotation_3d_x", "rotation_3d_y", "rotation_3d_z", "midas_depth_model", "midas_weight",
-            "near_plane", "far_plane", "fov", "padding_mode", "sampling_mode", "extract_nth_frame", "turbo_mode",
-            "turbo_steps", "turbo_preroll", "display_rate", "animation_mode", "cutn",
-            // DiscoArt: presentation and service options
-            "gif_fps", "gif_size_ratio", "on_misspelled_token", "name_docarray", "skip_event",
-            "stop_event", "text_clip_on_cpu", "truncate_overlength_prompt", "image_output", "visualize_cuts",
-            "clip_sequential_evaluation");
-    /** Keys derived from others (DD saves them): read silently. */
+    /**
+     * Every key DD's {@code save_settings()} writes into {@code <batch_name>(<n>)_settings.txt}, over its versions
+     * v5.2 to v5.7 (alembics/disco-diffusion {@code disco.py} history to 37eb39b). Each is read: a key of
+     * {@link #KEYS}, rewritten by {@link #normalize} (width/height, the model flags, diffusion_steps), or listed in
+     * {@link #NOT_USED} (a warning names it).
+     */
+    public static final List<String> DD_SAVED_KEYS = List.of(
+            "text_prompts", "image_prompts", "clip_guidance_scale", "tv_scale", "range_scale", "sat_scale",
+            "cutn_batches", "max_frames", "interp_spline", "init_image", "init_scale", "skip_steps", "frames_scale",
+            "frames_skip_steps", "perlin_init", "perlin_mode", "skip_augs", "randomize_class", "clip_denoised",
+            "clamp_grad", "clamp_max", "seed", "fuzzy_prompt", "rand_mag", "eta", "width", "height", "diffusion_model",
+            "use_secondary_model", "steps", "diffusion_steps", "diffusion_sampling_mode", "ViTB32", "ViTB16", "ViTL14",
+            "ViTL14_336px", "RN101", "RN50", "RN50x4", "RN50x16", "RN50x64", "ViTB32_laion2b_e16",
+            "ViTB32_laion400m_e31", "ViTB32_laion400m_32", "ViTB32quickgelu_laion400m_e31",
+            "ViTB32quickgelu_laion400m_e32", "ViTB16_laion400m_e31", "ViTB16_laion400m_e32", "RN50_yffcc15m",
+            "RN50_cc12m", "RN50_quickgelu_yfcc15m", "RN50_quickgelu_cc12m", "RN101_yfcc15m", "RN101_quickgelu_yfcc15m",
+            "cut_overview", "cut_innercut", "cut_ic_pow", "cut_icgray_p", "key_frames", "angle", "zoom",
+            "translation_x", "translation_y", "translation_z", "rotation_3d_x", "rotation_3d_y", "rotation_3d_z",
+            "midas_depth_model", "midas_weight", "near_plane", "far_plane", "fov", "padding_mode", "sampling_mode",
+            "video_init_path", "extract_nth_frame", "video_init_seed_continuity", "turbo_mode", "turbo_steps",
+            "turbo_preroll", "turbo_frame_blend", "use_horizontal_symmetry", "use_vertical_symmetry",
+            "transformation_percent", "video_init_steps", "video_init_clip_guidance_scale", "video_init_tv_scale",
+            "video_init_range_scale", "video_init_sat_scale", "video_init_cutn_batches", "video_init_skip_steps",
+            "video_init_frames_scale", "video_init_frames_skip_steps", "video_init_flow_warp", "video_init_flow_blend",
+            "video_init_check_consistency", "video_init_blend_mode");
+
+    /**
+     * DD's notebook settings that {@code save_settings()} does not write (its {@code args} and parameters), as a DD
+     * user may put them in a settings file. Each is a key of {@link #KEYS}, rewritten by {@link #normalize}
+     * ({@code set_seed}, {@code width_height}), or listed in {@link #NOT_USED}.
+     */
+    public static final List<String> DD_OTHER_KEYS = List.of(
+            "batch_name", "n_batches", "batch_size", "width_height", "intermediate_saves", "intermediates_in_subfolder",
+            "display_rate", "set_seed", "useCPU", "check_model_SHA", "use_checkpoint", "animation_mode", "batchNum",
+            "steps_per_checkpoint", "side_x", "side_y", "timestep_respacing", "start_frame", "calc_frames_skip_steps",
+            "skip_step_ratio", "prompts_series", "image_prompts_series", "angle_series", "zoom_series",
+            "translation_x_series", "translation_y_series", "translation_z_series", "rotation_3d_x_series",
+            "rotation_3d_y_series", "rotation_3d_z_series", "cutn");
+
+    /** The warning's words for a key this engine reads but does not use. */
+    public static final String NOT_USED_TEXT = "not used by this engine";
+
+    /**
+     * Keys of DD's and DiscoArt's settings that this engine reads but does not use, each with the reason (README's
+     * settings reference lists them). A file naming one with a non-null value gets one warning listing them
+     * ({@value #NOT_USED_TEXT}); on the command line ({@code --set}) naming one is an error.
+     */
+    public static final Map<String, String> NOT_USED = notUsed();
+
+    private static Map<String, String> notUsed() {
+        Map<String, String> m = new TreeMap<>();
+        String anim = "DD's animation and video settings (this engine renders still images)";
+        for (String k : List.of("max_frames", "interp_spline", "frames_scale", "frames_skip_steps", "key_frames", "angle",
+                "zoom", "translation_x", "translation_y", "translation_z", "rotation_3d_x", "rotation_3d_y",
+                "rotation_3d_z", "midas_depth_model", "midas_weight", "near_plane", "far_plane", "fov", "padding_mode",
+                "sampling_mode", "extract_nth_frame", "turbo_mode", "turbo_steps", "turbo_preroll", "turbo_frame_blend",
+                "animation_mode", "start_frame", "calc_frames_skip_steps", "skip_step_ratio", "prompts_series",
+                "image_prompts_series", "angle_series", "zoom_series", "translation_x_series", "translation_y_series",
+                "translation_z_series", "rotation_3d_x_series", "rotation_3d_y_series", "rotation_3d_z_series",
+                "video_init_path", "video_init_seed_continuity", "video_init_steps", "video_init_clip_guidance_scale",
+                "video_init_tv_scale", "video_init_range_scale", "video_init_sat_scale", "video_init_cutn_batches",
+                "video_init_skip_steps", "video_init_frames_scale", "video_init_frames_skip_steps",
+                "video_init_flow_warp", "video_init_flow_blend", "video_init_check_consistency",
+                "video_init_blend_mode")) {
+            m.put(k, anim);
+        }
+        m.put("randomize_class", "DD passes it to guided-diffusion, which redraws a class label only for"
+                + " class-conditional models; DD's diffusion models take none (class_cond: false), so it changes nothing");
+        m.put("cutn", "DD computes it and does not use it (its saved settings comment it out)");
+        m.put("batchNum", "the batch number is counted from the files in the run directory, as DD counts it");
+        m.put("steps_per_checkpoint", "derived from intermediate_saves, steps and skip_steps");
+        m.put("side_x", "derived from width_height");
+        m.put("side_y", "derived from width_height");
+        String discoart = "a DiscoArt presentation or service option";
+        for (String k : List.of("gif_fps", "gif_size_ratio", "on_misspelled_token",
+                "name_docarray", "skip_event", "stop_event", "text_clip_on_cpu", "truncate_overlength_prompt",
+                "image_output", "visualize_cuts", "clip_sequential_evaluation")) {
+            m.put(k, discoart);
+        }
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** Keys derived from others (DD saves them): checked against the value they derive from (a warning when they differ). */
     static final Set<String> DERIVED = Set.of("diffusion_steps", "timestep_respacing");
     /** DD's per-model flags for open_clip models, which this engine does not support. */
     static final Set<String> OPEN_CLIP_FLAGS = Set.of(
@@ -81,6 +154,53 @@ public final class SettingsIO {
             "ViTB32quickgelu_laion400m_e32", "ViTB16_laion400m_e31", "ViTB16_laion400m_e32", "RN50_yffcc15m",
             "RN50_cc12m", "RN50_quickgelu_yfcc15m", "RN50_quickgelu_cc12m", "RN101_yfcc15m",
             "RN101_quickgelu_yfcc15m");
+
+    /** Whether {@code key} is one of DD's per-model booleans ({@code ViTB32}, {@code RN50x4}, ...). */
+    public static boolean isModelFlag(String key) {
+        return ClipModelName.OPENAI.containsValue(key) || OPEN_CLIP_FLAGS.contains(key);
+    }
+
+    /**
+     * The CLIP model a DD model flag turns on ({@code value} true), or null for false; a value other than a boolean,
+     * or a flag of a model this engine cannot load, is bad input naming {@code origin} and the flag.
+     */
+    static String modelOfFlag(String origin, String flag, Object value) {
+        if (!(value instanceof Boolean b)) {
+            throw DiscoException.badInput(origin + ": " + flag + ": expected true or false, found " + describe(value));
+        }
+        for (Map.Entry<String, String> e : ClipModelName.OPENAI.entrySet()) {
+            if (e.getValue().equals(flag)) return b ? e.getKey() : null;
+        }
+        if (b) {
+            throw DiscoException.badInput(origin + ": " + flag + ": open_clip models are not supported; known"
+                    + " CLIP models: " + ClipModelName.knownNames());
+        }
+        return null;
+    }
+
+    /**
+     * A DD model flag on the command line ({@code --set ViTL14=true}): adds the model to {@code clip_models} (true) or
+     * removes it (false), whatever spelling the list uses; the list starts from the file's (or the default) models.
+     */
+    static void applyModelFlag(Map<String, Object> m, String flag, Object value) {
+        String model = modelOfFlag("--set", flag, value);
+        List<String> models = new ArrayList<>();
+        Object cur = m.get("clip_models");
+        if (cur instanceof List<?> l) for (Object o : l) models.add(String.valueOf(o));
+        else if (cur instanceof String str) models.add(str);
+        else models.addAll(Settings.DEFAULT_CLIP_MODELS);
+        String target = model;
+        if (target == null) {
+            for (Map.Entry<String, String> e : ClipModelName.OPENAI.entrySet()) {
+                if (e.getValue().equals(flag)) target = e.getKey();
+            }
+        }
+        if (target == null) return; // an open_clip flag set to false: nothing to remove
+        String canon = ClipModelName.resolve(target).canonical();
+        models.removeIf(x -> ClipModelName.isValid(x) && ClipModelName.resolve(x).canonical().equals(canon));
+        if (model != null) models.add(model);
+        m.put("clip_models", models);
+    }
 
     /** Keys whose values are mappings, so the command line may set one entry: {@code KEY.ENTRY}. */
     public static final Set<String> MAPPING_KEYS = Set.of("clip_models_schedules", "clip_modules_schedules",
@@ -107,6 +227,13 @@ public final class SettingsIO {
                 if (entry.isEmpty()) {
                     throw DiscoException.badInput(origin + ": '" + key + "': expected an entry after '" + top + ".'");
                 }
+            } else if (isModelFlag(key)) {
+                return new String[] {key, null};
+            } else if (NOT_USED.containsKey(key) || key.startsWith("video_init_")) {
+                throw DiscoException.badInput(origin + ": '" + key + "': " + NOT_USED_TEXT + " ("
+                        + NOT_USED.getOrDefault(key, NOT_USED.get("video_init_path")) + ")");
+            } else if (key.equals("set_seed")) {
+                throw DiscoException.badInput(origin + ": 'set_seed': DD's seed choice; on the command line use --seed N");
             } else {
                 String near = nearestKey(dot > 0 ? key.substring(0, dot) : key);
                 throw DiscoException.badInput(origin + ": '" + ScheduleExpr.abbreviate(key) + "': unknown settings key"
@@ -239,6 +366,10 @@ public final class SettingsIO {
     public static Map<String, Object> readTree(Path file, boolean strict) {
         String text;
         try {
+            if (file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png")) {
+                return parse(pngSettings(file, Files.readAllBytes(file)), file + " (" + PNG_SETTINGS_KEY + ")", false,
+                        strict);
+            }
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
             String why = e instanceof java.nio.file.NoSuchFileException ? "no such file"
@@ -252,6 +383,39 @@ public final class SettingsIO {
             yaml = true;
         }
         return parse(text, file.toString(), yaml, strict);
+    }
+
+    /** The PNG text chunk in which runs store their resolved settings (see {@code disco.run.Png}). */
+    public static final String PNG_SETTINGS_KEY = "disco-settings";
+
+    /**
+     * The settings JSON a run wrote into a PNG's {@code tEXt} chunk {@value #PNG_SETTINGS_KEY} (Latin-1; runs escape
+     * non-ASCII as {@code \\uXXXX}). A file that is not a PNG, or has no such chunk, is bad input.
+     */
+    static String pngSettings(Path file, byte[] b) {
+        byte[] sig = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+        if (b.length < 8 || !java.util.Arrays.equals(java.util.Arrays.copyOf(b, 8), sig)) {
+            throw DiscoException.badInput(file + ": not a PNG file (expected a .png written by disco run, or a"
+                    + " .json/.yml/.txt settings file)");
+        }
+        int at = 8;
+        while (at + 12 <= b.length) {
+            long len = ((b[at] & 0xffL) << 24) | ((b[at + 1] & 0xff) << 16) | ((b[at + 2] & 0xff) << 8) | (b[at + 3] & 0xff);
+            String type = new String(b, at + 4, 4, StandardCharsets.ISO_8859_1);
+            if (len > b.length - at - 12) break;
+            if (type.equals("tEXt")) {
+                int start = at + 8, end = start + (int) len, nul = start;
+                while (nul < end && b[nul] != 0) nul++;
+                String key = new String(b, start, nul - start, StandardCharsets.ISO_8859_1);
+                if (key.equals(PNG_SETTINGS_KEY) && nul < end) {
+                    return new String(b, nul + 1, end - nul - 1, StandardCharsets.ISO_8859_1);
+                }
+            }
+            if (type.equals("IEND")) break;
+            at += 12 + (int) len;
+        }
+        throw DiscoException.badInput(file + ": no " + PNG_SETTINGS_KEY + " text chunk (expected a PNG written by disco"
+                + " run, which stores its settings there)");
     }
 
     /**
@@ -285,24 +449,11 @@ public final class SettingsIO {
         // DD's per-model flags
         List<String> flagged = new ArrayList<>();
         boolean anyFlag = false;
-        for (Map.Entry<String, String> e : ClipModelName.OPENAI.entrySet()) {
-            String flag = e.getValue();
-            if (!m.containsKey(flag)) continue;
+        for (String flag : new ArrayList<>(m.keySet())) {
+            if (!isModelFlag(flag)) continue;
             anyFlag = true;
-            Object v = m.remove(flag);
-            if (!(v instanceof Boolean)) {
-                throw DiscoException.badInput(label + ": " + flag + ": expected true or false, found " + describe(v));
-            }
-            if ((Boolean) v) flagged.add(e.getKey());
-        }
-        for (String flag : new TreeSet<>(OPEN_CLIP_FLAGS)) {
-            if (!m.containsKey(flag)) continue;
-            anyFlag = true;
-            Object v = m.remove(flag);
-            if (Boolean.TRUE.equals(v)) {
-                throw DiscoException.badInput(label + ": " + flag + ": open_clip models are not supported; known"
-                        + " CLIP models: " + ClipModelName.knownNames());
-            }
+            String model = modelOfFlag(label, flag, m.remove(flag));
+            if (model != null) flagged.add(model);
         }
         if (anyFlag) {
             if (m.containsKey("clip_models") && m.get("clip_models") != null) {
@@ -311,35 +462,67 @@ public final class SettingsIO {
                 m.put("clip_models", flagged);
             }
         }
+        // DD's set_seed: 'random_seed' or a number (as text); DD saves the seed it used as `seed`, which wins
+        if (m.containsKey("set_seed")) {
+            Object ss = m.remove("set_seed");
+            String text = ss == null ? "random_seed" : String.valueOf(ss).strip();
+            Object seed = null;
+            if (!text.equals("random_seed")) {
+                try {
+                    seed = Long.parseLong(text);
+                } catch (NumberFormatException e) {
+                    throw DiscoException.badInput(label + ": set_seed: expected 'random_seed' or an integer, found "
+                            + describe(ss));
+                }
+            }
+            if (m.get("seed") != null) {
+                if (seed != null && !String.valueOf(m.get("seed")).equals(String.valueOf(seed))) {
+                    warnings.add(label + ": set_seed " + seed + " ignored: seed " + m.get("seed") + " is set (DD saves"
+                            + " the seed it used as seed)");
+                }
+            } else if (seed != null) {
+                m.put("seed", seed);
+            }
+        }
         // DD's frame-keyed prompts: {"0": [...], "100": [...]} -> the prompts of frame 0 (DD's bfill)
         Object tp = m.get("text_prompts");
         if (tp instanceof Map<?, ?> frames && !PromptsV1.isV1(tp)) {
-            TreeMap<Integer, Object> byFrame = new TreeMap<>();
-            for (Map.Entry<?, ?> e : frames.entrySet()) {
-                int frame;
-                try {
-                    frame = Integer.parseInt(String.valueOf(e.getKey()).strip());
-                } catch (NumberFormatException ex) {
-                    throw DiscoException.badInput(label + ": text_prompts: expected frame numbers as keys, found '"
-                            + e.getKey() + "'");
-                }
-                byFrame.put(frame, e.getValue());
-            }
-            if (byFrame.isEmpty()) {
+            Object first = firstFrame(frames, label, "text_prompts", warnings);
+            if (first == null) {
                 throw DiscoException.badInput(label + ": text_prompts: expected prompts, found an empty mapping");
             }
-            if (byFrame.size() > 1) {
-                warnings.add(label + ": text_prompts: using the prompts of frame " + byFrame.firstKey()
-                        + " (this engine renders still images); frames " + byFrame.keySet().stream().skip(1).toList()
-                        + " ignored");
-            }
-            m.put("text_prompts", byFrame.firstEntry().getValue());
+            m.put("text_prompts", first);
         }
+        // DD's image_prompts: frame-keyed like text_prompts ({} when unused), or a plain list
         Object ip = m.get("image_prompts");
-        if (ip instanceof Map<?, ?> im && !im.isEmpty() || ip instanceof List<?> il && !il.isEmpty()) {
-            warnings.add(label + ": image_prompts are not supported yet and are ignored");
+        if (ip instanceof Map<?, ?> frames) {
+            Object first = firstFrame(frames, label, "image_prompts", warnings);
+            if (first == null) m.remove("image_prompts");
+            else m.put("image_prompts", first);
         }
         return m;
+    }
+
+    /** DD's frame-keyed prompts ({@code {"0": [...], "100": [...]}}): the first frame's (DD's bfill), or null when empty. */
+    private static Object firstFrame(Map<?, ?> frames, String label, String key, List<String> warnings) {
+        TreeMap<Integer, Object> byFrame = new TreeMap<>();
+        for (Map.Entry<?, ?> e : frames.entrySet()) {
+            int frame;
+            try {
+                frame = Integer.parseInt(String.valueOf(e.getKey()).strip());
+            } catch (NumberFormatException ex) {
+                throw DiscoException.badInput(label + ": " + key + ": expected frame numbers as keys, found '"
+                        + e.getKey() + "'");
+            }
+            byFrame.put(frame, e.getValue());
+        }
+        if (byFrame.isEmpty()) return null;
+        if (byFrame.size() > 1) {
+            warnings.add(label + ": " + key + ": using the prompts of frame " + byFrame.firstKey()
+                    + " (this engine renders still images); frames " + byFrame.keySet().stream().skip(1).toList()
+                    + " ignored");
+        }
+        return byFrame.firstEntry().getValue();
     }
 
     /**
@@ -363,7 +546,7 @@ public final class SettingsIO {
         m = applyCutPresets(m, label, origins, warnings);
         for (String k : m.keySet()) {
             if (KEYS.contains(k) || PRESET_KEYS.contains(k) || DERIVED.contains(k) || k.startsWith("_")) continue;
-            if (IGNORED.contains(k) || k.startsWith("video_init_")) {
+            if (NOT_USED.containsKey(k) || k.startsWith("video_init_")) {
                 if (m.get(k) != null) ignored.add(k); // DiscoArt lists unused options as null: nothing to report
             } else {
                 unknown.add(k);
@@ -373,11 +556,13 @@ public final class SettingsIO {
             warnings.add(label + ": unknown keys ignored (misspelled?): " + String.join(", ", unknown));
         }
         if (!ignored.isEmpty()) {
-            warnings.add(label + ": keys this engine does not use, ignored: " + String.join(", ", ignored));
+            warnings.add(label + ": " + NOT_USED_TEXT + ", ignored: " + String.join(", ", ignored)
+                    + " (README.md, Settings reference, says why)");
         }
         Reader r = new Reader(m, label, origins);
         PromptsV1 v1 = r.promptsV1(warnings);
         int[] wh = r.widthHeight(d, warnings);
+        derivedKeys(m, label, r.integer("steps", d.steps()), warnings);
         EnumMap<Scheduled, String> sched = new EnumMap<>(Scheduled.class);
         for (Scheduled s : Scheduled.values()) sched.put(s, r.schedule(s.key(), d.scheduleSource(s)));
         Map<String, String> modelSchedules = r.modelSchedules();
@@ -389,6 +574,7 @@ public final class SettingsIO {
         try {
             return new Settings(
                     v1 != null ? List.of() : r.prompts(d.textPrompts()),
+                    r.stringList("image_prompts", d.imagePrompts()),
                     r.stringList("clip_models", d.clipModels()),
                     modelSchedules,
                     sched,
@@ -416,7 +602,13 @@ public final class SettingsIO {
                     r.string("batch_name", d.batchName(), true),
                     v1,
                     r.bool("fuzzy_prompt", d.fuzzyPrompt()),
-                    r.number("rand_mag", d.randMag()));
+                    r.number("rand_mag", d.randMag()),
+
+                    r.boolOrNull("useCPU"),
+                    r.bool("check_model_SHA", d.checkModelSha()),
+                    r.bool("intermediates_in_subfolder", d.intermediatesInSubfolder()),
+                    r.integerOrNull("display_rate"),
+                    r.boolOrNull("use_checkpoint"));
         } catch (IllegalArgumentException e) {
             String msg = e.getMessage();
             int colon = msg.indexOf(':');
@@ -474,10 +666,32 @@ public final class SettingsIO {
         return m;
     }
 
+    /**
+     * DD's derived keys, which this engine computes itself: {@code diffusion_steps} is {@code (1000 // steps) * steps}
+     * (just {@code steps} from 1000 up) and {@code timestep_respacing} is {@code ddim<steps>}; a file whose value
+     * differs gets a warning saying which value is used.
+     */
+    private static void derivedKeys(Map<String, Object> m, String label, int steps, List<String> warnings) {
+        Object ds = m.get("diffusion_steps");
+        long want = steps < 1000 ? (1000L / Math.max(steps, 1)) * steps : steps;
+        if (ds instanceof Number n && n.doubleValue() != want) {
+            warnings.add(label + ": diffusion_steps: " + ds + " is not what DD derives from steps " + steps + "; using "
+                    + want + " ((1000 // steps) * steps)");
+        } else if (ds != null && !(ds instanceof Number)) {
+            warnings.add(label + ": diffusion_steps: expected a number, found " + describe(ds) + "; using " + want);
+        }
+        Object tr = m.get("timestep_respacing");
+        if (tr != null && !String.valueOf(tr).equals("ddim" + steps)) {
+            warnings.add(label + ": timestep_respacing: '" + ScheduleExpr.abbreviate(String.valueOf(tr)) + "' ignored;"
+                    + " DD respaces with ddim" + steps + " (from steps)");
+        }
+    }
+
     /** The settings as a map with DiscoArt keys (what {@link #toJson} prints; loads back to equal settings). */
     public static Map<String, Object> toMap(Settings s) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("text_prompts", s.promptsV1() != null ? s.promptsV1().toValue() : s.textPrompts());
+        m.put("image_prompts", s.imagePrompts());
         m.put("clip_models", s.clipModels());
         m.put("clip_models_schedules", s.clipModelsSchedules());
         m.put("steps", s.steps());
@@ -511,6 +725,11 @@ public final class SettingsIO {
         m.put("batch_name", s.batchName());
         m.put("fuzzy_prompt", s.fuzzyPrompt());
         m.put("rand_mag", s.randMag());
+        m.put("useCPU", s.useCpu());
+        m.put("check_model_SHA", s.checkModelSha());
+        m.put("intermediates_in_subfolder", s.intermediatesInSubfolder());
+        m.put("display_rate", s.displayRate());
+        m.put("use_checkpoint", s.useCheckpoint());
         return m;
     }
 
@@ -613,6 +832,14 @@ public final class SettingsIO {
             if (v == null) return def;
             if (v instanceof Number n && !(v instanceof BigInteger)) return n.doubleValue();
             throw bad(key, "a number", v);
+        }
+
+        Boolean boolOrNull(String key) {
+            return m.get(key) == null ? null : bool(key, false);
+        }
+
+        Integer integerOrNull(String key) {
+            return m.get(key) == null ? null : integer(key, 0);
         }
 
         boolean bool(String key, boolean def) {

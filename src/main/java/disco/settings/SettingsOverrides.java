@@ -82,9 +82,14 @@ public record SettingsOverrides(List<String> prompts, List<String> clipModels, M
         Set<String> keys = new LinkedHashSet<>();
         // clip_models_schedules.MODEL=EXPR is --schedule MODEL=EXPR (merged below, --schedule last)
         Map<String, String> modelSchedules = new LinkedHashMap<>();
+        Map<String, Object> modelFlags = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : set.entrySet()) {
             String[] k = SettingsIO.commandLineKey("--set", e.getKey());
             String key = k[0];
+            if (SettingsIO.isModelFlag(key)) {
+                modelFlags.put(key, yaml(e.getValue())); // applied after --clip-model, below
+                continue;
+            }
             if (k[1] != null && key.equals("clip_models_schedules")) {
                 modelSchedules.put(k[1], e.getValue());
                 continue;
@@ -127,6 +132,11 @@ public record SettingsOverrides(List<String> prompts, List<String> clipModels, M
                 }
                 m.put("clip_models_schedules", kept);
             }
+        }
+        // DD's model flags (--set ViTL14=true) add or remove one model of the list in force
+        for (Map.Entry<String, Object> e : modelFlags.entrySet()) {
+            SettingsIO.applyModelFlag(m, e.getKey(), e.getValue());
+            keys.add("clip_models");
         }
         if (!modelSchedules.isEmpty()) {
             Map<String, Object> merged = new LinkedHashMap<>();

@@ -279,6 +279,17 @@ class BadInputTest {
                 "batch_name=../../escape", "--out", o));
         c.add(new Case("run: init_image not an image", 2, p("junk.png"), "run", "--settings", p("demo.json"), "--set",
                 "init_image=" + p("junk.png"), "--out", o));
+        c.add(new Case("run: image prompt file missing", 2, List.of("image prompt not found", p("nothere.png")), "run",
+                "--settings", p("demo.json"), "--set", "skip_augs=true", "--set", "image_prompts=['" + p("nothere.png")
+                + ":2']", "--out", o));
+        c.add(new Case("run: image prompt not an image", 2, List.of("image prompt", p("junk.png")), "run",
+                "--settings", p("demo.json"), "--set", "skip_augs=true", "--set", "image_prompts=['" + p("junk.png")
+                + "']", "--out", o));
+        c.add(new Case("run: image prompt without skip_augs", 2, List.of("image_prompts", "skip_augs"), "run",
+                "--settings", p("demo.json"), "--set", "image_prompts=['" + p("junk.png") + "']", "--out", o));
+        c.add(new Case("run: image prompt URL", 2, List.of("image_prompts", "local image files"), "run",
+                "--settings", p("demo.json"), "--set", "skip_augs=true", "--set",
+                "image_prompts=['https://example.com/a.png:1']", "--out", o));
         c.add(new Case("run: model file missing", 2, List.of("missing model file", "disco models fetch"), "run", "--model-dir",
                 p("models"), "--out", o));
         c.add(new Case("run: a batch too large", 2, List.of("width_height", "batch_size", "too large"), "run", "--settings",

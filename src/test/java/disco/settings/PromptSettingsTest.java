@@ -120,6 +120,10 @@ class PromptSettingsTest {
         assertTrue(m.contains("text_prompts: prompts: expected a non-empty list"), m);
         m = bad(write("f.yml", "text_prompts: {version: '1', prompts: [{text: a}]}\nfuzzy_prompt: true\n"), null);
         assertTrue(m.contains("fuzzy_prompt:"), m);
+        m = bad(write("h.yml", "text_prompts: [a]\nimage_prompts: ['x.png']\nskip_augs: true\nfuzzy_prompt: true\n"), null);
+        assertTrue(m.contains("fuzzy_prompt:") && m.contains("image_prompts"), m);
+        m = bad(write("i.yml", "text_prompts: {version: '1', prompts: [{text: a}]}\nimage_prompts: ['x.png']\nskip_augs: true\n"), null);
+        assertTrue(m.contains("image_prompts:") && m.contains("version-1"), m);
         // weights that sum to 0 are fine here: DiscoArt normalises by the L2 norm
         SettingsIO.load(write("g.yml", "text_prompts: {version: '1', prompts: [{text: 'a:1'}, {text: 'b:-1'}]}\n"), null);
     }
