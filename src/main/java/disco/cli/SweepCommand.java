@@ -75,6 +75,15 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--shard", paramLabel = "I/N", description = "run part I of N of the sweep (whole prefix groups)")
     String shard;
 
+    @Option(names = "--only", paramLabel = "RUN|EXPR",
+            description = "execute only these runs: names (comma-separated) or a constraint on the variables as --where"
+                    + " takes it (repeatable); e.g. finish chosen previews. The report still shows the whole sweep")
+    List<String> only = new ArrayList<>();
+
+    @Option(names = "--force", description = "recompute the runs from the start even where final images or"
+            + " checkpoints exist, overwriting them")
+    boolean force;
+
     @Option(names = "--collect", description = "build the contact sheets and index.html from the runs' files in --out (after shards)")
     boolean collect;
 
@@ -110,6 +119,10 @@ public final class SweepCommand implements Callable<Integer> {
         for (String w : def.warnings()) System.err.println("disco: warning: " + w);
         PrefixTree full = PrefixTree.of(runs, r -> stop == null ? r.stepsRun() : stop.stepsFor(r.stepsRun()));
         List<PrefixTree.Trajectory> mine = sh[1] == 1 ? full.trajectories() : full.shard(sh[0], sh[1]);
+        if (!only.isEmpty()) {
+            java.util.Set<SweepRun> chosen = new java.util.HashSet<>(disco.sweep.RunSelection.select(runs, only));
+            mine = mine.stream().filter(t -> chosen.contains(t.run())).toList();
+        }
         if (dryRun) {
             printDryRun(System.out, def, runs, full, mine, sh);
             return ExitCodes.OK;
@@ -130,8 +143,14 @@ public final class SweepCommand implements Callable<Integer> {
         state.bind(SweepDef.digest(runs), seed);
         Device device = RunSupport.device(exec.device);
         Networks nets = new Networks(exec, device);
-        SweepExecutor ex = new SweepExecutor(out, nets::engine, System.err).stopAt(stop)
-                .forkMemory(Math.max(0, forkMemoryMb) << 20);
+        boolean report = sh[1] == 1;
+        // the report is written at the start and after every finished run, so a browser shows the sweep filling in
+        if (report) writeReport(def, runs, full, true);
+        SweepExecutor ex = new SweepExecutor(out, nets::engine, System.err).stopAt(stop).force(force)
+                .forkMemory(Math.max(0, forkMemoryMb) << 20)
+                .onRunFinished(r -> {
+                    if (report) writeReport(def, runs, full, true);
+                });
         SweepExecutor.Result res = ex.execute(mine, state);
         System.err.printf(Locale.ROOT, "disco: sweep: %d steps executed for %d trajectories (%d independent, ratio %.3f); %d already finished%n",
                 res.executedSteps(), res.trajectoriesRun(), res.independentSteps(),
@@ -139,12 +158,8 @@ public final class SweepCommand implements Callable<Integer> {
         java.util.Set<SweepRun> ran = new java.util.LinkedHashSet<>();
         for (PrefixTree.Trajectory t : mine) ran.add(t.run());
         for (SweepRun r : ran) System.out.println(out.resolve(r.name()));
-        if (sh[1] == 1) {
-            try {
-                for (Path f : disco.sweep.SweepReport.write(out, def, runs, full)) System.out.println(f);
-            } catch (java.io.IOException e) {
-                throw new DiscoException(ExitCodes.IO_ERROR, out + ": cannot write the sweep report (" + e.getMessage() + ")", e);
-            }
+        if (report) {
+            for (Path f : writeReport(def, runs, full, false)) System.out.println(f);
         } else {
             System.err.println("disco: sweep: shard " + sh[0] + "/" + sh[1] + " done; when every shard is, build the"
                     + " contact sheet and index with the same sweep and --collect");
@@ -186,6 +201,15 @@ public final class SweepCommand implements Callable<Integer> {
             PerfOptions perf = exec.perf.options(s, device, warnings);
             for (String w : warnings) System.err.println("disco: warning: " + w);
             return Pipeline.forSettings(s, n, perf, device, msg -> System.err.println("disco: warning: " + msg));
+        }
+    }
+
+    /** The contact sheets and index.html; {@code live}: the sweep is still running (the page reloads itself). */
+    private List<Path> writeReport(SweepDef def, List<SweepRun> runs, PrefixTree full, boolean live) {
+        try {
+            return disco.sweep.SweepReport.write(out, def, runs, full, live);
+        } catch (java.io.IOException e) {
+            throw new DiscoException(ExitCodes.IO_ERROR, out + ": cannot write the sweep report (" + e.getMessage() + ")", e);
         }
     }
 

@@ -45,6 +45,14 @@ public final class SweepReport {
 
     /** Writes the contact sheet(s) and index.html into {@code out}; returns the files written. */
     public static List<Path> write(Path out, SweepDef def, List<SweepRun> runs, PrefixTree tree) throws IOException {
+        return write(out, def, runs, tree, false);
+    }
+
+    /**
+     * As {@link #write(Path, SweepDef, List, PrefixTree)}; {@code live}: the sweep is still running, and the page
+     * reloads itself every few seconds to show the runs as they finish.
+     */
+    public static List<Path> write(Path out, SweepDef def, List<SweepRun> runs, PrefixTree tree, boolean live) throws IOException {
         List<String> axesRC = def.contactAxes();
         Axis rowAxis = axesRC.size() > 0 ? def.axis(axesRC.get(0)) : null;
         Axis colAxis = axesRC.size() > 1 ? def.axis(axesRC.get(1)) : null;
@@ -76,7 +84,7 @@ public final class SweepReport {
             written.add(f);
         }
         Path index = out.resolve("index.html");
-        AtomicFiles.writeString(index, html(out, def, runs, rowAxis, colAxis, sheets, tree));
+        AtomicFiles.writeString(index, html(out, def, runs, rowAxis, colAxis, sheets, tree, live));
         written.add(index);
         return written;
     }
@@ -240,9 +248,11 @@ public final class SweepReport {
     }
 
     private static String html(Path out, SweepDef def, List<SweepRun> runs, Axis rowAxis, Axis colAxis, List<Sheet> sheets,
-                               PrefixTree tree) {
+                               PrefixTree tree, boolean live) {
         StringBuilder sb = new StringBuilder();
-        sb.append("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>disco sweep</title>\n<style>\n")
+        sb.append("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>disco sweep</title>\n");
+        if (live) sb.append("<meta http-equiv=\"refresh\" content=\"10\">\n");
+        sb.append("<style>\n")
                 .append("body{font-family:sans-serif;margin:16px} table{border-collapse:collapse} ")
                 .append("td,th{border:1px solid #ccc;padding:4px;vertical-align:top} th{background:#f4f4f4} ")
                 .append("td.blank{background:#fafafa} .strip img{height:32px;margin-right:1px} ")
