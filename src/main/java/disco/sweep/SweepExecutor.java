@@ -266,11 +266,14 @@ public final class SweepExecutor {
         long t0 = System.nanoTime();
         StepOutput o;
         List<RgbImage> images = null;
+        disco.run.X0Stats x0;
         sink(rep.run()).engine().beforeStep(j);
         try (PointerScope scope = new PointerScope()) {
             o = sampler.step(in);
             try {
-                if (needsImages(node)) images = RunSteps.images(o, s);
+                float[] v = disco.torch.Tensors.toFloats(o.predXstart());
+                x0 = disco.run.X0Stats.of(v, s.width(), s.height());
+                if (needsImages(node)) images = RunSteps.images(v, s);
             } finally {
                 o.close();
             }
@@ -295,7 +298,7 @@ public final class SweepExecutor {
         for (PrefixTree.Trajectory t : node.through) {
             boolean stop = j == t.steps() - 1 && t.steps() < t.run().stepsRun();
             if (stop && arrays == null) arrays = RunSteps.toArrays(next);
-            sink(t.run()).step(t, j, o, images, ms, stop ? next : null, arrays);
+            sink(t.run()).step(t, j, o, images, ms, x0, stop ? next : null, arrays);
         }
         for (PrefixTree.Trajectory t : node.ending) finishTrajectory(t);
         return next;
@@ -446,7 +449,10 @@ public final class SweepExecutor {
         }
 
         RunWriter writer() {
-            if (writer == null) writer = new RunWriter(outs, run.settings(), run.plan(), engine().options());
+            if (writer == null) {
+                writer = new RunWriter(outs, run.settings(), run.plan(), engine().options())
+                        .warnings(m -> err.println("disco: warning: sweep: " + run.name() + ": " + m));
+            }
             return writer;
         }
 
@@ -474,10 +480,10 @@ public final class SweepExecutor {
             writer().beginBatch(b, from);
         }
 
-        void step(PrefixTree.Trajectory t, int j, StepOutput o, List<RgbImage> images, double ms, SamplerState stopState,
-                  Map<String, Npy.Array> stopArrays) {
+        void step(PrefixTree.Trajectory t, int j, StepOutput o, List<RgbImage> images, double ms, disco.run.X0Stats x0,
+                  SamplerState stopState, Map<String, Npy.Array> stopArrays) {
             int b = t.batch();
-            writer().step(b, j, o, images, ms);
+            writer().step(b, j, o, images, ms, x0);
             if (j == run.stepsRun() - 1) {
                 state.put(t.id(), new SweepState.Entry("done", j + 1, null));
             } else if (stopState != null) {
