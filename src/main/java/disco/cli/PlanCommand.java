@@ -51,13 +51,14 @@ public final class PlanCommand implements Callable<Integer> {
             } catch (JsonProcessingException e) {
                 throw new IllegalStateException(e);
             }
-            printSummary(plan, err);
+            printSummary(plan, s, err);
         } else {
             printTable(plan, out);
-            printSummary(plan, out);
+            printSummary(plan, s, out);
         }
         String warning = plan.unguidedWarning();
         if (warning != null) err.println("disco: warning: " + warning);
+        for (String w : plan.scheduleWarnings()) err.println("disco: warning: " + w);
         out.flush();
         err.flush();
         return ExitCodes.OK;
@@ -84,7 +85,7 @@ public final class PlanCommand implements Callable<Integer> {
         }
     }
 
-    private static void printSummary(StepPlan plan, PrintWriter out) {
+    private static void printSummary(StepPlan plan, Settings s, PrintWriter out) {
         out.println("# models (" + plan.size() + " executed steps)");
         for (StepPlan.ModelSummary m : plan.summaries()) {
             if (m.stepsOn() == 0) {
@@ -95,6 +96,12 @@ public final class PlanCommand implements Callable<Integer> {
                         m.lastStep(), plan.step(m.lastStep()).schedIndex());
             }
         }
+        java.util.Map<String, Long> images = plan.clipImages(s.batchSize(), "plms".equals(s.diffusionSamplingMode()));
+        StringBuilder sb = new StringBuilder();
+        images.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(v * s.nBatches()));
+        out.printf("# cost: %d executed steps (%d per batch x %d batch%s); CLIP images encoded: %s%n",
+                (long) plan.size() * s.nBatches(), plan.size(), s.nBatches(), s.nBatches() == 1 ? "" : "es",
+                sb.length() == 0 ? "none" : sb);
     }
 
     private static String num(double v) {

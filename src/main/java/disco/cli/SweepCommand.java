@@ -279,6 +279,7 @@ public final class SweepCommand implements Callable<Integer> {
                     r.settings().nBatches() == 1 ? "" : "es", models);
             String w = r.plan().unguidedWarning();
             if (w != null) o.println("  warning: " + w);
+            for (String sw : r.plan().scheduleWarnings()) o.println("  warning: " + sw);
         }
         PrefixTree tree = sh[1] == 1 ? full : PrefixTree.ofTrajectories(mine);
         if (sh[1] > 1) {
@@ -288,5 +289,13 @@ public final class SweepCommand implements Callable<Integer> {
         long exec = tree.executedSteps(), indep = tree.independentSteps();
         o.printf(Locale.ROOT, "# steps: %d executed as a tree vs %d independent (ratio %.3f; %d forks, %d prefix groups)%n",
                 exec, indep, indep == 0 ? 0.0 : (double) exec / indep, tree.forks(), tree.groups().size());
+        o.printf("# CLIP images encoded: %s as a tree (%s independent)%n",
+                disco.sweep.SweepCost.format(disco.sweep.SweepCost.clipImages(tree)),
+                disco.sweep.SweepCost.format(disco.sweep.SweepCost.clipImagesIndependent(tree)));
+        for (List<SweepRun> g : disco.sweep.Duplicates.groups(runs)) {
+            if (!ran.contains(g.get(0))) continue;
+            o.println("# same run: " + String.join(" = ", g.stream().map(SweepRun::name).toList())
+                    + " (identical executed plans: computed once)");
+        }
     }
 }

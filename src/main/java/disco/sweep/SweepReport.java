@@ -271,7 +271,7 @@ public final class SweepReport {
             + "td,th{border:1px solid #ccc;padding:4px;vertical-align:top} th{background:#f4f4f4} "
             + "td.blank{background:#fafafa} .strip img{height:32px;margin-right:1px} "
             + ".name{font-size:11px;color:#555} .legend span{margin-right:12px} .missing{width:" + THUMB
-            + "px;height:48px;background:#eee;font-size:11px} .dup{font-size:11px;color:#6a1b9a} "
+            + "px;height:48px;background:#eee;font-size:11px} .dup{font-size:11px;color:#6a1b9a;max-width:" + THUMB + "px} "
             + ".collapse{font-size:11px;color:#fff;background:#c00;padding:1px 3px} .variant{font-size:11px;margin-top:4px} "
             + ".variant img{width:96px;display:block} svg.chart{display:block;margin-top:2px} .status{font-size:11px;color:#555}";
 
