@@ -281,7 +281,7 @@ public final class SweepCommand implements Callable<Integer> {
             if (w != null) o.println("  warning: " + w);
             for (String sw : r.plan().scheduleWarnings()) o.println("  warning: " + sw);
         }
-        PrefixTree tree = sh[1] == 1 ? full : PrefixTree.ofTrajectories(mine);
+        PrefixTree tree = mine.size() == full.trajectories().size() ? full : PrefixTree.ofTrajectories(mine);
         if (sh[1] > 1) {
             o.printf("# shard %d/%d: %d of %d runs, %d of %d prefix groups%n", sh[0], sh[1], ran.size(), runs.size(),
                     PrefixTree.ofTrajectories(mine).groups().size(), full.groups().size());

@@ -99,7 +99,11 @@ class SweepPreviewTest {
 
         // the same sweep without --stop-at: exactly the steps from k on, shared as in the straight-through tree
         AtomicInteger n2 = new AtomicInteger();
-        SweepExecutor.Result res = counting(out, n2).execute(full.trajectories(), SweepState.open(out.resolve("sweep.json")));
+        List<String> reported = new ArrayList<>();
+        SweepExecutor.Result res = counting(out, n2).onRunFinished(r -> reported.add(r.name()))
+                .execute(full.trajectories(), SweepState.open(out.resolve("sweep.json")));
+        // the report is refreshed once per finished run
+        assertEquals(runs.stream().map(SweepRun::name).sorted().toList(), reported.stream().sorted().toList());
         assertEquals(nodesFrom(full, k), n2.get());
         assertEquals(full.executedSteps() - pt.executedSteps(), n2.get());
         assertEquals(n2.get(), res.executedSteps());
