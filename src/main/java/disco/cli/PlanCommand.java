@@ -34,8 +34,18 @@ public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print the plan as a JSON list of steps (summary and warnings on stderr)")
     boolean json;
 
+    @Option(names = "--estimate", arity = "0..1", paramLabel = "cpu|cuda", fallbackValue = "cpu",
+            description = "load the networks (from --model-dir) on this device and print the memory estimate of the"
+                    + " run's largest step, as `disco run --dry-run` does (default device: cpu)")
+    String estimate;
+
+    @Option(names = "--model-dir", paramLabel = "DIR",
+            description = "with --estimate: the model directory (default: $DISCO_MODELS, else ~/.cache/disco/models)")
+    java.nio.file.Path modelDir;
+
     @Override
     public Integer call() {
+        if (modelDir != null && estimate == null) throw DiscoException.badInput("--model-dir: expected together with --estimate");
         Settings s = options.load().settings();
         StepPlan plan;
         try {
@@ -59,6 +69,20 @@ public final class PlanCommand implements Callable<Integer> {
         String warning = plan.unguidedWarning();
         if (warning != null) err.println("disco: warning: " + warning);
         for (String w : plan.scheduleWarnings()) err.println("disco: warning: " + w);
+        if (estimate != null) {
+            // the run's options with their defaults (picocli applies them), on the chosen device and model directory
+            RunSupport.ExecOptions o = new RunSupport.ExecOptions();
+            new picocli.CommandLine(o).parseArgs("--device", estimate);
+            o.modelDir = modelDir;
+            org.bytedeco.pytorch.Device device = RunSupport.device(estimate);
+            try (disco.run.Pipeline p = RunSupport.engine(s, o, device)) {
+                disco.run.MemoryEstimate.Inputs in = disco.run.MemoryEstimate.inputs(p);
+                for (String line : disco.run.MemoryEstimate.describe(in, disco.run.MemoryEstimate.estimate(in, p.clipBatch()), null,
+                        disco.run.MemoryEstimate.availableBytes(device))) {
+                    (json ? err : out).println(line);
+                }
+            }
+        }
         out.flush();
         err.flush();
         return ExitCodes.OK;

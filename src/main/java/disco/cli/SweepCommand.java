@@ -72,6 +72,10 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "print the runs, their coverage warnings and the executed vs independent steps; run nothing")
     boolean dryRun;
 
+    @Option(names = "--estimate", description = "with --dry-run: load the networks (as the sweep would, on --device"
+            + " with the performance flags) and print the memory estimate of the sweep's largest step")
+    boolean estimate;
+
     @Option(names = "--shard", paramLabel = "I/N", description = "run part I of N of the sweep (whole prefix groups)")
     String shard;
 
@@ -96,6 +100,7 @@ public final class SweepCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (estimate && !dryRun) throw DiscoException.badInput("--estimate: expected together with --dry-run");
         SweepDef def = definition();
         int[] sh = shard == null ? new int[] {1, 1} : parseShard(shard);
         StopAt stop = RunSupport.stopAt(exec);
@@ -125,6 +130,11 @@ public final class SweepCommand implements Callable<Integer> {
         }
         if (dryRun) {
             printDryRun(System.out, def, runs, full, mine, sh);
+            if (estimate) {
+                java.util.Set<SweepRun> ran = new java.util.LinkedHashSet<>();
+                for (PrefixTree.Trajectory t : mine) ran.add(t.run());
+                for (String line : memoryEstimate(new ArrayList<>(ran))) System.out.println(line);
+            }
             return ExitCodes.OK;
         }
         if (collect) {
@@ -185,9 +195,13 @@ public final class SweepCommand implements Callable<Integer> {
             this.device = device;
         }
 
-        Engine engine(Settings s) {
-            String key = s.diffusionModel() + "|" + s.diffusionModelConfig() + "|" + s.clipModels() + "|"
+        static String key(Settings s) {
+            return s.diffusionModel() + "|" + s.diffusionModelConfig() + "|" + s.clipModels() + "|"
                     + Pipeline.needsSecondary(StepPlan.of(s));
+        }
+
+        Engine engine(Settings s) {
+            String key = key(s);
             Pipeline.Networks n = loaded.computeIfAbsent(key, k -> {
                 Pipeline.Networks nn = ModelLoader.load(s, ModelDir.resolve(exec.modelDir), Registry.builtin());
                 if (!device.is_cpu()) {
@@ -202,6 +216,38 @@ public final class SweepCommand implements Callable<Integer> {
             for (String w : warnings) System.err.println("disco: warning: " + w);
             return Pipeline.forSettings(s, n, perf, device, msg -> System.err.println("disco: warning: " + msg));
         }
+    }
+
+    /**
+     * The memory estimate of the engine's memory report ({@link disco.run.MemoryEstimate}) for the largest step of
+     * any of the runs: the networks are loaded once per set, as the sweep loads them.
+     */
+    private List<String> memoryEstimate(List<SweepRun> runs) {
+        disco.run.MemoryEstimate.recordBaseline();
+        Device device = RunSupport.device(exec.device);
+        Networks nets = new Networks(exec, device);
+        java.util.Map<String, Pipeline> pipelines = new java.util.LinkedHashMap<>();
+        disco.run.MemoryEstimate.Inputs worstIn = null;
+        disco.run.MemoryEstimate.Report worst = null;
+        String worstRun = null;
+        try {
+            for (SweepRun r : runs) {
+                Settings s = r.settings();
+                String key = Networks.key(s) + "|" + s.width() + "x" + s.height() + "|" + s.batchSize();
+                Pipeline p = pipelines.computeIfAbsent(key, k -> (Pipeline) nets.engine(s));
+                disco.run.MemoryEstimate.Inputs in = disco.run.MemoryEstimate.withPlan(disco.run.MemoryEstimate.inputs(p), r.plan());
+                disco.run.MemoryEstimate.Report rep = disco.run.MemoryEstimate.estimate(in, p.clipBatch());
+                if (worst == null || rep.peak().total() > worst.peak().total()) {
+                    worst = rep;
+                    worstIn = in;
+                    worstRun = r.name();
+                }
+            }
+        } finally {
+            pipelines.values().forEach(Pipeline::close);
+        }
+        return disco.run.MemoryEstimate.describe(worstIn, worst, "run " + worstRun,
+                disco.run.MemoryEstimate.availableBytes(device));
     }
 
     /** The contact sheets and index.html; {@code live}: the sweep is still running (the page reloads itself). */

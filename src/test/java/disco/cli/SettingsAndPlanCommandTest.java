@@ -83,6 +83,11 @@ class SettingsAndPlanCommandTest {
                 "--schedule", "RN50=[False]*500+[True]*500"));
         assertTrue(cli.stderr().contains("the run starts with no CLIP model: steps 0\u2013"), cli.stderr());
         assertFalse(cli.stderr().contains("switches off"), cli.stderr());
+        // --estimate loads the networks and prints the engine's memory estimate (the demo networks: nothing to download)
+        assertEquals(0, cli.run("plan", "--settings", "src/main/resources/disco/run/demo-settings.json", "--estimate"), cli.stderr());
+        assertTrue(cli.stdout().contains("# memory: estimated peak ") && cli.stdout().contains("# memory: on a 40 GB A100: fits as it is"),
+                cli.stdout());
+        assertEquals(2, cli.run("plan", "--settings", "src/main/resources/disco/run/demo-settings.json", "--model-dir", "/tmp"));
         // the same experiment from flags only
         assertEquals(0, cli.run("plan", "--json", "--clip-model", "RN50,ViT-L/14", "--steps", "250", "--skip-steps", "10",
                 "--schedule", "RN50=[True]*200+[False]*800", "--schedule", "ViT-L/14=[False]*400+[True]*600"));

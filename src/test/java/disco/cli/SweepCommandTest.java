@@ -51,6 +51,14 @@ class SweepCommandTest {
     }
 
     @Test
+    void dryRunEstimateGivesTheLargestStepsMemory() {
+        assertEquals(0, cli.run("sweep", "examples/demo-grid.yml", "--dry-run", "--estimate"), cli.stderr());
+        assertTrue(cli.stdout().matches("(?s).*# memory: estimated peak [0-9.]+ GiB on cpu \\(run s1=[0-9]+_s2=[0-9]+\\) at executed step.*"),
+                cli.stdout());
+        assertTrue(cli.stdout().contains("# same run: "), cli.stdout());
+    }
+
+    @Test
     void shardsSplitPrefixGroupsAndSumToTheWhole() {
         long sum = 0;
         int runs = 0;
@@ -80,6 +88,7 @@ class SweepCommandTest {
                 {"sweep", "examples/blog-grid.yml", "--shard", "3/2", "--dry-run"},
                 {"sweep", "examples/blog-grid.yml", "--stop-at", "120%", "--dry-run"},
                 {"sweep", "examples/blog-grid.yml", "--only", "s1=7_s2=8", "--dry-run"},
+                {"sweep", "examples/blog-grid.yml", "--estimate"},
                 {"sweep", "examples/blog-grid.yml", "--only", "s3 > 1", "--dry-run"},
                 {"sweep", "examples/blog-grid.yml", "--only", "s1 > 5000", "--dry-run"},
         };
