@@ -41,8 +41,18 @@ public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print the plan as a JSON list of steps (summary and warnings on stderr)")
     boolean json;
 
+    @Option(names = "--estimate", arity = "0..1", paramLabel = "cpu|cuda", fallbackValue = "cpu",
+            description = "load the networks (from --model-dir) on this device and print the memory estimate of the"
+                    + " run's largest step, as `disco run --dry-run` does (default device: cpu)")
+    String estimate;
+
+    @Option(names = "--model-dir", paramLabel = "DIR",
+            description = "with --estimate: the model directory (default: $DISCO_MODELS, else ~/.cache/disco/models)")
+    java.nio.file.Path modelDir;
+
     @Override
     public Integer call() {
+        if (modelDir != null && estimate == null) throw DiscoException.badInput("--model-dir: expected together with --estimate");
         Settings s = options.load().settings();
         StepPlan plan;
         try {
@@ -58,16 +68,31 @@ public final class PlanCommand implements Callable<Integer> {
             } catch (JsonProcessingException e) {
                 throw new IllegalStateException(e);
             }
-            printSummary(plan, err);
+            printSummary(plan, s, err);
             printPrompts(s, plan, err);
         } else {
             printTable(plan, out);
-            printSummary(plan, out);
+            printSummary(plan, s, out);
             printPrompts(s, plan, out);
             printCutSchedules(s, out);
         }
         String warning = plan.unguidedWarning();
         if (warning != null) err.println("disco: warning: " + warning);
+        for (String w : plan.scheduleWarnings()) err.println("disco: warning: " + w);
+        if (estimate != null) {
+            // the run's options with their defaults (picocli applies them), on the chosen device and model directory
+            RunSupport.ExecOptions o = new RunSupport.ExecOptions();
+            new picocli.CommandLine(o).parseArgs("--device", estimate);
+            o.modelDir = modelDir;
+            org.bytedeco.pytorch.Device device = RunSupport.device(estimate);
+            try (disco.run.Pipeline p = RunSupport.engine(s, o, device)) {
+                disco.run.MemoryEstimate.Inputs in = disco.run.MemoryEstimate.inputs(p);
+                for (String line : disco.run.MemoryEstimate.describe(in, disco.run.MemoryEstimate.estimate(in, p.clipBatch()), null,
+                        disco.run.MemoryEstimate.availableBytes(device))) {
+                    (json ? err : out).println(line);
+                }
+            }
+        }
         out.flush();
         err.flush();
         return ExitCodes.OK;
@@ -145,7 +170,7 @@ public final class PlanCommand implements Callable<Integer> {
         }
     }
 
-    private static void printSummary(StepPlan plan, PrintWriter out) {
+    private static void printSummary(StepPlan plan, Settings s, PrintWriter out) {
         out.println("# models (" + plan.size() + " executed steps)");
         for (StepPlan.ModelSummary m : plan.summaries()) {
             if (m.stepsOn() == 0) {
@@ -156,6 +181,12 @@ public final class PlanCommand implements Callable<Integer> {
                         m.lastStep(), plan.step(m.lastStep()).schedIndex());
             }
         }
+        java.util.Map<String, Long> images = plan.clipImages(s.batchSize(), "plms".equals(s.diffusionSamplingMode()));
+        StringBuilder sb = new StringBuilder();
+        images.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(v * s.nBatches()));
+        out.printf("# cost: %d executed steps (%d per batch x %d batch%s); CLIP images encoded: %s%n",
+                (long) plan.size() * s.nBatches(), plan.size(), s.nBatches(), s.nBatches() == 1 ? "" : "es",
+                sb.length() == 0 ? "none" : sb);
     }
 
     private static String num(double v) {

@@ -34,6 +34,10 @@ public final class ResumeCommand implements Callable<Integer> {
             description = "the run directory to continue in (default: the checkpoint's own directory)")
     Path runDir;
 
+    @Option(names = "--force", description = "continue even when the checkpoint's run has finished since (its final"
+            + " images exist), overwriting them")
+    boolean force;
+
     @Override
     public Integer call() {
         List<String> changes = new ArrayList<>(set);
@@ -41,6 +45,6 @@ public final class ResumeCommand implements Callable<Integer> {
             var e = disco.settings.SettingsOverrides.splitAssignment("--schedule", s);
             changes.add("clip_models_schedules." + e.getKey() + "=" + e.getValue());
         }
-        return RunSupport.resume(checkpoint, runDir, exec, changes);
+        return RunSupport.resume(checkpoint, runDir, exec, changes, force);
     }
 }

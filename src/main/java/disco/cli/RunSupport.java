@@ -179,7 +179,7 @@ final class RunSupport {
      * first ({@link Checkpoint#check}). The run continues in the checkpoint's own directory (where runs write their
      * checkpoints), or in {@code runDir} when given: the {@code run_dir} recorded inside is not trusted.
      */
-    static int resume(Path checkpoint, Path runDir, ExecOptions o, java.util.List<String> set) {
+    static int resume(Path checkpoint, Path runDir, ExecOptions o, java.util.List<String> set, boolean force) {
         Checkpoint c = Checkpoint.read(checkpoint);
         ResolvedSettings r0 = ResolvedSettings.fromJson(c.settingsJson(), checkpoint + ": settings.json");
         c.check(checkpoint, r0.settings());
@@ -199,9 +199,17 @@ final class RunSupport {
             java.util.List<String> warnings = new java.util.ArrayList<>();
             r = disco.run.ResumeChanges.apply(r0, set, "command line", warnings);
             for (String w : warnings) System.err.println("disco: warning: " + w);
+        } else {
+            disco.run.ResumeVariant.checkNotFinished(checkpoint, c, r0.settings().batchSize(), force);
         }
         Device device = device(o, r.settings());
         try (Pipeline engine = engine(r.settings(), o, device)) {
+            if (!set.isEmpty()) {
+                // changed settings make a variant with its own files; the run's own files and checkpoint stay
+                c = disco.run.ResumeVariant.create(c, r, set);
+                System.err.println("disco: resume: a variant of " + c.batchName() + " with " + String.join(" ", set)
+                        + ": " + c.runDir().resolve(c.batchName() + "(" + c.batchNum() + ")_*"));
+            }
             RunLoop.Result res = new RunLoop(System.err).resume(c, new RunLoop.Spec(r.settings(), r.json(), null, stopAt(o)),
                     engine);
             return report(res);

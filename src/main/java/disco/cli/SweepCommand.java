@@ -72,10 +72,23 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "print the runs, their coverage warnings and the executed vs independent steps; run nothing")
     boolean dryRun;
 
+    @Option(names = "--estimate", description = "with --dry-run: load the networks (as the sweep would, on --device"
+            + " with the performance flags) and print the memory estimate of the sweep's largest step")
+    boolean estimate;
+
     @Option(names = "--shard", paramLabel = "I/N|auto",
             description = "run part I of N of the sweep (whole prefix groups); auto: the Slurm array task or Kubernetes"
                     + " completion index (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX) of DISCO_SHARDS (or SLURM_ARRAY_TASK_COUNT)")
     String shard;
+
+    @Option(names = "--only", paramLabel = "RUN|EXPR",
+            description = "execute only these runs: names (comma-separated) or a constraint on the variables as --where"
+                    + " takes it (repeatable); e.g. finish chosen previews. The report still shows the whole sweep")
+    List<String> only = new ArrayList<>();
+
+    @Option(names = "--force", description = "recompute the runs from the start even where final images or"
+            + " checkpoints exist, overwriting them")
+    boolean force;
 
     @Option(names = "--collect", description = "build the contact sheets and index.html from the runs' files in --out (after"
             + " shards) and check that every run is there: missing or failed runs are named, exit status 5")
@@ -108,6 +121,7 @@ public final class SweepCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (estimate && !dryRun) throw DiscoException.badInput("--estimate: expected together with --dry-run");
         SweepDef def = definition();
         if (emit != null) return emit(def);
         if (shards != null || image != null || volumeClaim != null) {
@@ -136,8 +150,17 @@ public final class SweepCommand implements Callable<Integer> {
         for (String w : def.warnings()) System.err.println("disco: warning: " + w);
         PrefixTree full = PrefixTree.of(runs, r -> stop == null ? r.stepsRun() : stop.stepsFor(r.stepsRun()));
         List<PrefixTree.Trajectory> mine = sh[1] == 1 ? full.trajectories() : full.shard(sh[0], sh[1]);
+        if (!only.isEmpty()) {
+            java.util.Set<SweepRun> chosen = new java.util.HashSet<>(disco.sweep.RunSelection.select(runs, only));
+            mine = mine.stream().filter(t -> chosen.contains(t.run())).toList();
+        }
         if (dryRun) {
             printDryRun(System.out, def, runs, full, mine, sh);
+            if (estimate) {
+                java.util.Set<SweepRun> ran = new java.util.LinkedHashSet<>();
+                for (PrefixTree.Trajectory t : mine) ran.add(t.run());
+                for (String line : memoryEstimate(new ArrayList<>(ran))) System.out.println(line);
+            }
             return ExitCodes.OK;
         }
         if (collect) {
@@ -152,8 +175,14 @@ public final class SweepCommand implements Callable<Integer> {
         // DD's useCPU: the first run's settings (a sweep runs on one device)
         Device device = RunSupport.device(exec, mine.isEmpty() ? null : mine.get(0).run().settings());
         Networks nets = new Networks(exec, device);
-        SweepExecutor ex = new SweepExecutor(out, nets::engine, System.err).stopAt(stop)
-                .forkMemory(Math.max(0, forkMemoryMb) << 20);
+        boolean report = sh[1] == 1;
+        // the report is written at the start and after every finished run, so a browser shows the sweep filling in
+        if (report) writeReport(def, runs, full, true);
+        SweepExecutor ex = new SweepExecutor(out, nets::engine, System.err).stopAt(stop).force(force)
+                .forkMemory(Math.max(0, forkMemoryMb) << 20)
+                .onRunFinished(r -> {
+                    if (report) writeReport(def, runs, full, true);
+                });
         SweepExecutor.Result res = ex.execute(mine, state);
         System.err.printf(Locale.ROOT, "disco: sweep: %d steps executed for %d trajectories (%d independent, ratio %.3f); %d already finished%n",
                 res.executedSteps(), res.trajectoriesRun(), res.independentSteps(),
@@ -161,12 +190,8 @@ public final class SweepCommand implements Callable<Integer> {
         java.util.Set<SweepRun> ran = new java.util.LinkedHashSet<>();
         for (PrefixTree.Trajectory t : mine) ran.add(t.run());
         for (SweepRun r : ran) System.out.println(out.resolve(r.name()));
-        if (sh[1] == 1) {
-            try {
-                for (Path f : disco.sweep.SweepReport.write(out, def, runs, full)) System.out.println(f);
-            } catch (java.io.IOException e) {
-                throw new DiscoException(ExitCodes.IO_ERROR, out + ": cannot write the sweep report (" + e.getMessage() + ")", e);
-            }
+        if (report) {
+            for (Path f : writeReport(def, runs, full, false)) System.out.println(f);
         } else {
             System.err.println("disco: sweep: shard " + sh[0] + "/" + sh[1] + " done; when every shard is, build the"
                     + " contact sheet and index with the same sweep and --collect");
@@ -192,9 +217,13 @@ public final class SweepCommand implements Callable<Integer> {
             this.device = device;
         }
 
-        Engine engine(Settings s) {
-            String key = s.diffusionModel() + "|" + s.diffusionModelConfig() + "|" + s.clipModels() + "|"
+        static String key(Settings s) {
+            return s.diffusionModel() + "|" + s.diffusionModelConfig() + "|" + s.clipModels() + "|"
                     + Pipeline.needsSecondary(StepPlan.of(s));
+        }
+
+        Engine engine(Settings s) {
+            String key = key(s);
             Pipeline.Networks n = loaded.computeIfAbsent(key, k -> {
                 Pipeline.Networks nn = ModelLoader.load(s, ModelDir.resolve(exec.modelDir), Registry.builtin());
                 if (!device.is_cpu()) {
@@ -208,6 +237,47 @@ public final class SweepCommand implements Callable<Integer> {
             PerfOptions perf = exec.perf.options(s, device, warnings);
             for (String w : warnings) System.err.println("disco: warning: " + w);
             return Pipeline.forSettings(s, n, perf, device, msg -> System.err.println("disco: warning: " + msg));
+        }
+    }
+
+    /**
+     * The memory estimate of the engine's memory report ({@link disco.run.MemoryEstimate}) for the largest step of
+     * any of the runs: the networks are loaded once per set, as the sweep loads them.
+     */
+    private List<String> memoryEstimate(List<SweepRun> runs) {
+        disco.run.MemoryEstimate.recordBaseline();
+        Device device = RunSupport.device(exec.device);
+        Networks nets = new Networks(exec, device);
+        java.util.Map<String, Pipeline> pipelines = new java.util.LinkedHashMap<>();
+        disco.run.MemoryEstimate.Inputs worstIn = null;
+        disco.run.MemoryEstimate.Report worst = null;
+        String worstRun = null;
+        try {
+            for (SweepRun r : runs) {
+                Settings s = r.settings();
+                String key = Networks.key(s) + "|" + s.width() + "x" + s.height() + "|" + s.batchSize();
+                Pipeline p = pipelines.computeIfAbsent(key, k -> (Pipeline) nets.engine(s));
+                disco.run.MemoryEstimate.Inputs in = disco.run.MemoryEstimate.withPlan(disco.run.MemoryEstimate.inputs(p), r.plan());
+                disco.run.MemoryEstimate.Report rep = disco.run.MemoryEstimate.estimate(in, p.clipBatch());
+                if (worst == null || rep.peak().total() > worst.peak().total()) {
+                    worst = rep;
+                    worstIn = in;
+                    worstRun = r.name();
+                }
+            }
+        } finally {
+            pipelines.values().forEach(Pipeline::close);
+        }
+        return disco.run.MemoryEstimate.describe(worstIn, worst, "run " + worstRun,
+                disco.run.MemoryEstimate.availableBytes(device));
+    }
+
+    /** The contact sheets and index.html; {@code live}: the sweep is still running (the page reloads itself). */
+    private List<Path> writeReport(SweepDef def, List<SweepRun> runs, PrefixTree full, boolean live) {
+        try {
+            return disco.sweep.SweepReport.write(out, def, runs, full, live);
+        } catch (java.io.IOException e) {
+            throw new DiscoException(ExitCodes.IO_ERROR, out + ": cannot write the sweep report (" + e.getMessage() + ")", e);
         }
     }
 
@@ -318,8 +388,9 @@ public final class SweepCommand implements Callable<Integer> {
                     r.settings().nBatches() == 1 ? "" : "es", models);
             String w = r.plan().unguidedWarning();
             if (w != null) o.println("  warning: " + w);
+            for (String sw : r.plan().scheduleWarnings()) o.println("  warning: " + sw);
         }
-        PrefixTree tree = sh[1] == 1 ? full : PrefixTree.ofTrajectories(mine);
+        PrefixTree tree = mine.size() == full.trajectories().size() ? full : PrefixTree.ofTrajectories(mine);
         if (sh[1] > 1) {
             o.printf("# shard %d/%d: %d of %d runs, %d of %d prefix groups%n", sh[0], sh[1], ran.size(), runs.size(),
                     PrefixTree.ofTrajectories(mine).groups().size(), full.groups().size());
@@ -327,5 +398,13 @@ public final class SweepCommand implements Callable<Integer> {
         long exec = tree.executedSteps(), indep = tree.independentSteps();
         o.printf(Locale.ROOT, "# steps: %d executed as a tree vs %d independent (ratio %.3f; %d forks, %d prefix groups)%n",
                 exec, indep, indep == 0 ? 0.0 : (double) exec / indep, tree.forks(), tree.groups().size());
+        o.printf("# CLIP images encoded: %s as a tree (%s independent)%n",
+                disco.sweep.SweepCost.format(disco.sweep.SweepCost.clipImages(tree)),
+                disco.sweep.SweepCost.format(disco.sweep.SweepCost.clipImagesIndependent(tree)));
+        for (List<SweepRun> g : disco.sweep.Duplicates.groups(runs)) {
+            if (!ran.contains(g.get(0))) continue;
+            o.println("# same run: " + String.join(" = ", g.stream().map(SweepRun::name).toList())
+                    + " (identical executed plans: computed once)");
+        }
     }
 }

@@ -99,8 +99,12 @@ final class SweepEmit {
             forkHeld = Math.max(forkHeld, heldForks(t));
         }
         forkHeld = Math.min(forkHeld, Math.max(0, c.forkMemoryMb) << 20);
-        boolean gpu = "cuda".equals(c.exec.device);
-        if (!gpu && !"cpu".equals(c.exec.device)) throw DiscoException.badInput("--device: expected cpu or cuda, found '" + c.exec.device + "'");
+        // --device, else DD's useCPU of the first run (false: the shards run on CUDA, as RunSupport.device decides on a
+        // node with a GPU), else the CPU
+        String dev = c.exec.device != null ? c.exec.device
+                : !runs.isEmpty() && Boolean.FALSE.equals(runs.get(0).settings().useCpu()) ? "cuda" : "cpu";
+        boolean gpu = "cuda".equals(dev);
+        if (!gpu && !"cpu".equals(dev)) throw DiscoException.badInput("--device: expected cpu or cuda, found '" + dev + "'");
         List<String> args = sweepArgs(original);
         K8sInputs k8s = kind.equals("k8s") ? k8sInputs(c, def, runs, args, cwd, out) : null; // checked before the estimate
         Resources res = resources(runs, c.exec, gpu, forkHeld, err);

@@ -193,6 +193,56 @@ public final class StepPlan {
                 + (u.size() == 1 ? "has" : "have") + " no CLIP model: no CLIP guidance there";
     }
 
+    /**
+     * Warnings about the shape of the CLIP schedules (beyond {@link #unguidedWarning}): the run starts with no CLIP
+     * model (the composition forms in the first steps, unguided), or every model that was on switches off at the same
+     * step. Empty when neither happens, or when no step is guided at all (the unguided warning says that).
+     */
+    public List<String> scheduleWarnings() {
+        List<String> out = new ArrayList<>();
+        if (steps.isEmpty() || unguided().size() == steps.size()) return out;
+        if (!steps.get(0).guided()) {
+            int k = 0;
+            while (k < steps.size() && !steps.get(k).guided()) k++;
+            out.add("the run starts with no CLIP model: steps 0" + (k > 1 ? "\u2013" + (k - 1) : "") + " (schedule "
+                    + steps.get(0).schedIndex() + (k > 1 ? "\u2013" + steps.get(k - 1).schedIndex() : "")
+                    + ") are unguided, the first guided step is " + k + " (" + String.join(", ", steps.get(k).active()) + ")");
+        }
+        for (int j = 1; j < steps.size(); j++) {
+            PlanStep a = steps.get(j - 1), b = steps.get(j);
+            if (a.guided() && !b.guided()) {
+                out.add("every CLIP model switches off at once at step " + j + " (schedule " + b.schedIndex() + "): "
+                        + String.join(", ", a.active()) + (a.active().size() == 1 ? " was" : " were") + " on at step "
+                        + (j - 1) + ", none is on after");
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The CLIP images (cutouts) each model encodes at executed step {@code j}: {@code (overview + innercut) ×
+     * cutn_batches × batch_size} for each active model; PLMS's first step calls the guidance a second time at the
+     * next step's schedule entries, which adds theirs. Models in {@code clip_models} order; inactive ones count 0.
+     */
+    public Map<String, Long> clipImagesAt(int j, int batchSize, boolean plms) {
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (String k : models) m.put(k, 0L);
+        List<PlanStep> calls = plms && j == 0 && steps.size() > 1 ? List.of(steps.get(0), steps.get(1)) : List.of(steps.get(j));
+        for (PlanStep p : calls) {
+            long n = (long) (p.overview() + p.innercut()) * p.cutnBatches() * batchSize;
+            for (String a : p.active()) m.merge(a, n, Long::sum);
+        }
+        return m;
+    }
+
+    /** {@link #clipImagesAt} summed over the executed steps. */
+    public Map<String, Long> clipImages(int batchSize, boolean plms) {
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (String k : models) m.put(k, 0L);
+        for (int j = 0; j < steps.size(); j++) clipImagesAt(j, batchSize, plms).forEach((k, v) -> m.merge(k, v, Long::sum));
+        return m;
+    }
+
     /** The plan as the JSON-ready list {@code disco plan --json} prints (one map per step). */
     public List<Map<String, Object>> toJsonList() {
         List<Map<String, Object>> out = new ArrayList<>();

@@ -122,6 +122,37 @@ public final class MemoryEstimate {
         return new Report(peak, resident, clipBatch, in.cuda() ? "cuda" : "cpu");
     }
 
+    /** The same inputs for another plan of the same networks and size (e.g. another run of a sweep). */
+    public static Inputs withPlan(Inputs in, StepPlan plan) {
+        return new Inputs(in.unet(), in.secondaryWidth(), in.clips(), in.paramBytes(), plan, in.width(), in.height(),
+                in.perf(), in.ddStages(), in.cuda(), in.baseline());
+    }
+
+    /**
+     * The lines {@code disco plan --estimate} and {@code disco sweep --dry-run --estimate} print for the largest
+     * of the given estimates ({@code label} names what it belongs to, e.g. the run): the peak step and its parts,
+     * whether it fits in the memory available here, and on a 16 GB P100 and a 40 GB A100 with which options.
+     */
+    public static List<String> describe(Inputs in, Report rep, String label, long available) {
+        List<String> out = new java.util.ArrayList<>();
+        Step pk = rep.peak();
+        out.add(String.format(java.util.Locale.ROOT, "# memory: estimated peak %.2f GiB on %s%s at executed step %d (parameters %.2f,"
+                        + " denoiser activations %.2f, CLIP %s on %d images per call %.2f, process baseline %.2f)",
+                gib(pk.total()), rep.device(), label == null ? "" : " (" + label + ")", pk.step(), gib(pk.params()),
+                gib(pk.denoiser()), pk.clipModel() == null ? "-" : pk.clipModel(), pk.imagesPerCall(), gib(pk.clip()), gib(pk.baseline())));
+        if (pk.total() > available) {
+            List<String> fix = fitOn(in, available);
+            out.add(String.format(java.util.Locale.ROOT, "# memory: more than the %.2f GiB available here: %s", gib(available),
+                    fix == null ? "no memory option makes it fit" : fix.isEmpty() ? "it fits on CUDA as it is" : "try " + String.join(" ", fix)));
+        }
+        for (long[] card : new long[][] {{16, 0}, {40, 1}}) {
+            List<String> fix = fitOn(in, card[0] << 30);
+            out.add("# memory: on " + (card[1] == 0 ? "a 16 GB P100" : "a 40 GB A100") + ": "
+                    + (fix == null ? "does not fit with any memory option" : fix.isEmpty() ? "fits as it is" : "fits with " + String.join(" ", fix)));
+        }
+        return out;
+    }
+
     /** The same inputs on CUDA with other options (no process baseline there). */
     public static Inputs onCuda(Inputs in, PerfOptions perf) {
         return new Inputs(in.unet(), in.secondaryWidth(), in.clips(), in.paramBytes(), in.plan(), in.width(), in.height(),

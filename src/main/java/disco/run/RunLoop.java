@@ -88,7 +88,7 @@ public final class RunLoop {
         String rw = rangeScaleWarning(s);
         if (rw != null) err.println("disco: warning: " + rw);
         RunOutputs outs = RunOutputs.create(spec.out(), batchName(s), s.batchSize(), spec.settingsJson());
-        RunWriter w = new RunWriter(outs, s, StepPlan.of(s), engine.options());
+        RunWriter w = new RunWriter(outs, s, StepPlan.of(s), engine.options()).warnings(m -> err.println("disco: warning: " + m));
         w.writeSettings();
         return drive(spec, engine, w, 0, null, init);
     }
@@ -98,7 +98,7 @@ public final class RunLoop {
         Settings s = spec.settings();
         float[] init = c.batch() + 1 < s.nBatches() ? initImage(s) : null;
         RunOutputs outs = new RunOutputs(c.runDir(), c.batchName(), c.batchNum(), s.batchSize(), spec.settingsJson());
-        RunWriter w = new RunWriter(outs, s, StepPlan.of(s), engine.options());
+        RunWriter w = new RunWriter(outs, s, StepPlan.of(s), engine.options()).warnings(m -> err.println("disco: warning: " + m));
         w.beginBatch(c.batch(), c.nextStep());
         return drive(spec, engine, w, c.batch(), c, init);
     }
@@ -186,12 +186,15 @@ public final class RunLoop {
                 int j = state.stepsDone();
                 long t0 = System.nanoTime();
                 List<RgbImage> images;
+                X0Stats x0;
                 StepOutput out;
                 engine.beforeStep(j);
                 try (PointerScope scope = new PointerScope()) {
                     out = sampler.step(state);
                     try {
-                        images = toImages(out.predXstart(), s.width(), s.height());
+                        float[] v = Tensors.toFloats(out.predXstart());
+                        images = toImages(v, s.width(), s.height());
+                        x0 = X0Stats.of(v, s.width(), s.height());
                     } finally {
                         out.close();
                     }
@@ -215,7 +218,7 @@ public final class RunLoop {
                 }
                 lastGood = images;
                 lastGoodStep = j;
-                finals.addAll(w.step(i, j, out, images, ms));
+                finals.addAll(w.step(i, j, out, images, ms, x0));
                 if (j == stepsRun - 1) {
                     progress.end();
                     break;
@@ -241,7 +244,10 @@ public final class RunLoop {
     }
 
     static List<RgbImage> toImages(Tensor predXstart, int width, int height) {
-        float[] v = Tensors.toFloats(predXstart);
+        return toImages(Tensors.toFloats(predXstart), width, height);
+    }
+
+    static List<RgbImage> toImages(float[] v, int width, int height) {
         int per = 3 * width * height;
         List<RgbImage> out = new ArrayList<>();
         for (int k = 0; k * per < v.length; k++) out.add(RgbImage.fromModelSpace(v, k * per, width, height));

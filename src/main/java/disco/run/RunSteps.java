@@ -56,6 +56,16 @@ public final class RunSteps {
         return RunLoop.toImages(out.predXstart(), s.width(), s.height());
     }
 
+    /** The x0 statistics of a step (a collapse watch), from its {@code pred_xstart}. */
+    public static X0Stats x0Stats(StepOutput out, Settings s) {
+        return X0Stats.of(Tensors.toFloats(out.predXstart()), s.width(), s.height());
+    }
+
+    /** The step's images from pred_xstart's values already copied to the CPU. */
+    public static List<RgbImage> images(float[] predXstart, Settings s) {
+        return RunLoop.toImages(predXstart, s.width(), s.height());
+    }
+
     /** The log line {@code disco run} writes for a step. */
     public static StepLog.Entry logEntry(int batch, int j, StepOutput out, StepPlan plan, double ms) {
         PlanStep ps = plan.step(j);

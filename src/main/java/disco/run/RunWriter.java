@@ -30,6 +30,11 @@ public final class RunWriter {
     private StepLog log;
     private int logBatch = -1;
     private boolean optionsLogged;
+    private java.util.function.Consumer<String> warn = w -> {};
+    // the collapse watch of the batch being logged: the condition seen since streakStart, and whether it was reported
+    private String streakKind;
+    private int streakStart = -1, streakLast = -1;
+    private boolean collapseReported;
 
     /** @param options what the log records the run ran with (the pipeline's options), or empty */
     public RunWriter(RunOutputs outs, Settings s, StepPlan plan, Map<String, Object> options) {
@@ -45,6 +50,12 @@ public final class RunWriter {
                 ? SaveSchedule.ofCount(s.steps(), s.skipSteps(), s.intermediateSaves(), s.saveRate())
                 : SaveSchedule.ofList(s.steps(), s.skipSteps(), s.intermediateSaveSteps(), s.saveRate());
         return s.displayRate() == null ? saves : saves.withDisplayRate(s.displayRate());
+    }
+
+    /** Where warnings about the run (a collapsed image) go, e.g. stderr. */
+    public RunWriter warnings(java.util.function.Consumer<String> w) {
+        this.warn = w;
+        return this;
     }
 
     public RunOutputs outputs() {
@@ -75,6 +86,9 @@ public final class RunWriter {
         }
         logBatch = b;
         optionsLogged = false;
+        streakKind = null;
+        streakStart = streakLast = -1;
+        collapseReported = false;
     }
 
     /** Whether step {@code j} writes any image (the caller converts the prediction only then). */
@@ -87,9 +101,26 @@ public final class RunWriter {
      * at the last step the final images (returned; empty before), removing the batch's checkpoint.
      */
     public List<Path> step(int b, int j, StepOutput o, List<RgbImage> images, double ms) {
+        return step(b, j, o, images, ms, null);
+    }
+
+    /**
+     * As {@link #step(int, int, StepOutput, List, double)}, with the step's {@link X0Stats} (or null): logged as
+     * {@code x0}, with {@code collapse} at steps whose image has collapsed; a collapse that holds for
+     * {@value X0Stats#PERSIST} consecutive steps (or to the last one) is reported once per batch, with the step it
+     * began and the models active there.
+     */
+    public List<Path> step(int b, int j, StepOutput o, List<RgbImage> images, double ms, X0Stats x0) {
         beginBatch(b, j);
         try {
-            Map<String, Object> extra = optionsLogged || options.isEmpty() ? Map.of() : Map.of("options", options);
+            Map<String, Object> extra = new java.util.LinkedHashMap<>();
+            if (!optionsLogged && !options.isEmpty()) extra.put("options", options);
+            if (x0 != null) {
+                extra.put("x0", x0.toJson());
+                String kind = x0.kind();
+                if (kind != null) extra.put("collapse", kind);
+                watch(b, j, kind, x0);
+            }
             log.append(RunSteps.logEntry(b, j, o, plan, ms), extra);
             optionsLogged = true;
         } catch (IOException e) {
@@ -119,6 +150,22 @@ public final class RunWriter {
             }
         }
         return finals;
+    }
+
+    private void watch(int b, int j, String kind, X0Stats x0) {
+        if (kind == null || !kind.equals(streakKind) || streakLast != j - 1) {
+            streakKind = kind;
+            streakStart = kind == null ? -1 : j;
+        }
+        streakLast = j;
+        if (kind == null || collapseReported) return;
+        if (j - streakStart + 1 >= X0Stats.PERSIST || j == plan.size() - 1) {
+            collapseReported = true;
+            disco.plan.PlanStep at = plan.step(streakStart);
+            warn.accept("batch " + b + " step " + streakStart + " (t=" + at.t() + ", models "
+                    + (at.active().isEmpty() ? "none" : String.join(", ", at.active())) + "): the x0 prediction collapsed to "
+                    + kind + " and stayed so through step " + j + " (" + x0 + ")");
+        }
     }
 
     /**

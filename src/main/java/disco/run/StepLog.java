@@ -15,8 +15,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The per-step log: one JSON object per executed step per line. The whole file is rewritten atomically after each
- * step (it is small), so a reader never sees half a line and a resumed run continues the same file.
+ * The per-step log: one JSON object per executed step per line, ordered by batch and step. The whole file is
+ * rewritten atomically after each step (it is small), so a reader never sees half a line and a resumed run continues
+ * the same file. (A sweep continuing previews of several batches appends batch 0's later steps after batch 1's first
+ * ones arrived; the order by (batch, step) is kept.)
  */
 public final class StepLog {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -69,7 +71,8 @@ public final class StepLog {
     }
 
     private final Path file;
-    private final List<String> lines = new ArrayList<>();
+    /** {batch, step} and the line, in (batch, step) order. */
+    private final List<Map.Entry<long[], String>> lines = new ArrayList<>();
 
     private StepLog(Path file) {
         this.file = file;
@@ -80,7 +83,10 @@ public final class StepLog {
         return new StepLog(file);
     }
 
-    /** Continues a log: keeps its lines for batches before {@code batch} and steps of {@code batch} before {@code step}. */
+    /**
+     * Continues a log: keeps its lines of other batches and those of {@code batch} before {@code step} (the steps
+     * from {@code step} on are run again).
+     */
     public static StepLog resume(Path file, int batch, int step) throws IOException {
         StepLog log = new StepLog(file);
         if (Files.exists(file)) {
@@ -88,10 +94,37 @@ public final class StepLog {
                 if (line.isBlank()) continue;
                 JsonNode n = JSON.readTree(line);
                 int b = n.path("batch").asInt(), s = n.path("step").asInt();
-                if (b < batch || (b == batch && s < step)) log.lines.add(line);
+                if (b != batch || s < step) log.insert(b, s, line);
             }
         }
         return log;
+    }
+
+    /**
+     * Writes to {@code to} the lines of {@code from} that come before batch {@code batch}'s step {@code step} (a
+     * variant's log starts with the steps it shares with the run it continues).
+     */
+    public static void copyPrefix(Path from, Path to, int batch, int step) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        if (Files.exists(from)) {
+            for (String line : Files.readAllLines(from)) {
+                if (line.isBlank()) continue;
+                JsonNode n = JSON.readTree(line);
+                int b = n.path("batch").asInt(), s = n.path("step").asInt();
+                if (b < batch || (b == batch && s < step)) sb.append(line).append('\n');
+            }
+        }
+        AtomicFiles.writeString(to, sb.toString());
+    }
+
+    private void insert(long batch, long step, String line) {
+        int at = lines.size();
+        while (at > 0) {
+            long[] k = lines.get(at - 1).getKey();
+            if (k[0] < batch || (k[0] == batch && k[1] <= step)) break;
+            at--;
+        }
+        lines.add(at, Map.entry(new long[] {batch, step}, line));
     }
 
     public void append(Entry e) throws IOException {
@@ -102,9 +135,9 @@ public final class StepLog {
     public void append(Entry e, Map<String, Object> extra) throws IOException {
         ObjectNode o = e.toJson();
         for (Map.Entry<String, Object> x : extra.entrySet()) o.set(x.getKey(), JSON.valueToTree(x.getValue()));
-        lines.add(JSON.writeValueAsString(o));
+        insert(e.batch(), e.step(), JSON.writeValueAsString(o));
         StringBuilder sb = new StringBuilder();
-        for (String l : lines) sb.append(l).append('\n');
+        for (Map.Entry<long[], String> l : lines) sb.append(l.getValue()).append('\n');
         AtomicFiles.writeString(file, sb.toString());
     }
 

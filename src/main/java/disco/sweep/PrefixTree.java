@@ -16,14 +16,33 @@ import java.util.function.ToIntFunction;
  * 0..j ({@link SweepRun#stepKey}). Each node is computed once; a node with several children is a fork.
  */
 public final class PrefixTree {
-    /** One batch of one run, and how many of its steps to execute. */
-    public record Trajectory(SweepRun run, int batch, int steps) {
+    /**
+     * One batch of one run, and how many of its steps to execute: steps {@code from .. steps-1} ({@code from > 0}:
+     * continued from a checkpoint that holds the state after step {@code from - 1}, e.g. a finished preview).
+     */
+    public record Trajectory(SweepRun run, int batch, int steps, int from) {
+        public Trajectory(SweepRun run, int batch, int steps) {
+            this(run, batch, steps, 0);
+        }
+
+        public Trajectory {
+            if (from < 0 || from > steps) throw new IllegalArgumentException("trajectory from step " + from + " of " + steps);
+        }
+
         public String id() {
             return run.name() + "#" + batch;
         }
+
+        /** The same trajectory to {@code steps} executed steps, continued from step {@code from}. */
+        public Trajectory continued(int from) {
+            return new Trajectory(run, batch, steps, from);
+        }
     }
 
-    /** A step computed once for every trajectory passing through it ({@code step == -1}: a root, the start). */
+    /**
+     * A step computed once for every trajectory passing through it. A root is the start of its trajectories
+     * ({@code step == from - 1}: -1 for x_T, else the last step a checkpoint holds).
+     */
     public static final class Node {
         public final int step;
         public final Node parent;
@@ -79,9 +98,13 @@ public final class PrefixTree {
         Map<SweepRun, String> fp = new HashMap<>();
         for (Trajectory t : sorted) {
             String f = fp.computeIfAbsent(t.run(), SweepRun::fingerprint);
-            Node n = rootsByKey.computeIfAbsent(List.of(f, t.batch()), k -> new Node(-1, null));
+            // trajectories continued from step `from` share their start when they agree on every step before it
+            // (their checkpoints then hold the same state)
+            List<Object> rootKey = new ArrayList<>(List.of(f, t.batch(), t.from()));
+            for (int j = 0; j < t.from(); j++) rootKey.add(t.run().stepKey(j));
+            Node n = rootsByKey.computeIfAbsent(rootKey, k -> new Node(t.from() - 1, null));
             n.through.add(t);
-            for (int j = 0; j < t.steps(); j++) {
+            for (int j = t.from(); j < t.steps(); j++) {
                 Object key = t.run().stepKey(j);
                 Node parent = n;
                 n = parent.byKey.get(key);
@@ -115,7 +138,7 @@ public final class PrefixTree {
     /** Steps executed when every trajectory runs alone. */
     public long independentSteps() {
         long n = 0;
-        for (Trajectory t : trajectories) n += t.steps();
+        for (Trajectory t : trajectories) n += t.steps() - t.from();
         return n;
     }
 

@@ -3,6 +3,7 @@ package disco.sweep;
 import disco.util.ExitCodes;
 import disco.plan.PlanStep;
 import disco.run.RunWriter;
+import disco.run.Checkpoint;
 import disco.run.Engine;
 import disco.run.ResolvedSettings;
 import disco.run.RgbImage;
@@ -43,6 +44,11 @@ import java.util.zip.ZipOutputStream;
  * run gets the files {@code disco run} writes ({@code <out>/<run>/}: settings, log, partials, progress, final images,
  * and a checkpoint where {@code --stop-at} stops it). The {@link SweepState} records finished trajectories as they
  * finish, so a restart skips them.
+ *
+ * <p>What the directory already holds decides where each trajectory starts ({@link #resumePoint}): a batch whose
+ * final images exist is finished and never rewritten (unless {@link #force}); one with a checkpoint of the run
+ * (a preview) continues from it, so a preview sweep run again without {@code --stop-at}, or with a later one,
+ * executes only the remaining steps and ends with the images of a sweep run straight through.
  */
 public final class SweepExecutor {
     /** Opens the engine (networks, prompts) of a run; closed when its trajectories are done. */
@@ -59,6 +65,8 @@ public final class SweepExecutor {
     private final EngineFactory factory;
     private final PrintStream err;
     private StopAt stopAt;
+    private boolean force;
+    private java.util.function.Consumer<SweepRun> onRunFinished = r -> {};
     private long forkMemoryBytes = 1L << 30;
     private long held;
     private int spillCounter;
@@ -82,6 +90,18 @@ public final class SweepExecutor {
         return this;
     }
 
+    /** Recompute trajectories from x_T even when their final images or checkpoints exist (and overwrite them). */
+    public SweepExecutor force(boolean on) {
+        this.force = on;
+        return this;
+    }
+
+    /** Called when a run's last trajectory of this execution has finished (final images, a preview, or diverged). */
+    public SweepExecutor onRunFinished(java.util.function.Consumer<SweepRun> callback) {
+        this.onRunFinished = callback;
+        return this;
+    }
+
     /** Bytes of fork states kept in memory before further ones are spilled to {@code <out>/.forks/}. */
     public SweepExecutor forkMemory(long bytes) {
         this.forkMemoryBytes = bytes;
@@ -102,11 +122,9 @@ public final class SweepExecutor {
         List<PrefixTree.Trajectory> todo = new ArrayList<>();
         int skipped = 0;
         for (PrefixTree.Trajectory t : trajectories) {
-            SweepState.Entry e = state.entry(t.id());
-            boolean finished = e != null && (e.status().equals("done")
-                    || e.status().equals("stopped") && e.steps() == t.steps());
-            if (finished) skipped++;
-            else todo.add(t);
+            PrefixTree.Trajectory c = resumePoint(t);
+            if (c == null) skipped++;
+            else todo.add(c);
         }
         PrefixTree tree = PrefixTree.ofTrajectories(todo);
         stepsTotal = tree.executedSteps();
@@ -118,6 +136,74 @@ public final class SweepExecutor {
             sinks.clear();
         }
         return new Result(tree.executedSteps(), tree.independentSteps(), todo.size(), skipped, List.copyOf(diverged));
+    }
+
+    /** A run's files in the sweep directory (batch number 0: the sweep's own; variants have others). */
+    RunOutputs files(SweepRun r) {
+        return new RunOutputs(out.resolve(r.name()), r.name(), 0, r.settings().batchSize(), "");
+    }
+
+    /** Batch {@code b}'s checkpoint in the run's directory. */
+    Path checkpointFile(SweepRun r, int b) {
+        Path f = files(r).checkpointFile();
+        if (b == 0) return f;
+        String n = f.getFileName().toString();
+        return f.resolveSibling(n.substring(0, n.length() - 4) + "-" + b + ".zip");
+    }
+
+    /** Whether every final image of batch {@code b} exists. */
+    boolean finished(SweepRun r, int b) {
+        RunOutputs o = files(r);
+        for (int k = 0; k < r.settings().batchSize(); k++) if (!Files.isRegularFile(o.finalImage(b, k))) return false;
+        return true;
+    }
+
+    /**
+     * Where {@code t} starts, from what the directory holds: null when there is nothing to do (its final images
+     * exist, or its checkpoint is at least as far as asked), {@code t} continued from its checkpoint's step, or
+     * {@code t} from x_T. A checkpoint left beside final images is stale and removed; the state file is brought in
+     * line with the files.
+     */
+    PrefixTree.Trajectory resumePoint(PrefixTree.Trajectory t) {
+        if (force) return t;
+        SweepRun r = t.run();
+        Path ck = checkpointFile(r, t.batch());
+        SweepState.Entry e = state.entry(t.id());
+        if (finished(r, t.batch())) {
+            if (e == null || !e.status().equals("done")) state.put(t.id(), new SweepState.Entry("done", r.stepsRun(), null));
+            if (Files.exists(ck)) {
+                try {
+                    Files.delete(ck);
+                    err.println("disco: sweep: " + out.relativize(ck) + ": removed, its run has finished");
+                } catch (IOException ex) {
+                    throw io(ck, ex);
+                }
+            }
+            return null;
+        }
+        if (Files.isRegularFile(ck)) {
+            Checkpoint c;
+            try {
+                c = Checkpoint.read(ck);
+                c.check(ck, r.settings());
+            } catch (DiscoException ex) {
+                err.println("disco: warning: sweep: " + ex.getMessage() + "; " + t.id() + " starts again from x_T");
+                return t;
+            }
+            if (!c.settingsJson().equals(ResolvedSettings.of(r.settings()).json()) || c.batch() != t.batch()) {
+                err.println("disco: warning: sweep: " + ck + ": not a checkpoint of this sweep's " + r.name()
+                        + " (other settings); it starts again from x_T");
+                return t;
+            }
+            if (c.nextStep() >= t.steps()) {
+                if (e == null || !e.status().equals("stopped") || e.steps() != c.nextStep()) {
+                    state.put(t.id(), new SweepState.Entry("stopped", c.nextStep(), out.relativize(ck).toString()));
+                }
+                return null;
+            }
+            return t.continued(c.nextStep());
+        }
+        return t;
     }
 
     private RunSink sink(SweepRun r) {
@@ -135,11 +221,18 @@ public final class SweepExecutor {
     }
 
     private void runRoot(PrefixTree.Node root) {
-        for (PrefixTree.Trajectory t : root.through) sink(t.run()).beginBatch(t.batch());
+        for (PrefixTree.Trajectory t : root.through) sink(t.run()).beginBatch(t.batch(), t.from());
         PrefixTree.Trajectory rep = root.through.get(0);
         RunSink rs = sink(rep.run());
-        SamplerState start = RunSteps.start(rep.run().settings(), rs.engine(), sampler(rep),
-                rep.run().settings().seed() + rep.batch(), rs.init());
+        SamplerState start;
+        if (rep.from() > 0) {
+            // every trajectory through this root agrees on the steps before `from`: any one's checkpoint holds the state
+            Checkpoint c = Checkpoint.read(checkpointFile(rep.run(), rep.batch()));
+            start = RunSteps.fromArrays(c.tensors(), c.ints(), rs.engine());
+        } else {
+            start = RunSteps.start(rep.run().settings(), rs.engine(), sampler(rep),
+                    rep.run().settings().seed() + rep.batch(), rs.init());
+        }
         visit(root, start);
     }
 
@@ -173,11 +266,14 @@ public final class SweepExecutor {
         long t0 = System.nanoTime();
         StepOutput o;
         List<RgbImage> images = null;
+        disco.run.X0Stats x0;
         sink(rep.run()).engine().beforeStep(j);
         try (PointerScope scope = new PointerScope()) {
             o = sampler.step(in);
             try {
-                if (needsImages(node)) images = RunSteps.images(o, s);
+                float[] v = disco.torch.Tensors.toFloats(o.predXstart());
+                x0 = disco.run.X0Stats.of(v, s.width(), s.height());
+                if (needsImages(node)) images = RunSteps.images(v, s);
             } finally {
                 o.close();
             }
@@ -202,7 +298,7 @@ public final class SweepExecutor {
         for (PrefixTree.Trajectory t : node.through) {
             boolean stop = j == t.steps() - 1 && t.steps() < t.run().stepsRun();
             if (stop && arrays == null) arrays = RunSteps.toArrays(next);
-            sink(t.run()).step(t, j, o, images, ms, stop ? next : null, arrays);
+            sink(t.run()).step(t, j, o, images, ms, x0, stop ? next : null, arrays);
         }
         for (PrefixTree.Trajectory t : node.ending) finishTrajectory(t);
         return next;
@@ -214,6 +310,7 @@ public final class SweepExecutor {
         if (left <= 0) {
             RunSink s = sinks.remove(t.run());
             if (s != null) s.closeEngine();
+            onRunFinished.accept(t.run());
         }
     }
 
@@ -355,7 +452,10 @@ public final class SweepExecutor {
         }
 
         RunWriter writer() {
-            if (writer == null) writer = new RunWriter(outs, run.settings(), run.plan(), engine().options());
+            if (writer == null) {
+                writer = new RunWriter(outs, run.settings(), run.plan(), engine().options())
+                        .warnings(m -> err.println("disco: warning: sweep: " + run.name() + ": " + m));
+            }
             return writer;
         }
 
@@ -374,19 +474,19 @@ public final class SweepExecutor {
             }
         }
 
-        void beginBatch(int b) {
+        void beginBatch(int b, int from) {
             init(); // a bad init image fails before anything is written
             if (!settingsWritten) {
                 writer().writeSettings();
                 settingsWritten = true;
             }
-            writer().beginBatch(b, 0);
+            writer().beginBatch(b, from);
         }
 
-        void step(PrefixTree.Trajectory t, int j, StepOutput o, List<RgbImage> images, double ms, SamplerState stopState,
-                  Map<String, Npy.Array> stopArrays) {
+        void step(PrefixTree.Trajectory t, int j, StepOutput o, List<RgbImage> images, double ms, disco.run.X0Stats x0,
+                  SamplerState stopState, Map<String, Npy.Array> stopArrays) {
             int b = t.batch();
-            writer().step(b, j, o, images, ms);
+            writer().step(b, j, o, images, ms, x0);
             if (j == run.stepsRun() - 1) {
                 state.put(t.id(), new SweepState.Entry("done", j + 1, null));
             } else if (stopState != null) {

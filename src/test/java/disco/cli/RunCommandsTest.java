@@ -146,4 +146,47 @@ class RunCommandsTest {
         assertArrayEquals(ImageLoading.readRgb(tmp.resolve("full/demo/demo(0)_0.png")).rgb(),
                 ImageLoading.readRgb(tmp.resolve("int/demo/demo(0)_0.png")).rgb());
     }
+
+    /**
+     * The preview workflow with `disco resume`: resuming a stopped demo with --set makes a variant (its own batch
+     * number and files, a record of the change) and leaves the run's checkpoint; the run then finishes in place; a
+     * copy of its checkpoint resumed afterwards is stale and refused unless --force.
+     */
+    @Test
+    void resumeWithChangesMakesAVariantAndAStaleCheckpointIsRefused() throws Exception {
+        Path out = tmp.resolve("v");
+        CliRun.Result a = CliRun.exec(demo(SHORT3, out, "--stop-at", "1"));
+        assertEquals(0, a.code(), a.stderr());
+        Path dir = out.resolve("demo");
+        Path ck = dir.resolve("demo(0)_checkpoint.zip");
+        Path copy = tmp.resolve("copy.zip");
+        Files.copy(ck, copy);
+        CliRun.Result v = CliRun.exec("resume", ck.toString(), "--set", "clamp_max=0.5");
+        assertEquals(0, v.code(), v.stderr());
+        assertEquals(dir.resolve("demo(1)_0.png").toString(), v.stdout().strip());
+        assertTrue(Files.exists(ck), "the run's own checkpoint stays");
+        assertFalse(Files.exists(dir.resolve("demo(0)_0.png")));
+        assertTrue(Files.readString(dir.resolve("demo(1)_variant.json")).contains("clamp_max=0.5"));
+        // the variant's settings are the changed ones; the run's keep those it started with
+        assertNotEquals(Files.readString(dir.resolve("demo(0)_settings.json")), Files.readString(dir.resolve("demo(1)_settings.json")));
+        assertEquals(3, disco.run.StepLog.read(dir.resolve("demo(1)_log.jsonl")).size());
+        byte[] variant = Files.readAllBytes(dir.resolve("demo(1)_0.png"));
+
+        CliRun.Result f = CliRun.exec("resume", ck.toString());
+        assertEquals(0, f.code(), f.stderr());
+        assertEquals(dir.resolve("demo(0)_0.png").toString(), f.stdout().strip());
+        assertFalse(Files.exists(ck), "a finished run's checkpoint is removed");
+        assertArrayEquals(variant, Files.readAllBytes(dir.resolve("demo(1)_0.png")));
+        assertFalse(Arrays.equals(ImageLoading.readRgb(dir.resolve("demo(0)_0.png")).rgb(), ImageLoading.readRgb(dir.resolve("demo(1)_0.png")).rgb()));
+
+        Files.copy(copy, ck);
+        long mtime = Files.getLastModifiedTime(dir.resolve("demo(0)_0.png")).toMillis();
+        CliRun.Result stale = CliRun.exec("resume", ck.toString());
+        assertEquals(2, stale.code(), stale.stderr());
+        assertEquals(1, stale.stderr().strip().lines().count(), stale.stderr());
+        assertTrue(stale.stderr().contains("stale checkpoint") && stale.stderr().contains("--force"), stale.stderr());
+        assertEquals(mtime, Files.getLastModifiedTime(dir.resolve("demo(0)_0.png")).toMillis());
+        CliRun.Result forced = CliRun.exec("resume", ck.toString(), "--force");
+        assertEquals(0, forced.code(), forced.stderr());
+    }
 }

@@ -98,6 +98,21 @@ class SettingsAndPlanCommandTest {
                 cli.stderr());
         assertTrue(cli.stdout().contains("RN50: on 40 of 240 steps"), cli.stdout());
         assertTrue(cli.stdout().contains("ViT-L/14: on 150 of 240 steps"), cli.stdout());
+        // every model off at once; the cost: 4 batches; RN50 16 cutouts at 40 steps, ViT-L/14 at 150 (x4 batches)
+        assertTrue(cli.stderr().contains("every CLIP model switches off at once at step 40 (schedule 203): RN50 was on at step 39"),
+                cli.stderr());
+        assertTrue(cli.stdout().contains("# cost: 960 executed steps (240 per batch x 4 batches); CLIP images encoded: RN50 10240, ViT-L/14 38400"),
+                cli.stdout());
+        // a run that starts with no CLIP model
+        assertEquals(0, cli.run("plan", "--clip-model", "RN50", "--steps", "100", "--skip-steps", "0",
+                "--schedule", "RN50=[False]*500+[True]*500"));
+        assertTrue(cli.stderr().contains("the run starts with no CLIP model: steps 0\u2013"), cli.stderr());
+        assertFalse(cli.stderr().contains("switches off"), cli.stderr());
+        // --estimate loads the networks and prints the engine's memory estimate (the demo networks: nothing to download)
+        assertEquals(0, cli.run("plan", "--settings", "src/main/resources/disco/run/demo-settings.json", "--estimate"), cli.stderr());
+        assertTrue(cli.stdout().contains("# memory: estimated peak ") && cli.stdout().contains("# memory: on a 40 GB A100: fits as it is"),
+                cli.stdout());
+        assertEquals(2, cli.run("plan", "--settings", "src/main/resources/disco/run/demo-settings.json", "--model-dir", "/tmp"));
         // the same experiment from flags only
         assertEquals(0, cli.run("plan", "--json", "--clip-model", "RN50,ViT-L/14", "--steps", "250", "--skip-steps", "10",
                 "--schedule", "RN50=[True]*200+[False]*800", "--schedule", "ViT-L/14=[False]*400+[True]*600"));

@@ -41,6 +41,24 @@ class SweepCommandTest {
     }
 
     @Test
+    void onlyChoosesRunsByNameOrConstraint() {
+        assertEquals(0, cli.run("sweep", "examples/blog-grid.yml", "--dry-run", "--only", "s1=400_s2=600,s1=0_s2=1000"), cli.stderr());
+        assertTrue(cli.stdout().contains("s1=400_s2=600 ") && cli.stdout().contains("s1=0_s2=1000 "), cli.stdout());
+        assertEquals(2, cli.stdout().lines().filter(l -> l.startsWith("s1=")).count(), cli.stdout());
+        assertEquals(0, cli.run("sweep", "examples/blog-grid.yml", "--dry-run", "--only", "s1 == 1000"), cli.stderr());
+        assertEquals(6, cli.stdout().lines().filter(l -> l.startsWith("s1=1000_")).count(), cli.stdout());
+        assertEquals(6, cli.stdout().lines().filter(l -> l.startsWith("s1=")).count(), cli.stdout());
+    }
+
+    @Test
+    void dryRunEstimateGivesTheLargestStepsMemory() {
+        assertEquals(0, cli.run("sweep", "examples/demo-grid.yml", "--dry-run", "--estimate"), cli.stderr());
+        assertTrue(cli.stdout().matches("(?s).*# memory: estimated peak [0-9.]+ GiB on cpu \\(run s1=[0-9]+_s2=[0-9]+\\) at executed step.*"),
+                cli.stdout());
+        assertTrue(cli.stdout().contains("# same run: "), cli.stdout());
+    }
+
+    @Test
     void shardsSplitPrefixGroupsAndSumToTheWhole() {
         long sum = 0;
         int runs = 0;
@@ -69,6 +87,10 @@ class SweepCommandTest {
                 {"sweep", "--grid", "s1=1,2", "--where", "s1 +", "--dry-run"},
                 {"sweep", "examples/blog-grid.yml", "--shard", "3/2", "--dry-run"},
                 {"sweep", "examples/blog-grid.yml", "--stop-at", "120%", "--dry-run"},
+                {"sweep", "examples/blog-grid.yml", "--only", "s1=7_s2=8", "--dry-run"},
+                {"sweep", "examples/blog-grid.yml", "--estimate"},
+                {"sweep", "examples/blog-grid.yml", "--only", "s3 > 1", "--dry-run"},
+                {"sweep", "examples/blog-grid.yml", "--only", "s1 > 5000", "--dry-run"},
         };
         for (String[] c : cases) {
             assertEquals(2, cli.run(c), String.join(" ", c) + ": " + cli.stderr());

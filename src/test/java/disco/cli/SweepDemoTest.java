@@ -142,4 +142,57 @@ class SweepDemoTest {
         assertEquals(0, cli.run("sweep", f.toString(), "--out", k.toString()), cli.stderr());
         assertTrue(cli.stderr().contains("0 steps executed for 0 trajectories"), cli.stderr());
     }
+
+    /**
+     * An absurd guidance scale (without the gradient clamp) makes the demo models' image collapse to saturated
+     * colours while staying finite: the log marks the steps, stderr names the step and models, the index and the run's
+     * page show it. k=0 and k=300 leave RN-tiny off on every executed step (schedule 599 on): the same runs, computed
+     * once and marked as such.
+     */
+    @Test
+    void aCollapsedRunIsMarkedAndTheSameRunsAreComputedOnce() throws Exception {
+        Path f = tmp.resolve("collapse.yml");
+        Files.writeString(f, """
+                set:
+                  diffusion_model: demo
+                  text_prompts: ["a lighthouse:2"]
+                  clip_models: [RN-tiny, ViT-tiny]
+                  width_height: [64, 64]
+                  steps: 5
+                  skip_steps: 2
+                  cutn_batches: 1
+                  cut_overview: "[2]*1000"
+                  cut_innercut: "[1]*1000"
+                  use_secondary_model: false
+                  clamp_grad: false
+                  seed: 3
+                  n_batches: 1
+                  save_rate: 0
+                  intermediate_saves: 1
+                  clip_guidance_scale: "{g}"
+                  clip_models_schedules.RN-tiny: "[True]*{k}+[False]*(1000-{k})"
+                grid:
+                  k: [0, 300]
+                  g: [5000, 1000000000]
+                """);
+        assertEquals(0, cli.run("sweep", f.toString(), "--dry-run"), cli.stderr());
+        assertTrue(cli.stdout().contains("# same run: k=0_g=5000 = k=300_g=5000 (identical executed plans: computed once)"), cli.stdout());
+        assertTrue(cli.stdout().contains("# CLIP images encoded: RN-tiny 0, ViT-tiny 18 as a tree (RN-tiny 0, ViT-tiny 36 independent)"), cli.stdout());
+        Path out = tmp.resolve("collapse");
+        assertEquals(0, cli.run("sweep", f.toString(), "--out", out.toString()), cli.stderr());
+        String err = cli.stderr();
+        assertTrue(err.contains("disco: sweep: 6 steps executed for 4 trajectories (12 independent"), err);
+        assertTrue(err.contains("k=0_g=1000000000: batch 0 step 1 (t=200, models ViT-tiny): the x0 prediction collapsed to saturated"), err);
+        assertFalse(err.contains("k=0_g=5000: batch 0"), err);
+        var log = disco.run.StepLog.read(out.resolve("k=0_g=1000000000").resolve("k=0_g=1000000000(0)_log.jsonl"));
+        assertEquals("saturated", log.get(log.size() - 1).path("collapse").asText(), log.toString());
+        assertTrue(disco.run.StepLog.read(out.resolve("k=0_g=5000").resolve("k=0_g=5000(0)_log.jsonl")).stream()
+                .noneMatch(l -> l.has("collapse")));
+        String html = Files.readString(out.resolve("index.html"));
+        assertEquals(2, html.split("collapsed: saturated at step 1", -1).length - 1, html);
+        assertTrue(html.contains("the same run as k=300_g=5000"), html);
+        assertTrue(html.contains("<polyline"), html);
+        assertTrue(Files.readString(out.resolve("k=0_g=1000000000").resolve("run.html")).contains("collapsed: saturated"));
+        assertArrayEquals(pixels(image(out, "k=0_g=5000")), pixels(image(out, "k=300_g=5000")));
+    }
 }

@@ -172,7 +172,7 @@ class SweepExecutionTest {
         SweepReport.write(whole, d, runs, tree);
         assertArrayEquals(pixels(whole.resolve("contact-sheet.png")), pixels(out.resolve("contact-sheet.png")));
         String html = Files.readString(out.resolve("index.html"));
-        for (SweepRun r : runs) assertTrue(html.contains("href=\"" + r.name().replace("=", "%3D") + "/\""), r.name());
+        for (SweepRun r : runs) assertTrue(html.contains("href=\"" + r.name().replace("=", "%3D") + "/run.html\""), r.name());
         assertEquals(9 - runs.size(), html.split("class=\"blank\"", -1).length - 1); // excluded cells are blank
         assertTrue(html.contains("<svg"));
         assertFalse(html.contains("http://") || html.contains("https://"));
