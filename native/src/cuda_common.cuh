@@ -58,6 +58,31 @@ __device__ inline float block_sum(float v) {
     return v;
 }
 
+// Deterministic reductions: a reduction kernel writes one partial per block (partials[row * cols + blockIdx.x], no
+// atomics), then finish_rows sums each row's partials in a fixed order, one block per row: out[row] = scale * sum.
+// The same inputs give bitwise-equal results run after run (the grid depends only on the sizes).
+template <int Unused = 0>
+__global__ void finish_rows(const float* __restrict__ partials, int cols, float scale, float* __restrict__ out) {
+    const float* p = partials + (int64_t)blockIdx.x * cols;
+    float s = 0.f;
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) s += p[i];
+    s = block_sum(s);
+    if (threadIdx.x == 0) out[blockIdx.x] = s * scale;
+}
+
+// A stream-ordered scratch buffer of n floats, freed in stream order when it goes out of scope.
+struct Scratch {
+    float* p = nullptr;
+    cudaStream_t st;
+    cudaError_t err;
+    Scratch(size_t n, cudaStream_t s) : st(s) { err = cudaMallocAsync(reinterpret_cast<void**>(&p), sizeof(float) * (n ? n : 1), s); }
+    ~Scratch() {
+        if (p) cudaFreeAsync(p, st);
+    }
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+};
+
 // The neighbour sum of DD's tv loss gradient at flat index e of an [.., h, w] tensor (replicate padding: a missing
 // right / lower neighbour contributes nothing): d tv / d x[e] = 2 / (c h w) * tv_neighbours(x, e, h, w).
 __device__ __forceinline__ float tv_neighbours(const float* x, int64_t e, int64_t h, int64_t w) {
