@@ -3,6 +3,8 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #include "status.h"
 
@@ -13,8 +15,25 @@
             return disco_fail(DISCO_ECUDA, "%s: %s: %s", fn, #expr, cudaGetErrorString(disco_err_));    \
     } while (0)
 
-// After a launch: the launch error (bad configuration, no device) as DISCO_ECUDA.
-#define DISCO_CUDA_LAUNCHED(fn) DISCO_CUDA_TRY(fn, cudaGetLastError())
+namespace disco_cuda {
+// The debug switch DISCO_CUDA_SYNC (set and not "0"): every entry point synchronises the device after its launches,
+// so an asynchronous fault (an illegal address in a kernel) is reported by the call that caused it, with its name.
+inline bool debug_sync() {
+    static const bool on = [] {
+        const char* v = std::getenv("DISCO_CUDA_SYNC");
+        return v && *v && std::strcmp(v, "0") != 0;
+    }();
+    return on;
+}
+}  // namespace disco_cuda
+
+// After a launch: the launch error (bad configuration, no device) as DISCO_ECUDA; under DISCO_CUDA_SYNC also the
+// kernel's own failure.
+#define DISCO_CUDA_LAUNCHED(fn)                                                                         \
+    do {                                                                                                \
+        DISCO_CUDA_TRY(fn, cudaGetLastError());                                                         \
+        if (disco_cuda::debug_sync()) DISCO_CUDA_TRY(fn, cudaDeviceSynchronize());                      \
+    } while (0)
 
 namespace disco_cuda {
 

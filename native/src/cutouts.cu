@@ -473,6 +473,7 @@ void forward_device(Work& wk, const DevPlan& p, const Uploaded& u, const float* 
 
 int check(Work& wk, const char* fn) {
     cudaError_t e = wk.err != cudaSuccess ? wk.err : cudaGetLastError();
+    if (e == cudaSuccess && disco_cuda::debug_sync()) e = cudaDeviceSynchronize();
     if (e != cudaSuccess) return disco_fail(DISCO_ECUDA, "%s: %s", fn, cudaGetErrorString(e));
     return DISCO_OK;
 }

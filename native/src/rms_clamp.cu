@@ -60,7 +60,8 @@ int rms_clamp_cuda(const float* g, int64_t count, float clamp_max, float* out, f
     reduce_kernel<<<blocks, disco_cuda::kThreads, 0, s>>>(g, nullptr, count, partials);
     disco_cuda::finish_rows<<<1, disco_cuda::kThreads, 0, s>>>(partials, (int)blocks, 1.f, acc);
     clamp_kernel<<<disco_cuda::blocks_for(count), disco_cuda::kThreads, 0, s>>>(g, count, clamp_max, out, acc, rms);
-    const cudaError_t launched = cudaGetLastError();
+    cudaError_t launched = cudaGetLastError();
+    if (launched == cudaSuccess && disco_cuda::debug_sync()) launched = cudaDeviceSynchronize();
     cudaFreeAsync(acc, s);
     if (launched != cudaSuccess) return disco_fail(DISCO_ECUDA, "%s: %s", fn, cudaGetErrorString(launched));
     return DISCO_OK;
@@ -81,7 +82,8 @@ int rms_clamp_backward_cuda(const float* g, const float* grad_out, int64_t count
     disco_cuda::finish_rows<<<2, disco_cuda::kThreads, 0, s>>>(partials, (int)blocks, 1.f, acc);
     clamp_backward_kernel<<<disco_cuda::blocks_for(count), disco_cuda::kThreads, 0, s>>>(g, grad_out, count, clamp_max,
                                                                                        grad_g, accumulate, acc);
-    const cudaError_t launched = cudaGetLastError();
+    cudaError_t launched = cudaGetLastError();
+    if (launched == cudaSuccess && disco_cuda::debug_sync()) launched = cudaDeviceSynchronize();
     cudaFreeAsync(acc, s);
     if (launched != cudaSuccess) return disco_fail(DISCO_ECUDA, "%s: %s", fn, cudaGetErrorString(launched));
     return DISCO_OK;
