@@ -3,6 +3,8 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #include "status.h"
 
@@ -13,8 +15,25 @@
             return disco_fail(DISCO_ECUDA, "%s: %s: %s", fn, #expr, cudaGetErrorString(disco_err_));    \
     } while (0)
 
-// After a launch: the launch error (bad configuration, no device) as DISCO_ECUDA.
-#define DISCO_CUDA_LAUNCHED(fn) DISCO_CUDA_TRY(fn, cudaGetLastError())
+namespace disco_cuda {
+// The debug switch DISCO_CUDA_SYNC (set and not "0"): every entry point synchronises the device after its launches,
+// so an asynchronous fault (an illegal address in a kernel) is reported by the call that caused it, with its name.
+inline bool debug_sync() {
+    static const bool on = [] {
+        const char* v = std::getenv("DISCO_CUDA_SYNC");
+        return v && *v && std::strcmp(v, "0") != 0;
+    }();
+    return on;
+}
+}  // namespace disco_cuda
+
+// After a launch: the launch error (bad configuration, no device) as DISCO_ECUDA; under DISCO_CUDA_SYNC also the
+// kernel's own failure.
+#define DISCO_CUDA_LAUNCHED(fn)                                                                         \
+    do {                                                                                                \
+        DISCO_CUDA_TRY(fn, cudaGetLastError());                                                         \
+        if (disco_cuda::debug_sync()) DISCO_CUDA_TRY(fn, cudaDeviceSynchronize());                      \
+    } while (0)
 
 namespace disco_cuda {
 
@@ -57,6 +76,31 @@ __device__ inline float block_sum(float v) {
     __syncthreads();
     return v;
 }
+
+// Deterministic reductions: a reduction kernel writes one partial per block (partials[row * cols + blockIdx.x], no
+// atomics), then finish_rows sums each row's partials in a fixed order, one block per row: out[row] = scale * sum.
+// The same inputs give bitwise-equal results run after run (the grid depends only on the sizes).
+template <int Unused = 0>
+__global__ void finish_rows(const float* __restrict__ partials, int cols, float scale, float* __restrict__ out) {
+    const float* p = partials + (int64_t)blockIdx.x * cols;
+    float s = 0.f;
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) s += p[i];
+    s = block_sum(s);
+    if (threadIdx.x == 0) out[blockIdx.x] = s * scale;
+}
+
+// A stream-ordered scratch buffer of n floats, freed in stream order when it goes out of scope.
+struct Scratch {
+    float* p = nullptr;
+    cudaStream_t st;
+    cudaError_t err;
+    Scratch(size_t n, cudaStream_t s) : st(s) { err = cudaMallocAsync(reinterpret_cast<void**>(&p), sizeof(float) * (n ? n : 1), s); }
+    ~Scratch() {
+        if (p) cudaFreeAsync(p, st);
+    }
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+};
 
 // The neighbour sum of DD's tv loss gradient at flat index e of an [.., h, w] tensor (replicate padding: a missing
 // right / lower neighbour contributes nothing): d tv / d x[e] = 2 / (c h w) * tv_neighbours(x, e, h, w).

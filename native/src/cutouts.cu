@@ -2,7 +2,11 @@
 // plan as the CPU twin (cutouts_common.h: ResizeRight tap tables, torchvision affine matrices), uploads it on the
 // given stream, and runs: separable resize (two gather passes), the pointwise/affine stages, and the colour jitter
 // one step at a time (contrast needs a per-cut mean). The backward recomputes the forward to keep the inputs of the
-// jitter ops, then applies the transposes; the resize and affine transposes scatter with atomicAdd.
+// jitter ops, then applies the transposes. The transposes are gathers, with no atomics, so the same inputs give
+// bitwise-equal gradients run after run: the resize transposes read transposed tap tables built on the host (for
+// each source index, its (output, weight) pairs in increasing output order), the affine transpose visits the
+// output pixels whose bilinear taps can reach a source pixel (a window around its preimage), and the image
+// gradient is one writer per pixel summing the cuts in order.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -27,15 +31,35 @@ struct CutDev {
     float noise1, noise2, noise3;
     float m[6];
     float fac[4];
+    // transposed tap tables of the two axes: source index base + r has the (output, weight) entries
+    // trow[t_off + r] .. trow[t_off + r + 1] of (t_out, t_w)
+    int ayt_base, ayt_len, axt_base, axt_len;
+    long long ayt_off, axt_off;
+    int aff_r;  // affine transpose: half-width of the window of output pixels around a source pixel's preimage
+    float minv[4];  // the inverse of the affine's linear part
 };
 
 struct DevPlan {
     std::vector<CutDev> cuts;
     std::vector<int> idx;
     std::vector<float> w;
+    std::vector<int> trow, tout;  // transposed tap tables (rows, entries)
+    std::vector<float> tw;
     long long tmp_total = 0, max_tmp = 0;
     int max_nj = 0;
 };
+
+// Appends the transpose of axis `a` to the plan's tables (row offsets shifted to the plan's entry arrays).
+void append_transpose(const Axis& a, int out_sz, DevPlan& p, int& base, int& len, long long& off) {
+    AxisT t = transpose_axis(a, out_sz);
+    base = t.base;
+    len = t.len;
+    off = (long long) p.trow.size();
+    const int start = (int) p.tout.size();
+    for (int r : t.row) p.trow.push_back(start + r);
+    p.tout.insert(p.tout.end(), t.out.begin(), t.out.end());
+    p.tw.insert(p.tw.end(), t.w.begin(), t.w.end());
+}
 
 DevPlan build_plan(const float* cuts, int k, int h, int w, int s) {
     DevPlan p;
@@ -71,10 +95,15 @@ DevPlan build_plan(const float* cuts, int k, int h, int w, int s) {
         affine_matrix(d[DISCO_CUT_ANGLE], d[DISCO_CUT_TX], d[DISCO_CUT_TY], cd.m);
         cd.fac[0] = d[DISCO_CUT_BRIGHTNESS]; cd.fac[1] = d[DISCO_CUT_CONTRAST];
         cd.fac[2] = d[DISCO_CUT_SATURATION]; cd.fac[3] = d[DISCO_CUT_HUE];
+        append_transpose(ay, s, p, cd.ayt_base, cd.ayt_len, cd.ayt_off);
+        append_transpose(ax, s, p, cd.axt_base, cd.axt_len, cd.axt_off);
+        cd.aff_r = affine_inverse(cd.m, cd.minv);
         p.max_nj = std::max(p.max_nj, cd.nj);
         p.cuts.push_back(cd);
     }
     if (p.idx.empty()) { p.idx.push_back(0); p.w.push_back(0.0f); }
+    if (p.trow.empty()) p.trow.push_back(0);
+    if (p.tout.empty()) { p.tout.push_back(0); p.tw.push_back(0.0f); }
     if (p.tmp_total == 0) p.tmp_total = 1;
     return p;
 }
@@ -289,27 +318,31 @@ __global__ void k_jitter_bwd2(int s, const CutDev* cuts, int j, const float* gsu
     gk[2 * ss + e] = f * gk[2 * ss + e] + GRAY_B * gm;
 }
 
-// gA (zeroed) += affine^T(gray_aug^T(g)).
+// gray_aug^T(g) at output pixel e of one cut.
+struct Stage2Grad {
+    const float* gk;
+    size_t ss;
+    bool gray_aug;
+    __device__ void operator()(int e, float* v) const {
+        v[0] = gk[e]; v[1] = gk[ss + e]; v[2] = gk[2 * ss + e];
+        if (gray_aug) gray3_t(v);
+    }
+};
+
+// gA = affine^T(gray_aug^T(g)), one writer per source pixel a (affine_transpose_at: the outputs whose bilinear
+// taps include a, recomputed exactly as the forward computes them, in a fixed order).
 __global__ void k_stage2_t(int s, const CutDev* cuts, const float* g, float* gA) {
     int k = blockIdx.y;
     const CutDev& c = cuts[k];
-    int e = blockIdx.x * blockDim.x + threadIdx.x;
+    int a = blockIdx.x * blockDim.x + threadIdx.x;
     size_t ss = (size_t) s * s;
-    if (e >= (int) ss) return;
-    const float* gk = g + (size_t) k * 3 * ss;
+    if (a >= (int) ss) return;
+    const Stage2Grad grad{g + (size_t) k * 3 * ss, ss, c.gray_aug != 0};
     float* ak = gA + (size_t) k * 3 * ss;
-    float v[3] = {gk[e], gk[ss + e], gk[2 * ss + e]};
-    if (c.gray_aug) gray3_t(v);
-    if (c.affine) {
-        int idx[4]; float wt[4];
-        float mask = affine_taps(c.m, s, e / s, e % s, idx, wt);
-        float mul = c.fill_mask ? mask : 1.0f;
-        for (int ch = 0; ch < 3; ch++)
-            for (int q = 0; q < 4; q++)
-                if (wt[q] != 0.0f) atomicAdd(&ak[ch * ss + idx[q]], wt[q] * v[ch] * mul);
-    } else {
-        for (int ch = 0; ch < 3; ch++) atomicAdd(&ak[ch * ss + e], v[ch]);
-    }
+    float v[3];
+    if (c.affine) affine_transpose_at(c.m, c.minv, c.aff_r, c.fill_mask != 0, s, a, grad, v);
+    else grad(a, v);
+    for (int ch = 0; ch < 3; ch++) ak[ch * ss + a] = v[ch];
 }
 
 // gR = gray_pre^T(hflip(gA)).
@@ -327,57 +360,61 @@ __global__ void k_stage1_t(int s, const CutDev* cuts, const float* gA, float* gR
     for (int ch = 0; ch < 3; ch++) gR[(size_t) k * 3 * ss + ch * ss + e] = v[ch];
 }
 
-// tmp (zeroed) += transpose of k_resize2.
-__global__ void k_resize2_t(int s, const CutDev* cuts, const int* idx, const float* wt, const float* g, float* tmp) {
+// tmp = transpose of k_resize2 (a gather over the transposed tap table of the second pass's axis).
+__global__ void k_resize2_t(int s, const CutDev* cuts, const int* trow, const int* tout, const float* tw,
+                            const float* g, float* tmp) {
     int k = blockIdx.y;
     const CutDev& c = cuts[k];
     long long e = (long long) blockIdx.x * blockDim.x + threadIdx.x;
-    if (e >= 3LL * s * s) return;
-    int q = (int) (e % s), o = (int) ((e / s) % s), ch = (int) (e / ((long long) s * s));
-    float gv = g[(size_t) k * 3 * s * s + e];
+    const float* gk = g + (size_t) k * 3 * s * s;
+    float acc = 0.0f;
     if (c.h_first) {
-        int cw = c.cx1 - c.cx0;
-        float* row = tmp + c.tmp_off + ((long long) ch * s + o) * cw;
-        for (int t = 0; t < c.tx; t++) {
-            float v = wt[c.ax_off + (long long) q * c.tx + t];
-            if (v != 0.0f) atomicAdd(&row[idx[c.ax_off + (long long) q * c.tx + t] - c.cx0], v * gv);
-        }
-    } else {
-        int chh = c.cy1 - c.cy0;
-        for (int t = 0; t < c.ty; t++) {
-            float v = wt[c.ay_off + (long long) o * c.ty + t];
-            if (v != 0.0f)
-                atomicAdd(&tmp[c.tmp_off + ((long long) ch * chh + (idx[c.ay_off + (long long) o * c.ty + t] - c.cy0)) * s + q], v * gv);
-        }
-    }
-}
-
-// gimg (zeroed) += transpose of k_resize1.
-__global__ void k_resize1_t(int h, int w, int s, const CutDev* cuts, const int* idx, const float* wt, const float* tmp,
-                            float* gimg) {
-    const CutDev& c = cuts[blockIdx.y];
-    long long e = (long long) blockIdx.x * blockDim.x + threadIdx.x;
-    float* gi = gimg + (size_t) c.img * 3 * h * w;
-    if (c.h_first) {
+        // tmp [3][s][cw]: element (ch, o, x) collects g[ch][o][q] over the outputs q whose x-taps read column cx0 + x
         int cw = c.cx1 - c.cx0;
         if (e >= 3LL * s * cw) return;
         int x = (int) (e % cw), o = (int) ((e / cw) % s), ch = (int) (e / ((long long) cw * s));
-        float tv = tmp[c.tmp_off + e];
-        for (int t = 0; t < c.ty; t++) {
-            float q = wt[c.ay_off + (long long) o * c.ty + t];
-            if (q != 0.0f) atomicAdd(&gi[(size_t) ch * h * w + (size_t) idx[c.ay_off + (long long) o * c.ty + t] * w + c.cx0 + x], q * tv);
-        }
+        int r = c.cx0 + x - c.axt_base;
+        if (r >= 0 && r < c.axt_len) acc = gather_taps(trow + c.axt_off, tout, tw, r, gk + ((size_t) ch * s + o) * s, 1);
     } else {
+        // tmp [3][chh][s]: element (ch, y, q) collects g[ch][o][q] over the outputs o whose y-taps read row cy0 + y
         int chh = c.cy1 - c.cy0;
         if (e >= 3LL * chh * s) return;
         int q = (int) (e % s), y = (int) ((e / s) % chh), ch = (int) (e / ((long long) s * chh));
-        float tv = tmp[c.tmp_off + e];
-        float* row = gi + (size_t) ch * h * w + (size_t) (c.cy0 + y) * w;
-        for (int t = 0; t < c.tx; t++) {
-            float v = wt[c.ax_off + (long long) q * c.tx + t];
-            if (v != 0.0f) atomicAdd(&row[idx[c.ax_off + (long long) q * c.tx + t]], v * tv);
+        int r = c.cy0 + y - c.ayt_base;
+        if (r >= 0 && r < c.ayt_len) acc = gather_taps(trow + c.ayt_off, tout, tw, r, gk + (size_t) ch * s * s + q, s);
+    }
+    tmp[c.tmp_off + e] = acc;
+}
+
+// gimg = transpose of k_resize1, one writer per image pixel: the cuts of its image that cover it, in order, each
+// a gather over the transposed tap table of the first pass's axis.
+__global__ void k_resize1_t(int n, int h, int w, int s, int k, const CutDev* cuts, const int* trow, const int* tout,
+                            const float* tw, const float* tmp, float* gimg) {
+    long long e = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    if (e >= (long long) n * 3 * h * w) return;
+    int X = (int) (e % w), Y = (int) ((e / w) % h), ch = (int) ((e / ((long long) w * h)) % 3);
+    int img = (int) (e / (3LL * h * w));
+    float acc = 0.0f;
+    for (int ci = 0; ci < k; ci++) {
+        const CutDev& c = cuts[ci];
+        if (c.img != img) continue;
+        if (c.h_first) {
+            // tmp [3][s][cw]: row Y of the image fed outputs o of the y pass
+            if (X < c.cx0 || X >= c.cx1) continue;
+            int r = Y - c.ayt_base;
+            if (r < 0 || r >= c.ayt_len) continue;
+            int cw = c.cx1 - c.cx0;
+            acc += gather_taps(trow + c.ayt_off, tout, tw, r, tmp + c.tmp_off + (size_t) ch * s * cw + (X - c.cx0), cw);
+        } else {
+            // tmp [3][chh][s]: column X of row Y fed outputs q of the x pass
+            if (Y < c.cy0 || Y >= c.cy1) continue;
+            int r = X - c.axt_base;
+            if (r < 0 || r >= c.axt_len) continue;
+            int chh = c.cy1 - c.cy0;
+            acc += gather_taps(trow + c.axt_off, tout, tw, r, tmp + c.tmp_off + ((size_t) ch * chh + (Y - c.cy0)) * s, 1);
         }
     }
+    gimg[e] = acc;
 }
 
 // Device buffers of one call, freed in stream order.
@@ -408,6 +445,9 @@ struct Uploaded {
     CutDev* cuts;
     int* idx;
     float* w;
+    int* trow = nullptr;
+    int* tout = nullptr;
+    float* tw = nullptr;
 };
 
 // Runs the forward into out; when saved != NULL (size max_nj * K * 3 * S * S) keeps each jitter step's input.
@@ -433,6 +473,7 @@ void forward_device(Work& wk, const DevPlan& p, const Uploaded& u, const float* 
 
 int check(Work& wk, const char* fn) {
     cudaError_t e = wk.err != cudaSuccess ? wk.err : cudaGetLastError();
+    if (e == cudaSuccess && disco_cuda::debug_sync()) e = cudaDeviceSynchronize();
     if (e != cudaSuccess) return disco_fail(DISCO_ECUDA, "%s: %s", fn, cudaGetErrorString(e));
     return DISCO_OK;
 }
@@ -474,7 +515,7 @@ int cutouts_backward_cuda(const float* image, int n, int h, int w, const float* 
     int rc;
     {
         Work wk((cudaStream_t) stream);
-        Uploaded u{wk.upload(p.cuts), wk.upload(p.idx), wk.upload(p.w)};
+        Uploaded u{wk.upload(p.cuts), wk.upload(p.idx), wk.upload(p.w), wk.upload(p.trow), wk.upload(p.tout), wk.upload(p.tw)};
         float* g = wk.alloc<float>(k * n3);
         float* gA = wk.alloc<float>(k * n3);
         float* tmp = wk.alloc<float>((size_t) p.tmp_total);
@@ -483,7 +524,7 @@ int cutouts_backward_cuda(const float* image, int n, int h, int w, const float* 
         float* fwd = p.max_nj > 0 ? wk.alloc<float>(k * n3) : nullptr;
         float* saved = p.max_nj > 0 ? wk.alloc<float>((size_t) p.max_nj * k * n3) : nullptr;
         if (wk.err == cudaSuccess) {
-            dim3 g1((unsigned) ((p.max_tmp + TPB - 1) / TPB), k), g2((unsigned) ((n3 + TPB - 1) / TPB), k),
+            dim3 g1((unsigned) ((p.max_tmp + TPB - 1) / TPB), k),
                 gp((unsigned) ((ss + TPB - 1) / TPB), k);
             if (p.max_nj > 0) forward_device(wk, p, u, image, h, w, k, s, noise, fwd, saved);
             wk.err = cudaMemcpyAsync(g, grad_out, k * n3 * sizeof(float), cudaMemcpyDeviceToDevice, wk.st);
@@ -494,15 +535,14 @@ int cutouts_backward_cuda(const float* image, int n, int h, int w, const float* 
                 k_cut_sum<<<k, TPB, 0, wk.st>>>(s, u.cuts, j, 1, nullptr, g, gsums);
                 k_jitter_bwd2<<<gp, TPB, 0, wk.st>>>(s, u.cuts, j, gsums, g);
             }
-            if (wk.err == cudaSuccess) wk.err = cudaMemsetAsync(gA, 0, k * n3 * sizeof(float), wk.st);
-            if (wk.err == cudaSuccess) wk.err = cudaMemsetAsync(tmp, 0, (size_t) p.tmp_total * sizeof(float), wk.st);
-            if (wk.err == cudaSuccess)
-                wk.err = cudaMemsetAsync(grad_image, 0, (size_t) n * 3 * h * w * sizeof(float), wk.st);
             if (wk.err == cudaSuccess) {
+                // every element of gA, tmp and grad_image has one writer: nothing to zero first
+                const long long nimg = (long long) n * 3 * h * w;
                 k_stage2_t<<<gp, TPB, 0, wk.st>>>(s, u.cuts, g, gA);
                 k_stage1_t<<<gp, TPB, 0, wk.st>>>(s, u.cuts, gA, g);
-                k_resize2_t<<<g2, TPB, 0, wk.st>>>(s, u.cuts, u.idx, u.w, g, tmp);
-                k_resize1_t<<<g1, TPB, 0, wk.st>>>(h, w, s, u.cuts, u.idx, u.w, tmp, grad_image);
+                k_resize2_t<<<g1, TPB, 0, wk.st>>>(s, u.cuts, u.trow, u.tout, u.tw, g, tmp);
+                k_resize1_t<<<(unsigned) ((nimg + TPB - 1) / TPB), TPB, 0, wk.st>>>(n, h, w, s, k, u.cuts, u.trow, u.tout,
+                                                                                 u.tw, tmp, grad_image);
             }
         }
         rc = check(wk, "disco_cutouts_backward");

@@ -123,6 +123,97 @@ DISCO_HD float affine_taps(const float* m, int s, int i, int j, int* idx, float*
     return mask;
 }
 
+// ---- the transposes as gathers (the CUDA backward: one writer per element, no atomics, a fixed order) ----------
+
+// The transpose of a resized axis: source index base + r feeds the outputs out[row[r]] .. out[row[r + 1] - 1]
+// (increasing) with weights w[...]; only taps of nonzero weight are listed, as the forward skips the others.
+struct AxisT {
+    int base = 0, len = 0;
+    std::vector<int> row{0}, out;
+    std::vector<float> w;
+};
+
+inline AxisT transpose_axis(const Axis& a, int out_sz) {
+    AxisT t;
+    int lo = 0, hi = -1;
+    bool any = false;
+    for (size_t q = 0; q < (size_t) out_sz * a.taps; q++) {
+        if (a.w[q] == 0.0f) continue;
+        if (!any || a.idx[q] < lo) lo = a.idx[q];
+        if (!any || a.idx[q] > hi) hi = a.idx[q];
+        any = true;
+    }
+    t.base = lo;
+    t.len = any ? hi - lo + 1 : 0;
+    t.row.assign((size_t) t.len + 1, 0);
+    for (size_t q = 0; q < (size_t) out_sz * a.taps; q++)
+        if (a.w[q] != 0.0f) t.row[(size_t) (a.idx[q] - lo) + 1]++;
+    for (int r = 0; r < t.len; r++) t.row[(size_t) r + 1] += t.row[(size_t) r];
+    t.out.resize((size_t) t.row[(size_t) t.len]);
+    t.w.resize(t.out.size());
+    std::vector<int> fill(t.row.begin(), t.row.end() - 1);
+    for (int o = 0; o < out_sz; o++)
+        for (int k = 0; k < a.taps; k++) {
+            const size_t q = (size_t) o * a.taps + k;
+            if (a.w[q] == 0.0f) continue;
+            const int at = fill[(size_t) (a.idx[q] - lo)]++;
+            t.out[(size_t) at] = o;
+            t.w[(size_t) at] = a.w[q];
+        }
+    return t;
+}
+
+// sum over the entries of transposed row r of w * src[out * stride]
+DISCO_HD float gather_taps(const int* row, const int* out, const float* w, int r, const float* src, long long stride) {
+    float acc = 0.0f;
+    for (int t = row[r]; t < row[r + 1]; t++) acc += w[t] * src[(long long) out[t] * stride];
+    return acc;
+}
+
+// The inverse of the affine's linear part (m[0 1; 3 4]) and the half-width of the window of output pixels around
+// a source pixel's preimage that holds every output whose bilinear taps reach it: the taps of output (i, j) read
+// the source within 1 pixel of L (j, i) + t (centred), so those outputs lie within |L^-1|_inf of the preimage; + 1/2
+// for its rounding to a pixel, + 1 to spare.
+inline int affine_inverse(const float m[6], float minv[4]) {
+    const double a = m[0], b = m[1], c = m[3], d = m[4], det = a * d - b * c;
+    const double ia = d / det, ib = -b / det, ic = -c / det, id = a / det;
+    minv[0] = (float) ia; minv[1] = (float) ib; minv[2] = (float) ic; minv[3] = (float) id;
+    const double norm = std::fmax(std::fabs(ia) + std::fabs(ib), std::fabs(ic) + std::fabs(id));
+    return (int) std::ceil(norm + 0.5) + 1;
+}
+
+// The affine transpose at source pixel a of an S x S plane: acc[ch] = sum over the output pixels e (row-major, in
+// the window) whose taps include a of (tap weight * mask multiplier) * grad(e, ch); grad(e, v) fills v[3].
+template <class Grad>
+DISCO_HD void affine_transpose_at(const float* m, const float* minv, int r, bool fill_mask, int s, int a,
+                                  const Grad& grad, float acc[3]) {
+    const float half = 0.5f * (float) (s - 1);
+    const float cx = (float) (a % s) - half - m[2], cy = (float) (a / s) - half - m[5];
+    const float bj = minv[0] * cx + minv[1] * cy + half, bi = minv[2] * cx + minv[3] * cy + half;
+    const int j0 = (int) floorf(bj + 0.5f), i0 = (int) floorf(bi + 0.5f);
+    acc[0] = acc[1] = acc[2] = 0.0f;
+    const int ilo = i0 - r < 0 ? 0 : i0 - r, ihi = i0 + r > s - 1 ? s - 1 : i0 + r;
+    const int jlo = j0 - r < 0 ? 0 : j0 - r, jhi = j0 + r > s - 1 ? s - 1 : j0 + r;
+    for (int i = ilo; i <= ihi; i++)
+        for (int j = jlo; j <= jhi; j++) {
+            int idx[4];
+            float wt[4];
+            const float mask = affine_taps(m, s, i, j, idx, wt);
+            float wsum = 0.0f;
+            bool hit = false;
+            for (int q = 0; q < 4; q++)
+                if (wt[q] != 0.0f && idx[q] == a) {
+                    wsum += wt[q];
+                    hit = true;
+                }
+            if (!hit) continue;
+            const float mul = fill_mask ? mask : 1.0f;
+            float v[3];
+            grad(i * s + j, v);
+            for (int ch = 0; ch < 3; ch++) acc[ch] += wsum * v[ch] * mul;
+        }
+}
+
 DISCO_HD float clamp01(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x); }
 // torch.clamp's backward: the gradient passes where min <= x <= max.
 DISCO_HD float clamp_pass(float x) { return (x >= 0.0f && x <= 1.0f) ? 1.0f : 0.0f; }

@@ -6,7 +6,7 @@ namespace {
 
 __device__ inline float excess(float v) { return v > 1.f ? v - 1.f : (v < -1.f ? v + 1.f : 0.f); }
 
-__global__ void range_forward_kernel(const float* __restrict__ x, int64_t per, float* __restrict__ loss, float inv) {
+__global__ void range_forward_kernel(const float* __restrict__ x, int64_t per, float* __restrict__ partials) {
     const int64_t b = blockIdx.y;
     float s = 0.f;
     for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < per; e += (int64_t)gridDim.x * blockDim.x) {
@@ -14,7 +14,7 @@ __global__ void range_forward_kernel(const float* __restrict__ x, int64_t per, f
         s += d * d;
     }
     s = disco_cuda::block_sum(s);
-    if (threadIdx.x == 0) atomicAdd(loss + b, s * inv);
+    if (threadIdx.x == 0) partials[b * gridDim.x + blockIdx.x] = s;
 }
 
 __global__ void range_backward_kernel(const float* __restrict__ x, const float* __restrict__ grad_loss,
@@ -34,10 +34,13 @@ int range_loss_cuda(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, 
     DISCO_TRY(disco_cuda::require_device(fn, "loss", loss));
     if (n > 65535) return disco_fail(DISCO_EINVAL, "%s: n must be <= 65535 on CUDA, got %lld", fn, (long long)n);
     cudaStream_t s = disco_cuda::as_stream(stream);
-    DISCO_CUDA_TRY(fn, cudaMemsetAsync(loss, 0, sizeof(float) * n, s));
     const int64_t per = c * h * w;
     dim3 grid(disco_cuda::blocks_for(per, 1024), (unsigned)n);
-    range_forward_kernel<<<grid, disco_cuda::kThreads, 0, s>>>(x, per, loss, float(1.0 / double(per)));
+    disco_cuda::Scratch partials((size_t)grid.x * n, s);
+    DISCO_CUDA_TRY(fn, partials.err);
+    range_forward_kernel<<<grid, disco_cuda::kThreads, 0, s>>>(x, per, partials.p);
+    DISCO_CUDA_LAUNCHED(fn);
+    disco_cuda::finish_rows<<<(unsigned)n, disco_cuda::kThreads, 0, s>>>(partials.p, (int)grid.x, float(1.0 / double(per)), loss);
     DISCO_CUDA_LAUNCHED(fn);
     return DISCO_OK;
 }

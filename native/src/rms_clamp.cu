@@ -1,13 +1,15 @@
-// rms_clamp.cu — CUDA implementation of DD's RMS gradient clamp and its VJP. The reductions land in a small
-// stream-ordered scratch buffer that the elementwise kernels read, so nothing synchronizes with the host.
+// rms_clamp.cu — CUDA implementation of DD's RMS gradient clamp and its VJP. The reductions (per-block partials
+// summed in a fixed order: bitwise reproducible) land in a small stream-ordered scratch buffer that the
+// elementwise kernels read, so nothing synchronizes with the host.
 #include "cuda_common.cuh"
 #include "rms_clamp.h"
 
 namespace {
 
-// acc[0] += sum a^2; when b != nullptr, acc[1] += sum a*b
+// partials[blockIdx.x] = this block's sum of a^2; when b != nullptr, partials[gridDim.x + blockIdx.x] = sum a*b
+// (finish_rows then sums them in a fixed order into acc[0], acc[1])
 __global__ void reduce_kernel(const float* __restrict__ a, const float* __restrict__ b, int64_t count,
-                              float* __restrict__ acc) {
+                              float* __restrict__ partials) {
     float s = 0.f, d = 0.f;
     for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < count; e += (int64_t)gridDim.x * blockDim.x) {
         const float v = a[e];
@@ -15,10 +17,10 @@ __global__ void reduce_kernel(const float* __restrict__ a, const float* __restri
         if (b) d += v * b[e];
     }
     s = disco_cuda::block_sum(s);
-    if (threadIdx.x == 0) atomicAdd(acc, s);
+    if (threadIdx.x == 0) partials[blockIdx.x] = s;
     if (b) {
         d = disco_cuda::block_sum(d);
-        if (threadIdx.x == 0) atomicAdd(acc + 1, d);
+        if (threadIdx.x == 0) partials[gridDim.x + blockIdx.x] = d;
     }
 }
 
@@ -51,12 +53,15 @@ int rms_clamp_cuda(const float* g, int64_t count, float clamp_max, float* out, f
     DISCO_TRY(disco_cuda::require_device(fn, "out", out));
     DISCO_TRY(disco_cuda::require_device(fn, "rms", rms));
     cudaStream_t s = disco_cuda::as_stream(stream);
+    const unsigned blocks = disco_cuda::blocks_for(count, 1024);
     float* acc = nullptr;
-    DISCO_CUDA_TRY(fn, cudaMallocAsync(reinterpret_cast<void**>(&acc), sizeof(float) * 2, s));
-    cudaMemsetAsync(acc, 0, sizeof(float) * 2, s);
-    reduce_kernel<<<disco_cuda::blocks_for(count, 1024), disco_cuda::kThreads, 0, s>>>(g, nullptr, count, acc);
+    DISCO_CUDA_TRY(fn, cudaMallocAsync(reinterpret_cast<void**>(&acc), sizeof(float) * (2 + blocks), s));
+    float* partials = acc + 2;
+    reduce_kernel<<<blocks, disco_cuda::kThreads, 0, s>>>(g, nullptr, count, partials);
+    disco_cuda::finish_rows<<<1, disco_cuda::kThreads, 0, s>>>(partials, (int)blocks, 1.f, acc);
     clamp_kernel<<<disco_cuda::blocks_for(count), disco_cuda::kThreads, 0, s>>>(g, count, clamp_max, out, acc, rms);
-    const cudaError_t launched = cudaGetLastError();
+    cudaError_t launched = cudaGetLastError();
+    if (launched == cudaSuccess && disco_cuda::debug_sync()) launched = cudaDeviceSynchronize();
     cudaFreeAsync(acc, s);
     if (launched != cudaSuccess) return disco_fail(DISCO_ECUDA, "%s: %s", fn, cudaGetErrorString(launched));
     return DISCO_OK;
@@ -69,13 +74,16 @@ int rms_clamp_backward_cuda(const float* g, const float* grad_out, int64_t count
     DISCO_TRY(disco_cuda::require_device(fn, "grad_out", grad_out));
     DISCO_TRY(disco_cuda::require_device(fn, "grad_g", grad_g));
     cudaStream_t s = disco_cuda::as_stream(stream);
+    const unsigned blocks = disco_cuda::blocks_for(count, 1024);
     float* acc = nullptr;
-    DISCO_CUDA_TRY(fn, cudaMallocAsync(reinterpret_cast<void**>(&acc), sizeof(float) * 2, s));
-    cudaMemsetAsync(acc, 0, sizeof(float) * 2, s);
-    reduce_kernel<<<disco_cuda::blocks_for(count, 1024), disco_cuda::kThreads, 0, s>>>(g, grad_out, count, acc);
+    DISCO_CUDA_TRY(fn, cudaMallocAsync(reinterpret_cast<void**>(&acc), sizeof(float) * (2 + 2 * blocks), s));
+    float* partials = acc + 2;
+    reduce_kernel<<<blocks, disco_cuda::kThreads, 0, s>>>(g, grad_out, count, partials);
+    disco_cuda::finish_rows<<<2, disco_cuda::kThreads, 0, s>>>(partials, (int)blocks, 1.f, acc);
     clamp_backward_kernel<<<disco_cuda::blocks_for(count), disco_cuda::kThreads, 0, s>>>(g, grad_out, count, clamp_max,
                                                                                        grad_g, accumulate, acc);
-    const cudaError_t launched = cudaGetLastError();
+    cudaError_t launched = cudaGetLastError();
+    if (launched == cudaSuccess && disco_cuda::debug_sync()) launched = cudaDeviceSynchronize();
     cudaFreeAsync(acc, s);
     if (launched != cudaSuccess) return disco_fail(DISCO_ECUDA, "%s: %s", fn, cudaGetErrorString(launched));
     return DISCO_OK;

@@ -8,12 +8,12 @@ __device__ inline float sat_term(float v) {
     return v > 1.f ? v - 1.f : (v < -1.f ? -1.f - v : (isnan(v) ? v : 0.f));
 }
 
-__global__ void sat_forward_kernel(const float* __restrict__ x, int64_t count, float* __restrict__ loss, float inv) {
+__global__ void sat_forward_kernel(const float* __restrict__ x, int64_t count, float* __restrict__ partials) {
     float s = 0.f;
     for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < count; e += (int64_t)gridDim.x * blockDim.x)
         s += sat_term(x[e]);
     s = disco_cuda::block_sum(s);
-    if (threadIdx.x == 0) atomicAdd(loss, s * inv);
+    if (threadIdx.x == 0) partials[blockIdx.x] = s;
 }
 
 __global__ void sat_backward_kernel(const float* __restrict__ x, const float* __restrict__ grad_loss, int64_t count,
@@ -33,9 +33,12 @@ int sat_loss_cuda(const float* x, int64_t count, float* loss, void* stream) {
     DISCO_TRY(disco_cuda::require_device(fn, "x", x));
     DISCO_TRY(disco_cuda::require_device(fn, "loss", loss));
     cudaStream_t s = disco_cuda::as_stream(stream);
-    DISCO_CUDA_TRY(fn, cudaMemsetAsync(loss, 0, sizeof(float), s));
-    sat_forward_kernel<<<disco_cuda::blocks_for(count, 1024), disco_cuda::kThreads, 0, s>>>(
-        x, count, loss, float(1.0 / double(count)));
+    const unsigned blocks = disco_cuda::blocks_for(count, 1024);
+    disco_cuda::Scratch partials(blocks, s);
+    DISCO_CUDA_TRY(fn, partials.err);
+    sat_forward_kernel<<<blocks, disco_cuda::kThreads, 0, s>>>(x, count, partials.p);
+    DISCO_CUDA_LAUNCHED(fn);
+    disco_cuda::finish_rows<<<1, disco_cuda::kThreads, 0, s>>>(partials.p, (int)blocks, float(1.0 / double(count)), loss);
     DISCO_CUDA_LAUNCHED(fn);
     return DISCO_OK;
 }

@@ -98,7 +98,8 @@ int spherical_dist_cuda(const float* x, const float* y, int64_t a, int64_t b, in
     row_norms_kernel<<<warps_blocks(a), disco_cuda::kThreads, 0, s>>>(x, a, d, norms);
     row_norms_kernel<<<warps_blocks(b), disco_cuda::kThreads, 0, s>>>(y, b, d, norms + a);
     pair_kernel<<<warps_blocks(a * b), disco_cuda::kThreads, 0, s>>>(x, norms, y, norms + a, a, b, d, nullptr, out, 0);
-    const cudaError_t launched = cudaGetLastError();
+    cudaError_t launched = cudaGetLastError();
+    if (launched == cudaSuccess && disco_cuda::debug_sync()) launched = cudaDeviceSynchronize();
     cudaFreeAsync(norms, s);
     if (launched != cudaSuccess) return disco_fail(DISCO_ECUDA, "%s: %s", fn, cudaGetErrorString(launched));
     return DISCO_OK;
@@ -125,7 +126,8 @@ int spherical_dist_backward_cuda(const float* x, const float* y, const float* gr
         rows_grad_kernel<<<(unsigned)a, disco_cuda::kThreads, 0, s>>>(x, nx, y, ny, kap, b, 1, b, d, grad_x, accumulate);
     if (grad_y)
         rows_grad_kernel<<<(unsigned)b, disco_cuda::kThreads, 0, s>>>(y, ny, x, nx, kap, 1, b, a, d, grad_y, accumulate);
-    const cudaError_t launched = cudaGetLastError();
+    cudaError_t launched = cudaGetLastError();
+    if (launched == cudaSuccess && disco_cuda::debug_sync()) launched = cudaDeviceSynchronize();
     cudaFreeAsync(scratch, s);
     if (launched != cudaSuccess) return disco_fail(DISCO_ECUDA, "%s: %s", fn, cudaGetErrorString(launched));
     return DISCO_OK;

@@ -67,6 +67,68 @@ DISCO_API int disco_has_cuda(void) {
 #endif
 }
 
+DISCO_API int disco_cuda_device_count(void) {
+#ifdef DISCO_WITH_CUDA
+    int n = 0;
+    const cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        disco_fail(DISCO_ECUDA, "cudaGetDeviceCount: %s", cudaGetErrorString(e));
+        return 0;
+    }
+    return n;
+#else
+    disco_fail(DISCO_ENOCUDA, "disco_cuda_device_count: built without CUDA");
+    return 0;
+#endif
+}
+
+DISCO_API int disco_cuda_device(int index, char* name, int name_len, int* major, int* minor, int64_t* total_bytes) {
+    DISCO_TRY(disco_check_ptr("disco_cuda_device", "name", name));
+    DISCO_TRY(disco_check_pos("disco_cuda_device", "name_len", name_len));
+    DISCO_TRY(disco_check_ptr("disco_cuda_device", "major", major));
+    DISCO_TRY(disco_check_ptr("disco_cuda_device", "minor", minor));
+    DISCO_TRY(disco_check_ptr("disco_cuda_device", "total_bytes", total_bytes));
+#ifdef DISCO_WITH_CUDA
+    cudaDeviceProp p;
+    const cudaError_t e = cudaGetDeviceProperties(&p, index);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return disco_fail(index < 0 ? DISCO_EINVAL : DISCO_ECUDA, "disco_cuda_device(%d): cudaGetDeviceProperties: %s",
+                          index, cudaGetErrorString(e));
+    }
+    std::snprintf(name, (size_t)name_len, "%s", p.name);
+    *major = p.major;
+    *minor = p.minor;
+    *total_bytes = (int64_t)p.totalGlobalMem;
+    return DISCO_OK;
+#else
+    (void)index;
+    return disco_fail(DISCO_ENOCUDA, "disco_cuda_device: built without CUDA");
+#endif
+}
+
+DISCO_API int disco_cuda_driver_version(void) {
+#ifdef DISCO_WITH_CUDA
+    int v = 0;
+    if (cudaDriverGetVersion(&v) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return v;
+#else
+    return 0;
+#endif
+}
+
+DISCO_API int disco_cuda_runtime_version(void) {
+#ifdef DISCO_WITH_CUDA
+    return CUDART_VERSION;
+#else
+    return 0;
+#endif
+}
+
 }  // extern "C"
 
 int disco_check_nchw(const char* fn, int64_t n, int64_t c, int64_t h, int64_t w, int device) {

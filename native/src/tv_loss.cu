@@ -4,9 +4,9 @@
 
 namespace {
 
-// grid (blocks, n): block (bx, b) sums a strided share of image b and adds it, scaled, to loss[b].
+// grid (blocks, n): block (bx, b) sums a strided share of image b into partials[b * blocks + bx].
 __global__ void tv_forward_kernel(const float* __restrict__ x, int64_t c, int64_t h, int64_t w,
-                                  float* __restrict__ loss, float inv) {
+                                  float* __restrict__ partials) {
     const int64_t b = blockIdx.y, per_image = c * h * w;
     const float* p = x + b * per_image;
     float sum = 0.f;
@@ -19,7 +19,7 @@ __global__ void tv_forward_kernel(const float* __restrict__ x, int64_t c, int64_
         sum += dx * dx + dy * dy;
     }
     sum = disco_cuda::block_sum(sum);
-    if (threadIdx.x == 0) atomicAdd(loss + b, sum * inv);
+    if (threadIdx.x == 0) partials[b * gridDim.x + blockIdx.x] = sum;
 }
 
 __global__ void tv_backward_kernel(const float* __restrict__ x, const float* __restrict__ grad_loss, int64_t n,
@@ -42,10 +42,14 @@ int tv_loss_cuda(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, flo
     DISCO_TRY(disco_cuda::require_device(fn, "loss", loss));
     if (n > 65535) return disco_fail(DISCO_EINVAL, "%s: n must be <= 65535 on CUDA, got %lld", fn, (long long)n);
     cudaStream_t s = disco_cuda::as_stream(stream);
-    DISCO_CUDA_TRY(fn, cudaMemsetAsync(loss, 0, sizeof(float) * n, s));
     const int64_t per_image = c * h * w;
     dim3 grid(disco_cuda::blocks_for(per_image, 1024), (unsigned)n);
-    tv_forward_kernel<<<grid, disco_cuda::kThreads, 0, s>>>(x, c, h, w, loss, float(1.0 / double(per_image)));
+    disco_cuda::Scratch partials((size_t)grid.x * n, s);
+    DISCO_CUDA_TRY(fn, partials.err);
+    tv_forward_kernel<<<grid, disco_cuda::kThreads, 0, s>>>(x, c, h, w, partials.p);
+    DISCO_CUDA_LAUNCHED(fn);
+    disco_cuda::finish_rows<<<(unsigned)n, disco_cuda::kThreads, 0, s>>>(partials.p, (int)grid.x,
+                                                                        float(1.0 / double(per_image)), loss);
     DISCO_CUDA_LAUNCHED(fn);
     return DISCO_OK;
 }

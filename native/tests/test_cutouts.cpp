@@ -1,9 +1,13 @@
 // test_cutouts: the cutout stage's CPU twin against straightforward references (ResizeRight in double, gray, hflip,
 // a 90-degree affine), the adjoint identity of its linear part, each colour-jitter op's backward against central
 // differences of a double-precision torchvision reference (factors far from 1, tight tolerance), a whole random
-// pipeline against finite differences, bad input; with --cuda, CUDA vs the CPU twin.
+// pipeline against finite differences, bad input, the CUDA backward's gathers (transposed tap tables, the affine
+// window) run on the CPU against the scatters they replace; with --cuda, CUDA vs the CPU twin and bitwise
+// repeatability.
 #include <algorithm>
+#include <cstring>
 
+#include "cutouts_common.h"
 #include "testing.h"
 
 namespace {
@@ -350,6 +354,12 @@ void test_cuda_vs_cpu() {
                       "cuda backward" + tag);
         dt::expect_le(dt::max_rel_err(dout.host(), out_cpu), 1e-5, "cuda vs cpu forward" + tag);
         dt::expect_le(dt::max_rel_err(dgi.host(), gi_cpu), 1e-4, "cuda vs cpu backward" + tag);
+        // deterministic: no atomics, so a second backward is bitwise the first
+        dt::Dev dgi2(gi_cpu.size());
+        dt::expect_ok(disco_cutouts_backward(dx.p, n, h, w, t.data(), k, s, dn.p, dg.p, dgi2.p, 1, nullptr),
+                      "cuda backward again" + tag);
+        const std::vector<float> b1 = dgi.host(), b2 = dgi2.host();
+        dt::expect(std::memcmp(b1.data(), b2.data(), b1.size() * sizeof(float)) == 0, "cuda backward bitwise repeatable" + tag);
     }
     // a host pointer on the CUDA path is refused (no fault)
     std::vector<float> img(3 * 8 * 8, 0.5f), out(3 * 4 * 4);
@@ -358,6 +368,66 @@ void test_cuda_vs_cpu() {
                   DISCO_EINVAL, "host pointers with device 1");
 }
 #endif
+
+// The gathers the CUDA backward uses instead of atomic scatters, evaluated on the CPU with the same inline
+// functions: each equals the scatter (the transpose it replaces) summed in double.
+struct HostGrad {
+    const float* g;
+    size_t ss;
+    void operator()(int e, float* v) const { v[0] = g[e]; v[1] = g[ss + e]; v[2] = g[2 * ss + e]; }
+};
+
+void test_transposes_as_gathers() {
+    for (int trial = 0; trial < 40; trial++) {
+        const int in_sz = irand(3, 300), out_sz = irand(2, 64), limit = irand(in_sz / 2 + 1, in_sz + 40);
+        const int origin = irand(-in_sz / 3, limit - 1);
+        disco_cut::Axis a = disco_cut::make_axis(in_sz, out_sz, origin, limit);
+        disco_cut::AxisT t = disco_cut::transpose_axis(a, out_sz);
+        std::vector<float> g = rand_vec((size_t) out_sz, -1, 1);
+        std::vector<double> scatter((size_t) limit, 0.0);
+        for (int o = 0; o < out_sz; o++)
+            for (int k = 0; k < a.taps; k++) {
+                const size_t q = (size_t) o * a.taps + k;
+                if (a.w[q] != 0.0f) scatter[(size_t) a.idx[q]] += (double) a.w[q] * g[(size_t) o];
+            }
+        std::vector<float> gather((size_t) limit, 0.0f);
+        for (int x = 0; x < limit; x++) {
+            const int r = x - t.base;
+            if (r >= 0 && r < t.len) gather[(size_t) x] = disco_cut::gather_taps(t.row.data(), t.out.data(), t.w.data(), r, g.data(), 1);
+        }
+        dt::expect_le(dt::max_rel_err(gather, scatter, 1e-3), 1e-5, "resize transpose as a gather, trial " + std::to_string(trial));
+    }
+    for (int trial = 0; trial < 24; trial++) {
+        const int s = irand(5, 40);
+        const size_t ss = (size_t) s * s;
+        const double angle = trial < 4 ? 90.0 * trial : uni(-45, 45);
+        float m[6], minv[4];
+        disco_cut::affine_matrix(angle, uni(-0.2, 0.2) * s, uni(-0.2, 0.2) * s, m);
+        const int r = disco_cut::affine_inverse(m, minv);
+        const bool fill_mask = trial % 2 == 1;
+        std::vector<float> g = rand_vec(3 * ss, -1, 1);
+        std::vector<double> scatter(3 * ss, 0.0);
+        for (int i = 0; i < s; i++)
+            for (int j = 0; j < s; j++) {
+                int idx[4];
+                float wt[4];
+                const float mask = disco_cut::affine_taps(m, s, i, j, idx, wt);
+                const float mul = fill_mask ? mask : 1.0f;
+                for (int ch = 0; ch < 3; ch++)
+                    for (int q = 0; q < 4; q++)
+                        if (wt[q] != 0.0f) scatter[ch * ss + (size_t) idx[q]] += (double) wt[q] * g[ch * ss + (size_t) (i * s + j)] * mul;
+            }
+        std::vector<float> gather(3 * ss);
+        const HostGrad hg{g.data(), ss};
+        for (int a = 0; a < (int) ss; a++) {
+            float acc[3];
+            disco_cut::affine_transpose_at(m, minv, r, fill_mask, s, a, hg, acc);
+            for (int ch = 0; ch < 3; ch++) gather[ch * ss + (size_t) a] = acc[ch];
+        }
+        dt::expect_le(dt::max_rel_err(gather, scatter, 1e-3), 1e-5,
+                      "affine transpose as a gather, angle " + std::to_string(angle) + ", s " + std::to_string(s));
+    }
+}
 
 }  // namespace
 
@@ -369,6 +439,7 @@ int main(int argc, char** argv) {
     test_jitter_ops();
     test_finite_differences();
     test_bad_input();
+    test_transposes_as_gathers();
 #ifdef DISCO_WITH_CUDA
     if (dt::cuda_ready()) test_cuda_vs_cpu();
 #endif

@@ -30,6 +30,7 @@ import java.util.concurrent.Callable;
                 DemoCommand.class,
                 ResumeCommand.class,
                 SweepCommand.class,
+                DoctorCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Callable<Integer> {

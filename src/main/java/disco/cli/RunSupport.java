@@ -46,7 +46,8 @@ final class RunSupport {
 
     /**
      * The LibTorch device for {@code --device} (every command's: {@code cpu} or {@code cuda}); a device that is not
-     * there, or native kernels built without CUDA, is bad input.
+     * there, native kernels built without CUDA, a GPU whose architecture this build has no code for, or a host
+     * library LibTorch needs and does not find ({@link Torch#init()}, before anything loads) is bad input.
      */
     static Device device(String name) {
         Torch.init();
@@ -61,6 +62,7 @@ final class RunSupport {
                 if (!Kernels.hasCuda()) {
                     throw DiscoException.badInput("--device cuda: disco_kernels was built without CUDA (build with -Pgpu)");
                 }
+                disco.run.BuildLine.requireRunsOn(0);
                 yield new Device("cuda:0");
             }
             default -> throw DiscoException.badInput("--device: expected cpu or cuda, found '" + name + "'");

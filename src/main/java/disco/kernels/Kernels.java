@@ -31,13 +31,88 @@ public final class Kernels {
             if (loaded) return;
             Torch.init();
             try {
-                Loader.load(NativeLib.class);
+                if (!nativeLoaded) Loader.load(NativeLib.class);
             } catch (UnsatisfiedLinkError e) {
                 throw new IllegalStateException("cannot load the native kernels (disco_kernels): " + e.getMessage()
                         + " — build with `mvn package` so the JavaCPP build packages them", e);
             }
             loaded = true;
         }
+    }
+
+    private static volatile boolean nativeLoaded;
+
+    /**
+     * Loads only the native kernel library, not LibTorch: what {@code disco doctor} asks before it knows whether
+     * LibTorch can load (the library carries CUDA's runtime statically and needs no host CUDA library).
+     */
+    public static void initNativeOnly() {
+        if (nativeLoaded || loaded) return;
+        synchronized (Kernels.class) {
+            if (nativeLoaded) return;
+            try {
+                Loader.load(NativeLib.class);
+            } catch (UnsatisfiedLinkError e) {
+                throw new IllegalStateException("cannot load the native kernels (disco_kernels): " + e.getMessage()
+                        + " — build with `mvn package` so the JavaCPP build packages them", e);
+            }
+            nativeLoaded = true;
+        }
+    }
+
+    /** A CUDA device as the driver reports it. */
+    public record CudaDevice(int index, String name, int major, int minor, long totalBytes) {
+        /** The compute capability without the dot (86 for 8.6). */
+        public int sm() {
+            return major * 10 + minor;
+        }
+    }
+
+    /** The CUDA devices (empty without a CUDA build, a driver or a device); needs no LibTorch. */
+    public static java.util.List<CudaDevice> cudaDevices() {
+        initNativeOnly();
+        int n = NativeLib.disco_cuda_device_count();
+        java.util.List<CudaDevice> out = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            byte[] name = new byte[256];
+            int[] major = new int[1], minor = new int[1];
+            long[] mem = new long[1];
+            if (NativeLib.disco_cuda_device(i, name, name.length, major, minor, mem) != 0) {
+                throw new KernelException(NativeLib.DISCO_ECUDA, NativeLib.disco_last_error().getString());
+            }
+            int len = 0;
+            while (len < name.length && name[len] != 0) len++;
+            out.add(new CudaDevice(i, new String(name, 0, len, java.nio.charset.StandardCharsets.UTF_8), major[0], minor[0], mem[0]));
+        }
+        return out;
+    }
+
+    /** Why {@link #cudaDevices()} is empty, as the native side said ("" when it is not). */
+    public static String cudaDeviceError() {
+        initNativeOnly();
+        return NativeLib.disco_cuda_device_count() > 0 ? "" : NativeLib.disco_last_error().getString();
+    }
+
+    /** The CUDA driver's and runtime's versions (e.g. 13000), 0 where there is none. */
+    public static int[] cudaVersions() {
+        initNativeOnly();
+        return new int[]{NativeLib.disco_cuda_driver_version(), NativeLib.disco_cuda_runtime_version()};
+    }
+
+    /** Whether the library was built with CUDA, without loading LibTorch. */
+    public static boolean builtWithCudaNative() {
+        initNativeOnly();
+        return NativeLib.disco_built_with_cuda() != 0;
+    }
+
+    /** The file of {@code libdisco_kernels.so} as JavaCPP loaded it (its unpacked copy of the jar's, or the build's). */
+    public static java.nio.file.Path libraryFile() {
+        initNativeOnly();
+        for (String path : Loader.getLoadedLibraries().values()) {
+            if (path != null && path.endsWith("/libdisco_kernels.so")) return java.nio.file.Path.of(path);
+        }
+        throw new IllegalStateException("JavaCPP reports no loaded libdisco_kernels.so (loaded: "
+                + Loader.getLoadedLibraries().values() + ")");
     }
 
     /** Whether the library was built with CUDA and sees a usable CUDA device. */

@@ -30,4 +30,13 @@ public final class NativeLib {
     public static native int disco_has_cuda();
 
     public static native int disco_built_with_cuda();
+
+    public static native int disco_cuda_device_count();
+
+    public static native int disco_cuda_device(int index, @Cast("char*") byte[] name, int nameLen, int[] major,
+                                               int[] minor, @Cast("int64_t*") long[] totalBytes);
+
+    public static native int disco_cuda_driver_version();
+
+    public static native int disco_cuda_runtime_version();
 }

@@ -4,8 +4,10 @@ import org.bytedeco.javacpp.Loader;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * Loads ByteDeco's LibTorch once, from the jars' own copy: {@code Loader.cacheResources} first, so that a system
- * libtorch (e.g. Debian's) is never picked up by the JVM.
+ * Loads ByteDeco's LibTorch once, from the jars' own copy: {@link TorchLibraries} unpacks it into JavaCPP's cache
+ * first (the {@code -gpu} directory with the CUDA jar), so that a system libtorch (e.g. Debian's) is never picked
+ * up by the JVM, and checks that every host library it needs is there: a missing one (CUDA, cuDNN, NCCL for the
+ * GPU jars) is one line naming it ({@link disco.util.DiscoException}, exit 2) before anything is loaded.
  */
 public final class Torch {
     private static volatile boolean loaded;
@@ -16,11 +18,7 @@ public final class Torch {
         if (loaded) return;
         synchronized (Torch.class) {
             if (loaded) return;
-            try {
-                Loader.cacheResources(torch.class, Loader.getPlatform());
-            } catch (Exception e) {
-                throw new IllegalStateException("cannot unpack LibTorch's native libraries: " + e.getMessage(), e);
-            }
+            TorchLibraries.require();
             Loader.load(torch.class);
             loaded = true;
         }
