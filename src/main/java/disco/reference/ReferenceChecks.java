@@ -13,7 +13,8 @@ public final class ReferenceChecks {
                 new ModelReferenceChecks(),
                 new CutoutsReferenceCheck(),
                 new LossReferenceCheck(),
-                new SamplerReferenceChecks()
+                new SamplerReferenceChecks(),
+                new OpenClipReferenceChecks()
         );
     }
 }
