@@ -70,12 +70,6 @@ public final class SettingsIO {
             "clip_sequential_evaluation");
     /** Keys derived from others (DD saves them): read silently. */
     static final Set<String> DERIVED = Set.of("diffusion_steps", "timestep_respacing");
-    /** DD's per-model flags for open_clip models, which this engine does not support. */
-    static final Set<String> OPEN_CLIP_FLAGS = Set.of(
-            "ViTB32_laion2b_e16", "ViTB32_laion400m_e31", "ViTB32_laion400m_32", "ViTB32quickgelu_laion400m_e31",
-            "ViTB32quickgelu_laion400m_e32", "ViTB16_laion400m_e31", "ViTB16_laion400m_e32", "RN50_yffcc15m",
-            "RN50_cc12m", "RN50_quickgelu_yfcc15m", "RN50_quickgelu_cc12m", "RN101_yfcc15m",
-            "RN101_quickgelu_yfcc15m");
 
     /** Keys whose values are mappings, so the command line may set one entry: {@code KEY.ENTRY}. */
     public static final Set<String> MAPPING_KEYS = Set.of("clip_models_schedules", "clip_modules_schedules",
@@ -280,7 +274,11 @@ public final class SettingsIO {
         // DD's per-model flags
         List<String> flagged = new ArrayList<>();
         boolean anyFlag = false;
-        for (Map.Entry<String, String> e : ClipModelName.OPENAI.entrySet()) {
+        Map<String, String> flags = new java.util.LinkedHashMap<>(ClipModelName.OPENAI);
+        ClipModelName.OPEN_CLIP.forEach((name, flag) -> {
+            if (!flag.isEmpty()) flags.put(name, flag);
+        });
+        for (Map.Entry<String, String> e : flags.entrySet()) { // DD's order: OpenAI's, then open_clip's
             String flag = e.getValue();
             if (!m.containsKey(flag)) continue;
             anyFlag = true;
@@ -289,15 +287,6 @@ public final class SettingsIO {
                 throw DiscoException.badInput(label + ": " + flag + ": expected true or false, found " + describe(v));
             }
             if ((Boolean) v) flagged.add(e.getKey());
-        }
-        for (String flag : new TreeSet<>(OPEN_CLIP_FLAGS)) {
-            if (!m.containsKey(flag)) continue;
-            anyFlag = true;
-            Object v = m.remove(flag);
-            if (Boolean.TRUE.equals(v)) {
-                throw DiscoException.badInput(label + ": " + flag + ": open_clip models are not supported; known"
-                        + " CLIP models: " + ClipModelName.knownNames());
-            }
         }
         if (anyFlag) {
             if (m.containsKey("clip_models") && m.get("clip_models") != null) {
@@ -382,7 +371,7 @@ public final class SettingsIO {
         try {
             return new Settings(
                     r.prompts(d.textPrompts()),
-                    r.stringList("clip_models", d.clipModels()),
+                    r.clipModels(d.clipModels()),
                     modelSchedules,
                     sched,
                     r.integer("steps", d.steps()),
@@ -595,6 +584,26 @@ public final class SettingsIO {
                 return out;
             }
             throw bad(key, "a list of strings", v);
+        }
+
+        /** clip_models: names, or DD's {@code (name, tag)} pairs as two-string lists ({@code [ViT-B-32, laion2b_e16]}). */
+        List<String> clipModels(List<String> def) {
+            Object v = m.get("clip_models");
+            if (v instanceof List<?> l && l.stream().anyMatch(e -> e instanceof List<?>)) {
+                List<Object> flat = new ArrayList<>();
+                for (Object e : l) {
+                    if (e instanceof List<?> pair && pair.size() == 2 && pair.get(0) instanceof String a
+                            && pair.get(1) instanceof String b) {
+                        flat.add(a + "::" + b);
+                    } else if (e instanceof List<?>) {
+                        throw bad("clip_models", "names or (name, tag) pairs", e);
+                    } else {
+                        flat.add(e);
+                    }
+                }
+                m.put("clip_models", flat);
+            }
+            return stringList("clip_models", def);
         }
 
         List<String> prompts(List<String> def) {
