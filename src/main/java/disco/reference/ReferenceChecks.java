@@ -15,7 +15,8 @@ public final class ReferenceChecks {
                 new CutoutsReferenceCheck(),
                 new LossReferenceCheck(),
                 new SamplerReferenceChecks(),
-                new ImagePromptChecks()
+                new ImagePromptChecks(),
+                new OpenClipReferenceChecks()
         );
     }
 }

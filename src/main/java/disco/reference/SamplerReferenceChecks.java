@@ -109,6 +109,16 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
 
         public static Engine load(ReferenceContext ctx) {
             FixtureSettings fs = ctx.fixtureSettings();
+            Map<String, ClipModel> clips = new LinkedHashMap<>();
+            for (String name : fs.clipModels()) clips.put(name, ClipModel.load(ctx.file("clip-" + name + ".pt")));
+            return load(ctx, fs, clips);
+        }
+
+        /**
+         * The directory's UNet, secondary model and vocabulary with other settings ({@code fs}: prompts, schedules,
+         * scalars) and CLIP models, keyed by {@code fs}'s {@code clip_models}.
+         */
+        static Engine load(ReferenceContext ctx, FixtureSettings fs, Map<String, ClipModel> clips) {
             UNetModel u = UNetModel.load(UNetConfig.read(ctx.file("unet.json")), ctx.file("unet.pt"));
             SecondaryModel sec = ctx.has("secondary.pt") ? SecondaryModel.load(ctx.file("secondary.pt")) : null;
             Path vocab = ctx.vocab().orElseThrow(() -> DiscoException.badInput(ctx.dir()
@@ -116,9 +126,7 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
             SimpleTokenizer tok = SimpleTokenizer.load(vocab);
             List<String> prompts = new ArrayList<>();
             for (JsonNode p : fs.need("prompts")) prompts.add(p.asText());
-            Map<String, ClipModel> clips = new LinkedHashMap<>();
             List<String> names = fs.clipModels();
-            for (String name : names) clips.put(name, ClipModel.load(ctx.file("clip-" + name + ".pt")));
             Pipeline.Networks nets = new Pipeline.Networks(u, sec, clips, ModelLoader.bpe(tok));
             Pipeline.Targets targets = Pipeline.encodePrompts(prompts, names, nets, new Device("cpu"));
             return new Engine(ctx, fs, nets, targets);

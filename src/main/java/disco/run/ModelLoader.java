@@ -2,6 +2,7 @@ package disco.run;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import disco.models.clip.ClipModel;
+import disco.models.clip.OpenClipConfig;
 import disco.models.registry.ModelEntry;
 import disco.models.registry.Registry;
 import disco.models.secondary.SecondaryModel;
@@ -21,7 +22,7 @@ import java.util.Map;
 /**
  * Finds and loads the networks a run's settings name: the diffusion model, DD's secondary model (only when the plan
  * uses it), every CLIP model of {@code clip_models} and the BPE vocabulary, from the model directory by their
- * registry names, or the built-in demo networks ({@code RN-tiny}, {@code ViT-tiny}, the demo UNet and secondary
+ * registry names (an {@code openclip} entry is built from its open_clip model config), or the built-in demo networks ({@code RN-tiny}, {@code ViT-tiny}, the demo UNet and secondary
  * model). Every file is checked to exist before any is read: a missing one is bad input naming the file and the
  * {@code disco models fetch} command that gets it.
  */
@@ -62,6 +63,7 @@ public final class ModelLoader {
         boolean needsSecondary = Pipeline.needsSecondary(StepPlan.of(s));
         Path secFile = needsSecondary && !demoUnet ? require(registry.require("secondary_model_imagenet_2"), modelDir) : null;
         Map<String, Path> clipFiles = new LinkedHashMap<>();
+        Map<String, disco.models.clip.ClipConfig> openClip = new LinkedHashMap<>();
         boolean allDemo = true;
         for (String m : s.clipModels()) {
             ClipModelName n = ClipModelName.resolve(m);
@@ -73,7 +75,14 @@ public final class ModelLoader {
             } else if (ClipModel.DEMO_NAMES.contains(n.canonical())) {
                 clipFiles.put(m, null);
             } else {
-                clipFiles.put(m, require(registry.require(n.canonical()), modelDir));
+                ModelEntry e = registry.require(n.canonical());
+                clipFiles.put(m, require(e, modelDir));
+                if (e.kind().equals(ModelEntry.OPENCLIP)) {
+                    openClip.put(m, OpenClipConfig.parse(new ObjectMapper().valueToTree(e.config()),
+                            registry.origin() + ": " + e.name() + ": config"));
+                } else if (!e.kind().equals(ModelEntry.CLIP)) {
+                    throw DiscoException.badInput("clip_models: '" + m + "' is a " + e.kind() + " model, expected a CLIP model");
+                }
                 allDemo = false;
             }
         }
@@ -93,7 +102,9 @@ public final class ModelLoader {
         SecondaryModel sec = !needsSecondary ? null : demoUnet ? SecondaryModel.demo() : SecondaryModel.load(secFile);
         Map<String, ClipModel> clips = new LinkedHashMap<>();
         for (Map.Entry<String, Path> e : clipFiles.entrySet()) {
-            clips.put(e.getKey(), e.getValue() == null ? ClipModel.demo(ClipModelName.resolve(e.getKey()).canonical())
+            String m = e.getKey();
+            clips.put(m, e.getValue() == null ? ClipModel.demo(ClipModelName.resolve(m).canonical())
+                    : openClip.containsKey(m) ? ClipModel.loadOpenClip(openClip.get(m), e.getValue())
                     : ClipModel.load(e.getValue()));
         }
         Pipeline.TextEncoder text;

@@ -148,32 +148,35 @@ public final class SettingsIO {
 
     /** Keys derived from others (DD saves them): checked against the value they derive from (a warning when they differ). */
     static final Set<String> DERIVED = Set.of("diffusion_steps", "timestep_respacing");
-    /** DD's per-model flags for open_clip models, which this engine does not support. */
-    static final Set<String> OPEN_CLIP_FLAGS = Set.of(
-            "ViTB32_laion2b_e16", "ViTB32_laion400m_e31", "ViTB32_laion400m_32", "ViTB32quickgelu_laion400m_e31",
-            "ViTB32quickgelu_laion400m_e32", "ViTB16_laion400m_e31", "ViTB16_laion400m_e32", "RN50_yffcc15m",
-            "RN50_cc12m", "RN50_quickgelu_yfcc15m", "RN50_quickgelu_cc12m", "RN101_yfcc15m",
-            "RN101_quickgelu_yfcc15m");
 
-    /** Whether {@code key} is one of DD's per-model booleans ({@code ViTB32}, {@code RN50x4}, ...). */
+    /** DD's per-model flags, model name to flag, in DD's order: OpenAI's models, then open_clip's. */
+    public static Map<String, String> modelFlags() {
+        Map<String, String> flags = new java.util.LinkedHashMap<>(ClipModelName.OPENAI);
+        ClipModelName.OPEN_CLIP.forEach((name, flag) -> {
+            if (!flag.isEmpty()) flags.put(name, flag);
+        });
+        return flags;
+    }
+
+    /** Whether {@code key} is one of DD's per-model booleans ({@code ViTB32}, {@code RN50x4}, {@code RN50_cc12m}, ...). */
     public static boolean isModelFlag(String key) {
-        return ClipModelName.OPENAI.containsValue(key) || OPEN_CLIP_FLAGS.contains(key);
+        return modelFlags().containsValue(key);
     }
 
     /**
-     * The CLIP model a DD model flag turns on ({@code value} true), or null for false; a value other than a boolean,
-     * or a flag of a model this engine cannot load, is bad input naming {@code origin} and the flag.
+     * The CLIP model a DD model flag turns on ({@code value} true), or null for false; a value other than a boolean
+     * is bad input naming {@code origin} and the flag.
      */
     static String modelOfFlag(String origin, String flag, Object value) {
         if (!(value instanceof Boolean b)) {
             throw DiscoException.badInput(origin + ": " + flag + ": expected true or false, found " + describe(value));
         }
-        for (Map.Entry<String, String> e : ClipModelName.OPENAI.entrySet()) {
-            if (e.getValue().equals(flag)) return b ? e.getKey() : null;
-        }
-        if (b) {
-            throw DiscoException.badInput(origin + ": " + flag + ": open_clip models are not supported; known"
-                    + " CLIP models: " + ClipModelName.knownNames());
+        return b ? modelNamed(flag) : null;
+    }
+
+    private static String modelNamed(String flag) {
+        for (Map.Entry<String, String> e : modelFlags().entrySet()) {
+            if (e.getValue().equals(flag)) return e.getKey();
         }
         return null;
     }
@@ -189,13 +192,8 @@ public final class SettingsIO {
         if (cur instanceof List<?> l) for (Object o : l) models.add(String.valueOf(o));
         else if (cur instanceof String str) models.add(str);
         else models.addAll(Settings.DEFAULT_CLIP_MODELS);
-        String target = model;
-        if (target == null) {
-            for (Map.Entry<String, String> e : ClipModelName.OPENAI.entrySet()) {
-                if (e.getValue().equals(flag)) target = e.getKey();
-            }
-        }
-        if (target == null) return; // an open_clip flag set to false: nothing to remove
+        String target = modelNamed(flag);
+        if (target == null) return;
         String canon = ClipModelName.resolve(target).canonical();
         models.removeIf(x -> ClipModelName.isValid(x) && ClipModelName.resolve(x).canonical().equals(canon));
         if (model != null) models.add(model);
@@ -449,8 +447,9 @@ public final class SettingsIO {
         // DD's per-model flags
         List<String> flagged = new ArrayList<>();
         boolean anyFlag = false;
-        for (String flag : new ArrayList<>(m.keySet())) {
-            if (!isModelFlag(flag)) continue;
+        for (Map.Entry<String, String> e : modelFlags().entrySet()) { // DD's order: OpenAI's, then open_clip's
+            String flag = e.getValue();
+            if (!m.containsKey(flag)) continue;
             anyFlag = true;
             String model = modelOfFlag(label, flag, m.remove(flag));
             if (model != null) flagged.add(model);
@@ -575,7 +574,7 @@ public final class SettingsIO {
             return new Settings(
                     v1 != null ? List.of() : r.prompts(d.textPrompts()),
                     r.stringList("image_prompts", d.imagePrompts()),
-                    r.stringList("clip_models", d.clipModels()),
+                    r.clipModels(d.clipModels()),
                     modelSchedules,
                     sched,
                     r.integer("steps", d.steps()),
@@ -896,6 +895,26 @@ public final class SettingsIO {
             } catch (IllegalArgumentException e) {
                 throw DiscoException.badInput(where("text_prompts") + ": text_prompts: " + e.getMessage(), e);
             }
+        }
+
+        /** clip_models: names, or DD's {@code (name, tag)} pairs as two-string lists ({@code [ViT-B-32, laion2b_e16]}). */
+        List<String> clipModels(List<String> def) {
+            Object v = m.get("clip_models");
+            if (v instanceof List<?> l && l.stream().anyMatch(e -> e instanceof List<?>)) {
+                List<Object> flat = new ArrayList<>();
+                for (Object e : l) {
+                    if (e instanceof List<?> pair && pair.size() == 2 && pair.get(0) instanceof String a
+                            && pair.get(1) instanceof String b) {
+                        flat.add(a + "::" + b);
+                    } else if (e instanceof List<?>) {
+                        throw bad("clip_models", "names or (name, tag) pairs", e);
+                    } else {
+                        flat.add(e);
+                    }
+                }
+                m.put("clip_models", flat);
+            }
+            return stringList("clip_models", def);
         }
 
         List<String> prompts(List<String> def) {

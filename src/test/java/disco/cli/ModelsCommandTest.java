@@ -117,6 +117,37 @@ class ModelsCommandTest {
     }
 
     @Test
+    void listShowsEveryOpenClipModelOfTheBuiltInRegistry() {
+        Run l = run("models", "list", "--model-dir", dir.toString());
+        assertEquals(0, l.code(), l.err());
+        for (String name : disco.settings.ClipModelName.OPEN_CLIP.keySet()) {
+            assertTrue(l.out().lines().anyMatch(x -> x.startsWith(name + " ") && x.matches("\\S+\\s+openclip\\s+absent\\s.*")),
+                    name + " in:\n" + l.out());
+        }
+    }
+
+    @Test
+    void anOpenClipFileIsFetchedAndVerifiedAgainstItsPublishedHashPrefix() throws IOException {
+        String base = "http://127.0.0.1:" + server.getAddress().getPort();
+        Path reg = tmp.resolve("oc-registry.json");
+        Files.writeString(reg, "{\"format\": 1, \"openclip_configs\": {\"T\": {\"embed_dim\": 8, \"vision_cfg\": {\"layers\": 1,"
+                + " \"width\": 64, \"patch_size\": 32}, \"text_cfg\": {\"context_length\": 77, \"vocab_size\": 10, \"width\": 8,"
+                + " \"heads\": 1, \"layers\": 1}}}, \"models\": [{\"name\": \"T::x\", \"kind\": \"openclip\", \"file\": \"a.pt\","
+                + " \"sha256_prefix\": \"" + Sha256.of(data).substring(0, 8) + "\", \"urls\": [\"" + base + "/a.pt\"], \"config\": \"T\","
+                + " \"source\": \"t\"}]}");
+        Run f = run("models", "fetch", "--registry", reg.toString(), "--model-dir", dir.toString(), "T::x");
+        assertEquals(0, f.code(), f.err());
+        assertEquals("T::x\tverified\t" + dir.resolve("a.pt") + "\n", f.out());
+        byte[] bad = data.clone();
+        bad[3] ^= 1;
+        Files.write(dir.resolve("a.pt"), bad);
+        Run v = run("models", "verify", "--registry", reg.toString(), "--model-dir", dir.toString(), "T::x");
+        assertEquals(ExitCodes.CHECK_FAILED, v.code());
+        assertTrue(v.out().contains("MISMATCH"), v.out());
+        assertTrue(v.err().contains("expected sha256 " + Sha256.of(data).substring(0, 8) + "…"), v.err());
+    }
+
+    @Test
     void failuresHaveTheirExitCodes() {
         assertEquals(ExitCodes.BAD_INPUT, run("models", "fetch", "--registry", registry.toString(), "--model-dir", dir.toString(), "nope").code());
         assertEquals(ExitCodes.BAD_INPUT, run("models", "fetch", "--registry", registry.toString(), "--model-dir", dir.toString()).code());

@@ -55,7 +55,45 @@ class ClipModelNameTest {
         assertTrue(e.getMessage().contains("ViT-H/14"), e.getMessage());
         assertTrue(e.getMessage().contains("ViT-L/14@336px"), e.getMessage());
         assertTrue(e.getMessage().contains("RN-tiny"), e.getMessage());
-        // open_clip's LAION weights are not OpenAI's
-        assertThrows(IllegalArgumentException.class, () -> ClipModelName.resolve("ViT-B-32::laion2b_e16"));
+        assertTrue(e.getMessage().contains("ViT-B-32::laion2b_e16"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ClipModelName.resolve("ViT-B-32::laion5b"));
+        assertThrows(IllegalArgumentException.class, () -> ClipModelName.resolve("ViT-B-32, laion2b_e16, x"));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "ViT-B-32::laion2b_e16|ViT-B-32::laion2b_e16",
+            "ViT-B/32::laion2b_e16|ViT-B-32::laion2b_e16",
+            "ViTB32_laion2b_e16|ViT-B-32::laion2b_e16",
+            "('ViT-B-32', 'laion2b_e16')|ViT-B-32::laion2b_e16",
+            "ViT-B-32:laion2b_e16|ViT-B-32::laion2b_e16",
+            "ViTB32_laion400m_32|ViT-B-32::laion400m_e32",
+            "ViTB32quickgelu_laion400m_e31|ViT-B-32-quickgelu::laion400m_e31",
+            "ViTB16_laion400m_e32|ViT-B-16::laion400m_e32",
+            "RN50_yffcc15m|RN50::yfcc15m",
+            "('RN50', 'yfcc15m')|RN50::yfcc15m",
+            "RN50_quickgelu_cc12m|RN50-quickgelu::cc12m",
+            "RN101_quickgelu_yfcc15m|RN101-quickgelu::yfcc15m",
+            "ViT-B-16-plus-240::laion400m_e31|ViT-B-16-plus-240::laion400m_e31",
+            "RN50-quickgelu::openai|RN50",
+            "ViT-B-32-quickgelu::openai|ViT-B/32",
+            "RN101-quickgelu::openai|RN101",
+    })
+    void openClipNamesResolve(String written, String canonical) {
+        ClipModelName n = ClipModelName.resolve(written);
+        assertEquals(canonical, n.canonical());
+        assertEquals(canonical.contains("::"), n.isOpenClip());
+        assertFalse(n.isPath());
+    }
+
+    @Test
+    void everyDdOpenClipFlagResolvesToItsModel() {
+        int dd = 0;
+        for (var e : ClipModelName.OPEN_CLIP.entrySet()) {
+            if (e.getValue().isEmpty()) continue;
+            dd++;
+            assertEquals(e.getKey(), ClipModelName.resolve(e.getValue()).canonical());
+        }
+        assertEquals(13, dd, "DD v5.5+ offers 13 OpenCLIP models");
     }
 }

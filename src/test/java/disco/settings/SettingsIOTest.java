@@ -188,6 +188,21 @@ class SettingsIOTest {
     }
 
     @Test
+    void ddOpenClipFlagsAndNameTagPairsLoad() throws IOException {
+        Path dd = write("oc_settings.txt", "{\"ViTB32\": true, \"RN50_yffcc15m\": true, \"ViTB32_laion400m_32\": true,"
+                + " \"ViTB32_laion2b_e16\": false, \"RN50\": false}");
+        assertEquals(List.of("ViT-B/32", "ViT-B-32::laion400m_e32", "RN50::yfcc15m"),
+                SettingsIO.load(dd, null).settings().clipModels());
+        Path yml = write("pairs.yml", "clip_models: [[ViT-B-32, laion2b_e16], ViT-L/14]\n"
+                + "clip_models_schedules: {ViTB32_laion2b_e16: '0-40%'}\n");
+        Settings s = SettingsIO.load(yml, null).settings();
+        assertEquals(List.of("ViT-B-32::laion2b_e16", "ViT-L/14"), s.clipModels());
+        assertEquals(List.of("ViT-B-32::laion2b_e16", "ViT-L/14"), s.clipModelNames().stream().map(ClipModelName::canonical).toList());
+        Path bad = write("badpair.yml", "clip_models: [[ViT-B-32, laion2b_e16, x]]\n");
+        assertTrue(bad(bad, null).getMessage().contains("clip_models: expected names or (name, tag) pairs"));
+    }
+
+    @Test
     void badInputIsOneLineNamingFileAndKey() throws IOException {
         Object[][] cases = {
                 {"steps: abc\n", "steps: expected an integer, found the string \"abc\""},
@@ -224,8 +239,10 @@ class SettingsIOTest {
         assertTrue(bad(json, null).getMessage().contains("not valid JSON"));
         Path dd = write("dd_settings.txt", "{\"ViTB32\": \"yes\"}");
         assertTrue(bad(dd, null).getMessage().contains("ViTB32: expected true or false"));
-        Path oc = write("dd2_settings.txt", "{\"ViTB32\": true, \"RN50_cc12m\": true}");
-        assertTrue(bad(oc, null).getMessage().contains("RN50_cc12m: open_clip models are not supported"));
+        Path oc = write("dd2_settings.txt", "{\"ViTB32\": \"yes\", \"RN50_cc12m\": true}");
+        assertTrue(bad(oc, null).getMessage().contains("ViTB32: expected true or false"));
+        Path oc2 = write("dd3_settings.txt", "{\"ViTB32\": false, \"RN50_cc12m\": 1}");
+        assertTrue(bad(oc2, null).getMessage().contains("RN50_cc12m: expected true or false"));
         DiscoException missing = bad(tmp.resolve("nope.yml"), null);
         assertTrue(missing.getMessage().startsWith(tmp.resolve("nope.yml") + ": cannot read"), missing.getMessage());
     }

@@ -116,7 +116,7 @@ class SettingsKeysDocTest {
                 if (!named && !NOT_ON_THIS_BRANCH.containsKey(k)) problems.add(k + ": a settings key no test names");
             } else if (SettingsIO.isModelFlag(k)) {
                 String model = null;
-                for (Map.Entry<String, String> e : ClipModelName.OPENAI.entrySet()) {
+                for (Map.Entry<String, String> e : SettingsIO.modelFlags().entrySet()) {
                     if (e.getValue().equals(k)) model = e.getKey();
                 }
                 if (model != null) {

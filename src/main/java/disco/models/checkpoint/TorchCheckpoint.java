@@ -55,7 +55,7 @@ public final class TorchCheckpoint {
      */
     public static Map<String, Tensor> read(Path file) {
         try (ZipFile zip = open(file)) {
-            Parsed p = parse(zip, file);
+            Parsed p = parse(zip, file, false);
             return build(zip, p.prefix(), p.refs(), file);
         } catch (IOException e) {
             throw DiscoException.badInput(file + ": cannot read (" + e.getMessage() + ")", e);
@@ -68,9 +68,31 @@ public final class TorchCheckpoint {
      * the module plus the largest storage rather than the module plus the whole file.
      */
     public static void load(Module module, Path file, Set<String> ignored) {
+        load(module, file, ignored, false);
+    }
+
+    /** How an open_clip checkpoint held its state dict (what {@link #loadOpenClip} found). */
+    public record OpenClipForm(boolean wrapped, boolean modulePrefix) {
+        /** {@code plain} (the pickle is the state dict) or {@code wrapped} (a training checkpoint's {@code state_dict}). */
+        public String word() {
+            return wrapped ? "wrapped" : "plain";
+        }
+    }
+
+    /**
+     * Loads an open_clip checkpoint into {@code module} as open_clip's {@code load_state_dict} reads it: the pickle's
+     * {@code ['state_dict']} when it is a dict holding one (a training checkpoint {@code {'epoch', 'name',
+     * 'state_dict', 'optimizer'}}; the other entries are never built), else the pickle itself; then, when the first
+     * key starts with {@code module} (DDP), 7 characters dropped from every key. Strict as {@link #load}.
+     */
+    public static OpenClipForm loadOpenClip(Module module, Path file) {
+        return load(module, file, Set.of(), true);
+    }
+
+    private static OpenClipForm load(Module module, Path file, Set<String> ignored, boolean openClip) {
         Torch.init();
         try (ZipFile zip = open(file)) {
-            Parsed p = parse(zip, file);
+            Parsed p = parse(zip, file, openClip);
             Map<String, Spec> specs = new LinkedHashMap<>();
             p.refs().forEach((k, t) -> specs.put(k, new Spec(t.size(), scalarType(t.storage().type().dtype()))));
             Map<String, Tensor> target = stateDict(module);
@@ -93,6 +115,7 @@ public final class TorchCheckpoint {
                     storage.close();
                 }
             }
+            return p.form();
         } catch (IOException e) {
             throw DiscoException.badInput(file + ": cannot read (" + e.getMessage() + ")", e);
         }
@@ -102,14 +125,14 @@ public final class TorchCheckpoint {
     public static Map<String, long[]> shapes(Path file) {
         try (ZipFile zip = open(file)) {
             Map<String, long[]> out = new LinkedHashMap<>();
-            parse(zip, file).refs().forEach((k, t) -> out.put(k, t.size().clone()));
+            parse(zip, file, false).refs().forEach((k, t) -> out.put(k, t.size().clone()));
             return out;
         } catch (IOException e) {
             throw DiscoException.badInput(file + ": cannot read (" + e.getMessage() + ")", e);
         }
     }
 
-    private record Parsed(String prefix, LinkedHashMap<String, TensorRef> refs) {}
+    private record Parsed(String prefix, LinkedHashMap<String, TensorRef> refs, OpenClipForm form) {}
 
     /** What a checkpoint entry must match in the network: shape and dtype. */
     private record Spec(long[] shape, ScalarType dtype) {}
@@ -128,7 +151,7 @@ public final class TorchCheckpoint {
     }
 
     /** The unpickled state_dict as storage views, validated against their storages; no tensor data is read. */
-    private static Parsed parse(ZipFile zip, Path file) throws IOException {
+    private static Parsed parse(ZipFile zip, Path file, boolean openClip) throws IOException {
         String prefix = archivePrefix(zip, file);
         checkByteOrder(zip, prefix, file);
         boolean torchScript = hasEntriesUnder(zip, prefix + "code/");
@@ -144,6 +167,11 @@ public final class TorchCheckpoint {
             throw DiscoException.badInput(file + ": data.pkl: cannot read (truncated archive?): " + e.getMessage(), e);
         }
         LinkedHashMap<String, TensorRef> refs = new LinkedHashMap<>();
+        boolean wrapped = false;
+        if (openClip && root instanceof Map<?, ?> top && top.containsKey("state_dict")) {
+            root = top.get("state_dict");
+            wrapped = true;
+        }
         if (root instanceof ModuleObj m) {
             flattenModule(m, "", refs, new ClassDecls(zip, prefix), file);
         } else if (root instanceof Map<?, ?> map) {
@@ -159,8 +187,16 @@ public final class TorchCheckpoint {
             throw DiscoException.badInput(file + ": data.pkl: expected a state_dict (OrderedDict of tensors), got "
                     + describe(root));
         }
+        boolean prefixed = false;
+        if (openClip && !refs.isEmpty() && refs.keySet().iterator().next().startsWith("module")) {
+            // open_clip: {k[7:]: v} for every key once the first starts with 'module' (DDP's "module." prefix)
+            LinkedHashMap<String, TensorRef> stripped = new LinkedHashMap<>();
+            refs.forEach((k, t) -> stripped.put(k.length() > 7 ? k.substring(7) : "", t));
+            refs = stripped;
+            prefixed = true;
+        }
         validateViews(refs, file);
-        return new Parsed(prefix, refs);
+        return new Parsed(prefix, refs, new OpenClipForm(wrapped, prefixed));
     }
 
     /**

@@ -9,14 +9,20 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A CLIP architecture, derived from a state dict's tensor shapes exactly as {@code clip.model.build_model} does:
- * a Vision Transformer when {@code visual.proj} exists, else a ModifiedResNet; text heads = width / 64; ResNet
- * vision heads = width * 32 / 64; ViT vision heads = width / 64; input resolution = patch * grid (ViT) or
- * 32 * attention-pool grid (ResNet). {@code resnetLayers} is empty for a ViT, {@code vitLayers} 0 for a ResNet.
+ * A CLIP architecture: OpenAI's, derived from a state dict's tensor shapes exactly as {@code clip.model.build_model}
+ * does ({@link #fromShapes}: a Vision Transformer when {@code visual.proj} exists, else a ModifiedResNet; text heads
+ * = width / 64; ResNet vision heads = width * 32 / 64; ViT vision heads = width / 64; input resolution = patch * grid
+ * (ViT) or 32 * attention-pool grid (ResNet); QuickGELU; MLPs 4x wide), or open_clip's, read from its model config
+ * ({@link OpenClipConfig}). {@code resnetLayers} is empty for a ViT, {@code vitLayers} 0 for a ResNet.
+ *
+ * @param quickGelu      the transformer MLPs' activation: QuickGELU {@code x·σ(1.702x)} (OpenAI), else exact GELU
+ *                       (the ResNet tower is ReLU either way)
+ * @param visionMlpWidth the hidden width of the ViT blocks' MLPs (0 for a ResNet); the text MLPs are 4x wide
  */
 public record ClipConfig(int embedDim, int imageResolution, List<Integer> resnetLayers, int vitLayers,
                          int visionWidth, int visionPatchSize, int visionHeads, int contextLength, int vocabSize,
-                         int transformerWidth, int transformerHeads, int transformerLayers) {
+                         int transformerWidth, int transformerHeads, int transformerLayers, boolean quickGelu,
+                         int visionMlpWidth) {
 
     /** Entries of OpenAI's released archives that are not weights (ignored by {@code build_model}). */
     public static final Set<String> NON_WEIGHT_KEYS = Set.of("input_resolution", "context_length", "vocab_size");
@@ -31,6 +37,18 @@ public record ClipConfig(int embedDim, int imageResolution, List<Integer> resnet
                 transformerWidth, transformerHeads, transformerLayers}) {
             if (v <= 0) throw new IllegalArgumentException("CLIP sizes must be positive: " + this);
         }
+        if (vit ? visionMlpWidth <= 0 : visionMlpWidth != 0) {
+            throw new IllegalArgumentException("a ViT CLIP has a positive MLP width, a ResNet none: " + this);
+        }
+    }
+
+    /** An OpenAI CLIP architecture: QuickGELU, MLPs 4x the width. */
+    public ClipConfig(int embedDim, int imageResolution, List<Integer> resnetLayers, int vitLayers, int visionWidth,
+                      int visionPatchSize, int visionHeads, int contextLength, int vocabSize, int transformerWidth,
+                      int transformerHeads, int transformerLayers) {
+        this(embedDim, imageResolution, resnetLayers, vitLayers, visionWidth, visionPatchSize, visionHeads,
+                contextLength, vocabSize, transformerWidth, transformerHeads, transformerLayers, true,
+                resnetLayers.isEmpty() ? 4 * visionWidth : 0);
     }
 
     public boolean isVit() {

@@ -41,20 +41,22 @@ public final class ClipModel extends ClipModule {
     private final Transformer transformer;
     private final Tensor tokenEmbedding, positionalEmbedding, textProjection;
     private final LayerNorm lnFinal;
+    private TorchCheckpoint.OpenClipForm form;
 
     private ClipModel(ClipConfig c, Device d) {
         super(d);
         this.config = c;
         if (c.isVit()) {
             visual = child("visual", new VisionTransformer(d, c.imageResolution(), c.visionPatchSize(),
-                    c.visionWidth(), c.vitLayers(), c.visionHeads(), c.embedDim()));
+                    c.visionWidth(), c.vitLayers(), c.visionHeads(), c.visionMlpWidth(), c.quickGelu(), c.embedDim()));
         } else {
             int[] layers = c.resnetLayers().stream().mapToInt(Integer::intValue).toArray();
             visual = child("visual", new ModifiedResNet(d, layers, c.embedDim(), c.visionHeads(),
                     c.imageResolution(), c.visionWidth()));
         }
         transformer = child("transformer",
-                new Transformer(d, c.transformerWidth(), c.transformerLayers(), c.transformerHeads()));
+                new Transformer(d, c.transformerWidth(), c.transformerLayers(), c.transformerHeads(),
+                        4L * c.transformerWidth(), c.quickGelu()));
         Nn.Container emb = child("token_embedding", new Nn.Container(d));
         tokenEmbedding = emb.param("weight", c.vocabSize(), c.transformerWidth());
         positionalEmbedding = param("positional_embedding", c.contextLength(), c.transformerWidth());
@@ -97,6 +99,33 @@ public final class ClipModel extends ClipModule {
             TorchCheckpoint.loadInto(m, weights, checkpoint, ClipConfig.NON_WEIGHT_KEYS);
         }
         return m;
+    }
+
+    /**
+     * Loads an open_clip checkpoint onto the CPU into the architecture of its open_clip model config (as
+     * {@code open_clip.create_model(name, pretrained=file)} does, without resizing positional embeddings): a plain
+     * state_dict or a training checkpoint with DDP's {@code module.} prefixes, told apart by the content
+     * ({@link TorchCheckpoint#loadOpenClip}). Strict: missing, extra or mis-shaped keys are bad input naming the file.
+     */
+    public static ClipModel loadOpenClip(ClipConfig config, Path checkpoint) {
+        return loadOpenClip(config, checkpoint, new Device(torch.DeviceType.CPU));
+    }
+
+    /** As {@link #loadOpenClip(ClipConfig, Path)}, with the weights on {@code device}. */
+    public static ClipModel loadOpenClip(ClipConfig config, Path checkpoint, Device device) {
+        ClipModel m = build(config, device);
+        try {
+            m.form = TorchCheckpoint.loadOpenClip(m, checkpoint);
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+        return m;
+    }
+
+    /** For a model from {@link #loadOpenClip}: how its file held the state dict; null otherwise. */
+    public TorchCheckpoint.OpenClipForm openClipForm() {
+        return form;
     }
 
     /** A CLIP of this architecture on the CPU, every weight drawn from a fixed-seed generator (deterministic). */

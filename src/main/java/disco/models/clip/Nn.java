@@ -95,6 +95,11 @@ final class Nn {
         return x.mul(x.mul(new Scalar(1.702)).sigmoid());
     }
 
+    /** The MLP activation: OpenAI's (and open_clip's {@code quick_gelu: true}) QuickGELU, or exact (erf) GELU. */
+    static Tensor activation(Tensor x, boolean quickGelu) {
+        return quickGelu ? quickGelu(x) : torch.gelu(x);
+    }
+
     /**
      * Multi-head attention of batch-first [N, L, D] inputs with heads of width {@code D / heads}: q/k/v split
      * into heads, softmax(q k^T / sqrt(head_dim) [+ causal mask]) v, heads merged. Returns [N, Lq, D].
@@ -130,17 +135,20 @@ final class Nn {
         }
     }
 
-    /** CLIP's {@code ResidualAttentionBlock}: pre-LN attention and QuickGELU MLP, both residual. */
+    /**
+     * CLIP's {@code ResidualAttentionBlock}: pre-LN attention and an MLP ({@code mlpWidth} hidden units, QuickGELU or
+     * GELU), both residual.
+     */
     static final class ResidualAttentionBlock extends ClipModule {
         final MultiheadAttention attn;
         final LayerNorm ln1, ln2;
         final Mlp mlp;
 
-        ResidualAttentionBlock(Device d, long width, long heads) {
+        ResidualAttentionBlock(Device d, long width, long heads, long mlpWidth, boolean quickGelu) {
             super(d);
             attn = child("attn", new MultiheadAttention(d, width, heads));
             ln1 = child("ln_1", new LayerNorm(d, width));
-            mlp = child("mlp", new Mlp(d, width));
+            mlp = child("mlp", new Mlp(d, width, mlpWidth, quickGelu));
             ln2 = child("ln_2", new LayerNorm(d, width));
         }
 
@@ -152,15 +160,17 @@ final class Nn {
 
     static final class Mlp extends ClipModule {
         final Linear cFc, cProj;
+        final boolean quickGelu;
 
-        Mlp(Device d, long width) {
+        Mlp(Device d, long width, long hidden, boolean quickGelu) {
             super(d);
-            cFc = child("c_fc", new Linear(d, width, 4 * width));
-            cProj = child("c_proj", new Linear(d, 4 * width, width));
+            this.quickGelu = quickGelu;
+            cFc = child("c_fc", new Linear(d, width, hidden));
+            cProj = child("c_proj", new Linear(d, hidden, width));
         }
 
         Tensor forward(Tensor x) {
-            return cProj.forward(quickGelu(cFc.forward(x)));
+            return cProj.forward(activation(cFc.forward(x), quickGelu));
         }
     }
 
@@ -169,11 +179,12 @@ final class Nn {
         final List<ResidualAttentionBlock> blocks = new ArrayList<>();
         final ClipModule resblocks;
 
-        Transformer(Device d, long width, long layers, long heads) {
+        Transformer(Device d, long width, long layers, long heads, long mlpWidth, boolean quickGelu) {
             super(d);
             resblocks = child("resblocks", new Container(d));
             for (int i = 0; i < layers; i++) {
-                blocks.add(resblocks.child(Integer.toString(i), new ResidualAttentionBlock(d, width, heads)));
+                blocks.add(resblocks.child(Integer.toString(i),
+                        new ResidualAttentionBlock(d, width, heads, mlpWidth, quickGelu)));
             }
         }
 

@@ -19,7 +19,8 @@ final class VisionTransformer extends ClipModule implements ClipModel.ImageTower
     private final LayerNorm lnPre, lnPost;
     private final Transformer transformer;
 
-    VisionTransformer(Device d, int inputResolution, int patchSize, int width, int layers, int heads, int outputDim) {
+    VisionTransformer(Device d, int inputResolution, int patchSize, int width, int layers, int heads, int mlpWidth,
+                      boolean quickGelu, int outputDim) {
         super(d);
         this.inputResolution = inputResolution;
         int grid = inputResolution / patchSize;
@@ -27,7 +28,7 @@ final class VisionTransformer extends ClipModule implements ClipModel.ImageTower
         classEmbedding = param("class_embedding", width);
         positionalEmbedding = param("positional_embedding", (long) grid * grid + 1, width);
         lnPre = child("ln_pre", new LayerNorm(d, width));
-        transformer = child("transformer", new Transformer(d, width, layers, heads));
+        transformer = child("transformer", new Transformer(d, width, layers, heads, mlpWidth, quickGelu));
         lnPost = child("ln_post", new LayerNorm(d, width));
         proj = param("proj", width, outputDim);
     }

@@ -30,8 +30,10 @@ public final class Registry {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
-    private static final Set<String> KINDS = Set.of(ModelEntry.DIFFUSION, ModelEntry.SECONDARY, ModelEntry.CLIP, ModelEntry.VOCAB);
-    private static final Set<String> ENTRY_KEYS = Set.of("name", "kind", "file", "path", "sha256", "size", "urls", "config",
+    private static final Pattern SHA256_PREFIX = Pattern.compile("[0-9a-f]{8,63}");
+    private static final Set<String> KINDS = Set.of(ModelEntry.DIFFUSION, ModelEntry.SECONDARY, ModelEntry.CLIP, ModelEntry.VOCAB,
+            ModelEntry.OPENCLIP);
+    private static final Set<String> ENTRY_KEYS = Set.of("name", "kind", "file", "path", "sha256", "sha256_prefix", "size", "urls", "config",
             "diffusion", "architecture", "aliases", "source", "note");
 
     private final String origin;
@@ -120,11 +122,20 @@ public final class Registry {
                 configs.put(f.getKey(), toMap(f.getValue(), origin + ": configs." + f.getKey()));
             }
         }
+        Map<String, Map<String, Object>> openClipConfigs = new LinkedHashMap<>();
+        JsonNode occ = root.get("openclip_configs");
+        if (occ != null) {
+            if (!occ.isObject()) throw DiscoException.badInput(origin + ": openclip_configs: expected an object of named open_clip model configs");
+            for (Iterator<Map.Entry<String, JsonNode>> it = occ.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> f = it.next();
+                openClipConfigs.put(f.getKey(), toMap(f.getValue(), origin + ": openclip_configs." + f.getKey()));
+            }
+        }
         JsonNode models = root.get("models");
         if (models == null || !models.isArray()) throw DiscoException.badInput(origin + ": models: expected an array");
         List<ModelEntry> entries = new ArrayList<>();
         for (int i = 0; i < models.size(); i++) {
-            entries.add(entry(models.get(i), origin + ": models[" + i + "]", configs, baseDir));
+            entries.add(entry(models.get(i), origin + ": models[" + i + "]", configs, openClipConfigs, baseDir));
         }
         List<String> defaults = new ArrayList<>();
         JsonNode defs = root.get("defaults");
@@ -138,7 +149,8 @@ public final class Registry {
         return new Registry(origin, entries, configs, defaults);
     }
 
-    private static ModelEntry entry(JsonNode n, String where, Map<String, Map<String, Object>> configs, Path baseDir) {
+    private static ModelEntry entry(JsonNode n, String where, Map<String, Map<String, Object>> diffusionConfigs,
+                                    Map<String, Map<String, Object>> openClipConfigs, Path baseDir) {
         if (!n.isObject()) throw DiscoException.badInput(where + ": expected an object");
         for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
             String k = it.next();
@@ -164,6 +176,11 @@ public final class Registry {
         if (sha != null && !SHA256.matcher(sha).matches()) {
             throw DiscoException.badInput(where + ": sha256: expected 64 lowercase hex digits or null, got '" + sha + "'");
         }
+        String prefix = text(n, "sha256_prefix", where, false);
+        if (prefix != null && (sha != null || !SHA256_PREFIX.matcher(prefix).matches())) {
+            throw DiscoException.badInput(where + ": sha256_prefix: expected 8 to 63 lowercase hex digits (and no sha256), got '" + prefix + "'");
+        }
+        Map<String, Map<String, Object>> configs = kind.equals(ModelEntry.OPENCLIP) ? openClipConfigs : diffusionConfigs;
         Long size = null;
         JsonNode s = n.get("size");
         if (s != null && !s.isNull()) {
@@ -214,6 +231,9 @@ public final class Registry {
         if (kind.equals(ModelEntry.DIFFUSION) && config == null) {
             throw DiscoException.badInput(where + ": config: a diffusion model needs its create_model config");
         }
+        if (kind.equals(ModelEntry.OPENCLIP) && config == null) {
+            throw DiscoException.badInput(where + ": config: an open_clip model needs its model config (a name of openclip_configs or an object)");
+        }
         JsonNode d = n.get("diffusion");
         Map<String, Object> diffusion = d == null || d.isNull() ? null : toMap(d, where + ": diffusion");
         List<String> aliases = new ArrayList<>();
@@ -225,7 +245,7 @@ public final class Registry {
                 aliases.add(x.textValue());
             }
         }
-        return new ModelEntry(name, kind, file, path, sha, size, urls, configName, config, diffusion,
+        return new ModelEntry(name, kind, file, path, sha, prefix, size, urls, configName, config, diffusion,
                 text(n, "architecture", where, false), aliases, text(n, "source", where, path == null), text(n, "note", where, false));
     }
 
@@ -264,8 +284,13 @@ public final class Registry {
     public ModelEntry require(String name) {
         ModelEntry e = byName.get(name);
         if (e == null) {
-            List<String> known = entries.stream().map(ModelEntry::name).toList();
-            throw DiscoException.badInput(origin + ": no model named '" + name + "' (known: " + String.join(", ", known) + ")");
+            // the OpenCLIP entries are many: counted, `disco models list` shows them
+            List<String> known = entries.stream().filter(x -> !x.kind().equals(ModelEntry.OPENCLIP)).map(ModelEntry::name)
+                    .toList();
+            long openClip = entries.stream().filter(x -> x.kind().equals(ModelEntry.OPENCLIP)).count();
+            String shown = name.length() > 80 ? name.substring(0, 77) + "..." : name;
+            throw DiscoException.badInput(origin + ": no model named '" + shown + "' (known: " + String.join(", ", known)
+                    + (openClip > 0 ? ", and " + openClip + " OpenCLIP models: disco models list" : "") + ")");
         }
         return e;
     }

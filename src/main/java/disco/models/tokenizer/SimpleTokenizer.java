@@ -136,6 +136,20 @@ public final class SimpleTokenizer {
         return result;
     }
 
+    /**
+     * {@code open_clip.tokenize(text)} (open_clip 1.3.0): the same BPE and ids as {@link #tokenize(String)}, but an
+     * over-long text is cut to its first 77 ids (start and 76 BPE ids, no end token).
+     */
+    public int[] tokenizeOpenClip(String text) {
+        int[] body = encode(text);
+        int[] result = new int[CONTEXT_LENGTH];
+        result[0] = sotToken;
+        int copy = Math.min(body.length, CONTEXT_LENGTH - 1);
+        System.arraycopy(body, 0, result, 1, copy);
+        if (body.length + 2 <= CONTEXT_LENGTH) result[body.length + 1] = eotToken;
+        return result;
+    }
+
     /** The BPE ids of a text, without start/end tokens ({@code SimpleTokenizer.encode}). */
     public int[] encode(String text) {
         String clean = whitespaceClean(basicClean(text)).toLowerCase(java.util.Locale.ROOT);

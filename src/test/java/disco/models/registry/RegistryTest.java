@@ -43,18 +43,19 @@ class RegistryTest {
     @Test
     void builtinRegistryHasEveryOfficialFile() {
         Registry r = Registry.builtin();
-        assertEquals(Set.copyOf(OFFICIAL), r.entries().stream().map(ModelEntry::name).collect(Collectors.toSet()));
+        assertEquals(Set.copyOf(OFFICIAL), r.entries().stream().filter(e -> !e.kind().equals(ModelEntry.OPENCLIP))
+                .map(ModelEntry::name).collect(Collectors.toSet()));
         for (ModelEntry e : r.entries()) {
             assertFalse(e.urls().isEmpty(), e.name());
             assertNotNull(e.source(), e.name());
-            assertNotNull(e.sha256(), e.name() + ": every official file has a published sha256");
+            assertTrue(e.hasPublishedHash(), e.name() + ": every official file has a published sha256 (or its prefix)");
             for (ModelSource s : e.urls()) {
                 assertTrue(s.url().startsWith("https://"), s.url());
                 assertNotNull(s.source(), s.url());
             }
             assertFalse(e.isCustom());
         }
-        assertEquals(Set.of(ModelEntry.DIFFUSION, ModelEntry.SECONDARY, ModelEntry.CLIP, ModelEntry.VOCAB),
+        assertEquals(Set.of(ModelEntry.DIFFUSION, ModelEntry.SECONDARY, ModelEntry.CLIP, ModelEntry.VOCAB, ModelEntry.OPENCLIP),
                 r.entries().stream().map(ModelEntry::kind).collect(Collectors.toSet()));
         assertEquals(List.of("512x512_diffusion_uncond_finetune_008100", "secondary_model_imagenet_2", "ViT-B/32", "ViT-B/16",
                 "RN50", "bpe_simple_vocab_16e6"), r.defaults().stream().map(ModelEntry::name).toList());
@@ -95,6 +96,31 @@ class RegistryTest {
             assertEquals(m.getKey(), e.name(), "the settings' canonical name is the registry's name");
             assertEquals(e, r.find(m.getValue()).orElseThrow(), "DD's flag " + m.getValue() + " is an alias");
         }
+    }
+
+    @Test
+    void everyOpenClipModelTheSettingsKnowIsInTheRegistryWithItsConfigAndHashPrefix() {
+        Registry r = Registry.builtin();
+        Set<String> names = r.entries().stream().filter(e -> e.kind().equals(ModelEntry.OPENCLIP)).map(ModelEntry::name)
+                .collect(Collectors.toSet());
+        assertEquals(disco.settings.ClipModelName.OPEN_CLIP.keySet(), names);
+        for (Map.Entry<String, String> m : disco.settings.ClipModelName.OPEN_CLIP.entrySet()) {
+            ModelEntry e = r.require(m.getKey());
+            if (!m.getValue().isEmpty()) assertEquals(e, r.find(m.getValue()).orElseThrow(), "DD's flag " + m.getValue());
+            String arch = m.getKey().substring(0, m.getKey().indexOf("::"));
+            assertEquals(arch, e.configName());
+            disco.models.clip.ClipConfig c = disco.models.clip.OpenClipConfig.parse(new ObjectMapper().valueToTree(e.config()), e.name());
+            assertEquals(arch.contains("quickgelu"), c.quickGelu(), e.name() + ": open_clip's config name decides the activation");
+            assertNull(e.sha256());
+            // open_clip's release names end in the sha256's first 8 hex digits
+            assertEquals(1, e.urls().size());
+            String file = URI.create(e.urls().get(0).url()).getPath().replaceAll(".*/", "");
+            assertEquals(e.file(), file);
+            assertTrue(file.matches(".*-" + e.sha256Prefix() + "\\.pth?"), file);
+            assertTrue(e.hashMatches(e.sha256Prefix() + "0".repeat(64 - e.sha256Prefix().length())));
+            assertFalse(e.hashMatches("f".repeat(64)));
+        }
+        assertEquals(224, disco.models.clip.OpenClipConfig.parse(new ObjectMapper().valueToTree(r.require("RN50::yfcc15m").config()), "rn").imageResolution());
     }
 
     @Test
@@ -144,7 +170,8 @@ class RegistryTest {
             assertEquals(expected, c.getValue(), c.getKey());
         }
         for (ModelEntry e : r.entries()) {
-            if (e.configName() != null && !CONFIGS_WITHOUT_FIXTURE.contains(e.configName())) {
+            if (e.configName() != null && !e.kind().equals(ModelEntry.OPENCLIP)
+                    && !CONFIGS_WITHOUT_FIXTURE.contains(e.configName())) {
                 assertTrue(Files.isRegularFile(arch.resolve(e.configName() + ".json")), e.name());
             }
             if (e.architecture() != null) assertTrue(Files.isRegularFile(arch.resolve(e.architecture() + ".json")), e.name());
