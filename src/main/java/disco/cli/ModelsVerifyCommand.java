@@ -55,7 +55,7 @@ public final class ModelsVerifyCommand implements Runnable {
             out.println(e.name() + "\t" + result + "\t" + (v.sha256() == null ? "-" : v.sha256()) + "\t" + v.file());
             out.flush();
             if (v.state() == ModelStore.State.MISMATCH) {
-                spec.commandLine().getErr().println(e.name() + ": expected sha256 " + e.sha256() + "; `disco models fetch "
+                spec.commandLine().getErr().println(e.name() + ": expected sha256 " + e.expectedHash() + "; `disco models fetch "
                         + e.name() + "` downloads it again");
             }
         }

@@ -172,13 +172,14 @@ public final class SweepCommand implements Callable<Integer> {
 
         Engine engine(Settings s) {
             String key = s.diffusionModel() + "|" + s.diffusionModelConfig() + "|" + s.clipModels() + "|"
-                    + Pipeline.needsSecondary(StepPlan.of(s));
+                    + Pipeline.needsSecondary(StepPlan.of(s)) + "|" + disco.run.ModelLoader.needsLpips(s);
             Pipeline.Networks n = loaded.computeIfAbsent(key, k -> {
                 Pipeline.Networks nn = ModelLoader.load(s, ModelDir.resolve(exec.modelDir), Registry.builtin());
                 if (!device.is_cpu()) {
                     nn.unet().to(device, false);
                     if (nn.secondary() != null) nn.secondary().to(device, false);
                     nn.clips().values().forEach(c -> c.to(device, false));
+                    if (nn.lpips() != null) nn.lpips().to(device, false);
                 }
                 return nn;
             });

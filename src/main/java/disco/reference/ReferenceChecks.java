@@ -13,6 +13,7 @@ public final class ReferenceChecks {
                 new ModelReferenceChecks(),
                 new CutoutsReferenceCheck(),
                 new LossReferenceCheck(),
+                new LpipsReferenceCheck(),
                 new SamplerReferenceChecks()
         );
     }

@@ -43,7 +43,51 @@ public final class ModelLoader {
             clips.put(m, ClipModel.demo(c));
         }
         SecondaryModel sec = Pipeline.needsSecondary(StepPlan.of(s)) ? SecondaryModel.demo() : null;
-        return new Pipeline.Networks(UNetModel.demo(), sec, clips, DemoTokens::tokenize);
+        return new Pipeline.Networks(UNetModel.demo(), sec, clips, DemoTokens::tokenize,
+                needsLpips(s) ? demoLpips() : null);
+    }
+
+    /** The registry names of LPIPS's two files: torchvision's vgg16 trunk and LPIPS's v0.1 linear heads. */
+    public static final String LPIPS_TRUNK = "vgg16", LPIPS_HEADS = "lpips_vgg";
+
+    /**
+     * Whether a run needs DD's LPIPS network: it has an init (image or perlin) and {@code init_scale} is not 0 at
+     * some executed step (DD: {@code if init is not None and init_scale}).
+     */
+    public static boolean needsLpips(Settings s) {
+        return RunLoop.hasInit(s) && Pipeline.needsLpips(StepPlan.of(s));
+    }
+
+    /** The demo's LPIPS: the vgg16 topology at widths 8–32, random from a fixed seed (no download). */
+    public static disco.models.lpips.LpipsModel demoLpips() {
+        return disco.models.lpips.LpipsModel.random(new long[] {8, 8, 16, 16, 16, 32, 32, 32, 32, 32, 32, 32, 32},
+                20221203L);
+    }
+
+    /** LPIPS's two files in {@code modelDir}; both must exist, else one line naming them and the fetch command. */
+    static Path[] lpipsFiles(Settings s, Path modelDir, Registry registry) {
+        ModelEntry trunk = registry.require(LPIPS_TRUNK), heads = registry.require(LPIPS_HEADS);
+        Path t = trunk.location(modelDir), h = heads.location(modelDir);
+        java.util.List<String> missing = new java.util.ArrayList<>();
+        java.util.List<String> names = new java.util.ArrayList<>();
+        if (!Files.isRegularFile(t)) {
+            missing.add(t.toString());
+            names.add(trunk.name());
+        }
+        if (!Files.isRegularFile(h)) {
+            missing.add(h.toString());
+            names.add(heads.name());
+        }
+        if (!missing.isEmpty()) {
+            boolean defaultDir = modelDir == null || modelDir.equals(disco.models.registry.ModelDir.resolve(null));
+            String dirFlag = defaultDir ? "" : " --model-dir " + quote(modelDir.toString());
+            throw DiscoException.badInput(String.join(", ", missing) + ": missing LPIPS model file"
+                    + (missing.size() > 1 ? "s" : "") + " (init_scale is not 0 and the run has an init"
+                    + (RunLoop.hasInitImage(s) && !s.perlinInit() ? " image" : "") + "); get "
+                    + (missing.size() > 1 ? "them" : "it") + " with: disco models fetch" + dirFlag + " "
+                    + String.join(" ", names));
+        }
+        return new Path[] {t, h};
     }
 
     /** Loads what {@code s} names from {@code modelDir} (demo CLIP names give the demo CLIPs). */
@@ -78,6 +122,7 @@ public final class ModelLoader {
             }
         }
         Path vocab = allDemo ? null : require(registry.require("bpe_simple_vocab_16e6"), modelDir);
+        Path[] lpips = needsLpips(s) ? lpipsFiles(s, modelDir, registry) : null;
 
         UNetModel unet = demoUnet ? UNetModel.demo() : UNetModel.load(unetConfig, unetFile);
         SecondaryModel sec = !needsSecondary ? null : demoUnet ? SecondaryModel.demo() : SecondaryModel.load(secFile);
@@ -92,7 +137,8 @@ public final class ModelLoader {
         } else {
             text = bpe(SimpleTokenizer.load(vocab));
         }
-        return new Pipeline.Networks(unet, sec, clips, text);
+        return new Pipeline.Networks(unet, sec, clips, text,
+                lpips == null ? null : disco.models.lpips.LpipsModel.load(lpips[0], lpips[1]));
     }
 
     private static ModelEntry diffusionEntry(Settings s, Registry registry) {

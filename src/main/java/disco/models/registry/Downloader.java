@@ -206,7 +206,7 @@ public final class Downloader {
                 return "size mismatch (got " + size + " bytes, expected " + e.size() + ")";
             }
             String sha = o.sha256;
-            if (e.sha256() != null && !e.sha256().equals(sha)) {
+            if (!e.hashMatches(sha)) {
                 Files.deleteIfExists(part);
                 if (usedOldBytes && !startedOver) {
                     log.accept(e.name() + ": sha256 mismatch after resuming a partial file; downloading again from the start");
@@ -214,7 +214,7 @@ public final class Downloader {
                     usedOldBytes = false;
                     continue;
                 }
-                return "sha256 mismatch (got " + sha + ", expected " + e.sha256() + ")";
+                return "sha256 mismatch (got " + sha + ", expected " + e.expectedHash() + ")";
             }
             try {
                 Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -14,6 +14,8 @@ import java.util.Map;
  * @param file       file name inside the model directory (DD's and clip.load's local names)
  * @param path       for a custom model: where the file is (absolute); null for registry files in the model directory
  * @param sha256     published sha256 (64 lowercase hex digits) or null when no source publishes one
+ * @param sha256Prefix where only a prefix of the sha256 is published (torch.hub's {@code name-<prefix>.pth} rule,
+ *                   which {@code torch.hub} itself checks), that prefix; null otherwise
  * @param size       published size in bytes or null
  * @param urls       download locations, tried in order (empty for a custom model)
  * @param configName name of the shared config in the registry's {@code configs}, or null
@@ -24,7 +26,7 @@ import java.util.Map;
  * @param source     where the entry's facts come from
  * @param note       free text, or null
  */
-public record ModelEntry(String name, String kind, String file, Path path, String sha256, Long size,
+public record ModelEntry(String name, String kind, String file, Path path, String sha256, String sha256Prefix, Long size,
                          List<ModelSource> urls, String configName, Map<String, Object> config,
                          Map<String, Object> diffusion, String architecture, List<String> aliases,
                          String source, String note) {
@@ -32,6 +34,7 @@ public record ModelEntry(String name, String kind, String file, Path path, Strin
     public static final String SECONDARY = "secondary";
     public static final String CLIP = "clip";
     public static final String VOCAB = "vocab";
+    public static final String LPIPS = "lpips";
 
     public ModelEntry {
         urls = List.copyOf(urls);
@@ -43,8 +46,24 @@ public record ModelEntry(String name, String kind, String file, Path path, Strin
     /** A custom diffusion model: a file anywhere plus its {@code create_model} config; nothing to download. */
     public static ModelEntry custom(String name, Path file, Map<String, Object> config) {
         Path abs = file.toAbsolutePath().normalize();
-        return new ModelEntry(name, DIFFUSION, abs.getFileName().toString(), abs, null, null, List.of(), null,
+        return new ModelEntry(name, DIFFUSION, abs.getFileName().toString(), abs, null, null, null, List.of(), null,
                 config, null, null, List.of(), "custom: " + abs, null);
+    }
+
+    /** Whether a published hash (the whole sha256 or its published prefix) can check the file. */
+    public boolean verifiable() {
+        return sha256 != null || sha256Prefix != null;
+    }
+
+    /** Whether a file's sha256 matches what is published (true when nothing is). */
+    public boolean hashMatches(String sha) {
+        if (sha256 != null) return sha256.equals(sha);
+        return sha256Prefix == null || sha != null && sha.startsWith(sha256Prefix);
+    }
+
+    /** The published hash as messages show it: the sha256, or its prefix followed by "…". */
+    public String expectedHash() {
+        return sha256 != null ? sha256 : sha256Prefix != null ? sha256Prefix + "…" : null;
     }
 
     /** True for a model that lives at its own path instead of the model directory (never downloaded). */

@@ -61,10 +61,10 @@ public final class ModelStore {
         } catch (IOException ex) {
             return new Status(e, f, State.ABSENT, -1);
         }
-        if (e.sha256() == null) return new Status(e, f, State.UNVERIFIABLE, size);
+        if (!e.verifiable()) return new Status(e, f, State.UNVERIFIABLE, size);
         Optional<String> known = cache.lookup(f);
         if (known.isEmpty()) return new Status(e, f, State.UNCHECKED, size);
-        return new Status(e, f, known.get().equals(e.sha256()) ? State.VERIFIED : State.MISMATCH, size);
+        return new Status(e, f, e.hashMatches(known.get()) ? State.VERIFIED : State.MISMATCH, size);
     }
 
     /** Hashes the file now (ignoring the sidecar) and records the result. */
@@ -73,12 +73,12 @@ public final class ModelStore {
         if (!Files.isRegularFile(f)) return new Verification(e, f, State.ABSENT, null);
         try {
             String sha = Sha256.of(f);
-            if (e.sha256() != null && !e.sha256().equals(sha)) {
+            if (!e.hashMatches(sha)) {
                 cache.forget(f);
                 return new Verification(e, f, State.MISMATCH, sha);
             }
             cache.record(f, sha);
-            return new Verification(e, f, e.sha256() == null ? State.UNVERIFIABLE : State.VERIFIED, sha);
+            return new Verification(e, f, !e.verifiable() ? State.UNVERIFIABLE : State.VERIFIED, sha);
         } catch (IOException ex) {
             throw new DiscoException(ExitCodes.IO_ERROR, f + ": cannot read (" + ex.getMessage() + ")", ex);
         }
@@ -108,11 +108,11 @@ public final class ModelStore {
         }
         Downloader.Downloaded d = downloader.download(e, s.file());
         try {
-            if (e.sha256() != null) cache.record(d.file(), d.sha256());
+            if (e.verifiable()) cache.record(d.file(), d.sha256());
         } catch (IOException ex) {
             log.accept(e.name() + ": could not record the verified hash (" + ex.getMessage() + ")");
         }
-        return new Fetched(e, d.file(), e.sha256() == null ? State.UNVERIFIABLE : State.VERIFIED, true, d.url());
+        return new Fetched(e, d.file(), !e.verifiable() ? State.UNVERIFIABLE : State.VERIFIED, true, d.url());
     }
 
     /**

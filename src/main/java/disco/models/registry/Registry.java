@@ -30,8 +30,10 @@ public final class Registry {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
-    private static final Set<String> KINDS = Set.of(ModelEntry.DIFFUSION, ModelEntry.SECONDARY, ModelEntry.CLIP, ModelEntry.VOCAB);
-    private static final Set<String> ENTRY_KEYS = Set.of("name", "kind", "file", "path", "sha256", "size", "urls", "config",
+    private static final Pattern SHA256_PREFIX = Pattern.compile("[0-9a-f]{8,63}");
+    private static final Set<String> KINDS = Set.of(ModelEntry.DIFFUSION, ModelEntry.SECONDARY, ModelEntry.CLIP, ModelEntry.VOCAB,
+            ModelEntry.LPIPS);
+    private static final Set<String> ENTRY_KEYS = Set.of("name", "kind", "file", "path", "sha256", "sha256_prefix", "size", "urls", "config",
             "diffusion", "architecture", "aliases", "source", "note");
 
     private final String origin;
@@ -164,6 +166,11 @@ public final class Registry {
         if (sha != null && !SHA256.matcher(sha).matches()) {
             throw DiscoException.badInput(where + ": sha256: expected 64 lowercase hex digits or null, got '" + sha + "'");
         }
+        String shaPrefix = text(n, "sha256_prefix", where, false);
+        if (shaPrefix != null && (sha != null || !SHA256_PREFIX.matcher(shaPrefix).matches())) {
+            throw DiscoException.badInput(where + ": sha256_prefix: expected 8 to 63 lowercase hex digits, and only where"
+                    + " sha256 is null, got '" + shaPrefix + "'");
+        }
         Long size = null;
         JsonNode s = n.get("size");
         if (s != null && !s.isNull()) {
@@ -225,7 +232,7 @@ public final class Registry {
                 aliases.add(x.textValue());
             }
         }
-        return new ModelEntry(name, kind, file, path, sha, size, urls, configName, config, diffusion,
+        return new ModelEntry(name, kind, file, path, sha, shaPrefix, size, urls, configName, config, diffusion,
                 text(n, "architecture", where, false), aliases, text(n, "source", where, path == null), text(n, "note", where, false));
     }
 
