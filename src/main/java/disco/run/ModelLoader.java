@@ -20,9 +20,9 @@ import java.util.Map;
 
 /**
  * Finds and loads the networks a run's settings name: the diffusion model, DD's secondary model (only when the plan
- * uses it), every CLIP model of {@code clip_models} and the BPE vocabulary, from the model directory by their
- * registry names, or the built-in demo networks ({@code RN-tiny}, {@code ViT-tiny}, the demo UNet and secondary
- * model). Every file is checked to exist before any is read: a missing one is bad input naming the file and the
+ * uses it), every CLIP model of {@code clip_models}, the BPE vocabulary and DD's LPIPS network (only when the run
+ * has an init and a non-zero {@code init_scale}), from the model directory by their registry names, or the built-in
+ * demo networks ({@code RN-tiny}, {@code ViT-tiny}, the demo UNet with the demo secondary model and LPIPS). Every file is checked to exist before any is read: a missing one is bad input naming the file and the
  * {@code disco models fetch} command that gets it.
  */
 public final class ModelLoader {
@@ -122,7 +122,8 @@ public final class ModelLoader {
             }
         }
         Path vocab = allDemo ? null : require(registry.require("bpe_simple_vocab_16e6"), modelDir);
-        Path[] lpips = needsLpips(s) ? lpipsFiles(s, modelDir, registry) : null;
+        // the demo UNet comes with the demo LPIPS (nothing to download); any other diffusion model with the real one
+        Path[] lpips = needsLpips(s) && !demoUnet ? lpipsFiles(s, modelDir, registry) : null;
 
         UNetModel unet = demoUnet ? UNetModel.demo() : UNetModel.load(unetConfig, unetFile);
         SecondaryModel sec = !needsSecondary ? null : demoUnet ? SecondaryModel.demo() : SecondaryModel.load(secFile);
@@ -137,8 +138,9 @@ public final class ModelLoader {
         } else {
             text = bpe(SimpleTokenizer.load(vocab));
         }
-        return new Pipeline.Networks(unet, sec, clips, text,
-                lpips == null ? null : disco.models.lpips.LpipsModel.load(lpips[0], lpips[1]));
+        disco.models.lpips.LpipsModel lp = !needsLpips(s) ? null : demoUnet ? demoLpips()
+                : disco.models.lpips.LpipsModel.load(lpips[0], lpips[1]);
+        return new Pipeline.Networks(unet, sec, clips, text, lp);
     }
 
     private static ModelEntry diffusionEntry(Settings s, Registry registry) {
