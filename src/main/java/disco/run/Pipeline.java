@@ -202,10 +202,13 @@ public final class Pipeline implements Engine {
         }
     }
 
-    /** DD's sampling settings: the step plan, the linear-beta DDIM-respaced schedule, DDIM or PLMS with symmetry. */
+    /**
+     * DD's sampling settings: the step plan, the DDIM-respaced schedule ({@code diffusion_model_config}'s
+     * {@code noise_schedule} and {@code rescale_timesteps}), DDIM or PLMS with symmetry.
+     */
     public static Sampling sampling(Settings s) {
         StepPlan plan = StepPlan.of(s);
-        SpacedAlphas alphas = SpacedAlphas.linearDdim(DiffusionSchedule.diffusionSteps(s.steps()), s.steps());
+        SpacedAlphas alphas = SpacedAlphas.of(plan.schedule()); // diffusion_model_config's noise_schedule, rescale_timesteps
         Symmetry sym = new Symmetry(s.useHorizontalSymmetry(), s.useVerticalSymmetry(), s.transformationPercent());
         SamplerConfig cfg = (s.diffusionSamplingMode().equals("plms")
                 ? SamplerConfig.plms(s.skipSteps(), s.clipDenoised())
