@@ -98,6 +98,7 @@ public final class ModelLoader {
         UNetConfig unetConfig = null;
         if (!demoUnet) {
             ModelEntry e = diffusionEntry(s, registry);
+            checkDiffusion(e, s);
             unetFile = require(e, modelDir);
             Map<String, Object> cfg = new LinkedHashMap<>(e.config());
             cfg.putAll(s.diffusionModelConfig());
@@ -141,6 +142,25 @@ public final class ModelLoader {
         disco.models.lpips.LpipsModel lp = !needsLpips(s) ? null : demoUnet ? demoLpips()
                 : disco.models.lpips.LpipsModel.load(lpips[0], lpips[1]);
         return new Pipeline.Networks(unet, sec, clips, text, lp);
+    }
+
+    /**
+     * The registry's diffusion arguments for a model ({@code noise_schedule}, {@code rescale_timesteps}) must be what
+     * the settings resolve to (their {@code diffusion_model_config}, else DD's linear, rescaled schedule): the plan is
+     * made from the settings alone, so a model trained otherwise needs the keys set ({@code diffusion_steps} is DD's
+     * derivation from {@code steps}, whatever the model was trained with).
+     */
+    static void checkDiffusion(ModelEntry e, Settings s) {
+        if (e.diffusion() == null) return;
+        disco.plan.DiffusionConfig dc = disco.plan.DiffusionConfig.of(s);
+        Map<String, Object> resolved = Map.of("noise_schedule", dc.noiseSchedule(), "rescale_timesteps", dc.rescaleTimesteps());
+        for (Map.Entry<String, Object> r : resolved.entrySet()) {
+            Object want = e.diffusion().get(r.getKey());
+            if (want != null && !s.diffusionModelConfig().containsKey(r.getKey()) && !want.equals(r.getValue())) {
+                throw DiscoException.badInput("diffusion_model: " + e.name() + " is registered with " + r.getKey() + " "
+                        + want + "; set diffusion_model_config." + r.getKey() + "=" + want + " to run it");
+            }
+        }
     }
 
     private static ModelEntry diffusionEntry(Settings s, Registry registry) {
