@@ -29,7 +29,7 @@ class PackageDependenciesTest {
     static final List<String> ORDER = List.of(
             "util", "torch", "settings", "plan",
             "models.tokenizer", "models.checkpoint", "models.layers", "models.unet", "models.secondary",
-            "models.clip", "models.registry",
+            "models.clip", "models.lpips", "models.registry",
             "sampling", "kernels", "guidance", "run", "sweep", "bench", "reference", "cli");
 
     /** A use of {@code disco.<pkg>} in code: an import (static or wildcard) or a qualified name. */

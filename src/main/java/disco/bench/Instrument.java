@@ -155,9 +155,9 @@ final class Instrument implements disco.run.Pipeline.Hooks {
             }
 
             public XInGrad xInGrad(Tensor xIn, Tensor pred, java.util.List<Tensor> modelGrads, double clipGuidanceScale,
-                                   int cutnBatches, double tvScale, double satScale) {
+                                   int cutnBatches, double tvScale, double satScale, Tensor initGrad) {
                 return time("gradient", () -> k.xInGrad(xIn, pred, modelGrads, clipGuidanceScale, cutnBatches, tvScale,
-                        satScale));
+                        satScale, initGrad));
             }
 
             public Tensor rmsClamp(Tensor g, double clampMax, double[] rmsOut) {

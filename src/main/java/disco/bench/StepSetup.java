@@ -152,7 +152,7 @@ public final class StepSetup implements AutoCloseable {
                     + " without DD's noisy copies); set fuzzy_prompt to false");
         }
         StepPlan plan = StepPlan.of(settings);
-        SpacedAlphas alphas = SpacedAlphas.linearDdim(DiffusionSchedule.diffusionSteps(settings.steps()), settings.steps());
+        SpacedAlphas alphas = SpacedAlphas.of(plan.schedule());
         UNetModel unet = UNetModel.demo();
         int m = unet.config().sizeMultiple();
         if (settings.width() % m != 0 || settings.height() % m != 0) {

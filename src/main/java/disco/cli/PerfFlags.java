@@ -62,7 +62,7 @@ final class PerfFlags {
         if (precision != null) {
             p = Precision.parse(precision, "--precision");
         } else {
-            boolean fp16 = settings != null && Boolean.TRUE.equals(settings.diffusionModelConfig().get("use_fp16"));
+            boolean fp16 = settings != null && disco.plan.DiffusionConfig.of(settings).useFp16();
             if (fp16 && device.is_cuda()) {
                 p = Precision.FP16;
             } else {
@@ -72,8 +72,9 @@ final class PerfFlags {
         }
         PerfOptions o = new PerfOptions(p, sdpa, PerfOptions.Layout.parse(channelsLast, "--channels-last"), cudnnBenchmark, tf32, threads, offloadInactive,
                 PerfOptions.parseClipBatch(clipBatch, "--clip-batch"),
-                // DD's use_checkpoint in the settings turns it on as the flag does
-                unetCheckpointing || settings != null && Boolean.TRUE.equals(settings.useCheckpoint()));
+                // DD's use_checkpoint (a top-level DD key, or in diffusion_model_config) turns it on as the flag does
+                unetCheckpointing || settings != null && (Boolean.TRUE.equals(settings.useCheckpoint())
+                        || disco.plan.DiffusionConfig.of(settings).useCheckpoint()));
         o.check(device);
         return o;
     }

@@ -111,6 +111,7 @@ final class RunSupport {
             nets.unet().to(device, false);
             if (nets.secondary() != null) nets.secondary().to(device, false);
             nets.clips().values().forEach(c -> c.to(device, false));
+            if (nets.lpips() != null) nets.lpips().to(device, false);
         }
         return Pipeline.forSettings(s, nets, perf, device, msg -> System.err.println("disco: warning: " + msg));
     }

@@ -219,7 +219,7 @@ public final class SweepCommand implements Callable<Integer> {
 
         static String key(Settings s) {
             return s.diffusionModel() + "|" + s.diffusionModelConfig() + "|" + s.clipModels() + "|"
-                    + Pipeline.needsSecondary(StepPlan.of(s));
+                    + Pipeline.needsSecondary(StepPlan.of(s)) + "|" + disco.run.ModelLoader.needsLpips(s);
         }
 
         Engine engine(Settings s) {
@@ -230,6 +230,7 @@ public final class SweepCommand implements Callable<Integer> {
                     nn.unet().to(device, false);
                     if (nn.secondary() != null) nn.secondary().to(device, false);
                     nn.clips().values().forEach(c -> c.to(device, false));
+                    if (nn.lpips() != null) nn.lpips().to(device, false);
                 }
                 return nn;
             });

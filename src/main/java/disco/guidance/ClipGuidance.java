@@ -32,6 +32,8 @@ import java.util.function.Consumer;
  * and the cutouts to {@code x_in};</li>
  * <li>tv and saturation gradients on {@code x_in} (DD's range loss is computed on {@code pred}, upstream of
  * {@code x_in}, so it contributes nothing to the gradient; it is not computed and not logged);</li>
+ * <li>DD's init term, when the call carries an init and the step's {@code init_scale} is not 0: the gradient of
+ * {@code lpips(x_in, init).sum() * init_scale} ({@link InitLoss}), added to the others;</li>
  * <li>NaN guard (a NaN anywhere in the {@code x_in} gradient → zero gradient, no clamp), then the pull-back to
  * {@code x} through the denoiser, negated, then the RMS clamp to {@code clamp_max} when {@code clamp_grad}.</li>
  * </ol>
@@ -65,6 +67,7 @@ public final class ClipGuidance implements Guidance {
     private final long seed;
     private final Consumer<String> log;
     private final int cutnBatchesPerCall;
+    private final InitLoss initLoss;
 
     /** {@code cutnBatchesPerCall} value: every cutn batch of a model in one encoder call. */
     public static final int ALL_CUTN_BATCHES = Integer.MAX_VALUE;
@@ -86,6 +89,16 @@ public final class ClipGuidance implements Guidance {
      */
     public ClipGuidance(StepPlan plan, Denoiser primary, Denoiser secondary, List<Model> models, CutoutStage cutouts,
                         LossKernels losses, long seed, Consumer<String> log, int cutnBatchesPerCall) {
+        this(plan, primary, secondary, models, cutouts, losses, seed, log, cutnBatchesPerCall, null);
+    }
+
+    /**
+     * @param initLoss DD's LPIPS init loss, or null; a call that carries an init at a step whose {@code init_scale}
+     *     is not 0 then fails (the caller loads LPIPS whenever a run can need it)
+     */
+    public ClipGuidance(StepPlan plan, Denoiser primary, Denoiser secondary, List<Model> models, CutoutStage cutouts,
+                        LossKernels losses, long seed, Consumer<String> log, int cutnBatchesPerCall, InitLoss initLoss) {
+        this.initLoss = initLoss;
         if (cutnBatchesPerCall < 1) throw new IllegalArgumentException("cutnBatchesPerCall must be >= 1, got " + cutnBatchesPerCall);
         this.cutnBatchesPerCall = cutnBatchesPerCall;
         this.plan = plan;
@@ -182,13 +195,22 @@ public final class ClipGuidance implements Guidance {
             }
             modelGrads.add(sum);
         }
+        Tensor initGrad = null;
+        if (call.init() != null && sched.initScale() != 0) { // DD: if init is not None and init_scale
+            if (initLoss == null) {
+                throw new IllegalStateException("step " + call.step() + ": init_scale " + sched.initScale()
+                        + " with an init image, but no LPIPS network was loaded");
+            }
+            initGrad = initLoss.gradient(xIn, call.init(), sched.initScale());
+        }
         LossKernels.XInGrad xg = losses.xInGrad(xIn, pred, modelGrads, sched.clipGuidanceScale(), cutnBatches,
-                sched.tvScale(), sched.satScale());
+                sched.tvScale(), sched.satScale(), initGrad);
         if (xg.nan()) {
             List<String> who = new ArrayList<>();
             for (int k : xg.nanModels()) who.add(models.get(k).name());
             log.accept("step " + call.step() + " (t index " + call.scheduleIndex() + "): NaN in the guidance gradient"
-                    + " from " + (who.isEmpty() ? "the tv/sat terms" : String.join(", ", who))
+                    + " from " + (who.isEmpty() ? initGrad != null ? "the tv/sat/init terms" : "the tv/sat terms"
+                    : String.join(", ", who))
                     + "; gradient zeroed as DD does");
             return new GuidanceResult(torch.zeros_like(x), values, true, Double.NaN, 0.0);
         }

@@ -24,12 +24,13 @@ public interface LossKernels {
 
     /**
      * {@code x_in_grad = clipGuidanceScale / cutnBatches * sum_k modelGrads[k] + tvScale * d tv(x_in).sum()
-     * + satScale * d sat(x_in)} ({@code modelGrads[k]}: d losses.sum() / d x_in summed over the cutn batches,
-     * null when model k is off; DD's range loss is on pred, upstream of x_in, and adds nothing). With a NaN
+     * + satScale * d sat(x_in) + initGrad} ({@code modelGrads[k]}: d losses.sum() / d x_in summed over the cutn
+     * batches, null when model k is off; DD's range loss is on pred, upstream of x_in, and adds nothing;
+     * {@code initGrad}: d(lpips(x_in, init).sum() * init_scale) / d x_in, or null when the term is off). With a NaN
      * anywhere, {@code nan} is set and the gradient is zero.
      */
     XInGrad xInGrad(Tensor xIn, Tensor pred, List<Tensor> modelGrads, double clipGuidanceScale, int cutnBatches,
-                    double tvScale, double satScale);
+                    double tvScale, double satScale, Tensor initGrad);
 
     /** DD's clamp {@code g * min(rms, clampMax) / rms} (an all-zero g stays zero); rms goes to {@code rmsOut[0]}. */
     Tensor rmsClamp(Tensor g, double clampMax, double[] rmsOut);

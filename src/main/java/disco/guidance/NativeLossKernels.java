@@ -16,9 +16,9 @@ public final class NativeLossKernels implements LossKernels {
 
     @Override
     public XInGrad xInGrad(Tensor xIn, Tensor pred, List<Tensor> modelGrads, double clipGuidanceScale,
-                           int cutnBatches, double tvScale, double satScale) {
+                           int cutnBatches, double tvScale, double satScale, Tensor initGrad) {
         GradientStage.Result r = GradientStage.compute(xIn.contiguous(), pred.contiguous(), modelGrads,
-                clipGuidanceScale, cutnBatches, tvScale, satScale);
+                clipGuidanceScale, cutnBatches, tvScale, satScale, initGrad == null ? null : initGrad.contiguous());
         return new XInGrad(r.xInGrad(), r.nan(), r.nanModels());
     }
 

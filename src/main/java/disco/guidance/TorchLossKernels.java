@@ -23,7 +23,7 @@ public final class TorchLossKernels implements LossKernels {
 
     @Override
     public XInGrad xInGrad(Tensor xIn, Tensor pred, java.util.List<Tensor> modelGrads, double clipGuidanceScale,
-                           int cutnBatches, double tvScale, double satScale) {
+                           int cutnBatches, double tvScale, double satScale, Tensor initGrad) {
         Tensor g = torch.zeros_like(xIn);
         java.util.List<Integer> nanModels = new java.util.ArrayList<>();
         for (int k = 0; k < modelGrads.size(); k++) {
@@ -34,6 +34,7 @@ public final class TorchLossKernels implements LossKernels {
         }
         Tensor ones = torch.ones_like(tv(xIn));
         g = g.add(tvBackward(xIn, ones.mul(s(tvScale)))).add(satBackward(xIn, satScale));
+        if (initGrad != null) g = g.add(initGrad);
         boolean nan = g.isnan().any().item_bool();
         return new XInGrad(nan ? torch.zeros_like(g) : g, nan, java.util.List.copyOf(nanModels));
     }

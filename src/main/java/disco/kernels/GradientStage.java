@@ -91,6 +91,27 @@ public final class GradientStage {
     /** Convenience: {@link #compute} with the per-model gradients as a list (stacked here; null entries = off). */
     public static Result compute(Tensor xIn, Tensor pred, List<Tensor> modelGrads, double clipGuidanceScale,
             int cutnBatches, double tvScale, double satScale) {
+        return compute(xIn, pred, modelGrads, clipGuidanceScale, cutnBatches, tvScale, satScale, null);
+    }
+
+    /**
+     * As {@link #compute(Tensor, Tensor, List, double, int, double, double)}, plus DD's init term: {@code initGrad}
+     * = d(lpips(x_in, init).sum() * init_scale) / d x_in (from autograd through the LPIPS network; null when the
+     * term is off) joins the sum before DD's NaN guard, which then covers it as it covers the other terms.
+     */
+    public static Result compute(Tensor xIn, Tensor pred, List<Tensor> modelGrads, double clipGuidanceScale,
+            int cutnBatches, double tvScale, double satScale, Tensor initGrad) {
+        Result r = computeStacked(xIn, pred, modelGrads, clipGuidanceScale, cutnBatches, tvScale, satScale);
+        if (initGrad == null || r.nan()) return r;
+        Kernels.requireFloat("guidance_grad", "init_grad", initGrad, Kernels.shapeOf(xIn));
+        Tensor g = r.xInGrad().add(initGrad);
+        boolean nan = g.isnan().any().item_bool();
+        if (nan) g.zero_();
+        return new Result(g, r.tvLosses(), r.rangeLosses(), r.satLoss(), nan, r.nanModels());
+    }
+
+    private static Result computeStacked(Tensor xIn, Tensor pred, List<Tensor> modelGrads, double clipGuidanceScale,
+            int cutnBatches, double tvScale, double satScale) {
         int m = modelGrads.size();
         boolean[] mask = new boolean[m];
         Tensor stacked = null;

@@ -6,11 +6,14 @@ import java.util.List;
 import java.util.TreeSet;
 
 /**
- * The respaced linear-beta diffusion schedule DD samples with, in float64 as guided-diffusion computes it:
- * {@code get_named_beta_schedule('linear', diffusion_steps)} (numpy linspace), {@code space_timesteps} (DDIM
+ * The respaced diffusion schedule DD samples with, in float64 as guided-diffusion computes it:
+ * {@code get_named_beta_schedule(noise_schedule, diffusion_steps)} ({@code linear}: numpy linspace; {@code cosine}:
+ * {@code betas_for_alpha_bar} with ᾱ(t) = cos²((t + 0.008) / 1.008 · π/2), betas capped at 0.999), {@code space_timesteps} (DDIM
  * striding {@code ddimN} or section counts {@code "250"} / {@code "10,15,20"}), and SpacedDiffusion's new betas
  * {@code 1 - alphas_cumprod[t] / last} with {@code alphas_cumprod} recomputed as their cumulative product.
- * Index {@code i} is the respaced index (0 = least noise); {@link #timestep(int)} is the original timestep.
+ * Index {@code i} is the respaced index (0 = least noise); {@link #timestep(int)} is the original timestep. With
+ * {@code rescale_timesteps} (DD: true) the network and {@code cond_fn} see {@code t · 1000 / diffusion_steps}, else
+ * the original timestep itself.
  */
 public final class DiffusionSchedule {
     private final int originalNumSteps;
@@ -19,9 +22,16 @@ public final class DiffusionSchedule {
     private final double[] alphasCumprod;
     private final double[] alphasCumprodPrev;
     private final String respacing;
+    private final String noiseSchedule;
+    private final boolean rescaleTimesteps;
+
+    /** guided-diffusion's named beta schedules. */
+    public static final java.util.List<String> NOISE_SCHEDULES = java.util.List.of("linear", "cosine");
 
     private DiffusionSchedule(int originalNumSteps, int[] timestepMap, double[] betas, double[] alphasCumprod,
-                              String respacing) {
+                              String respacing, String noiseSchedule, boolean rescaleTimesteps) {
+        this.noiseSchedule = noiseSchedule;
+        this.rescaleTimesteps = rescaleTimesteps;
         this.originalNumSteps = originalNumSteps;
         this.timestepMap = timestepMap;
         this.betas = betas;
@@ -49,11 +59,20 @@ public final class DiffusionSchedule {
      * @param respacing      {@code ddimN}, or comma-separated section counts; null means {@code ddim{steps}}
      */
     public static DiffusionSchedule create(int diffusionSteps, int steps, String respacing) {
+        return create(diffusionSteps, steps, respacing, "linear", true);
+    }
+
+    /**
+     * As {@link #create(int, int, String)} with guided-diffusion's {@code noise_schedule} ({@code linear} or
+     * {@code cosine}) and {@code rescale_timesteps}.
+     */
+    public static DiffusionSchedule create(int diffusionSteps, int steps, String respacing, String noiseSchedule,
+                                           boolean rescaleTimesteps) {
         if (diffusionSteps < 1) {
             throw new IllegalArgumentException("diffusion_steps: expected at least 1, found " + diffusionSteps);
         }
         String spacing = respacing == null ? "ddim" + steps : respacing.strip();
-        double[] base = linearBetas(diffusionSteps);
+        double[] base = betas(noiseSchedule, diffusionSteps);
         double[] baseCumprod = cumprod(base);
         int[] use = spaceTimesteps(diffusionSteps, spacing);
         double[] newBetas = new double[use.length];
@@ -66,7 +85,37 @@ public final class DiffusionSchedule {
                 k++;
             }
         }
-        return new DiffusionSchedule(diffusionSteps, use, newBetas, cumprod(newBetas), spacing);
+        return new DiffusionSchedule(diffusionSteps, use, newBetas, cumprod(newBetas), spacing, noiseSchedule,
+                rescaleTimesteps);
+    }
+
+    /** {@code get_named_beta_schedule(name, n)}: {@link #linearBetas} or {@link #cosineBetas}. */
+    public static double[] betas(String noiseSchedule, int n) {
+        return switch (noiseSchedule) {
+            case "linear" -> linearBetas(n);
+            case "cosine" -> cosineBetas(n);
+            default -> throw new IllegalArgumentException("noise_schedule: expected linear or cosine, found '"
+                    + noiseSchedule + "'");
+        };
+    }
+
+    /**
+     * guided-diffusion's cosine schedule: {@code betas_for_alpha_bar(n, ᾱ)} with
+     * {@code ᾱ(t) = cos((t + 0.008) / 1.008 * pi / 2) ** 2}, {@code beta_i = min(1 - ᾱ((i+1)/n) / ᾱ(i/n), 0.999)},
+     * float64 in Python's operation order.
+     */
+    public static double[] cosineBetas(int n) {
+        double[] b = new double[n];
+        for (int i = 0; i < n; i++) {
+            double t1 = (double) i / n, t2 = (double) (i + 1) / n;
+            b[i] = Math.min(1 - cosineAlphaBar(t2) / cosineAlphaBar(t1), 0.999);
+        }
+        return b;
+    }
+
+    private static double cosineAlphaBar(double t) {
+        double c = StrictMath.cos((t + 0.008) / 1.008 * Math.PI / 2);
+        return c * c;
     }
 
     /** numpy.linspace(scale * 0.0001, scale * 0.02, n) with scale = 1000 / n, float64. */
@@ -163,6 +212,16 @@ public final class DiffusionSchedule {
         return originalNumSteps;
     }
 
+    /** The beta schedule: {@code linear} or {@code cosine}. */
+    public String noiseSchedule() {
+        return noiseSchedule;
+    }
+
+    /** guided-diffusion's {@code rescale_timesteps}: the network sees {@code t · 1000 / diffusion_steps}. */
+    public boolean rescaleTimesteps() {
+        return rescaleTimesteps;
+    }
+
     /** The respacing this schedule was built with ({@code ddim250}, {@code "10,15,20"}). */
     public String respacing() {
         return respacing;
@@ -202,7 +261,7 @@ public final class DiffusionSchedule {
     /**
      * What the model (and DD's {@code cond_fn}) is fed for respaced index i: guided-diffusion's
      * {@code timestep_map[i].float() * (1000.0 / original_num_steps)}, a float32 product (exactly the float32 value
-     * DD computes, returned widened to double).
+     * DD computes, returned widened to double); without {@code rescale_timesteps}, {@code timestep_map[i]}.
      */
     public double scaledTimestep(int i) {
         return scaledTimestepF(i);
@@ -210,6 +269,7 @@ public final class DiffusionSchedule {
 
     /** {@link #scaledTimestep(int)} as the float32 it is. */
     public float scaledTimestepF(int i) {
+        if (!rescaleTimesteps) return (float) timestepMap[i];
         return (float) timestepMap[i] * (float) (1000.0 / originalNumSteps);
     }
 
@@ -244,7 +304,8 @@ public final class DiffusionSchedule {
 
     @Override
     public String toString() {
-        return "DiffusionSchedule[" + numSteps() + " of " + originalNumSteps + " steps, " + respacing + ", t="
+        return "DiffusionSchedule[" + numSteps() + " of " + originalNumSteps + " " + noiseSchedule + " steps, " + respacing
+                + (rescaleTimesteps ? "" : ", not rescaled") + ", t="
                 + Arrays.toString(Arrays.copyOf(timestepMap, Math.min(5, timestepMap.length))) + "...]";
     }
 }

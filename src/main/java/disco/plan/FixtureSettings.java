@@ -41,13 +41,29 @@ public record FixtureSettings(Path file, JsonNode json) {
         return v;
     }
 
-    /** The diffusion schedule: {@code steps}, {@code diffusion_steps} and {@code timestep_respacing} where given. */
+    /**
+     * The diffusion schedule: {@code steps}, {@code diffusion_steps}, {@code timestep_respacing},
+     * {@code noise_schedule} (linear when absent) and {@code rescale_timesteps} (true when absent) where given.
+     */
     public DiffusionSchedule schedule() {
-        int steps = need("steps").asInt();
+        return schedule(file, json);
+    }
+
+    /** {@link #schedule()} of any JSON object with those keys (e.g. {@code schedule_cosine.json}). */
+    public static DiffusionSchedule schedule(Path file, JsonNode json) {
+        JsonNode st = json.get("steps");
+        if (st == null || !st.canConvertToInt()) throw DiscoException.badInput(file + ": steps: missing");
+        int steps = st.asInt();
         int diffusionSteps = json.hasNonNull("diffusion_steps") ? json.get("diffusion_steps").asInt()
                 : DiffusionSchedule.diffusionSteps(steps);
         String respacing = json.hasNonNull("timestep_respacing") ? json.get("timestep_respacing").asText() : null;
-        return DiffusionSchedule.create(diffusionSteps, steps, respacing);
+        String noise = json.hasNonNull("noise_schedule") ? json.get("noise_schedule").asText() : "linear";
+        boolean rescale = !json.hasNonNull("rescale_timesteps") || json.get("rescale_timesteps").asBoolean();
+        try {
+            return DiffusionSchedule.create(diffusionSteps, steps, respacing, noise, rescale);
+        } catch (IllegalArgumentException e) {
+            throw DiscoException.badInput(file + ": " + e.getMessage(), e);
+        }
     }
 
     /** {@code clip_models}, in order. */

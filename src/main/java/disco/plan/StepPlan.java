@@ -32,7 +32,7 @@ public final class StepPlan {
     public static StepPlan of(Settings s) {
         Map<Scheduled, String> scalars = new EnumMap<>(Scheduled.class);
         for (Scheduled k : Scheduled.values()) scalars.put(k, s.scheduleSource(k));
-        return build(DiffusionSchedule.create(s.steps(), null), s.skipSteps(), s.clipModels(),
+        return build(DiffusionConfig.of(s).schedule(s.steps()), s.skipSteps(), s.clipModels(),
                 s.modelSchedulesByWrittenName(), scalars, s.promptPlan());
     }
 

@@ -14,6 +14,7 @@ public final class ReferenceChecks {
                 new ModelReferenceChecks(),
                 new CutoutsReferenceCheck(),
                 new LossReferenceCheck(),
+                new LpipsReferenceCheck(),
                 new SamplerReferenceChecks(),
                 new ImagePromptChecks(),
                 new OpenClipReferenceChecks()

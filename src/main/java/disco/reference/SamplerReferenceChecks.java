@@ -4,6 +4,7 @@ import disco.util.PyLiteral;
 import disco.util.Compare;
 import com.fasterxml.jackson.databind.JsonNode;
 import disco.models.clip.ClipModel;
+import disco.models.lpips.LpipsModel;
 import disco.models.secondary.SecondaryModel;
 import disco.models.tokenizer.SimpleTokenizer;
 import disco.models.unet.UNetConfig;
@@ -47,18 +48,29 @@ import java.util.Map;
  * logged loss values, and reports the largest of the three errors.
  */
 public final class SamplerReferenceChecks implements ReferenceCheck {
+    /** LPIPS's two files in a reference directory: the torchvision vgg16 trunk and the v0.1 linear heads. */
+    static final String LPIPS_TRUNK = "lpips-vgg16.pth", LPIPS_HEADS = "lpips-lin.pth";
     static final double GRAD_TOL = 1e-3;
     static final double SAMPLES_TOL = 2e-3;
 
-    /** A fixture run: what it changes from {@code settings.json} (as the fixtures README defines it). */
-    public record Variant(String name, boolean secondary, boolean plms, boolean init, boolean symmetry) {}
+    /**
+     * A fixture run: what it changes from {@code settings.json} (as the fixtures README defines it). {@code lpips}:
+     * DD's init loss on, with {@code init_scale}, {@code use_secondary_model}, the sampler and {@code grad_index} from
+     * {@code lpips.json} → {@code run} (the other fields then say what that file is expected to hold).
+     */
+    public record Variant(String name, boolean secondary, boolean plms, boolean init, boolean symmetry, boolean lpips) {
+        public Variant(String name, boolean secondary, boolean plms, boolean init, boolean symmetry) {
+            this(name, secondary, plms, init, symmetry, false);
+        }
+    }
 
     public static final List<Variant> VARIANTS = List.of(
             new Variant("run", false, false, false, false),
             new Variant("secrun", true, false, false, false),
             new Variant("plmsrun", false, true, false, false),
             new Variant("initrun", true, false, true, false),
-            new Variant("symrun", false, false, false, true));
+            new Variant("symrun", false, false, false, true),
+            new Variant("lpipsrun", true, false, true, false, true));
 
     @Override
     public List<CheckResult> run(ReferenceContext ctx) {
@@ -69,11 +81,16 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
         } catch (RuntimeException ex) {
             String why = String.valueOf(ex.getMessage()).split("\n", 2)[0];
             out.add(CheckResult.error("run/grad", why));
-            for (Variant v : VARIANTS) out.add(CheckResult.error(v.name() + "/samples", why));
+            for (Variant v : VARIANTS) {
+                if (v.lpips()) out.add(CheckResult.error(v.name() + "/grad", why));
+                out.add(CheckResult.error(v.name() + "/samples", why));
+            }
             return out;
         }
         for (Variant v : VARIANTS) {
-            if (v.name().equals("run") || v.name().equals("secrun")) out.add(guard(v.name() + "/grad", () -> grad(e, v)));
+            if (v.name().equals("run") || v.name().equals("secrun") || v.lpips()) {
+                out.add(guard(v.name() + "/grad", () -> grad(e, v)));
+            }
             out.add(guard(v.name() + "/samples", () -> samples(e, v)));
         }
         return out;
@@ -127,17 +144,53 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
             List<String> prompts = new ArrayList<>();
             for (JsonNode p : fs.need("prompts")) prompts.add(p.asText());
             List<String> names = fs.clipModels();
-            Pipeline.Networks nets = new Pipeline.Networks(u, sec, clips, ModelLoader.bpe(tok));
+            // DD's lpips.LPIPS(net='vgg') from the directory's trunk and heads, when it has them (the lpipsrun checks
+            // report their absence)
+            LpipsModel lpips = ctx.has(LPIPS_TRUNK) && ctx.has(LPIPS_HEADS)
+                    ? LpipsModel.load(ctx.file(LPIPS_TRUNK), ctx.file(LPIPS_HEADS)) : null;
+            Pipeline.Networks nets = new Pipeline.Networks(u, sec, clips, ModelLoader.bpe(tok), lpips);
             Pipeline.Targets targets = Pipeline.encodePrompts(prompts, names, nets, new Device("cpu"));
             return new Engine(ctx, fs, nets, targets);
         }
 
-        /** The plan of {@code settings.json}, with {@code use_secondary_model} as the variant sets it. */
-        StepPlan plan(boolean secondary) {
+        /** The plan of {@code settings.json}, with {@code use_secondary_model} (and for LPIPS {@code init_scale}) as the variant sets them. */
+        StepPlan plan(Variant v) {
             Map<Scheduled, String> sc = settings.scalars();
-            sc.put(Scheduled.USE_SECONDARY_MODEL, PyLiteral.of(secondary));
-            sc.putIfAbsent(Scheduled.INIT_SCALE, "0");
+            if (v.lpips()) {
+                JsonNode run = lpipsRun();
+                sc.put(Scheduled.USE_SECONDARY_MODEL, PyLiteral.of(need(run, "use_secondary_model").asBoolean()));
+                sc.put(Scheduled.INIT_SCALE, need(run, "init_scale").asText());
+            } else {
+                sc.put(Scheduled.USE_SECONDARY_MODEL, PyLiteral.of(v.secondary()));
+                sc.putIfAbsent(Scheduled.INIT_SCALE, "0");
+            }
             return settings.plan(sc);
+        }
+
+        /** {@code lpips.json} → {@code run}. */
+        JsonNode lpipsRun() {
+            return need(ctx.json("lpips.json"), "run");
+        }
+
+        private JsonNode need(JsonNode obj, String key) {
+            JsonNode n = obj.get(key);
+            if (n == null || n.isNull()) throw DiscoException.badInput(ctx.file("lpips.json") + ": run: " + key + ": missing");
+            return n;
+        }
+
+        /** The respaced index cond_fn is checked at: {@code settings.json}'s, or {@code lpips.json}'s for LPIPS. */
+        int gradIndex(Variant v) {
+            return v.lpips() ? need(lpipsRun(), "grad_index").asInt() : settings.need("grad_index").asInt();
+        }
+
+        /** Whether the variant samples with PLMS ({@code lpips.json} names its sampler). */
+        boolean plms(Variant v) {
+            if (!v.lpips()) return v.plms();
+            String s = need(lpipsRun(), "sampler").asText();
+            if (!s.equals("ddim") && !s.equals("plms")) {
+                throw DiscoException.badInput(ctx.file("lpips.json") + ": run: sampler: expected ddim or plms, found " + s);
+            }
+            return s.equals("plms");
         }
 
         /** The variant's sampler settings (DDIM or PLMS, symmetry as the fixtures README defines it). */
@@ -145,7 +198,7 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
             JsonNode s = settings.json();
             int skip = settings.need("skip_steps").asInt();
             boolean clipDenoised = s.has("clip_denoised") && s.get("clip_denoised").asBoolean();
-            SamplerConfig cfg = v.plms() ? SamplerConfig.plms(skip, clipDenoised)
+            SamplerConfig cfg = plms(v) ? SamplerConfig.plms(skip, clipDenoised)
                     : SamplerConfig.ddim(settings.need("eta").asDouble(), skip, clipDenoised);
             if (v.symmetry()) cfg = cfg.withSymmetry(new Symmetry(true, true, List.of(0.5)));
             return cfg;
@@ -155,7 +208,10 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
         Pipeline pipeline(Variant v) {
             JsonNode s = settings.json();
             boolean skipAugs = !s.has("skip_augs") || s.get("skip_augs").asBoolean();
-            Pipeline.Sampling sampling = new Pipeline.Sampling(plan(v.secondary()), alphas, samplerConfig(v),
+            if (v.lpips() && nets.lpips() == null) {
+                throw DiscoException.badInput(ctx.dir() + ": " + LPIPS_TRUNK + ", " + LPIPS_HEADS + ": missing (the LPIPS network)");
+            }
+            Pipeline.Sampling sampling = new Pipeline.Sampling(plan(v), alphas, samplerConfig(v),
                     settings.need("width").asInt(), settings.need("height").asInt(), skipAugs);
             return new Pipeline(nets, targets, sampling, PerfOptions.defaults(), Pipeline.Stages.FAST,
                     new Device("cpu"), m -> System.err.println("guidance: " + m));
@@ -169,11 +225,12 @@ public final class SamplerReferenceChecks implements ReferenceCheck {
     /** {@code <run>_grad_x} → cond_fn at {@code grad_index} → {@code <run>_grad}. */
     static CheckResult grad(Engine e, Variant v) {
         String name = v.name() + "/grad";
-        int index = e.settings.need("grad_index").asInt();
+        int index = e.gradIndex(v);
         ClipGuidance g = e.pipeline(v).guidance(Pipeline.Stages.FAST, 0, Pipeline.Hooks.NONE);
         Tensor x = tensor(e.ctx.npy(v.name() + "_grad_x.npy"));
+        Tensor init = v.init() ? tensor(e.ctx.npy(v.name() + "_init.npy")) : null;
         int step = g.stepOf(index);
-        GuidanceResult r = g.guide(new GuidanceCall(x, index, index, null, 0, step, 0));
+        GuidanceResult r = g.guide(new GuidanceCall(x, index, index, null, 0, step, 0, init));
         return CheckResult.numeric(name, Compare.maxRelErr(Tensors.toFloats(r.grad()),
                 e.ctx.npy(v.name() + "_grad.npy").floats()), GRAD_TOL);
     }

@@ -15,7 +15,7 @@ import java.util.Map;
 
 /**
  * The schedule reference checks: {@code schedule/alphas_cumprod} (respaced alphas_cumprod, tol 1e-12, and the
- * timestep map exactly) and {@code schedule/step_plan} (every field of {@code run_schedule.json}, exactly). Every
+ * timestep map exactly), {@code schedule/alphas_cumprod_cosine} (the same for {@code schedule_cosine.json}) and {@code schedule/step_plan} (every field of {@code run_schedule.json}, exactly). Every
  * value comes from the directory's {@code settings.json} ({@link disco.plan.FixtureSettings}).
  */
 public final class ScheduleChecks implements ReferenceCheck {
@@ -27,41 +27,62 @@ public final class ScheduleChecks implements ReferenceCheck {
         List<CheckResult> out = new ArrayList<>();
         out.add(alphas(ctx));
         out.add(stepPlan(ctx));
+        out.add(cosine(ctx));
         return out;
     }
 
     static CheckResult alphas(ReferenceContext ctx) {
         String name = "schedule/alphas_cumprod";
         try {
-            DiffusionSchedule ds = ctx.fixtureSettings().schedule();
-            Npy.Array ref = ctx.npy("alphas_cumprod.npy");
-            double[] refA = ref.doubles();
-            double[] ours = ds.alphasCumprod();
-            if (refA.length != ours.length) {
-                return CheckResult.error(name, "alphas_cumprod has " + refA.length + " entries, ours " + ours.length);
-            }
-            double err = Compare.maxRelErr(ours, refA);
-            String detail = "";
-            boolean mapOk = true;
-            if (ctx.has("timestep_map.npy")) {
-                long[] map = ctx.npy("timestep_map.npy").longs();
-                int[] ourMap = ds.timestepMap();
-                mapOk = map.length == ourMap.length;
-                for (int i = 0; mapOk && i < map.length; i++) {
-                    if (map[i] != ourMap[i]) {
-                        mapOk = false;
-                        detail = "timestep_map[" + i + "] = " + map[i] + ", ours " + ourMap[i];
-                    }
-                }
-                if (!mapOk && detail.isEmpty()) {
-                    detail = "timestep_map has " + map.length + " entries, ours " + ourMap.length;
-                }
-            }
-            boolean pass = err <= ALPHAS_TOL && mapOk;
-            return new CheckResult(name, err, ALPHAS_TOL, pass, detail);
+            return alphas(name, ctx, ctx.fixtureSettings().schedule(), "alphas_cumprod.npy", "timestep_map.npy");
         } catch (RuntimeException e) {
             return CheckResult.error(name, String.valueOf(e.getMessage()));
         }
+    }
+
+    /**
+     * {@code schedule/alphas_cumprod_cosine}: the schedule {@code schedule_cosine.json} describes (its steps,
+     * diffusion_steps, timestep_respacing, noise_schedule) against {@code alphas_cumprod_cosine.npy} (1e-12) and
+     * {@code timestep_map_cosine.npy} (exact).
+     */
+    static CheckResult cosine(ReferenceContext ctx) {
+        String name = "schedule/alphas_cumprod_cosine";
+        try {
+            DiffusionSchedule ds = disco.plan.FixtureSettings.schedule(ctx.file("schedule_cosine.json"),
+                    ctx.json("schedule_cosine.json"));
+            return alphas(name, ctx, ds, "alphas_cumprod_cosine.npy", "timestep_map_cosine.npy");
+        } catch (RuntimeException e) {
+            return CheckResult.error(name, String.valueOf(e.getMessage()));
+        }
+    }
+
+    private static CheckResult alphas(String name, ReferenceContext ctx, DiffusionSchedule ds, String alphasFile,
+                                      String mapFile) {
+        Npy.Array ref = ctx.npy(alphasFile);
+        double[] refA = ref.doubles();
+        double[] ours = ds.alphasCumprod();
+        if (refA.length != ours.length) {
+            return CheckResult.error(name, "alphas_cumprod has " + refA.length + " entries, ours " + ours.length);
+        }
+        double err = Compare.maxRelErr(ours, refA);
+        String detail = "";
+        boolean mapOk = true;
+        if (ctx.has(mapFile)) {
+            long[] map = ctx.npy(mapFile).longs();
+            int[] ourMap = ds.timestepMap();
+            mapOk = map.length == ourMap.length;
+            for (int i = 0; mapOk && i < map.length; i++) {
+                if (map[i] != ourMap[i]) {
+                    mapOk = false;
+                    detail = "timestep_map[" + i + "] = " + map[i] + ", ours " + ourMap[i];
+                }
+            }
+            if (!mapOk && detail.isEmpty()) {
+                detail = "timestep_map has " + map.length + " entries, ours " + ourMap.length;
+            }
+        }
+        boolean pass = err <= ALPHAS_TOL && mapOk;
+        return new CheckResult(name, err, ALPHAS_TOL, pass, detail);
     }
 
     static CheckResult stepPlan(ReferenceContext ctx) {

@@ -175,7 +175,7 @@ public record Checkpoint(String settingsJson, Path runDir, String batchName, int
      * Checks this checkpoint against the settings it carries, so that resuming it cannot write outside its run
      * directory or feed the sampler a state of another shape: the batch name is a plain file name and the settings',
      * the batch and step counters lie within the run, the seed is the run's, and the sampler state ({@code x} and
-     * the previous eps) has the run's image shape. {@code file} names the checkpoint in the messages.
+     * the previous eps, and the init when the run has one) has the run's image shape. {@code file} names the checkpoint in the messages.
      */
     public void check(Path file, disco.settings.Settings s) {
         String where = file + ": checkpoint.json: ";
@@ -213,6 +213,11 @@ public record Checkpoint(String settingsJson, Path runDir, String batchName, int
         long[] shape = {s.batchSize(), 3, s.height(), s.width()};
         java.util.List<String> names = new java.util.ArrayList<>(java.util.List.of("x"));
         for (int i = 0; i < eps; i++) names.add("old_eps." + i);
+        // DD's init (init image or perlin init) travels with the state: the init_scale term compares with it
+        if (RunLoop.hasInit(s)) names.add("init");
+        else if (tensors.containsKey("init")) {
+            throw DiscoException.badInput(file + ": tensors/init.npy: the run has no init image or perlin init");
+        }
         for (String n : names) {
             Npy.Array a = tensors.get(n);
             String t = file + ": tensors/" + n + ".npy: ";

@@ -21,9 +21,10 @@ import java.util.Map;
 
 /**
  * Finds and loads the networks a run's settings name: the diffusion model, DD's secondary model (only when the plan
- * uses it), every CLIP model of {@code clip_models} and the BPE vocabulary, from the model directory by their
- * registry names (an {@code openclip} entry is built from its open_clip model config), or the built-in demo networks ({@code RN-tiny}, {@code ViT-tiny}, the demo UNet and secondary
- * model). Every file is checked to exist before any is read: a missing one is bad input naming the file and the
+ * uses it), every CLIP model of {@code clip_models}, the BPE vocabulary and DD's LPIPS network (only when the run
+ * has an init and a non-zero {@code init_scale}), from the model directory by their registry names (an
+ * {@code openclip} entry is built from its open_clip model config), or the built-in demo networks ({@code RN-tiny},
+ * {@code ViT-tiny}, the demo UNet with the demo secondary model and LPIPS). Every file is checked to exist before any is read: a missing one is bad input naming the file and the
  * {@code disco models fetch} command that gets it.
  */
 public final class ModelLoader {
@@ -44,7 +45,51 @@ public final class ModelLoader {
             clips.put(m, ClipModel.demo(c));
         }
         SecondaryModel sec = Pipeline.needsSecondary(StepPlan.of(s)) ? SecondaryModel.demo() : null;
-        return new Pipeline.Networks(UNetModel.demo(), sec, clips, DemoTokens::tokenize);
+        return new Pipeline.Networks(UNetModel.demo(), sec, clips, DemoTokens::tokenize,
+                needsLpips(s) ? demoLpips() : null);
+    }
+
+    /** The registry names of LPIPS's two files: torchvision's vgg16 trunk and LPIPS's v0.1 linear heads. */
+    public static final String LPIPS_TRUNK = "vgg16", LPIPS_HEADS = "lpips_vgg";
+
+    /**
+     * Whether a run needs DD's LPIPS network: it has an init (image or perlin) and {@code init_scale} is not 0 at
+     * some executed step (DD: {@code if init is not None and init_scale}).
+     */
+    public static boolean needsLpips(Settings s) {
+        return RunLoop.hasInit(s) && Pipeline.needsLpips(StepPlan.of(s));
+    }
+
+    /** The demo's LPIPS: the vgg16 topology at widths 8–32, random from a fixed seed (no download). */
+    public static disco.models.lpips.LpipsModel demoLpips() {
+        return disco.models.lpips.LpipsModel.random(new long[] {8, 8, 16, 16, 16, 32, 32, 32, 32, 32, 32, 32, 32},
+                20221203L);
+    }
+
+    /** LPIPS's two files in {@code modelDir}; both must exist, else one line naming them and the fetch command. */
+    static Path[] lpipsFiles(Settings s, Path modelDir, Registry registry) {
+        ModelEntry trunk = registry.require(LPIPS_TRUNK), heads = registry.require(LPIPS_HEADS);
+        Path t = trunk.location(modelDir), h = heads.location(modelDir);
+        java.util.List<String> missing = new java.util.ArrayList<>();
+        java.util.List<String> names = new java.util.ArrayList<>();
+        if (!Files.isRegularFile(t)) {
+            missing.add(t.toString());
+            names.add(trunk.name());
+        }
+        if (!Files.isRegularFile(h)) {
+            missing.add(h.toString());
+            names.add(heads.name());
+        }
+        if (!missing.isEmpty()) {
+            boolean defaultDir = modelDir == null || modelDir.equals(disco.models.registry.ModelDir.resolve(null));
+            String dirFlag = defaultDir ? "" : " --model-dir " + quote(modelDir.toString());
+            throw DiscoException.badInput(String.join(", ", missing) + ": missing LPIPS model file"
+                    + (missing.size() > 1 ? "s" : "") + " (init_scale is not 0 and the run has an init"
+                    + (RunLoop.hasInitImage(s) && !s.perlinInit() ? " image" : "") + "); get "
+                    + (missing.size() > 1 ? "them" : "it") + " with: disco models fetch" + dirFlag + " "
+                    + String.join(" ", names));
+        }
+        return new Path[] {t, h};
     }
 
     /** Loads what {@code s} names from {@code modelDir} (demo CLIP names give the demo CLIPs). */
@@ -55,6 +100,7 @@ public final class ModelLoader {
         UNetConfig unetConfig = null;
         if (!demoUnet) {
             ModelEntry e = diffusionEntry(s, registry);
+            checkDiffusion(e, s);
             unetFile = require(e, modelDir);
             Map<String, Object> cfg = new LinkedHashMap<>(e.config());
             cfg.putAll(s.diffusionModelConfig());
@@ -87,6 +133,8 @@ public final class ModelLoader {
             }
         }
         Path vocab = allDemo ? null : require(registry.require("bpe_simple_vocab_16e6"), modelDir);
+        // the demo UNet comes with the demo LPIPS (nothing to download); any other diffusion model with the real one
+        Path[] lpips = needsLpips(s) && !demoUnet ? lpipsFiles(s, modelDir, registry) : null;
         if (s.checkModelSha()) {
             // DD's check_model_SHA: hash each registry file before it is loaded
             if (!demoUnet) checkSha(diffusionEntry(s, registry), unetFile);
@@ -96,6 +144,10 @@ public final class ModelLoader {
                 if (e.getValue() != null && !n.isPath()) checkSha(registry.require(n.canonical()), e.getValue());
             }
             if (vocab != null) checkSha(registry.require("bpe_simple_vocab_16e6"), vocab);
+            if (lpips != null) {
+                checkSha(registry.require("vgg16"), lpips[0]);
+                checkSha(registry.require("lpips_vgg"), lpips[1]);
+            }
         }
 
         UNetModel unet = demoUnet ? UNetModel.demo() : UNetModel.load(unetConfig, unetFile);
@@ -113,7 +165,28 @@ public final class ModelLoader {
         } else {
             text = bpe(SimpleTokenizer.load(vocab));
         }
-        return new Pipeline.Networks(unet, sec, clips, text);
+        disco.models.lpips.LpipsModel lp = !needsLpips(s) ? null : demoUnet ? demoLpips()
+                : disco.models.lpips.LpipsModel.load(lpips[0], lpips[1]);
+        return new Pipeline.Networks(unet, sec, clips, text, lp);
+    }
+
+    /**
+     * The registry's diffusion arguments for a model ({@code noise_schedule}, {@code rescale_timesteps}) must be what
+     * the settings resolve to (their {@code diffusion_model_config}, else DD's linear, rescaled schedule): the plan is
+     * made from the settings alone, so a model trained otherwise needs the keys set ({@code diffusion_steps} is DD's
+     * derivation from {@code steps}, whatever the model was trained with).
+     */
+    static void checkDiffusion(ModelEntry e, Settings s) {
+        if (e.diffusion() == null) return;
+        disco.plan.DiffusionConfig dc = disco.plan.DiffusionConfig.of(s);
+        Map<String, Object> resolved = Map.of("noise_schedule", dc.noiseSchedule(), "rescale_timesteps", dc.rescaleTimesteps());
+        for (Map.Entry<String, Object> r : resolved.entrySet()) {
+            Object want = e.diffusion().get(r.getKey());
+            if (want != null && !s.diffusionModelConfig().containsKey(r.getKey()) && !want.equals(r.getValue())) {
+                throw DiscoException.badInput("diffusion_model: " + e.name() + " is registered with " + r.getKey() + " "
+                        + want + "; set diffusion_model_config." + r.getKey() + "=" + want + " to run it");
+            }
+        }
     }
 
     private static ModelEntry diffusionEntry(Settings s, Registry registry) {

@@ -9,6 +9,8 @@ import disco.guidance.NativeLossKernels;
 import disco.guidance.TorchCutoutStage;
 import disco.guidance.TorchLossKernels;
 import disco.models.clip.ClipModel;
+import disco.models.lpips.LpipsModel;
+import disco.guidance.InitLoss;
 import disco.models.secondary.SecondaryModel;
 import disco.models.unet.UNetModel;
 import disco.plan.DiffusionSchedule;
@@ -75,8 +77,23 @@ public final class Pipeline implements Engine {
         }
     }
 
-    /** The networks of a run, loaded or built by the caller (CLI: from the model directory, or the demo's). */
-    public record Networks(UNetModel unet, SecondaryModel secondary, Map<String, ClipModel> clips, TextEncoder text) {}
+    /**
+     * The networks of a run, loaded or built by the caller (CLI: from the model directory, or the demo's).
+     *
+     * @param lpips DD's LPIPS network for the {@code init_scale} term, or null when the run cannot need it
+     */
+    public record Networks(UNetModel unet, SecondaryModel secondary, Map<String, ClipModel> clips, TextEncoder text,
+                           LpipsModel lpips) {
+        /** Networks without LPIPS. */
+        public Networks(UNetModel unet, SecondaryModel secondary, Map<String, ClipModel> clips, TextEncoder text) {
+            this(unet, secondary, clips, text, null);
+        }
+
+        /** The same networks with {@code lpips}. */
+        public Networks withLpips(LpipsModel lpips) {
+            return new Networks(unet, secondary, clips, text, lpips);
+        }
+    }
 
     /** Prompt texts → token ids [P, 77] for one CLIP model (the BPE tokenizer, or the demo's byte-level one). */
     @FunctionalInterface
@@ -256,10 +273,13 @@ public final class Pipeline implements Engine {
         return t;
     }
 
-    /** DD's sampling settings: the step plan, the linear-beta DDIM-respaced schedule, DDIM or PLMS with symmetry. */
+    /**
+     * DD's sampling settings: the step plan, the DDIM-respaced schedule ({@code diffusion_model_config}'s
+     * {@code noise_schedule} and {@code rescale_timesteps}), DDIM or PLMS with symmetry.
+     */
     public static Sampling sampling(Settings s) {
         StepPlan plan = StepPlan.of(s);
-        SpacedAlphas alphas = SpacedAlphas.linearDdim(DiffusionSchedule.diffusionSteps(s.steps()), s.steps());
+        SpacedAlphas alphas = SpacedAlphas.of(plan.schedule()); // diffusion_model_config's noise_schedule, rescale_timesteps
         Symmetry sym = new Symmetry(s.useHorizontalSymmetry(), s.useVerticalSymmetry(), s.transformationPercent());
         SamplerConfig cfg = (s.diffusionSamplingMode().equals("plms")
                 ? SamplerConfig.plms(s.skipSteps(), s.clipDenoised())
@@ -502,8 +522,59 @@ public final class Pipeline implements Engine {
         CutoutStage cut = st == Stages.DD ? new TorchCutoutStage(sampling.skipAugs()) : new NativeCutoutStage(sampling.skipAugs(), false);
         LossKernels loss = st == Stages.DD ? new TorchLossKernels() : new NativeLossKernels();
         return new ClipGuidance(sampling.plan(), primary, needsSecondary(sampling.plan()) ? secondary : null,
-                clipModels(hooks, targetsFor(seed)), hooks.cutouts(cut), hooks.losses(loss), seed, log,
-                st == Stages.DD ? 1 : clipBatch);
+                clipModels(hooks, targetsFor(seed)), hooks.cutouts(cut), hooks.losses(loss), seed, log, st == Stages.DD ? 1 : clipBatch,
+                initLoss());
+    }
+
+    /** Whether any executed step has a non-zero {@code init_scale} (then a run with an init needs LPIPS). */
+    public static boolean needsLpips(StepPlan plan) {
+        for (PlanStep s : plan.steps()) if (s.initScale() != 0) return true;
+        return false;
+    }
+
+    /**
+     * DD's init term over the LPIPS network: autograd through LPIPS from {@code x_in}, seeded with
+     * {@code init_scale} (the gradient of {@code lpips(x_in, init).sum() * init_scale}). The init's normalised
+     * features are kept while the init stays the same tensor values (a run's init is fixed per batch).
+     */
+    private InitLoss initLoss() {
+        LpipsModel lp = nets.lpips();
+        if (lp == null) return null;
+        return new InitLoss() {
+            private Tensor cachedInit;
+            private List<Tensor> cachedTarget;
+
+            @Override
+            public Tensor gradient(Tensor xIn, Tensor init, double scale) {
+                List<Tensor> target = target(init);
+                try (org.bytedeco.pytorch.AutoGradMode on = new org.bytedeco.pytorch.AutoGradMode(true)) {
+                    Tensor leaf = xIn.detach().requires_grad_(true);
+                    Tensor out = precise(() -> lp.forward(leaf, target)).to(torch.ScalarType.Float);
+                    return Tensors.vjp(out, leaf, torch.full_like(out, new org.bytedeco.pytorch.Scalar(scale)));
+                }
+            }
+
+            private List<Tensor> target(Tensor init) {
+                synchronized (this) {
+                    if (cachedInit != null && cachedInit.sizes().equals(init.sizes()) && cachedInit.equal(init)) {
+                        return cachedTarget;
+                    }
+                    if (cachedInit != null) {
+                        cachedInit.close();
+                        for (Tensor t : cachedTarget) t.close();
+                    }
+                    try (PointerScope scope = new PointerScope()) {
+                        Tensor copy = init.clone();
+                        List<Tensor> t = precise(() -> lp.target(init));
+                        copy.retainReference();
+                        for (Tensor x : t) x.retainReference();
+                        cachedInit = copy;
+                        cachedTarget = t;
+                    }
+                    return cachedTarget;
+                }
+            }
+        };
     }
 
     /**

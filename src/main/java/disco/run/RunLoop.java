@@ -127,9 +127,19 @@ public final class RunLoop {
     /** The init image in model space ([3, H, W]), or null when there is none or perlin_init replaces it. */
     static float[] initImage(Settings s) {
         if (s.perlinInit()) return null;
+        if (!hasInitImage(s)) return null;
+        return InitImages.fromFile(Path.of(s.initImage()), s.width(), s.height());
+    }
+
+    /** Whether {@code init_image} names a file (null, blank and DD's "none" spellings do not). */
+    static boolean hasInitImage(Settings s) {
         String f = s.initImage();
-        if (f == null || f.isBlank() || f.equals("none") || f.equals("None") || f.equals("NONE")) return null;
-        return InitImages.fromFile(Path.of(f), s.width(), s.height());
+        return !(f == null || f.isBlank() || f.equals("none") || f.equals("None") || f.equals("NONE"));
+    }
+
+    /** Whether the run has DD's {@code init}: an init image or perlin init. */
+    public static boolean hasInit(Settings s) {
+        return s.perlinInit() || hasInitImage(s);
     }
 
     private Result drive(Spec spec, Engine engine, RunWriter w, int firstBatch, Checkpoint from, float[] initImage) {

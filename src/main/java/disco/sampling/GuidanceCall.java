@@ -15,6 +15,14 @@ import org.bytedeco.pytorch.Tensor;
  * @param batch batch number (of {@code n_batches}), for random keys
  * @param step executed step number (0 = first executed step), for random keys and logs
  * @param call 0 for the step's main call, 1 for PLMS's second call in its first step
+ * @param init DD's {@code init} (the init image or perlin init in [-1, 1], [N or 1, 3, H, W]) that the
+ *     {@code init_scale} (LPIPS) term compares {@code x_in} with; null when the run has none
  */
 public record GuidanceCall(Tensor x, int denoiseIndex, int scheduleIndex, Denoiser.Evaluation primary, int batch,
-                           int step, int call) {}
+                           int step, int call, Tensor init) {
+    /** A call without an init image. */
+    public GuidanceCall(Tensor x, int denoiseIndex, int scheduleIndex, Denoiser.Evaluation primary, int batch,
+                        int step, int call) {
+        this(x, denoiseIndex, scheduleIndex, primary, batch, step, call, null);
+    }
+}

@@ -121,7 +121,7 @@ public final class Sampler {
         } else {
             x = xT.clone();
         }
-        return new SamplerState(0, x, List.of());
+        return new SamplerState(0, x, List.of(), init);
     }
 
     /** Runs the next executed step from {@code s} (which stays open). */
@@ -138,7 +138,7 @@ public final class Sampler {
             Tensor predShown;
             List<Tensor> oldEps;
             if (cfg.method() == SamplerConfig.Method.DDIM) {
-                ModelOut mo = modelOutput(x, i, i, j, 0, gs);
+                ModelOut mo = modelOutput(x, i, i, j, 0, gs, i, s.init());
                 float ab = (float) a.alphaBar(i);
                 float abp = (float) a.alphaBarPrev(i);
                 float sigma = (float) cfg.eta() * (float) Math.sqrt((1f - abp) / (1f - ab)) * (float) Math.sqrt(1f - ab / abp);
@@ -152,7 +152,7 @@ public final class Sampler {
                 predShown = mo.predOrig;
                 oldEps = List.of();
             } else {
-                ModelOut mo = modelOutput(x, i, i, j, 0, gs);
+                ModelOut mo = modelOutput(x, i, i, j, 0, gs, i, s.init());
                 float abp = (float) a.alphaBarPrev(i);
                 Tensor meanPred;
                 List<Tensor> old;
@@ -161,7 +161,7 @@ public final class Sampler {
                     // cond_fn still denoises at cur_t (= i).
                     Tensor m1 = mo.pred.mul(f(Math.sqrt(abp))).add(mo.eps.mul(f(Math.sqrt(1f - abp))));
                     int prev = i - 1 < 0 ? a.size() - 1 : i - 1;
-                    ModelOut mo2 = modelOutput(m1, prev, prev, j, 1, gs, i);
+                    ModelOut mo2 = modelOutput(m1, prev, prev, j, 1, gs, i, s.init());
                     Tensor epsPrime = mo.eps.add(mo2.eps).div(s(2));
                     Tensor predPrime = xstartFromEps(x, i, epsPrime);
                     meanPred = predPrime.mul(f(Math.sqrt(abp))).add(epsPrime.mul(f(Math.sqrt(1f - abp))));
@@ -189,7 +189,7 @@ public final class Sampler {
                 oldEps = old;
             }
             boolean finite = Tensors.allFinite(sample);
-            SamplerState next = new SamplerState(j + 1, sample, oldEps);
+            SamplerState next = new SamplerState(j + 1, sample, oldEps, s.init());
             predShown.retainReference();
             return new StepOutput(j, i, next, predShown, List.copyOf(gs), sym, finite);
         }
@@ -202,16 +202,12 @@ public final class Sampler {
     /** What guided-diffusion's {@code get_model_output} gives: guided eps and pred_xstart, and the unguided one. */
     private record ModelOut(Tensor eps, Tensor pred, Tensor predOrig) {}
 
-    private ModelOut modelOutput(Tensor x, int index, int scheduleIndex, int step, int call, List<GuidanceResult> gs) {
-        return modelOutput(x, index, scheduleIndex, step, call, gs, index);
-    }
-
     /**
      * p_mean_variance at ({@code x}, {@code index}), then condition_score with a cond_fn call that denoises at
      * {@code denoiseIndex} and is scheduled at {@code scheduleIndex}.
      */
     private ModelOut modelOutput(Tensor x, int index, int scheduleIndex, int step, int call, List<GuidanceResult> gs,
-                                 int denoiseIndex) {
+                                 int denoiseIndex, Tensor init) {
         boolean reuse = guidance != null && denoiseIndex == index && guidance.usesPrimaryDenoiser(scheduleIndex);
         try (Denoiser.Evaluation ev = denoiser.evaluate(x, index, reuse)) {
             Tensor predOrig = ev.predXstart();
@@ -220,7 +216,7 @@ public final class Sampler {
             Tensor pred = predOrig;
             if (guidance != null) {
                 GuidanceResult g = guidance.guide(new GuidanceCall(x, denoiseIndex, scheduleIndex, reuse ? ev : null,
-                        batch, step, call));
+                        batch, step, call, init));
                 // condition_score: eps = eps(pred) - sqrt(1 - ab) * grad; pred = xstart(eps)
                 float ab = (float) a.alphaBar(index);
                 Tensor eps = epsFromXstart(x, index, predOrig)

@@ -33,7 +33,7 @@ public record SpacedAlphas(double[] alphasCumprod, long[] timestepMap, int origi
         int[] map = d.timestepMap();
         long[] m = new long[map.length];
         for (int i = 0; i < map.length; i++) m[i] = map[i];
-        return new SpacedAlphas(d.alphasCumprod(), m, d.originalNumSteps(), true);
+        return new SpacedAlphas(d.alphasCumprod(), m, d.originalNumSteps(), d.rescaleTimesteps());
     }
 
     /** DD's linear-beta schedule over {@code originalSteps}, respaced with DDIM striding to {@code steps}. */

@@ -69,4 +69,19 @@ class RunOptionsCliTest {
         assertTrue(r.stdout().contains("on a 16 GB P100: fits as it is"), r.stdout());
         assertFalse(Files.exists(tmp.resolve("dry")));
     }
+
+    /** diffusion_model_config's use_checkpoint turns UNet checkpointing on; use_fp16 is fp16 on CUDA only (DD's rule). */
+    @Test
+    void useCheckpointAndUseFp16FromTheDiffusionConfig() {
+        CliRun.Result r = CliRun.exec(RunCommandsTest.demo(tmp.resolve("dry"), "--dry-run",
+                "--set", "diffusion_model_config.use_checkpoint=true", "--set", "diffusion_model_config.use_fp16=true"));
+        assertEquals(0, r.code(), r.stderr());
+        assertTrue(r.stdout().contains("unet_checkpointing=true"), r.stdout());
+        if (!org.bytedeco.pytorch.global.torch.cuda_is_available()) {
+            assertTrue(r.stdout().contains("precision=fp32"), r.stdout());
+            assertTrue(r.stderr().contains("diffusion_model_config.use_fp16: DD runs fp16 on CUDA only"), r.stderr());
+        }
+        CliRun.Result off = CliRun.exec(RunCommandsTest.demo(tmp.resolve("dry"), "--dry-run"));
+        assertTrue(off.stdout().contains("unet_checkpointing=false"), off.stdout());
+    }
 }

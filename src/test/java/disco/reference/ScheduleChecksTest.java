@@ -25,12 +25,31 @@ class ScheduleChecksTest {
     }
 
     @Test
-    void bothChecksPassOnReferenceA() {
+    void everyCheckPassesOnReferenceA() {
         List<CheckResult> rs = new ScheduleChecks().run(new ReferenceContext(referenceA(), null));
-        assertEquals(2, rs.size());
+        assertEquals(3, rs.size());
         assertEquals("schedule/alphas_cumprod", rs.get(0).name());
         assertEquals("schedule/step_plan", rs.get(1).name());
+        assertEquals("schedule/alphas_cumprod_cosine", rs.get(2).name());
         for (CheckResult r : rs) assertTrue(r.pass(), r.line());
+    }
+
+    /** The cosine check reads its schedule from schedule_cosine.json: the linear betas there fail it. */
+    @Test
+    void cosineCheckReadsItsScheduleFromTheFile() throws IOException {
+        Path a = referenceA();
+        Path dir = Files.createTempDirectory(tmp, "cos");
+        for (String f : new String[] {"alphas_cumprod_cosine.npy", "timestep_map_cosine.npy"}) Files.copy(a.resolve(f), dir.resolve(f));
+        ObjectMapper om = new ObjectMapper();
+        ObjectNode s = (ObjectNode) om.readTree(a.resolve("schedule_cosine.json").toFile());
+        s.put("noise_schedule", "linear");
+        om.writeValue(dir.resolve("schedule_cosine.json").toFile(), s);
+        CheckResult r = ScheduleChecks.cosine(new ReferenceContext(dir, null));
+        assertFalse(r.pass(), r.line());
+        s.put("noise_schedule", "cosine");
+        om.writeValue(dir.resolve("schedule_cosine.json").toFile(), s);
+        r = ScheduleChecks.cosine(new ReferenceContext(dir, null));
+        assertTrue(r.pass(), r.line());
     }
 
     /** A copy of reference A's schedule files with settings.json edited: the checks must notice. */

@@ -35,7 +35,7 @@ class SettingsKeysDocTest {
      * what they do not do yet. init_scale: DD's LPIPS init loss (README: "Not supported: DD's LPIPS init_scale
      * term"); the lpips branch implements it with a test that names it. Remove an entry when that branch is merged.
      */
-    private static final Map<String, String> NOT_ON_THIS_BRANCH = Map.of("init_scale", "lpips branch");
+    private static final Map<String, String> NOT_ON_THIS_BRANCH = Map.of();
 
     /** {@code clip_denoised} → {@code clipDenoised} (the Settings accessor). */
     static String camel(String k) {

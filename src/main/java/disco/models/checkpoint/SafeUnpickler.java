@@ -190,7 +190,7 @@ final class SafeUnpickler extends Unpickler {
                     }
                     return od;
                 };
-            case "torch._utils._rebuild_tensor_v2":
+            case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor": // v1: PyTorch < 0.4 files
                 return (IObjectConstructor) SafeUnpickler::rebuildTensor;
             case "torch._utils._rebuild_parameter":
                 return (IObjectConstructor) args -> {
@@ -253,6 +253,9 @@ final class SafeUnpickler extends Unpickler {
             throw new PickleException("unsupported persistent id " + (pid instanceof Object[] a ? Arrays.toString(a) : pid));
         }
         if (!(t[1] instanceof StorageType type)) throw new PickleException("persistent id without a storage type");
+        if (t.length > 5 && t[5] != null) { // legacy files: a storage that is a view of another one
+            throw new PickleException("storage " + t[2] + " is a view of another storage (view_metadata), which is not read");
+        }
         String key = String.valueOf(t[2]);
         if (!(t[4] instanceof Number size)) throw new PickleException("storage " + key + ": size is not an int");
         long numel = exactLong(size);

@@ -42,7 +42,8 @@ import java.util.zip.ZipFile;
 
 /**
  * PyTorch checkpoints without Python: the zip format of {@code torch.save(state_dict)} ({@code <archive>/data.pkl} +
- * {@code <archive>/data/N}, any archive prefix) and the weights inside a TorchScript archive (OpenAI's CLIP files),
+ * {@code <archive>/data/N}, any archive prefix), the legacy (pre-1.6) format of the same ({@link LegacyCheckpoint};
+ * torchvision's and LPIPS's weight files) and the weights inside a TorchScript archive (OpenAI's CLIP files),
  * whose code is never executed. The pickle is read with an allowlist of globals; tensors are built only after the
  * whole pickle has been accepted.
  */
@@ -54,6 +55,7 @@ public final class TorchCheckpoint {
      * it (as_strided). Bad or unsupported files throw {@link DiscoException#badInput} naming the file.
      */
     public static Map<String, Tensor> read(Path file) {
+        if (isLegacy(file)) return LegacyCheckpoint.read(file);
         try (ZipFile zip = open(file)) {
             Parsed p = parse(zip, file, false);
             return build(zip, p.prefix(), p.refs(), file);
@@ -91,6 +93,10 @@ public final class TorchCheckpoint {
 
     private static OpenClipForm load(Module module, Path file, Set<String> ignored, boolean openClip) {
         Torch.init();
+        if (isLegacy(file)) {
+            LegacyCheckpoint.load(module, file, ignored);
+            return new OpenClipForm(false, false);
+        }
         try (ZipFile zip = open(file)) {
             Parsed p = parse(zip, file, openClip);
             Map<String, Spec> specs = new LinkedHashMap<>();
@@ -123,6 +129,7 @@ public final class TorchCheckpoint {
 
     /** Every tensor's shape, in file order, from the pickle alone (no tensor data is read). */
     public static Map<String, long[]> shapes(Path file) {
+        if (isLegacy(file)) return LegacyCheckpoint.shapes(file);
         try (ZipFile zip = open(file)) {
             Map<String, long[]> out = new LinkedHashMap<>();
             parse(zip, file, false).refs().forEach((k, t) -> out.put(k, t.size().clone()));
@@ -135,7 +142,7 @@ public final class TorchCheckpoint {
     private record Parsed(String prefix, LinkedHashMap<String, TensorRef> refs, OpenClipForm form) {}
 
     /** What a checkpoint entry must match in the network: shape and dtype. */
-    private record Spec(long[] shape, ScalarType dtype) {}
+    record Spec(long[] shape, ScalarType dtype) {}
 
     private static ZipFile open(Path file) {
         checkZipMagic(file);
@@ -174,18 +181,8 @@ public final class TorchCheckpoint {
         }
         if (root instanceof ModuleObj m) {
             flattenModule(m, "", refs, new ClassDecls(zip, prefix), file);
-        } else if (root instanceof Map<?, ?> map) {
-            for (Map.Entry<?, ?> e : map.entrySet()) {
-                String key = String.valueOf(e.getKey());
-                if (!(e.getValue() instanceof TensorRef t)) {
-                    throw DiscoException.badInput(file + ": " + key + ": expected a tensor (a state_dict), got "
-                            + describe(e.getValue()));
-                }
-                refs.put(key, t);
-            }
         } else {
-            throw DiscoException.badInput(file + ": data.pkl: expected a state_dict (OrderedDict of tensors), got "
-                    + describe(root));
+            refs = stateDictRefs(root, file, "data.pkl");
         }
         boolean prefixed = false;
         if (openClip && !refs.isEmpty() && refs.keySet().iterator().next().startsWith("module")) {
@@ -197,6 +194,25 @@ public final class TorchCheckpoint {
         }
         validateViews(refs, file);
         return new Parsed(prefix, refs, new OpenClipForm(wrapped, prefixed));
+    }
+
+    /** The tensors of an unpickled state_dict (a dict of tensors), in file order. */
+    static LinkedHashMap<String, TensorRef> stateDictRefs(Object root, Path file, String where) {
+        LinkedHashMap<String, TensorRef> refs = new LinkedHashMap<>();
+        if (root instanceof Map<?, ?> map) {
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                String key = String.valueOf(e.getKey());
+                if (!(e.getValue() instanceof TensorRef t)) {
+                    throw DiscoException.badInput(file + ": " + key + ": expected a tensor (a state_dict), got "
+                            + describe(e.getValue()));
+                }
+                refs.put(key, t);
+            }
+        } else {
+            throw DiscoException.badInput(file + ": " + where + ": expected a state_dict (OrderedDict of tensors), got "
+                    + describe(root));
+        }
+        return refs;
     }
 
     /**
@@ -221,7 +237,7 @@ public final class TorchCheckpoint {
         }
     }
 
-    private static void checkCompatible(Map<String, Tensor> target, Map<String, Spec> specs, Path file,
+    static void checkCompatible(Map<String, Tensor> target, Map<String, Spec> specs, Path file,
             Set<String> ignored) {
         for (String key : specs.keySet()) {
             if (!target.containsKey(key) && !ignored.contains(key)) {
@@ -304,12 +320,26 @@ public final class TorchCheckpoint {
             throw DiscoException.badInput(file + ": cannot read (" + e.getMessage() + ")", e);
         }
         if (n == 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) return;
-        if (n >= 2 && (head[0] & 0xff) == 0x80 && head[1] >= 2 && head[1] <= 5) {
-            throw DiscoException.badInput(file + ": legacy (non-zip) PyTorch checkpoint format, which is not read;"
-                    + " re-save it with PyTorch >= 1.6: torch.save(torch.load(f), f2)");
-        }
         throw DiscoException.badInput(file + ": not a PyTorch zip checkpoint (expected a zip archive holding"
                 + " <archive>/data.pkl)");
+    }
+
+    /**
+     * Whether a file is in torch's legacy (pre-1.6, non-zip) format: a pickle (protocol 2 to 5) whose first value
+     * is the LONG1 magic number {@code 0x1950a86a20f9469cfc6c}.
+     */
+    static boolean isLegacy(Path file) {
+        byte[] head = new byte[4];
+        int n;
+        try (InputStream in = Files.newInputStream(file)) {
+            n = in.readNBytes(head, 0, 4);
+        } catch (NoSuchFileException e) {
+            throw DiscoException.badInput(file + ": no such file");
+        } catch (IOException e) {
+            throw DiscoException.badInput(file + ": cannot read (" + e.getMessage() + ")", e);
+        }
+        return n == 4 && (head[0] & 0xff) == 0x80 && head[1] >= 2 && head[1] <= 5 && (head[2] & 0xff) == 0x8a
+                && head[3] == 10;
     }
 
     private static String archivePrefix(ZipFile zip, Path file) {
@@ -430,7 +460,7 @@ public final class TorchCheckpoint {
         }
     }
 
-    private static String describe(Object o) {
+    static String describe(Object o) {
         if (o == null) return "None";
         if (o instanceof ModuleObj m) return "module " + m.className;
         if (o instanceof Map<?, ?>) return "a dict";
@@ -458,7 +488,7 @@ public final class TorchCheckpoint {
     }
 
     /** Every view must lie inside its storage (checked before any data is read). */
-    private static void validateViews(Map<String, TensorRef> refs, Path file) {
+    static void validateViews(Map<String, TensorRef> refs, Path file) {
         for (Map.Entry<String, TensorRef> e : refs.entrySet()) {
             TensorRef t = e.getValue();
             if (t.size().length != t.stride().length) {
@@ -485,7 +515,7 @@ public final class TorchCheckpoint {
         }
     }
 
-    private static ScalarType scalarType(Dtype d) {
+    static ScalarType scalarType(Dtype d) {
         return switch (d) {
             case FLOAT32 -> ScalarType.Float;
             case FLOAT16 -> ScalarType.Half;

@@ -36,6 +36,8 @@ public record ModelEntry(String name, String kind, String file, Path path, Strin
     public static final String VOCAB = "vocab";
     /** An open_clip checkpoint; its {@code config} is the open_clip model config. */
     public static final String OPENCLIP = "openclip";
+    /** A part of DD's LPIPS (torchvision's vgg16 trunk, LPIPS's linear heads). */
+    public static final String LPIPS = "lpips";
 
     public ModelEntry {
         urls = List.copyOf(urls);

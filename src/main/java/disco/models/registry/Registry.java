@@ -32,7 +32,7 @@ public final class Registry {
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
     private static final Pattern SHA256_PREFIX = Pattern.compile("[0-9a-f]{8,63}");
     private static final Set<String> KINDS = Set.of(ModelEntry.DIFFUSION, ModelEntry.SECONDARY, ModelEntry.CLIP, ModelEntry.VOCAB,
-            ModelEntry.OPENCLIP);
+            ModelEntry.OPENCLIP, ModelEntry.LPIPS);
     private static final Set<String> ENTRY_KEYS = Set.of("name", "kind", "file", "path", "sha256", "sha256_prefix", "size", "urls", "config",
             "diffusion", "architecture", "aliases", "source", "note");
 

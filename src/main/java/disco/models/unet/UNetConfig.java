@@ -30,7 +30,8 @@ import java.util.Set;
  * @param resblockUpdown     residual blocks do the up/downsampling
  * @param learnSigma         6 output channels (eps, then the variance interpolation)
  * @param useNewAttentionOrder QKVAttention (split qkv, then heads) instead of QKVAttentionLegacy
- * @param useFp16            the upstream flag; the Java network computes in the dtype of its parameters
+ * @param useFp16            the upstream flag; the Java network computes in the dtype of its parameters (the run's
+ *                           precision follows the settings' use_fp16: fp16 on CUDA)
  * @param dropout            training-only; the network runs in eval mode
  */
 public record UNetConfig(int imageSize, int numChannels, int numResBlocks, double[] channelMult, int[] attentionDs,
@@ -41,7 +42,10 @@ public record UNetConfig(int imageSize, int numChannels, int numResBlocks, doubl
             "channel_mult", "learn_sigma", "class_cond", "use_checkpoint", "attention_resolutions", "num_heads",
             "num_head_channels", "num_heads_upsample", "use_scale_shift_norm", "dropout", "resblock_updown",
             "use_fp16", "use_new_attention_order");
-    /** create_model_and_diffusion's diffusion arguments: allowed beside the model's, not used here. */
+    /**
+     * create_model_and_diffusion's diffusion arguments: allowed beside the model's; the settings layer's diffusion
+     * config (plan.DiffusionConfig) applies or refuses each of them before a network is built.
+     */
     private static final Set<String> DIFFUSION_KEYS = Set.of("diffusion_steps", "noise_schedule",
             "timestep_respacing", "use_kl", "predict_xstart", "rescale_timesteps", "rescale_learned_sigmas",
             "sigma_small");
@@ -116,7 +120,8 @@ public record UNetConfig(int imageSize, int numChannels, int numResBlocks, doubl
         if (boolKey(n, source, "class_cond", false)) {
             throw DiscoException.badInput(source + ": class_cond: expected false (class-conditional models are not supported)");
         }
-        boolKey(n, source, "use_checkpoint", false); // gradient checkpointing: a training memory trick, no effect here
+        // DD's use_checkpoint is UNet checkpointing, a run option (the run's performance options take it from the config)
+        boolKey(n, source, "use_checkpoint", false);
         UNetConfig c = new UNetConfig(imageSize, numChannels, numResBlocks, mult, ds, numHeads, numHeadChannels,
                 numHeadsUpsample, boolKey(n, source, "use_scale_shift_norm", false),
                 boolKey(n, source, "resblock_updown", false), boolKey(n, source, "learn_sigma", false),

@@ -181,18 +181,66 @@ class TorchCheckpointTest {
     }
 
     @Test
-    void legacyFormatSaysHowToResave() throws IOException {
-        // what torch.save wrote before 1.6: a pickled magic number (LONG1 0x1950a86a20f9469cfc6c) then more pickles
-        byte[] legacy = {(byte) 0x80, 2, (byte) 0x8a, 10, 0x6c, (byte) 0xfc, (byte) 0x9c, 0x46, (byte) 0xf9, 0x20,
-                0x6a, (byte) 0xa8, 0x50, 0x19, 0x2e};
-        Path f = tmp.resolve("old.pt");
-        Files.write(f, legacy);
-        DiscoException e = badInput(() -> TorchCheckpoint.read(f));
-        assertTrue(e.getMessage().contains("legacy") && e.getMessage().contains("torch.save(torch.load(f), f2)"),
-                e.getMessage());
+    void legacyFormatIsReadAsZipFilesAre() throws IOException {
+        for (boolean v1 : new boolean[] {false, true}) {
+            TorchZipWriter w = new TorchZipWriter();
+            w.legacy = true;
+            w.v1 = v1;
+            w.beginStateDict()
+                    .tensor("weight", "FloatStorage", "94", 6, 0, new long[] {2, 3}, new long[] {3, 1})
+                    .tensor("count", "LongStorage", "17", 1, 0, new long[] {}, new long[] {})
+                    .tensor("classifier.w", "FloatStorage", "5", 2, 0, new long[] {2}, new long[] {1})
+                    .endStateDict()
+                    .storage("17", TorchZipWriter.longs(42))
+                    .storage("5", TorchZipWriter.floats(7, 8))
+                    .storage("94", TorchZipWriter.floats(1, 2, 3, 4, 5, 6));
+            Path f = tmp.resolve("legacy" + v1 + ".pth");
+            Files.write(f, w.legacyBytes());
+            Map<String, Tensor> m = TorchCheckpoint.read(f);
+            assertEquals(List.of("weight", "count", "classifier.w"), List.copyOf(m.keySet()));
+            assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6}, Tensors.toFloats(m.get("weight")));
+            assertEquals(42, m.get("count").item_long());
+            assertArrayEquals(new long[] {2, 3}, TorchCheckpoint.shapes(f).get("weight"));
+            Module mod = smallModule();
+            TorchCheckpoint.load(mod, f, Set.of("classifier.w"));
+            assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6}, Tensors.toFloats(TorchCheckpoint.stateDict(mod).get("weight")));
+            DiscoException e = badInput(() -> TorchCheckpoint.load(smallModule(), f, Set.of()));
+            assertTrue(e.getMessage().contains("classifier.w: unexpected key"), e.getMessage());
+            // truncated in the last storage
+            byte[] all = w.legacyBytes();
+            Path g = tmp.resolve("cut" + v1 + ".pth");
+            Files.write(g, Arrays.copyOf(all, all.length - 3));
+            e = badInput(() -> TorchCheckpoint.read(g));
+            assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+        }
         Path g = tmp.resolve("text.pt");
         Files.writeString(g, "hello");
         badInput(() -> TorchCheckpoint.read(g));
+    }
+
+    @Test
+    void legacyFormatRefusesGlobalsOutsideTheAllowlist() throws IOException {
+        TorchZipWriter w = new TorchZipWriter();
+        w.legacy = true;
+        w.op(0x80).op(2).global("os", "system").str("echo hi").op(0x85).op('R').op('.');
+        Path f = tmp.resolve("evil.pth");
+        Files.write(f, w.legacyBytes());
+        DiscoException e = badInput(() -> TorchCheckpoint.read(f));
+        assertTrue(e.getMessage().contains("refused pickle global os.system"), e.getMessage());
+    }
+
+    @Test
+    void readsTheLegacyFixtureFiles() {
+        assumeTrue(Fixtures.referenceA().isPresent(), Fixtures.missingMessage());
+        Path dir = Fixtures.referenceA().get();
+        for (String name : List.of("lpips-vgg16.pth", "lpips-lin.pth")) {
+            Path f = dir.resolve(name);
+            if (!Files.exists(f)) continue;
+            Map<String, Tensor> m = TorchCheckpoint.read(f);
+            assertTrue(!m.isEmpty());
+            for (Tensor t : m.values()) assertEquals(ScalarType.Float, t.scalar_type().intern());
+            assertTrue(m.keySet().iterator().next().startsWith(name.contains("vgg") ? "features.0." : "lin0."), m.keySet().toString());
+        }
     }
 
     /** A module with one float parameter [2,3] and an int64 buffer, like BatchNorm's num_batches_tracked. */

@@ -16,6 +16,11 @@ import java.util.zip.ZipOutputStream;
 final class TorchZipWriter {
     final ByteArrayOutputStream pkl = new ByteArrayOutputStream();
     final Map<String, byte[]> storages = new LinkedHashMap<>();
+    final Map<String, Long> numels = new LinkedHashMap<>();
+    /** Legacy (pre-1.6) persistent ids carry a sixth element, view_metadata (None). */
+    boolean legacy;
+    /** The tensor global: {@code _rebuild_tensor_v2}, or the v1 {@code _rebuild_tensor} of PyTorch < 0.4. */
+    boolean v1;
 
     TorchZipWriter op(int b) {
         pkl.write(b);
@@ -65,11 +70,17 @@ final class TorchZipWriter {
     TorchZipWriter tensor(String key, String storageType, String storageKey, long numel, long offset, long[] size,
             long[] stride) {
         str(key);
-        global("torch._utils", "_rebuild_tensor_v2");
+        numels.put(storageKey, numel);
+        global("torch._utils", v1 ? "_rebuild_tensor" : "_rebuild_tensor_v2");
         op('(');
-        op('(').str("storage").global("torch", storageType).str(storageKey).str("cpu").integer(numel).op('t').op('Q');
-        integer(offset).tupleOf(size).tupleOf(stride).op(0x89);
-        global("collections", "OrderedDict").op(')').op('R');
+        op('(').str("storage").global("torch", storageType).str(storageKey).str("cpu").integer(numel);
+        if (legacy) op('N');
+        op('t').op('Q');
+        integer(offset).tupleOf(size).tupleOf(stride);
+        if (!v1) {
+            op(0x89);
+            global("collections", "OrderedDict").op(')').op('R');
+        }
         op('t').op('R');
         return this;
     }
@@ -90,6 +101,33 @@ final class TorchZipWriter {
             put(z, archive + "/data.pkl", pkl.toByteArray());
             for (Map.Entry<String, byte[]> e : storages.entrySet()) put(z, archive + "/data/" + e.getKey(), e.getValue());
             put(z, archive + "/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+        }
+        return out.toByteArray();
+    }
+
+    /**
+     * The legacy format: the magic number, protocol version and sys-info pickles, the state_dict pickle, the storage
+     * keys, then each storage as int64 element count + raw bytes (in key order).
+     */
+    byte[] legacyBytes() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] magic = {(byte) 0x80, 2, (byte) 0x8a, 10, 0x6c, (byte) 0xfc, (byte) 0x9c, 0x46, (byte) 0xf9, 0x20,
+                0x6a, (byte) 0xa8, 0x50, 0x19, 0x2e};
+        out.writeBytes(magic);
+        out.writeBytes(new byte[] {(byte) 0x80, 2, 'M', (byte) 0xe9, 0x03, '.'});
+        TorchZipWriter sys = new TorchZipWriter();
+        sys.op(0x80).op(2).op('}').op('(').str("protocol_version").op('M').op(0xe9).op(0x03).str("little_endian")
+                .op(0x88).op('u').op('.');
+        out.writeBytes(sys.pkl.toByteArray());
+        out.writeBytes(pkl.toByteArray());
+        TorchZipWriter keys = new TorchZipWriter();
+        keys.op(0x80).op(2).op(']').op('(');
+        for (String k : storages.keySet()) keys.str(k);
+        keys.op('e').op('.');
+        out.writeBytes(keys.pkl.toByteArray());
+        for (Map.Entry<String, byte[]> e : storages.entrySet()) {
+            out.writeBytes(longs(numels.get(e.getKey())));
+            out.writeBytes(e.getValue());
         }
         return out.toByteArray();
     }

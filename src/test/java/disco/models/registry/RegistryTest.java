@@ -29,7 +29,7 @@ class RegistryTest {
             "portrait_generator_v001", "pixelartdiffusion_expanded", "pixel_art_diffusion_hard_256",
             "pixel_art_diffusion_soft_256", "pixelartdiffusion4k", "watercolordiffusion", "watercolordiffusion_2",
             "PulpSciFiDiffusion", "RN50", "RN101", "RN50x4", "RN50x16", "RN50x64", "ViT-B/32", "ViT-B/16", "ViT-L/14",
-            "ViT-L/14@336px", "bpe_simple_vocab_16e6",
+            "ViT-L/14@336px", "bpe_simple_vocab_16e6", "vgg16", "lpips_vgg",
             // DiscoArt's models.yml only
             "portrait_generator_v1.5", "FeiArt_Handpainted_CG_Diffusion", "Ukiyo-e_Diffusion_All_V1.by_thegenerativegeneration",
             "IsometricDiffusionRevrart512px", "256x256_openai_comics_faces_v2.by_alex_spirin_114k");
@@ -48,14 +48,23 @@ class RegistryTest {
         for (ModelEntry e : r.entries()) {
             assertFalse(e.urls().isEmpty(), e.name());
             assertNotNull(e.source(), e.name());
-            assertTrue(e.hasPublishedHash(), e.name() + ": every official file has a published sha256 (or its prefix)");
+            // every official file has a published sha256, but torchvision's vgg16 whose name carries its prefix
+            if (e.name().equals("vgg16")) {
+                assertNull(e.sha256());
+                assertEquals("397923af", e.sha256Prefix());
+                assertEquals("vgg16-" + e.sha256Prefix() + ".pth", e.file(), "torch.hub's name-<sha256 prefix>.pth");
+                assertTrue(e.hasPublishedHash());
+            } else {
+                assertTrue(e.hasPublishedHash(), e.name() + ": every official file has a published sha256 (or its prefix)");
+            }
             for (ModelSource s : e.urls()) {
                 assertTrue(s.url().startsWith("https://"), s.url());
                 assertNotNull(s.source(), s.url());
             }
             assertFalse(e.isCustom());
         }
-        assertEquals(Set.of(ModelEntry.DIFFUSION, ModelEntry.SECONDARY, ModelEntry.CLIP, ModelEntry.VOCAB, ModelEntry.OPENCLIP),
+        assertEquals(Set.of(ModelEntry.DIFFUSION, ModelEntry.SECONDARY, ModelEntry.CLIP, ModelEntry.VOCAB, ModelEntry.OPENCLIP,
+                ModelEntry.LPIPS),
                 r.entries().stream().map(ModelEntry::kind).collect(Collectors.toSet()));
         assertEquals(List.of("512x512_diffusion_uncond_finetune_008100", "secondary_model_imagenet_2", "ViT-B/32", "ViT-B/16",
                 "RN50", "bpe_simple_vocab_16e6"), r.defaults().stream().map(ModelEntry::name).toList());
@@ -226,6 +235,26 @@ class RegistryTest {
                 + "{\"name\": \"y\", \"kind\": \"clip\", \"file\": \"y.pt\", \"source\": \"s\", \"urls\": [\"https://a/y.pt\"], \"aliases\": [\"x\"]}]}",
                 "'x' is used by both x and y");
         bad("{\"format\": 1, \"defaults\": [\"z\"], " + one("\"urls\": [\"https://a/x.pt\"]").substring(14), "defaults: 'z' is not a model");
+    }
+
+    /** A published sha256 prefix (torch.hub's file-name rule) verifies a file as torch.hub does: by its prefix. */
+    @Test
+    void sha256PrefixVerifiesByPrefix() throws IOException {
+        Path models = tmp.resolve("pm");
+        java.nio.file.Files.createDirectories(models);
+        java.nio.file.Files.writeString(models.resolve("x.pt"), "hello");
+        String sha = Sha256.of(models.resolve("x.pt"));
+        Registry ok = Registry.load(write(one("\"urls\": [\"https://a/x.pt\"], \"sha256_prefix\": \"" + sha.substring(0, 8) + "\"")));
+        ModelEntry e = ok.require("x");
+        assertTrue(e.hasPublishedHash() && e.hashMatches(sha) && !e.hashMatches("0" + sha.substring(1)));
+        assertEquals(sha.substring(0, 8) + "…", e.publishedHash());
+        assertEquals(ModelStore.State.VERIFIED, new ModelStore(ok, models).verify(e).state());
+        String other = sha.charAt(0) == '0' ? "1" : "0";
+        Registry wrong = Registry.load(write(one("\"urls\": [\"https://a/x.pt\"], \"sha256_prefix\": \"" + other + sha.substring(1, 8) + "\"")));
+        assertEquals(ModelStore.State.MISMATCH, new ModelStore(wrong, models).verify(wrong.require("x")).state());
+        bad(one("\"urls\": [\"https://a/x.pt\"], \"sha256_prefix\": \"abc\""), "sha256_prefix: expected 8 to 63");
+        bad(one("\"urls\": [\"https://a/x.pt\"], \"sha256\": \"" + sha + "\", \"sha256_prefix\": \"" + sha.substring(0, 8) + "\""),
+                "(and no sha256)");
     }
 
     @Test
