@@ -309,16 +309,20 @@ public final class TorchCheckpoint {
 
     // ---- archive layout -------------------------------------------------------------------------------------
 
-    private static void checkZipMagic(Path file) {
-        byte[] head = new byte[4];
-        int n;
+    /** The file's first 4 bytes (fewer when it is shorter); a missing or unreadable file is bad input naming it. */
+    private static byte[] firstBytes(Path file) {
         try (InputStream in = Files.newInputStream(file)) {
-            n = in.readNBytes(head, 0, 4);
+            return in.readNBytes(4);
         } catch (NoSuchFileException e) {
             throw DiscoException.badInput(file + ": no such file");
         } catch (IOException e) {
             throw DiscoException.badInput(file + ": cannot read (" + e.getMessage() + ")", e);
         }
+    }
+
+    private static void checkZipMagic(Path file) {
+        byte[] head = firstBytes(file);
+        int n = head.length;
         if (n == 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) return;
         throw DiscoException.badInput(file + ": not a PyTorch zip checkpoint (expected a zip archive holding"
                 + " <archive>/data.pkl)");
@@ -329,15 +333,8 @@ public final class TorchCheckpoint {
      * is the LONG1 magic number {@code 0x1950a86a20f9469cfc6c}.
      */
     static boolean isLegacy(Path file) {
-        byte[] head = new byte[4];
-        int n;
-        try (InputStream in = Files.newInputStream(file)) {
-            n = in.readNBytes(head, 0, 4);
-        } catch (NoSuchFileException e) {
-            throw DiscoException.badInput(file + ": no such file");
-        } catch (IOException e) {
-            throw DiscoException.badInput(file + ": cannot read (" + e.getMessage() + ")", e);
-        }
+        byte[] head = firstBytes(file);
+        int n = head.length;
         return n == 4 && (head[0] & 0xff) == 0x80 && head[1] >= 2 && head[1] <= 5 && (head[2] & 0xff) == 0x8a
                 && head[3] == 10;
     }
