@@ -30,13 +30,6 @@ class SettingsKeysDocTest {
     private static final Path TESTS = Path.of("src/test/java");
     private static final Pattern CODE = Pattern.compile("`([^`]+)`");
 
-    /**
-     * Keys whose honouring lands on another branch of issue 13 (the lead merges them): on this branch README says
-     * what they do not do yet. init_scale: DD's LPIPS init loss (README: "Not supported: DD's LPIPS init_scale
-     * term"); the lpips branch implements it with a test that names it. Remove an entry when that branch is merged.
-     */
-    private static final Map<String, String> NOT_ON_THIS_BRANCH = Map.of();
-
     /** {@code clip_denoised} → {@code clipDenoised} (the Settings accessor). */
     static String camel(String k) {
         StringBuilder sb = new StringBuilder();
@@ -113,7 +106,7 @@ class SettingsKeysDocTest {
                 boolean named = Pattern.compile("[\"'{ ,(]" + Pattern.quote(k) + "[\"'=:\\\\]").matcher(tests).find()
                         || sc != null && tests.contains("Scheduled." + sc.name())
                         || tests.contains("." + camel(k) + "()");
-                if (!named && !NOT_ON_THIS_BRANCH.containsKey(k)) problems.add(k + ": a settings key no test names");
+                if (!named) problems.add(k + ": a settings key no test names");
             } else if (SettingsIO.isModelFlag(k)) {
                 String model = null;
                 for (Map.Entry<String, String> e : SettingsIO.modelFlags().entrySet()) {
