@@ -14,6 +14,10 @@ option(DISCO_REQUIRE_CUDA "Fail when nvcc is not found" OFF)
 # for each, and PTX for the last (newer GPUs JIT it). Empty: sm_75..sm_90. The Maven gpu profiles pass their
 # line's list (pom.xml disco.cuda.archs); an architecture this nvcc cannot compile is an error, not dropped.
 set(DISCO_CUDA_ARCHS "" CACHE STRING "CUDA architectures (e.g. 60;70;75;80;86;89;90); empty: 75;80;86;89;90")
+# Architectures compiled only where this nvcc can (the gpu-cuda12 line's sm_60 and sm_70: CUDA 13 dropped them):
+# an nvcc that cannot is a warning naming what is left out, and the library then lacks them (disco doctor and the
+# start-up check of --device cuda read the architectures from the library itself and name the fix on such a GPU).
+set(DISCO_CUDA_ARCHS_OPTIONAL "" CACHE STRING "CUDA architectures compiled when this nvcc supports them (e.g. 60;70)")
 
 set(DISCO_WITH_CUDA OFF)
 if(DISCO_ENABLE_CUDA OR DISCO_REQUIRE_CUDA)
@@ -28,6 +32,23 @@ if(DISCO_ENABLE_CUDA OR DISCO_REQUIRE_CUDA)
                     OUTPUT_VARIABLE _disco_nvcc_archs RESULT_VARIABLE _disco_rc ERROR_QUIET)
     string(REGEX REPLACE "[\r\n]+" " " _disco_nvcc_archs "${_disco_nvcc_archs}")
     string(STRIP "${_disco_nvcc_archs}" _disco_nvcc_archs)
+    set(_disco_skipped "")
+    set(_disco_optional_ok "")
+    foreach(a IN LISTS DISCO_CUDA_ARCHS_OPTIONAL)
+      if(_disco_rc EQUAL 0 AND NOT _disco_nvcc_archs MATCHES "compute_${a}([^0-9]|$)")
+        list(APPEND _disco_skipped "sm_${a}")
+      elseif(NOT a IN_LIST _disco_archs)
+        list(APPEND _disco_optional_ok "${a}")
+      endif()
+    endforeach()
+    if(_disco_skipped)
+      string(REPLACE ";" ", " _disco_skipped_text "${_disco_skipped}")
+      message(WARNING "disco_kernels: ${CMAKE_CUDA_COMPILER} cannot compile ${_disco_skipped_text}: the kernels are "
+        "built without them, so this build will not run on those GPUs (P100 is sm_60, V100 sm_70); build the "
+        "gpu-cuda12 line with a CUDA 12 nvcc (CUDACXX=/usr/local/cuda-12.9/bin/nvcc) for them")
+    endif()
+    set(_disco_archs ${_disco_optional_ok} ${_disco_archs})
+    list(SORT _disco_archs COMPARE NATURAL)
     set(_disco_bad "")
     set(_disco_list "")
     list(LENGTH _disco_archs _disco_n)
