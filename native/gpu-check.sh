@@ -5,7 +5,8 @@
 # to the first; on a machine with a GPU a skipped CUDA comparison is a failure), the CUDA tests again under
 # DISCO_CUDA_SYNC=1 and under compute-sanitizer memcheck where present, bench/ctypes_check.py (the library through
 # ctypes on torch CUDA tensors on torch.cuda.current_stream(): CUDA vs CPU twin at 1280x768 with 16 cuts of 224,
-# repeat difference, CUDA-event min/median), the C++ benchmark, DD's path with torch (bench/dd_torch_path.py), and
+# repeat difference, CUDA-event min/median), bench/ctypes_guidance.py (the same for the guidance-gradient kernels:
+# every backward, the fused stage, the NaN guard on the device), the C++ benchmark, DD's path with torch (bench/dd_torch_path.py), and
 # prints a short table last. A step that exits 77 is a skip and is counted as one. Results go to $OUT when set.
 #   native/gpu-check.sh [build-dir]        (default: build/gpu-check; env REPS=5, HEIGHT=768, WIDTH=1280, ARCHS)
 set -euo pipefail
@@ -82,6 +83,19 @@ python3 "$here/bench/ctypes_check.py" "$build/lib/libdisco_kernels.so" --reps "$
   >"$ctypes_out" 2>&1 || rc=$?
 cat "$ctypes_out" >&2
 row "ctypes_check.py" "$(status_of $rc)" "exit $rc"
+
+# the guidance-gradient kernels through ctypes (their own harness, bench/ctypes_guidance.py): every backward, the
+# fused stage with its flags on the device, the NaN guard, the RMS clamp with the forward's rms; CUDA vs CPU twin,
+# a second run bitwise equal to the first, on a non-default torch.cuda.current_stream()
+guidance_ctypes() {
+  log "ctypes harness, guidance kernels (torch CUDA tensors, torch.cuda.current_stream())"
+  local out="$build/ctypes_guidance.txt" rc=0
+  python3 "$here/bench/ctypes_guidance.py" "$build/lib/libdisco_kernels.so" --reps "$reps" --height "$height" \
+    --width "$width" >"$out" 2>&1 || rc=$?
+  cat "$out" >&2
+  row "ctypes_guidance.py" "$(status_of $rc)" "exit $rc (CUDA vs CPU, repeat bitwise)"
+}
+guidance_ctypes
 
 log "C++ benchmark"
 bench_out="$build/bench.txt"

@@ -236,10 +236,10 @@ bool run_device(const Options& o, bool cuda) {
     Buf pred(randn(total, 1.2f, g), cuda), grads(randn(2 * total, 1e-4f, g), cuda), x_in_grad(std::vector<float>(total), cuda),
         losses(std::vector<float>(3), cuda), clamped(std::vector<float>(total), cuda);
     const int32_t mask[2] = {1, 1};
-    int32_t flags[3];
+    Buf flags(std::vector<float>(3), cuda);  // int32_t [3] on the device (float-sized)
     const double st = median_ms([&] {
-        return disco_guidance_grad(image.p, pred.p, grads.p, mask, 2, 1, 3, o.h, o.w, 2500.f, 100.f, 50.f, x_in_grad.p,
-                                   losses.p, flags, dev, nullptr);
+        return disco_guidance_grad(image.p, pred.p, grads.p, mask, 2, nullptr, 1, 3, o.h, o.w, 2500.f, 100.f, 50.f,
+                                   x_in_grad.p, losses.p, reinterpret_cast<int32_t*>(flags.p), dev, nullptr);
     }, o.reps, cuda, ok);
     const double cl = median_ms([&] { return disco_rms_clamp(x_in_grad.p, total, 0.05f, clamped.p, nullptr, dev, nullptr); },
                                 o.reps, cuda, ok);

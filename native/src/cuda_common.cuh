@@ -89,7 +89,9 @@ __global__ void finish_rows(const float* __restrict__ partials, int cols, float 
     if (threadIdx.x == 0) out[blockIdx.x] = s * scale;
 }
 
-// A stream-ordered scratch buffer of n floats, freed in stream order when it goes out of scope.
+// A stream-ordered scratch buffer of n floats, freed in stream order when it goes out of scope. An entry point
+// ends with `return scratch.release(fn);`: the free checked under the entry point's name (the destructor frees
+// silently on the error paths, which already report an error).
 struct Scratch {
     float* p = nullptr;
     cudaStream_t st;
@@ -97,6 +99,12 @@ struct Scratch {
     Scratch(size_t n, cudaStream_t s) : st(s) { err = cudaMallocAsync(reinterpret_cast<void**>(&p), sizeof(float) * (n ? n : 1), s); }
     ~Scratch() {
         if (p) cudaFreeAsync(p, st);
+    }
+    int release(const char* fn) {
+        float* q = p;
+        p = nullptr;
+        if (q) DISCO_CUDA_TRY(fn, cudaFreeAsync(q, st));
+        return DISCO_OK;
     }
     Scratch(const Scratch&) = delete;
     Scratch& operator=(const Scratch&) = delete;

@@ -2,6 +2,7 @@
 //   x_in_grad  = sum over models k that the step's schedule turns on, of
 //                  clip_guidance_scale * d(losses_k.sum())/dx_in / cutn_batches   (model_grads[k] summed over batches)
 //              + d(tv_losses.sum() * tv_scale + sat_loss * sat_scale)/dx_in
+//              + extra_grad (DD's init term, when given: added last)
 //   (range_loss is taken on the denoiser output, upstream of x_in: DD's autograd.grad(loss, x_in) gets nothing
 //   from it), then DD's NaN guard: any NaN in x_in_grad → a zero gradient. The loss values are reported.
 #include "guidance_grad.h"
@@ -16,7 +17,7 @@
 #include "tv_loss.h"
 
 int guidance_grad_cpu(const float* x_in, const float* pred, const float* model_grads, const int32_t* mask, int64_t m,
-                      int64_t n, int64_t c, int64_t h, int64_t w, float clip_scale, float tv_scale, float sat_scale,
+                      const float* extra_grad, int64_t n, int64_t c, int64_t h, int64_t w, float clip_scale, float tv_scale, float sat_scale,
                       float* x_in_grad, float* losses, int32_t* nan_flags) {
     const int64_t total = n * c * h * w;
     tv_loss_cpu(x_in, n, c, h, w, losses);
@@ -39,6 +40,8 @@ int guidance_grad_cpu(const float* x_in, const float* pred, const float* model_g
     const float sat_w = sat_scale;
     tv_loss_backward_cpu(x_in, tv_w.data(), n, c, h, w, x_in_grad, 1);
     sat_loss_backward_cpu(x_in, &sat_w, total, x_in_grad, 1);
+    if (extra_grad)
+        for (int64_t e = 0; e < total; e++) x_in_grad[e] += extra_grad[e];
 
     int any = 0;
     for (int64_t e = 0; e < total && !any; e++) any = std::isnan(x_in_grad[e]) ? 1 : 0;
@@ -49,8 +52,8 @@ int guidance_grad_cpu(const float* x_in, const float* pred, const float* model_g
 }
 
 extern "C" DISCO_API int disco_guidance_grad(const float* x_in, const float* pred, const float* model_grads,
-                                             const int32_t* mask, int64_t m, int64_t n, int64_t c, int64_t h,
-                                             int64_t w, float clip_scale, float tv_scale, float sat_scale,
+                                             const int32_t* mask, int64_t m, const float* extra_grad, int64_t n,
+                                             int64_t c, int64_t h, int64_t w, float clip_scale, float tv_scale, float sat_scale,
                                              float* x_in_grad, float* losses, int32_t* nan_flags, int device,
                                              void* stream) {
     const char* fn = "disco_guidance_grad";
@@ -68,8 +71,8 @@ extern "C" DISCO_API int disco_guidance_grad(const float* x_in, const float* pre
     DISCO_TRY(disco_check_ptr(fn, "losses", losses));
     DISCO_TRY(disco_check_ptr(fn, "nan_flags", nan_flags));
     DISCO_DISPATCH(fn, device, stream,
-                   guidance_grad_cpu(x_in, pred, model_grads, mask, m, n, c, h, w, clip_scale, tv_scale, sat_scale,
+                   guidance_grad_cpu(x_in, pred, model_grads, mask, m, extra_grad, n, c, h, w, clip_scale, tv_scale, sat_scale,
                                      x_in_grad, losses, nan_flags),
-                   guidance_grad_cuda(x_in, pred, model_grads, mask, m, n, c, h, w, clip_scale, tv_scale, sat_scale,
+                   guidance_grad_cuda(x_in, pred, model_grads, mask, m, extra_grad, n, c, h, w, clip_scale, tv_scale, sat_scale,
                                       x_in_grad, losses, nan_flags, stream));
 }

@@ -42,7 +42,7 @@ int range_loss_cuda(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, 
     DISCO_CUDA_LAUNCHED(fn);
     disco_cuda::finish_rows<<<(unsigned)n, disco_cuda::kThreads, 0, s>>>(partials.p, (int)grid.x, float(1.0 / double(per)), loss);
     DISCO_CUDA_LAUNCHED(fn);
-    return DISCO_OK;
+    return partials.release(fn);
 }
 
 int range_loss_backward_cuda(const float* x, const float* grad_loss, int64_t n, int64_t c, int64_t h, int64_t w,

@@ -23,11 +23,18 @@ int rms_clamp_cpu(const float* g, int64_t count, float clamp_max, float* out, fl
 }
 
 // r <= clamp_max: identity (torch's clamp passes the gradient at the bound). r > clamp_max: out = M g / r, so
-// grad_g = (M / r) (grad_out - g (g . grad_out) / (count r^2)).
-int rms_clamp_backward_cpu(const float* g, const float* grad_out, int64_t count, float clamp_max, float* grad_g,
-                           int accumulate) {
-    const double ss = sum_sq(g, count);
-    const double r = std::sqrt(ss / double(count));
+// grad_g = (M / r) (grad_out - g (g . grad_out) / (count r^2)). `rms` (the forward's, may be NULL) spares the
+// reduction of g^2: r = rms[0], count r^2 = ss.
+int rms_clamp_backward_cpu(const float* g, const float* grad_out, int64_t count, float clamp_max, const float* rms,
+                           float* grad_g, int accumulate) {
+    double ss, r;
+    if (rms) {
+        r = rms[0];
+        ss = double(count) * r * r;
+    } else {
+        ss = sum_sq(g, count);
+        r = std::sqrt(ss / double(count));
+    }
     if (!(r > clamp_max)) {
         for (int64_t e = 0; e < count; e++) grad_g[e] = accumulate ? grad_g[e] + grad_out[e] : grad_out[e];
         return DISCO_OK;
@@ -59,13 +66,13 @@ extern "C" DISCO_API int disco_rms_clamp(const float* g, int64_t count, float cl
 }
 
 extern "C" DISCO_API int disco_rms_clamp_backward(const float* g, const float* grad_out, int64_t count,
-                                                  float clamp_max, float* grad_g, int accumulate, int device,
-                                                  void* stream) {
+                                                  float clamp_max, const float* rms, float* grad_g, int accumulate,
+                                                  int device, void* stream) {
     const char* fn = "disco_rms_clamp_backward";
     DISCO_TRY(check_common(fn, count, clamp_max, device));
     DISCO_TRY(disco_check_ptr(fn, "g", g));
     DISCO_TRY(disco_check_ptr(fn, "grad_out", grad_out));
     DISCO_TRY(disco_check_ptr(fn, "grad_g", grad_g));
-    DISCO_DISPATCH(fn, device, stream, rms_clamp_backward_cpu(g, grad_out, count, clamp_max, grad_g, accumulate),
-                   rms_clamp_backward_cuda(g, grad_out, count, clamp_max, grad_g, accumulate, stream));
+    DISCO_DISPATCH(fn, device, stream, rms_clamp_backward_cpu(g, grad_out, count, clamp_max, rms, grad_g, accumulate),
+                   rms_clamp_backward_cuda(g, grad_out, count, clamp_max, rms, grad_g, accumulate, stream));
 }

@@ -40,7 +40,7 @@ int sat_loss_cuda(const float* x, int64_t count, float* loss, void* stream) {
     DISCO_CUDA_LAUNCHED(fn);
     disco_cuda::finish_rows<<<1, disco_cuda::kThreads, 0, s>>>(partials.p, (int)blocks, float(1.0 / double(count)), loss);
     DISCO_CUDA_LAUNCHED(fn);
-    return DISCO_OK;
+    return partials.release(fn);
 }
 
 int sat_loss_backward_cuda(const float* x, const float* grad_loss, int64_t count, float* grad_x, int accumulate,

@@ -93,16 +93,15 @@ int spherical_dist_cuda(const float* x, const float* y, int64_t a, int64_t b, in
     DISCO_TRY(disco_cuda::require_device(fn, "y", y));
     DISCO_TRY(disco_cuda::require_device(fn, "out", out));
     cudaStream_t s = disco_cuda::as_stream(stream);
-    float* norms = nullptr;
-    DISCO_CUDA_TRY(fn, cudaMallocAsync(reinterpret_cast<void**>(&norms), sizeof(float) * (a + b), s));
-    row_norms_kernel<<<warps_blocks(a), disco_cuda::kThreads, 0, s>>>(x, a, d, norms);
-    row_norms_kernel<<<warps_blocks(b), disco_cuda::kThreads, 0, s>>>(y, b, d, norms + a);
-    pair_kernel<<<warps_blocks(a * b), disco_cuda::kThreads, 0, s>>>(x, norms, y, norms + a, a, b, d, nullptr, out, 0);
-    cudaError_t launched = cudaGetLastError();
-    if (launched == cudaSuccess && disco_cuda::debug_sync()) launched = cudaDeviceSynchronize();
-    cudaFreeAsync(norms, s);
-    if (launched != cudaSuccess) return disco_fail(DISCO_ECUDA, "%s: %s", fn, cudaGetErrorString(launched));
-    return DISCO_OK;
+    disco_cuda::Scratch norms(a + b, s);
+    DISCO_CUDA_TRY(fn, norms.err);
+    row_norms_kernel<<<warps_blocks(a), disco_cuda::kThreads, 0, s>>>(x, a, d, norms.p);
+    DISCO_CUDA_LAUNCHED(fn);
+    row_norms_kernel<<<warps_blocks(b), disco_cuda::kThreads, 0, s>>>(y, b, d, norms.p + a);
+    DISCO_CUDA_LAUNCHED(fn);
+    pair_kernel<<<warps_blocks(a * b), disco_cuda::kThreads, 0, s>>>(x, norms.p, y, norms.p + a, a, b, d, nullptr, out, 0);
+    DISCO_CUDA_LAUNCHED(fn);
+    return norms.release(fn);
 }
 
 int spherical_dist_backward_cuda(const float* x, const float* y, const float* grad_out, int64_t a, int64_t b,
@@ -114,21 +113,24 @@ int spherical_dist_backward_cuda(const float* x, const float* y, const float* gr
     DISCO_TRY(disco_cuda::require_device(fn, "grad_x", grad_x));
     DISCO_TRY(disco_cuda::require_device(fn, "grad_y", grad_y));
     cudaStream_t s = disco_cuda::as_stream(stream);
-    float* scratch = nullptr;  // norms x [a], norms y [b], kappa [a*b]
-    DISCO_CUDA_TRY(fn, cudaMallocAsync(reinterpret_cast<void**>(&scratch), sizeof(float) * (a + b + a * b), s));
-    float* nx = scratch;
-    float* ny = scratch + a;
-    float* kap = scratch + a + b;
+    disco_cuda::Scratch scratch(a + b + a * b, s);  // norms x [a], norms y [b], kappa [a*b]
+    DISCO_CUDA_TRY(fn, scratch.err);
+    float* nx = scratch.p;
+    float* ny = scratch.p + a;
+    float* kap = scratch.p + a + b;
     row_norms_kernel<<<warps_blocks(a), disco_cuda::kThreads, 0, s>>>(x, a, d, nx);
+    DISCO_CUDA_LAUNCHED(fn);
     row_norms_kernel<<<warps_blocks(b), disco_cuda::kThreads, 0, s>>>(y, b, d, ny);
+    DISCO_CUDA_LAUNCHED(fn);
     pair_kernel<<<warps_blocks(a * b), disco_cuda::kThreads, 0, s>>>(x, nx, y, ny, a, b, d, grad_out, kap, 1);
-    if (grad_x)
+    DISCO_CUDA_LAUNCHED(fn);
+    if (grad_x) {
         rows_grad_kernel<<<(unsigned)a, disco_cuda::kThreads, 0, s>>>(x, nx, y, ny, kap, b, 1, b, d, grad_x, accumulate);
-    if (grad_y)
+        DISCO_CUDA_LAUNCHED(fn);
+    }
+    if (grad_y) {
         rows_grad_kernel<<<(unsigned)b, disco_cuda::kThreads, 0, s>>>(y, ny, x, nx, kap, 1, b, a, d, grad_y, accumulate);
-    cudaError_t launched = cudaGetLastError();
-    if (launched == cudaSuccess && disco_cuda::debug_sync()) launched = cudaDeviceSynchronize();
-    cudaFreeAsync(scratch, s);
-    if (launched != cudaSuccess) return disco_fail(DISCO_ECUDA, "%s: %s", fn, cudaGetErrorString(launched));
-    return DISCO_OK;
+        DISCO_CUDA_LAUNCHED(fn);
+    }
+    return scratch.release(fn);
 }

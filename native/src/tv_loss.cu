@@ -51,7 +51,7 @@ int tv_loss_cuda(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, flo
     disco_cuda::finish_rows<<<(unsigned)n, disco_cuda::kThreads, 0, s>>>(partials.p, (int)grid.x,
                                                                         float(1.0 / double(per_image)), loss);
     DISCO_CUDA_LAUNCHED(fn);
-    return DISCO_OK;
+    return partials.release(fn);
 }
 
 int tv_loss_backward_cuda(const float* x, const float* grad_loss, int64_t n, int64_t c, int64_t h, int64_t w,

@@ -46,6 +46,12 @@ int main(int argc, char** argv) {
             dt::expect_le(dt::max_rel_err(dl.host(), loss), 1e-5, "range cuda vs cpu forward " + tag);
             dt::expect_ok(disco_range_loss_backward(dx.p, dgl.p, n, c, h, w, dg.p, 0, 1, nullptr), "range cuda backward " + tag);
             dt::expect_le(dt::max_rel_err(dg.host(), gx), 1e-5, "range cuda vs cpu backward " + tag);
+            {  // determinism: forward and backward again, bitwise equal
+                dt::Dev dl2(n), dg2(x.size());
+                disco_range_loss(dx.p, n, c, h, w, dl2.p, 1, nullptr);
+                disco_range_loss_backward(dx.p, dgl.p, n, c, h, w, dg2.p, 0, 1, nullptr);
+                dt::expect(dl2.host() == dl.host() && dg2.host() == dg.host(), "range cuda repeat bitwise " + tag);
+            }
         }
 #endif
     }

@@ -31,7 +31,13 @@ int main(int argc, char** argv) {
 
         const std::vector<float> go = rng.normals(count);
         std::vector<float> gg(count);
-        dt::expect_ok(disco_rms_clamp_backward(g.data(), go.data(), count, M, gg.data(), 0, 0, nullptr), "clamp backward " + tag);
+        dt::expect_ok(disco_rms_clamp_backward(g.data(), go.data(), count, M, nullptr, gg.data(), 0, 0, nullptr),
+                      "clamp backward " + tag);
+        // with the forward's rms handed back: the same VJP without a second reduction of g^2
+        std::vector<float> gr(count);
+        dt::expect_ok(disco_rms_clamp_backward(g.data(), go.data(), count, M, &rms, gr.data(), 0, 0, nullptr),
+                      "clamp backward with the forward's rms " + tag);
+        dt::expect_le(dt::max_rel_err(gr, gg), 1e-5, "clamp backward with the forward's rms vs without " + tag);
         auto f = [&](const std::vector<double>& gv) {
             auto o = reference(gv, M);
             double s = 0;
@@ -46,8 +52,17 @@ int main(int argc, char** argv) {
             dt::expect_ok(disco_rms_clamp(dg.p, count, M, dout.p, drms.p, 1, nullptr), "clamp cuda " + tag);
             dt::expect_le(dt::max_rel_err(dout.host(), out), 1e-5, "clamp cuda vs cpu " + tag);
             dt::expect_le(dt::max_rel_err(drms.host(), std::vector<float>{rms}), 1e-5, "clamp cuda rms vs cpu " + tag);
-            dt::expect_ok(disco_rms_clamp_backward(dg.p, dgo.p, count, M, dgg.p, 0, 1, nullptr), "clamp cuda backward " + tag);
+            dt::expect_ok(disco_rms_clamp_backward(dg.p, dgo.p, count, M, nullptr, dgg.p, 0, 1, nullptr), "clamp cuda backward " + tag);
             dt::expect_le(dt::max_rel_err(dgg.host(), gg), 1e-4, "clamp cuda vs cpu backward " + tag);
+            dt::Dev dgg2(count), dgr(count), dout2(count), drms2(1);
+            dt::expect_ok(disco_rms_clamp_backward(dg.p, dgo.p, count, M, drms.p, dgr.p, 0, 1, nullptr),
+                          "clamp cuda backward with the forward's rms " + tag);
+            dt::expect_le(dt::max_rel_err(dgr.host(), gr), 1e-4, "clamp cuda vs cpu backward with the forward's rms " + tag);
+            // determinism: forward and backward twice, bitwise equal
+            disco_rms_clamp(dg.p, count, M, dout2.p, drms2.p, 1, nullptr);
+            disco_rms_clamp_backward(dg.p, dgo.p, count, M, nullptr, dgg2.p, 0, 1, nullptr);
+            dt::expect(dout2.host() == dout.host() && drms2.host() == drms.host() && dgg2.host() == dgg.host(),
+                       "clamp cuda repeat bitwise " + tag);
             dt::expect_rc(disco_rms_clamp(g.data(), count, M, dout.p, nullptr, 1, nullptr), DISCO_EINVAL, "clamp cuda refuses a host g " + tag);
         }
 #endif

@@ -33,6 +33,12 @@ int main(int argc, char** argv) {
             dt::expect_le(dt::max_rel_err(dl.host(), std::vector<float>{loss}), 1e-5, "sat cuda vs cpu forward " + tag);
             dt::expect_ok(disco_sat_loss_backward(dx.p, dgl.p, count, dg.p, 0, 1, nullptr), "sat cuda backward " + tag);
             dt::expect_le(dt::max_rel_err(dg.host(), gx), 1e-6, "sat cuda vs cpu backward " + tag);
+            {  // determinism: forward and backward again, bitwise equal
+                dt::Dev dl2(1), dg2(count);
+                disco_sat_loss(dx.p, count, dl2.p, 1, nullptr);
+                disco_sat_loss_backward(dx.p, dgl.p, count, dg2.p, 0, 1, nullptr);
+                dt::expect(dl2.host() == dl.host() && dg2.host() == dg.host(), "sat cuda repeat bitwise " + tag);
+            }
         }
 #endif
     }

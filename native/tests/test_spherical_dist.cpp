@@ -71,6 +71,13 @@ int main(int argc, char** argv) {
                           "sph cuda backward " + tag);
             dt::expect_le(dt::max_rel_err(dgx.host(), gx), 1e-4, "sph cuda vs cpu backward x " + tag);
             dt::expect_le(dt::max_rel_err(dgy.host(), gy), 1e-4, "sph cuda vs cpu backward y " + tag);
+            {  // determinism: forward and backward again, bitwise equal
+                dt::Dev dout2(a * b), dgx2(a * d), dgy2(b * d);
+                disco_spherical_dist(dx.p, dy.p, a, b, d, dout2.p, 1, nullptr);
+                disco_spherical_dist_backward(dx.p, dy.p, dgo.p, a, b, d, dgx2.p, dgy2.p, 0, 1, nullptr);
+                dt::expect(dout2.host() == dout.host() && dgx2.host() == dgx.host() && dgy2.host() == dgy.host(),
+                           "sph cuda repeat bitwise " + tag);
+            }
             dt::expect_rc(disco_spherical_dist(dx.p, y.data(), a, b, d, dout.p, 1, nullptr), DISCO_EINVAL, "sph cuda refuses a host y " + tag);
         }
 #endif

@@ -79,6 +79,12 @@ int main(int argc, char** argv) {
             dt::expect_ok(disco_tv_loss_backward(dx.p, dgl.p, n, c, h, w, dg.p, 0, 1, nullptr),
                           "tv cuda backward " + tag);
             dt::expect_le(dt::max_rel_err(dg.host(), gx), 1e-5, "tv cuda vs cpu backward " + tag);
+            {  // determinism: forward and backward again, bitwise equal
+                dt::Dev dl2(n), dg2(x.size());
+                disco_tv_loss(dx.p, n, c, h, w, dl2.p, 1, nullptr);
+                disco_tv_loss_backward(dx.p, dgl.p, n, c, h, w, dg2.p, 0, 1, nullptr);
+                dt::expect(dl2.host() == dl.host() && dg2.host() == dg.host(), "tv cuda repeat bitwise " + tag);
+            }
             dt::expect_rc(disco_tv_loss(x.data(), n, c, h, w, dl.p, 1, nullptr), DISCO_EINVAL, "tv cuda refuses a host x " + tag);
         }
 #endif

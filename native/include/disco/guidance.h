@@ -43,28 +43,31 @@ DISCO_API int disco_spherical_dist_backward(const float* x, const float* y, cons
 
 /* The gradient stage of cond_fn with respect to x_in (all tensors [n,c,h,w] unless stated):
  *   x_in_grad = clip_scale * sum_{k < m, mask[k] != 0} model_grads[k]
- *             + tv_scale * d tv_loss(x_in).sum() / dx_in + sat_scale * d sat_loss(x_in) / dx_in
+ *             + tv_scale * d tv_loss(x_in).sum() / dx_in + sat_scale * d sat_loss(x_in) / dx_in + extra_grad
  * with clip_scale = clip_guidance_scale / cutn_batches and model_grads [m,n,c,h,w] the per-model gradients
- * d(losses.sum())/dx_in summed over the cutn batches (may be NULL when m == 0). DD computes range_loss on the
+ * d(losses.sum())/dx_in summed over the cutn batches (may be NULL when m == 0); extra_grad [n,c,h,w] (may be
+ * NULL) is a further term added last, before the NaN test (DD's init/LPIPS term). DD computes range_loss on the
  * denoiser output `pred` (upstream of x_in), so the range term adds nothing to x_in_grad; its value is reported.
  * losses [2n+1] receives tv[n], range(pred)[n], sat (unscaled).
- * mask [m] and nan_flags [m+1] are HOST memory: nan_flags[k] = 1 when model k (masked in) has a NaN in its
- * gradient, nan_flags[m] = 1 when the sum (the whole x_in_grad, as DD tests it) has one. When nan_flags[m] is
- * set, x_in_grad is zeroed (DD then returns a zero gradient and skips the clamp). With CUDA the call
- * synchronizes `stream` to fill nan_flags. */
+ * mask [m] is HOST memory; nan_flags [m+1] (int32) lives on `device` like the tensors: nan_flags[k] = 1 when
+ * model k (masked in) has a NaN in its gradient, nan_flags[m] = 1 when the sum (the whole x_in_grad, as DD tests
+ * it) has one, else 0. When nan_flags[m] is set, x_in_grad is zeroed (DD then returns a zero gradient and skips
+ * the clamp). Nothing synchronizes: the caller reads nan_flags and losses when it needs them (with CUDA, after
+ * `stream`). */
 DISCO_API int disco_guidance_grad(const float* x_in, const float* pred, const float* model_grads,
-                                  const int32_t* mask, int64_t m, int64_t n, int64_t c, int64_t h, int64_t w,
-                                  float clip_scale, float tv_scale, float sat_scale, float* x_in_grad,
-                                  float* losses, int32_t* nan_flags, int device, void* stream);
+                                  const int32_t* mask, int64_t m, const float* extra_grad, int64_t n, int64_t c,
+                                  int64_t h, int64_t w, float clip_scale, float tv_scale, float sat_scale,
+                                  float* x_in_grad, float* losses, int32_t* nan_flags, int device, void* stream);
 
 /* DD's gradient clamp: out = g * min(rms, clamp_max) / rms with rms = sqrt(mean(g^2)) over all `count`
  * elements. rms [1] (may be NULL) receives the rms. When rms == 0 out = g (DD would divide 0 by 0).
  * out may alias g. */
 DISCO_API int disco_rms_clamp(const float* g, int64_t count, float clamp_max, float* out, float* rms,
                               int device, void* stream);
-/* Its VJP: grad_g = d(sum grad_out * out) / dg. */
+/* Its VJP: grad_g = d(sum grad_out * out) / dg. rms [1] (may be NULL) is the forward's rms of g (what
+ * disco_rms_clamp wrote): given, the backward does not reduce g^2 again; NULL, it computes it. */
 DISCO_API int disco_rms_clamp_backward(const float* g, const float* grad_out, int64_t count, float clamp_max,
-                                       float* grad_g, int accumulate, int device, void* stream);
+                                       const float* rms, float* grad_g, int accumulate, int device, void* stream);
 
 #ifdef __cplusplus
 }

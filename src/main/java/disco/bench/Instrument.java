@@ -160,8 +160,8 @@ final class Instrument implements disco.run.Pipeline.Hooks {
                         satScale, initGrad));
             }
 
-            public Tensor rmsClamp(Tensor g, double clampMax, double[] rmsOut) {
-                return time("gradient", () -> k.rmsClamp(g, clampMax, rmsOut));
+            public Clamped rmsClamp(Tensor g, double clampMax) {
+                return time("gradient", () -> k.rmsClamp(g, clampMax));
             }
         };
     }

@@ -38,7 +38,9 @@ import java.util.function.Consumer;
  * {@code x} through the denoiser, negated, then the RMS clamp to {@code clamp_max} when {@code clamp_grad}.</li>
  * </ol>
  * Every scalar is read from the plan entry of {@link GuidanceCall#scheduleIndex()}; the denoiser choice from the
- * entry of {@link GuidanceCall#denoiseIndex()}. Random cutout draws are keyed by (seed, batch, step, model,
+ * entry of {@link GuidanceCall#denoiseIndex()}. What a call logs (each cutn batch's CLIP loss, the NaN guard's flags,
+ * the gradient RMS) stays on the device until one read at the end of the call ({@link StepReadback}); the guard
+ * itself acts on the device, so the call never waits for it midway. Random cutout draws are keyed by (seed, batch, step, model,
  * "cutouts"), derived per cutn batch (and per call for PLMS's second call).
  */
 public final class ClipGuidance implements Guidance {
@@ -161,12 +163,17 @@ public final class ClipGuidance implements Guidance {
         }
     }
 
+    /** A logged loss value whose number is still on the device, at {@code index} of the call's readback. */
+    private record PendingLoss(int step, int call, String model, int cutnBatch, int index) {}
+
     private GuidanceResult guideWith(GuidanceCall call, PlanStep sched, int curT, Tensor x, Denoiser.Evaluation ev) {
         Tensor pred = ev.predXstart();
         double facD = alphas.sqrtOneMinusAlphaBar(curT);
         Tensor xIn = pred.mul(f(facD)).add(x.mul(f(1 - facD)));
         long n = x.size(0);
-        List<GuidanceResult.LossValue> values = new ArrayList<>();
+        // what the call logs stays on the device until the one read at its end
+        StepReadback readback = new StepReadback();
+        List<PendingLoss> pending = new ArrayList<>();
         Tensor image01 = xIn.add(s(1)).div(s(2));
         int cutnBatches = sched.cutnBatches();
         List<Tensor> modelGrads = new ArrayList<>();
@@ -190,7 +197,7 @@ public final class ClipGuidance implements Guidance {
             Tensor sum = null;
             for (int b0 = 0; b0 < cutnBatches; b0 += Math.min(cutnBatchesPerCall, cutnBatches - b0)) {
                 Tensor g = clipBatches(call, sched, m, targets, weights, image01, n, b0,
-                        Math.min(cutnBatchesPerCall, cutnBatches - b0), values);
+                        Math.min(cutnBatchesPerCall, cutnBatches - b0), readback, pending);
                 sum = sum == null ? g : sum.add(g);
             }
             modelGrads.add(sum);
@@ -205,27 +212,38 @@ public final class ClipGuidance implements Guidance {
         }
         LossKernels.XInGrad xg = losses.xInGrad(xIn, pred, modelGrads, sched.clipGuidanceScale(), cutnBatches,
                 sched.tvScale(), sched.satScale(), initGrad);
-        if (xg.nan()) {
+        int flagsAt = readback.add(xg.nanFlags());
+        // DD's NaN guard has zeroed x_in_grad on the device; the pull-back and the clamp of a zero gradient give
+        // zero, and once the flags are read a guarded call returns zeros as DD does (the pull-back's work is then
+        // wasted: the price of not waiting for the device in the middle of the call)
+        Tensor xInGrad = xg.grad();
+        // grad = -autograd.grad(x_in, x, x_in_grad): x_in = pred * fac + x * (1 - fac)
+        Tensor viaPred = ev.backwardPredXstart(xInGrad.mul(f(facD)));
+        Tensor grad = viaPred.add(xInGrad.mul(f(1 - facD))).neg();
+        int rmsAt;
+        if (sched.clampGrad()) {
+            LossKernels.Clamped c = losses.rmsClamp(grad, sched.clampMax());
+            grad = c.grad();
+            rmsAt = readback.add(c.rms());
+        } else {
+            rmsAt = readback.add(grad.square().mean().sqrt());
+        }
+        float[] v = readback.read(); // the call's one host read
+        List<GuidanceResult.LossValue> values = new ArrayList<>(pending.size());
+        for (PendingLoss p : pending) {
+            values.add(new GuidanceResult.LossValue(p.step(), p.call(), p.model(), p.cutnBatch(), v[p.index()]));
+        }
+        if (v[flagsAt + models.size()] != 0) {
             List<String> who = new ArrayList<>();
-            for (int k : xg.nanModels()) who.add(models.get(k).name());
+            for (int k = 0; k < models.size(); k++) if (v[flagsAt + k] != 0) who.add(models.get(k).name());
             log.accept("step " + call.step() + " (t index " + call.scheduleIndex() + "): NaN in the guidance gradient"
                     + " from " + (who.isEmpty() ? initGrad != null ? "the tv/sat/init terms" : "the tv/sat terms"
                     : String.join(", ", who))
                     + "; gradient zeroed as DD does");
             return new GuidanceResult(torch.zeros_like(x), values, true, Double.NaN, 0.0);
         }
-        Tensor xInGrad = xg.grad();
-        // grad = -autograd.grad(x_in, x, x_in_grad): x_in = pred * fac + x * (1 - fac)
-        Tensor viaPred = ev.backwardPredXstart(xInGrad.mul(f(facD)));
-        Tensor grad = viaPred.add(xInGrad.mul(f(1 - facD))).neg();
-        double[] rms = new double[1];
-        if (sched.clampGrad()) {
-            grad = losses.rmsClamp(grad, sched.clampMax(), rms);
-            double after = Math.min(rms[0], sched.clampMax());
-            return new GuidanceResult(grad, values, false, rms[0], after);
-        }
-        double r = grad.square().mean().sqrt().item_double();
-        return new GuidanceResult(grad, values, false, r, r);
+        double r = v[rmsAt];
+        return new GuidanceResult(grad, values, false, r, sched.clampGrad() ? Math.min(r, sched.clampMax()) : r);
     }
 
     /**
@@ -234,7 +252,8 @@ public final class ClipGuidance implements Guidance {
      * adjoint. Returns {@code d losses.sum() / d x_in} summed over these batches.
      */
     private Tensor clipBatches(GuidanceCall call, PlanStep sched, Model m, Tensor targets, Tensor weights,
-                               Tensor image01, long n, int b0, int nb, List<GuidanceResult.LossValue> values) {
+                               Tensor image01, long n, int b0, int nb, StepReadback readback,
+                               List<PendingLoss> pending) {
         List<CutoutStage.Cuts> cutsList = new ArrayList<>(nb);
         org.bytedeco.pytorch.TensorVector ins = new org.bytedeco.pytorch.TensorVector();
         for (int b = b0; b < b0 + nb; b++) {
@@ -253,7 +272,7 @@ public final class ClipGuidance implements Guidance {
             Tensor emb = nb == 1 ? embAll : embAll.narrow(0, off, k);
             off += k;
             LossKernels.ClipTerm term = losses.clipLoss(emb, targets, weights, n);
-            values.add(new GuidanceResult.LossValue(call.step(), call.call(), m.name(), b0 + i, term.lossSum()));
+            pending.add(new PendingLoss(call.step(), call.call(), m.name(), b0 + i, readback.add(term.lossSum())));
             gEmbs.push_back(term.gradEmbeds());
         }
         Tensor gClipIn = enc.backward(nb == 1 ? gEmbs.get(0) : torch.cat(gEmbs, 0));

@@ -19,12 +19,12 @@ public final class NativeLossKernels implements LossKernels {
                            int cutnBatches, double tvScale, double satScale, Tensor initGrad) {
         GradientStage.Result r = GradientStage.compute(xIn.contiguous(), pred.contiguous(), modelGrads,
                 clipGuidanceScale, cutnBatches, tvScale, satScale, initGrad == null ? null : initGrad.contiguous());
-        return new XInGrad(r.xInGrad(), r.nan(), r.nanModels());
+        return new XInGrad(r.xInGrad(), r.nanFlags());
     }
 
     @Override
-    public Tensor rmsClamp(Tensor g, double clampMax, double[] rmsOut) {
-        rmsOut[0] = g.square().mean().sqrt().item_double();
-        return GradientStage.clamp(g.contiguous(), clampMax);
+    public Clamped rmsClamp(Tensor g, double clampMax) {
+        GradientStage.Clamped c = GradientStage.clampWithRms(g.contiguous(), clampMax);
+        return new Clamped(c.grad(), c.rms());
     }
 }

@@ -3,6 +3,7 @@ package disco.guidance;
 import static disco.torch.Scalars.s;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -18,25 +19,29 @@ public final class TorchLossKernels implements LossKernels {
                 .mean(new long[] {0}, false, null);
         // d(losses.sum()) / d dists = weights[p] / cuts
         Tensor g = weights.div(s(cuts)).view(1, -1).expand(dists.size(0), dists.size(1)).contiguous();
-        return new ClipTerm(losses.sum().item_double(), sphericalBackwardX(emb, target, g));
+        return new ClipTerm(losses.sum(), sphericalBackwardX(emb, target, g));
     }
 
     @Override
     public XInGrad xInGrad(Tensor xIn, Tensor pred, java.util.List<Tensor> modelGrads, double clipGuidanceScale,
                            int cutnBatches, double tvScale, double satScale, Tensor initGrad) {
         Tensor g = torch.zeros_like(xIn);
-        java.util.List<Integer> nanModels = new java.util.ArrayList<>();
+        TensorVector flags = new TensorVector();
         for (int k = 0; k < modelGrads.size(); k++) {
             Tensor mg = modelGrads.get(k);
-            if (mg == null) continue;
-            if (mg.isnan().any().item_bool()) nanModels.add(k);
+            if (mg == null) {
+                flags.push_back(xIn.new_zeros(1).to(xIn.device(), torch.ScalarType.Int));
+                continue;
+            }
+            flags.push_back(mg.isnan().any().reshape(1).to(xIn.device(), torch.ScalarType.Int));
             g = g.add(mg.mul(s(clipGuidanceScale / cutnBatches)));
         }
         Tensor ones = torch.ones_like(tv(xIn));
         g = g.add(tvBackward(xIn, ones.mul(s(tvScale)))).add(satBackward(xIn, satScale));
         if (initGrad != null) g = g.add(initGrad);
-        boolean nan = g.isnan().any().item_bool();
-        return new XInGrad(nan ? torch.zeros_like(g) : g, nan, java.util.List.copyOf(nanModels));
+        Tensor nan = g.isnan().any(); // DD's guard, decided on the device
+        flags.push_back(nan.reshape(1).to(xIn.device(), torch.ScalarType.Int));
+        return new XInGrad(torch.where(nan, torch.zeros_like(g), g), torch.cat(flags, 0));
     }
 
 
@@ -107,11 +112,11 @@ public final class TorchLossKernels implements LossKernels {
     }
 
     @Override
-    public Tensor rmsClamp(Tensor g, double clampMax, double[] rmsOut) {
+    public Clamped rmsClamp(Tensor g, double clampMax) {
         Tensor mag = g.square().mean().sqrt();
-        rmsOut[0] = mag.item_double();
-        if (rmsOut[0] == 0) return g; // DD would divide 0 by 0; an all-zero gradient stays zero
-        return g.mul(mag.clamp_max(s(clampMax))).div(mag);
+        // mag == 0: DD would divide 0 by 0; an all-zero gradient stays zero
+        Tensor clamped = torch.where(mag.gt(s(0)), g.mul(mag.clamp_max(s(clampMax))).div(mag), g);
+        return new Clamped(clamped, mag.reshape(1));
     }
 
     private static Tensor clamp1(Tensor x) {

@@ -13,8 +13,8 @@ import java.util.Arrays;
  * (float32, contiguous, shape, one device — an {@link IllegalArgumentException} naming the argument, never a JVM
  * crash), picks the device flag from the tensors' device, and turns an error code into a
  * {@link KernelException} carrying {@code disco_last_error()}. Every checked wrapper ({@link Losses},
- * {@link GradientStage}, the cutout kernels) goes through here. CUDA calls run on the default stream (the wrappers
- * pass a null stream), which is LibTorch's current stream unless a caller has switched streams.
+ * {@link GradientStage}, the cutout kernels) goes through here. The guidance kernels ({@link Losses},
+ * {@link GradientStage}) run on LibTorch's current CUDA stream ({@link CudaStreams}).
  */
 public final class Kernels {
     public static final int CPU = 0;

@@ -37,13 +37,13 @@ public final class Losses {
 
     /** The C ABI of a per-image loss's forward: x [n,c,h,w] → loss [n]. */
     private interface PerImageForward {
-        int call(Pointer x, long n, long c, long h, long w, Pointer loss, int device, Pointer stream);
+        int call(Pointer x, long n, long c, long h, long w, Pointer loss, int device, long stream);
     }
 
     /** The C ABI of a per-image loss's backward: x [n,c,h,w], gradLoss [n] → gradX [n,c,h,w]. */
     private interface PerImageBackward {
         int call(Pointer x, Pointer gradLoss, long n, long c, long h, long w, Pointer gradX, int accumulate, int device,
-                 Pointer stream);
+                 long stream);
     }
 
     private static Tensor perImage(String fn, Tensor x, PerImageForward k) {
@@ -51,7 +51,8 @@ public final class Losses {
         int dev = Kernels.device(fn, X, x);
         long n = x.size(0);
         Tensor loss = x.new_empty(n);
-        Kernels.check(k.call(Kernels.ptr(x), n, x.size(1), x.size(2), x.size(3), Kernels.ptr(loss), dev, null));
+        Kernels.check(k.call(Kernels.ptr(x), n, x.size(1), x.size(2), x.size(3), Kernels.ptr(loss), dev,
+                CudaStreams.of(x)));
         return loss;
     }
 
@@ -61,7 +62,7 @@ public final class Losses {
         int dev = Kernels.device(fn, new String[] {"x", "grad_loss"}, x, gradLoss);
         Tensor gx = x.new_empty(Kernels.shapeOf(x));
         Kernels.check(k.call(Kernels.ptr(x), Kernels.ptr(gradLoss), x.size(0), x.size(1), x.size(2), x.size(3),
-                Kernels.ptr(gx), 0, dev, null));
+                Kernels.ptr(gx), 0, dev, CudaStreams.of(x)));
         return gx;
     }
 
@@ -70,7 +71,8 @@ public final class Losses {
         Kernels.requireFloat("sat_loss", "x", x);
         int dev = Kernels.device("sat_loss", X, x);
         Tensor loss = x.new_empty(1);
-        Kernels.check(GuidanceNative.disco_sat_loss(Kernels.ptr(x), x.numel(), Kernels.ptr(loss), dev, null));
+        Kernels.check(GuidanceNative.disco_sat_loss(Kernels.ptr(x), x.numel(), Kernels.ptr(loss), dev,
+                CudaStreams.of(x)));
         return loss;
     }
 
@@ -81,7 +83,7 @@ public final class Losses {
         int dev = Kernels.device("sat_loss_backward", new String[] {"x", "grad_loss"}, x, gradLoss);
         Tensor gx = x.new_empty(Kernels.shapeOf(x));
         Kernels.check(GuidanceNative.disco_sat_loss_backward(Kernels.ptr(x), Kernels.ptr(gradLoss), x.numel(),
-                Kernels.ptr(gx), 0, dev, null));
+                Kernels.ptr(gx), 0, dev, CudaStreams.of(x)));
         return gx;
     }
 
@@ -94,7 +96,7 @@ public final class Losses {
         int dev = Kernels.device("spherical_dist_loss", new String[] {"x", "y"}, x, y);
         Tensor out = x.new_empty(s[0], s[1]);
         Kernels.check(GuidanceNative.disco_spherical_dist(Kernels.ptr(x), Kernels.ptr(y), s[0], s[1], s[2],
-                Kernels.ptr(out), dev, null));
+                Kernels.ptr(out), dev, CudaStreams.of(x)));
         return out;
     }
 
@@ -109,12 +111,16 @@ public final class Losses {
         Tensor gx = x.new_empty(Kernels.shapeOf(x));
         Tensor gy = y.new_empty(Kernels.shapeOf(y));
         Kernels.check(GuidanceNative.disco_spherical_dist_backward(Kernels.ptr(x), Kernels.ptr(y),
-                Kernels.ptr(gradOut), s[0], s[1], s[2], Kernels.ptr(gx), Kernels.ptr(gy), 0, dev, null));
+                Kernels.ptr(gradOut), s[0], s[1], s[2], Kernels.ptr(gx), Kernels.ptr(gy), 0, dev,
+                CudaStreams.of(x)));
         return new SphericalGrad(gx, gy);
     }
 
-    /** One CLIP model's guidance loss for one cutout batch, and its gradient with respect to the image embeddings. */
-    public record ClipLoss(Tensor losses, float lossSum, Tensor gradEmbeds) {}
+    /**
+     * One CLIP model's guidance loss for one cutout batch ({@code losses} [n], {@code lossSum} = its sum, a
+     * one-element tensor; both on the device, not read back), and its gradient with respect to the image embeddings.
+     */
+    public record ClipLoss(Tensor losses, Tensor lossSum, Tensor gradEmbeds) {}
 
     /**
      * The CLIP term of DD's {@code cond_fn} for one model and one cutout batch, from the image embeddings on:
@@ -125,7 +131,8 @@ public final class Losses {
      * and {@code gradEmbeds = d(losses.sum() * scale) / d image_embeds} (DD: {@code scale = clip_guidance_scale};
      * DD divides the x_in gradient by cutn_batches afterwards, which {@link GradientStage} does). The cutouts are
      * ordered cut-major as MakeCutoutsDango concatenates them (row {@code k*n + b} is cut k of image b).
-     * {@code lossSum} is DD's logged {@code losses.sum().item()}.
+     * {@code lossSum} is DD's logged {@code losses.sum()}, left on the device: DD reads each batch's value as it
+     * goes, the guidance reads the values of all batches of a call together, once.
      *
      * @param imageEmbeds [cuts*n, D] float32
      * @param targetEmbeds [P, D] float32 (the prompts' text embeddings)
@@ -145,7 +152,7 @@ public final class Losses {
         long cuts = imageEmbeds.size(0) / n, p = targetEmbeds.size(0);
         Tensor dists = spherical(imageEmbeds, targetEmbeds);
         Tensor losses = dists.reshape(cuts, n, p).mul(weights).sum(2).mean(0);
-        float lossSum = losses.sum().cpu().item_float();
+        Tensor lossSum = losses.sum();
         // d(losses.sum())/d dists[k*n+b, j] = weights[j] / cuts
         Tensor gradOut = weights.mul(new Scalar(scale / cuts)).reshape(1, p).expand(cuts * n, p).contiguous();
         Tensor grad = sphericalBackward(imageEmbeds, targetEmbeds, gradOut).gradX();

@@ -80,6 +80,45 @@ class GradientStageTest {
     }
 
     @Test
+    void initTermJoinsTheSumLastAndTheGuardCoversIt() {
+        Random r = new Random(5);
+        int n = 1, c = 3, h = 6, w = 7;
+        Tensor x = randn(r, 1.3, n, c, h, w), pred = randn(r, 1.5, n, c, h, w);
+        Tensor g0 = randn(r, 1e-3, n, c, h, w), init = randn(r, 1e-2, n, c, h, w);
+        GradientStage.Result without = GradientStage.compute(x, pred, Arrays.asList(g0, null), 5000, 2, 100, 50);
+        GradientStage.Result with = GradientStage.compute(x, pred, Arrays.asList(g0, null), 5000, 2, 100, 50, init);
+        // bitwise the sum the stage had before (its gradient, then + init, in float32)
+        assertArrayEquals(Tensors.toFloats(without.xInGrad().add(init)), Tensors.toFloats(with.xInGrad()));
+        assertArrayEquals(Tensors.toFloats(without.losses()), Tensors.toFloats(with.losses()));
+        assertFalse(with.nan());
+        Tensor bad = init.clone();
+        bad.view(-1).narrow(0, 17, 1).fill_(new Scalar(Double.NaN));
+        GradientStage.Result guarded = GradientStage.compute(x, pred, Arrays.asList(g0, null), 5000, 2, 100, 50, bad);
+        assertTrue(guarded.nan());
+        assertEquals(List.of(), guarded.nanModels(), "the init term is no model");
+        for (float v : Tensors.toFloats(guarded.xInGrad())) assertEquals(0f, v);
+        assertArrayEquals(new float[] {0, 0, 1}, Tensors.toFloats(guarded.nanFlags()));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> GradientStage.compute(x, pred, Arrays.asList(g0, null), 5000, 2, 100, 50, torch.ones(1, 3, 6, 6)));
+        assertTrue(e.getMessage().contains("init_grad: expected shape [1, 3, 6, 7]"), e.getMessage());
+    }
+
+    @Test
+    void clampReturnsTheRmsItUsedAndItsBackwardTakesItBack() {
+        Random r = new Random(4);
+        Tensor g = randn(r, 1, 1, 3, 9, 5), go = randn(r, 1, 1, 3, 9, 5);
+        GradientStage.Clamped c = GradientStage.clampWithRms(g, 0.05);
+        float[] a = Tensors.toFloats(g);
+        double ss = 0;
+        for (float v : a) ss += (double) v * v;
+        assertEquals((float) Math.sqrt(ss / a.length), Tensors.toFloats(c.rms())[0]);
+        assertArrayEquals(Tensors.toFloats(GradientStage.clamp(g, 0.05)), Tensors.toFloats(c.grad()));
+        float[] again = Tensors.toFloats(GradientStage.clampBackward(g, go, 0.05));
+        float[] reused = Tensors.toFloats(GradientStage.clampBackward(g, go, 0.05, c.rms()));
+        for (int i = 0; i < again.length; i++) assertEquals(again[i], reused[i], 1e-6 * Math.abs(again[i]) + 1e-9);
+    }
+
+    @Test
     void clampFollowsDd() {
         Random r = new Random(3);
         Tensor g = randn(r, 1, 1, 3, 8, 8);
