@@ -111,6 +111,7 @@ final class Instrument implements disco.run.Pipeline.Hooks {
             public Encoded encode(Tensor cuts) {
                 count("clip_calls", 1);
                 count("clip_images", cuts.size(0));
+                count("clip_images." + name, cuts.size(0)); // per model: what a time estimate scales with
                 Encoded enc = time("clip." + name + ".forward", () -> e.encode(cuts));
                 return new Encoded() {
                     public Tensor embeddings() {

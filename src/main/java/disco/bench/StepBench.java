@@ -270,6 +270,48 @@ public final class StepBench {
                 gpuPeak, heapFirst, heapLast, lastSamples, loadPeak, estimated);
     }
 
+    /**
+     * Times {@code steps} executed steps of a pipeline built elsewhere (the calibration of {@code disco plan} /
+     * {@code disco sweep --dry-run --estimate}): the pipeline's own stages, stage by stage as {@code disco bench step}
+     * times them, from x_T of {@code seed} with the batch of {@code batchSize} images of {@code width x height};
+     * after the plan's last step it starts again from x_T.
+     */
+    public static List<StepRecord> timeSteps(disco.run.Pipeline pipeline, long seed, int batchSize, int width, int height,
+                                             int steps) {
+        if (steps < 1) throw new IllegalArgumentException("steps must be >= 1");
+        Instrument instr = new Instrument(pipeline.device());
+        disco.run.Pipeline.Stages st = "dd".equals(pipeline.describe().get("stages"))
+                ? disco.run.Pipeline.Stages.DD : disco.run.Pipeline.Stages.FAST;
+        Sampler sampler = pipeline.sampler(st, seed, pipeline.noise(seed), instr);
+        List<StepRecord> records = new ArrayList<>();
+        SamplerState state = null;
+        try {
+            for (int it = 0; it < steps; it++) {
+                if (state == null || sampler.done(state)) {
+                    if (state != null) state.close();
+                    state = sampler.start(new long[] {batchSize, 3, height, width}, null);
+                }
+                StepStats stats = new StepStats();
+                instr.begin(stats);
+                instr.sync();
+                long c0 = processCpuNanos();
+                long t0 = System.nanoTime();
+                StepOutput out = sampler.step(state);
+                instr.sync();
+                stats.finish(System.nanoTime() - t0);
+                long cpu = processCpuNanos() - c0;
+                out.close();
+                state.close();
+                state = out.state();
+                records.add(new StepRecord(Mode.FAST.label, it, out.step(), out.index(), stats.totalNanos(), cpu,
+                        Map.copyOf(stats.nanos()), Map.copyOf(stats.counts()), Memory.rssKb(), Memory.heapCommittedKb(), -1));
+            }
+        } finally {
+            if (state != null) state.close();
+        }
+        return records;
+    }
+
     /** CPU time of this process, all threads (-1 where the JVM does not say). */
     public static long processCpuNanos() {
         java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();

@@ -43,8 +43,12 @@ public final class PlanCommand implements Callable<Integer> {
 
     @Option(names = "--estimate", arity = "0..1", paramLabel = "cpu|cuda", fallbackValue = "cpu",
             description = "load the networks (from --model-dir) on this device and print the memory estimate of the"
-                    + " run's largest step, as `disco run --dry-run` does (default device: cpu)")
+                    + " run's largest step, as `disco run --dry-run` does (default device: cpu), and the estimated time"
+                    + " of the run on this machine (see --calibration)")
     String estimate;
+
+    @Mixin
+    TimeEstimates.Flags calibration = new TimeEstimates.Flags();
 
     @Option(names = "--model-dir", paramLabel = "DIR",
             description = "with --estimate: the model directory (default: $DISCO_MODELS, else ~/.cache/disco/models)")
@@ -53,6 +57,9 @@ public final class PlanCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (modelDir != null && estimate == null) throw DiscoException.badInput("--model-dir: expected together with --estimate");
+        if (estimate == null && spec.commandLine().getParseResult().hasMatchedOption("--calibration")) {
+            throw DiscoException.badInput("--calibration: expected together with --estimate");
+        }
         Settings s = options.load().settings();
         StepPlan plan;
         try {
@@ -61,6 +68,10 @@ public final class PlanCommand implements Callable<Integer> {
             throw DiscoException.badInput(where() + ": " + e.getMessage(), e);
         }
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        TimeEstimates times = estimate == null ? null : new TimeEstimates(calibration.calibration, m -> {
+            err.println(m);
+            err.flush();
+        });
         if (json) {
             ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
             try {
@@ -91,6 +102,10 @@ public final class PlanCommand implements Callable<Integer> {
                         disco.run.MemoryEstimate.availableBytes(device))) {
                     (json ? err : out).println(line);
                 }
+                (json ? err : out).flush();
+                disco.sweep.TimeEstimate.Calibration c = times.calibration(s, p, disco.sweep.TimeEstimate.kinds(plan),
+                        cs -> RunSupport.pipeline(cs, p.networks(), p.perf(), device));
+                (json ? err : out).println(times.runLine(c, plan, s));
             }
         }
         out.flush();

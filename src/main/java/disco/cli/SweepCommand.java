@@ -73,8 +73,12 @@ public final class SweepCommand implements Callable<Integer> {
     boolean dryRun;
 
     @Option(names = "--estimate", description = "with --dry-run: load the networks (as the sweep would, on --device"
-            + " with the performance flags) and print the memory estimate of the sweep's largest step")
+            + " with the performance flags) and print the memory estimate of the sweep's largest step and the estimated"
+            + " time of the sweep on this machine (see --calibration)")
     boolean estimate;
+
+    @Mixin
+    TimeEstimates.Flags calibration = new TimeEstimates.Flags();
 
     @Option(names = "--shard", paramLabel = "I/N|auto",
             description = "run part I of N of the sweep (whole prefix groups); auto: the Slurm array task or Kubernetes"
@@ -122,6 +126,10 @@ public final class SweepCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (estimate && !dryRun) throw DiscoException.badInput("--estimate: expected together with --dry-run");
+        if (!estimate && spec.commandLine().getParseResult().hasMatchedOption("--calibration")) {
+            throw DiscoException.badInput("--calibration: expected together with --dry-run --estimate");
+        }
+        TimeEstimates times = estimate ? new TimeEstimates(calibration.calibration, System.err::println) : null;
         SweepDef def = definition();
         if (emit != null) return emit(def);
         if (shards != null || image != null || volumeClaim != null) {
@@ -159,7 +167,8 @@ public final class SweepCommand implements Callable<Integer> {
             if (estimate) {
                 java.util.Set<SweepRun> ran = new java.util.LinkedHashSet<>();
                 for (PrefixTree.Trajectory t : mine) ran.add(t.run());
-                for (String line : memoryEstimate(new ArrayList<>(ran))) System.out.println(line);
+                PrefixTree tree = mine.size() == full.trajectories().size() ? full : PrefixTree.ofTrajectories(mine);
+                for (String line : estimates(new ArrayList<>(ran), tree, times)) System.out.println(line);
             }
             return ExitCodes.OK;
         }
@@ -243,21 +252,25 @@ public final class SweepCommand implements Callable<Integer> {
 
     /**
      * The memory estimate of the engine's memory report ({@link disco.run.MemoryEstimate}) for the largest step of
-     * any of the runs: the networks are loaded once per set, as the sweep loads them.
+     * any of the runs, then the estimated time of the tree ({@link disco.sweep.TimeEstimate}): the networks are loaded
+     * once per set, as the sweep loads them, and each set (with its size, batch and options) is calibrated once.
      */
-    private List<String> memoryEstimate(List<SweepRun> runs) {
+    private List<String> estimates(List<SweepRun> runs, PrefixTree tree, TimeEstimates times) {
         disco.run.MemoryEstimate.recordBaseline();
         Device device = RunSupport.device(exec.device);
         Networks nets = new Networks(exec, device);
         java.util.Map<String, Pipeline> pipelines = new java.util.LinkedHashMap<>();
+        java.util.Map<String, List<SweepRun>> runsOf = new java.util.LinkedHashMap<>();
         disco.run.MemoryEstimate.Inputs worstIn = null;
         disco.run.MemoryEstimate.Report worst = null;
         String worstRun = null;
+        List<String> lines = new ArrayList<>();
         try {
             for (SweepRun r : runs) {
                 Settings s = r.settings();
-                String key = Networks.key(s) + "|" + s.width() + "x" + s.height() + "|" + s.batchSize();
+                String key = costKey(s);
                 Pipeline p = pipelines.computeIfAbsent(key, k -> (Pipeline) nets.engine(s));
+                runsOf.computeIfAbsent(key, k -> new ArrayList<>()).add(r);
                 disco.run.MemoryEstimate.Inputs in = disco.run.MemoryEstimate.withPlan(disco.run.MemoryEstimate.inputs(p), r.plan());
                 disco.run.MemoryEstimate.Report rep = disco.run.MemoryEstimate.estimate(in, p.clipBatch());
                 if (worst == null || rep.peak().total() > worst.peak().total()) {
@@ -266,11 +279,50 @@ public final class SweepCommand implements Callable<Integer> {
                     worstRun = r.name();
                 }
             }
+            if (worst != null) {
+                lines.addAll(disco.run.MemoryEstimate.describe(worstIn, worst, "run " + worstRun,
+                        disco.run.MemoryEstimate.availableBytes(device)));
+            }
+            lines.add(timeLine(tree, pipelines, runsOf, times));
         } finally {
             pipelines.values().forEach(Pipeline::close);
         }
-        return disco.run.MemoryEstimate.describe(worstIn, worst, "run " + worstRun,
-                disco.run.MemoryEstimate.availableBytes(device));
+        return lines;
+    }
+
+    /** Runs with the same key share networks, size, batch and options: one pipeline and one calibration. */
+    private static String costKey(Settings s) {
+        return Networks.key(s) + "|" + s.width() + "x" + s.height() + "|" + s.batchSize() + "|" + s.diffusionSamplingMode()
+                + "|" + s.fuzzyPrompt();
+    }
+
+    private String timeLine(PrefixTree tree, java.util.Map<String, Pipeline> pipelines,
+                            java.util.Map<String, List<SweepRun>> runsOf, TimeEstimates times) {
+        java.util.Map<SweepRun, disco.sweep.TimeEstimate.Calibration> cal = new java.util.HashMap<>();
+        List<String> how = new ArrayList<>();
+        for (java.util.Map.Entry<String, List<SweepRun>> e : runsOf.entrySet()) {
+            List<String> kinds = new ArrayList<>();
+            for (SweepRun r : e.getValue()) {
+                for (String k : disco.sweep.TimeEstimate.kinds(r.plan())) if (!kinds.contains(k)) kinds.add(k);
+            }
+            SweepRun first = e.getValue().get(0);
+            Pipeline p = pipelines.get(e.getKey());
+            // the calibration's pipeline runs on the same networks and options as the runs'
+            disco.sweep.TimeEstimate.Calibration c = times.calibration(first.settings(), p, kinds,
+                    cs -> Pipeline.forSettings(cs, p.networks(), p.perf(), p.device(),
+                            msg -> System.err.println("disco: warning: " + msg)));
+            if (c == null) return "# time: not estimated (no calibration cached; --calibration auto makes one)";
+            for (SweepRun r : e.getValue()) {
+                List<String> missing = disco.sweep.TimeEstimate.missing(c, r.plan(), r.settings().batchSize(),
+                        "plms".equals(r.settings().diffusionSamplingMode()));
+                if (!missing.isEmpty()) return times.lacking(c, missing);
+                cal.put(r, c);
+            }
+            if (!how.contains(c.obtained())) how.add(c.obtained());
+        }
+        if (cal.isEmpty()) return "# time: nothing to run";
+        double ms = disco.sweep.TimeEstimate.treeMs(tree, cal::get);
+        return TimeEstimates.line(ms, "the " + tree.executedSteps() + " executed steps", how);
     }
 
     /** The contact sheets and index.html; {@code live}: the sweep is still running (the page reloads itself). */

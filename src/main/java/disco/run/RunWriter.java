@@ -21,12 +21,15 @@ import java.util.Map;
  * {@code progress.png}, the final images, the partial and checkpoint of a run stopped early, and the last good
  * image of a run that diverged. Checkpoints are named per batch ({@code _checkpoint.zip} for batch 0,
  * {@code _checkpoint-<i>.zip} after); a batch's checkpoint is removed when its final images are written.
+ * {@code progress.gif} ({@link ProgressGif}) is written from the batch's partials when it finishes or stops.
  */
 public final class RunWriter {
     private final RunOutputs outs;
     private final SaveSchedule saves;
     private final StepPlan plan;
     private final Map<String, Object> options;
+    private final int gifFps, batchSize;
+    private final double gifSizeRatio;
     private StepLog log;
     private int logBatch = -1;
     private boolean optionsLogged;
@@ -42,6 +45,26 @@ public final class RunWriter {
         this.saves = saves(s);
         this.plan = plan;
         this.options = options;
+        this.gifFps = s.gifFps();
+        this.gifSizeRatio = s.gifSizeRatio();
+        this.batchSize = s.batchSize();
+    }
+
+    /** The run's {@code progress.gif} (DiscoArt's gif_fps, gif_size_ratio). */
+    public Path progressGif() {
+        return outs.dir().resolve("progress.gif");
+    }
+
+    /** Rewrites {@code progress.gif} from batch {@code b}'s partials and {@code last} (or null); not when gif_fps is 0. */
+    private void writeGif(int b, List<RgbImage> last) {
+        if (gifFps <= 0) return;
+        List<RgbImage> frames = ProgressGif.frames(outs, b, batchSize, last);
+        if (frames.isEmpty()) return;
+        try {
+            ProgressGif.write(progressGif(), frames, gifFps, gifSizeRatio);
+        } catch (IOException e) {
+            throw io(progressGif(), e);
+        }
     }
 
     /** DD's save schedule of the settings: partials by count or by list, and the progress image's rate. */
@@ -143,6 +166,7 @@ public final class RunWriter {
                 write(f, images.get(k), j);
                 finals.add(f);
             }
+            writeGif(b, images);
             try {
                 Files.deleteIfExists(checkpointFile(b));
             } catch (IOException e) {
@@ -185,6 +209,7 @@ public final class RunWriter {
                 write(outs.partialImage(b, new SaveSchedule.Partial(String.format("%03d", j)), k), images.get(k), j);
             }
         }
+        writeGif(b, null);
         return checkpoint(b, state, arrays, settingsJson, seed, reason);
     }
 

@@ -30,6 +30,9 @@ import java.util.Map;
  * @param intermediatesInSubfolder DD's intermediates_in_subfolder: partials in {@code partials/} (true) or beside the images
  * @param displayRate          DD's display_rate: progress.png every N executed steps (and at the last); null: at save steps
  * @param useCheckpoint        DD's use_checkpoint: UNet gradient checkpointing; null: {@code --unet-checkpointing}
+ * @param gifFps               DiscoArt's gif_fps: frames per second of the run's {@code progress.gif} (each frame
+ *                             {@code 1000 // gif_fps} ms, as DiscoArt); 0: no progress.gif
+ * @param gifSizeRatio         DiscoArt's gif_size_ratio: the GIF's frames at this fraction of the image size, in (0, 1]
  */
 public record Settings(
         List<String> textPrompts,
@@ -67,7 +70,9 @@ public record Settings(
         boolean checkModelSha,
         boolean intermediatesInSubfolder,
         Integer displayRate,
-        Boolean useCheckpoint) {
+        Boolean useCheckpoint,
+        int gifFps,
+        double gifSizeRatio) {
 
     public static final List<String> DEFAULT_PROMPTS = List.of(
             "A beautiful painting of a singular lighthouse, shining its light across a tumultuous sea of blood by"
@@ -226,7 +231,19 @@ public record Settings(
         if (intermediateSaves < 0) {
             throw new IllegalArgumentException("intermediate_saves: expected >= 0, found " + intermediateSaves);
         }
+        if (gifFps < 0) {
+            // DiscoArt writes its progress GIF only when gif_fps > 0
+            throw new IllegalArgumentException("gif_fps: expected frames per second > 0 (or 0: no progress.gif), found " + gifFps);
+        }
+        if (!(gifSizeRatio > 0 && gifSizeRatio <= 1)) {
+            throw new IllegalArgumentException("gif_size_ratio: expected a number in (0, 1] (the GIF's size as a fraction of"
+                    + " the image's), found " + gifSizeRatio);
+        }
     }
+
+    /** DiscoArt's defaults of {@code gif_fps} and {@code gif_size_ratio}. */
+    public static final int DEFAULT_GIF_FPS = 20;
+    public static final double DEFAULT_GIF_SIZE_RATIO = 0.5;
 
     /**
      * DD's image prompts: each {@code path[:weight]} names a local file (DD fetches URLs; this engine does not
@@ -278,7 +295,8 @@ public record Settings(
     public static Settings defaults() {
         return new Settings(DEFAULT_PROMPTS, List.of(), DEFAULT_CLIP_MODELS, Map.of(), Map.of(), 250, 0, 1280, 768, 0.8, null,
                 false, "mixed", "512x512_diffusion_uncond_finetune_008100", Map.of(), "ddim", false, false, null, 4, 1,
-                false, false, List.of(0.09), 20, 0, List.of(), null, null, false, DEFAULT_RAND_MAG, null, false, true, null, null);
+                false, false, List.of(0.09), 20, 0, List.of(), null, null, false, DEFAULT_RAND_MAG, null, false, true, null, null,
+                DEFAULT_GIF_FPS, DEFAULT_GIF_SIZE_RATIO);
     }
 
     /** The schedule source of one scalar. */

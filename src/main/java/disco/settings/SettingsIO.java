@@ -54,7 +54,7 @@ public final class SettingsIO {
             "init_image", "perlin_init", "perlin_mode", "diffusion_model", "diffusion_model_config",
             "diffusion_sampling_mode", "clip_denoised", "skip_augs", "seed", "n_batches", "batch_size",
             "use_horizontal_symmetry", "use_vertical_symmetry", "transformation_percent", "save_rate",
-            "intermediate_saves", "batch_name", "fuzzy_prompt", "rand_mag",
+            "intermediate_saves", "batch_name", "fuzzy_prompt", "rand_mag", "gif_fps", "gif_size_ratio",
             // DD's own keys that mean something here (DD's spelling)
             "useCPU", "check_model_SHA", "intermediates_in_subfolder", "display_rate", "use_checkpoint");
 
@@ -138,7 +138,7 @@ public final class SettingsIO {
         m.put("side_x", "derived from width_height");
         m.put("side_y", "derived from width_height");
         String discoart = "a DiscoArt presentation or service option";
-        for (String k : List.of("gif_fps", "gif_size_ratio", "on_misspelled_token",
+        for (String k : List.of("on_misspelled_token",
                 "name_docarray", "skip_event", "stop_event", "text_clip_on_cpu", "truncate_overlength_prompt",
                 "image_output", "visualize_cuts", "clip_sequential_evaluation")) {
             m.put(k, discoart);
@@ -607,7 +607,9 @@ public final class SettingsIO {
                     r.bool("check_model_SHA", d.checkModelSha()),
                     r.bool("intermediates_in_subfolder", d.intermediatesInSubfolder()),
                     r.integerOrNull("display_rate"),
-                    r.boolOrNull("use_checkpoint"));
+                    r.boolOrNull("use_checkpoint"),
+                    r.integer("gif_fps", d.gifFps()),
+                    r.number("gif_size_ratio", d.gifSizeRatio()));
         } catch (IllegalArgumentException e) {
             String msg = e.getMessage();
             int colon = msg.indexOf(':');
@@ -724,6 +726,8 @@ public final class SettingsIO {
         m.put("batch_name", s.batchName());
         m.put("fuzzy_prompt", s.fuzzyPrompt());
         m.put("rand_mag", s.randMag());
+        m.put("gif_fps", s.gifFps());
+        m.put("gif_size_ratio", s.gifSizeRatio());
         m.put("useCPU", s.useCpu());
         m.put("check_model_SHA", s.checkModelSha());
         m.put("intermediates_in_subfolder", s.intermediatesInSubfolder());

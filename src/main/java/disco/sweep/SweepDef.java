@@ -516,5 +516,6 @@ public final class SweepDef {
 
     /** Keys that do not shape a trajectory (outputs, batch count) or that the step plan already covers. */
     static final Set<String> NOT_TRAJECTORY = Set.of("batch_name", "save_rate", "intermediate_saves", "n_batches",
-            "clip_models_schedules", "display_rate", "intermediates_in_subfolder", "check_model_SHA");
+            "clip_models_schedules", "display_rate", "intermediates_in_subfolder", "check_model_SHA", "gif_fps",
+            "gif_size_ratio");
 }

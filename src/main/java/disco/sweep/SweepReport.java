@@ -332,7 +332,17 @@ public final class SweepReport {
             sb.append("<a href=\"").append(href(base, p)).append("\"><img src=\"").append(href(base, p))
                     .append("\" alt=\"").append(esc(p.getFileName().toString())).append("\"></a>");
         }
-        sb.append("</div>").append(timeline(run, thumb));
+        sb.append("</div>");
+        Path gif = dir.resolve("progress.gif");
+        if (Files.isRegularFile(gif)) {
+            // the run's progress animation (DiscoArt's gif_fps, gif_size_ratio): inline on the run's page, a link here
+            if (page) {
+                sb.append("<div class=\"gif\"><img src=\"").append(href(base, gif)).append("\" alt=\"progress.gif\"></div>");
+            } else {
+                sb.append("<div class=\"gif\"><a href=\"").append(href(base, gif)).append("\">progress.gif</a></div>");
+            }
+        }
+        sb.append(timeline(run, thumb));
         if (c.diag() != null) {
             int h = page ? 120 : 40;
             sb.append(c.diag().lossChart(run.plan().models(), PALETTE, thumb, h)).append(c.diag().rmsChart(thumb, h));

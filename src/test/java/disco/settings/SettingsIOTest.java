@@ -101,7 +101,11 @@ class SettingsIOTest {
         assertEquals("True", s.scheduleSource(Scheduled.USE_SECONDARY_MODEL));
         assertEquals("lighthouse", s.batchName());
         assertEquals(1234L, s.seed());
-        assertTrue(l.warnings().stream().anyMatch(w -> w.contains("gif_fps")), l.warnings().toString());
+        assertTrue(l.warnings().stream().anyMatch(w -> w.contains("on_misspelled_token")), l.warnings().toString());
+        // DiscoArt's progress GIF settings are honoured (progress.gif), not warned about
+        assertFalse(l.warnings().stream().anyMatch(w -> w.contains("gif_")), l.warnings().toString());
+        assertEquals(20, s.gifFps());
+        assertEquals(0.5, s.gifSizeRatio());
         assertFalse(l.warnings().stream().anyMatch(w -> w.contains("skip_event")), "null-valued DiscoArt options");
         StepPlan p = StepPlan.of(s);
         assertEquals(250, p.size());

@@ -41,10 +41,55 @@ class SweepIndexChromiumTest {
         return null;
     }
 
+    /**
+     * The browser, or the test is skipped when there is none — unless {@value #REQUIRE_ENV}=1 (CI sets it, after
+     * {@code .ci/chromium.sh install}): then a missing browser fails the test.
+     */
+    static String requireChromium() {
+        String browser = chromium();
+        if (browser == null && "1".equals(System.getenv(REQUIRE_ENV))) {
+            fail(REQUIRE_ENV + "=1 but no chromium on PATH (.ci/chromium.sh install)");
+        }
+        Assumptions.assumeTrue(browser != null, "no chromium on PATH (.ci/chromium.sh install): index.html not opened");
+        return browser;
+    }
+
+    static final String REQUIRE_ENV = "DISCO_CHROMIUM_TEST";
+
+    /** The console check below sees a page's errors: a script error, console.error and a missing image are reported. */
+    @Test
+    void consoleCheckSeesPageErrors() throws Exception {
+        String browser = requireChromium();
+        Path page = tmp.resolve("broken.html");
+        Files.writeString(page, "<!doctype html><html><body><p>x</p><img src=\"missing.png\">"
+                + "<script>console.error('disco-test-error'); undefinedFunction();</script></body></html>");
+        String log = open(browser, page, tmp.resolve("broken.png"), "broken");
+        List<String> errors = pageErrors(log);
+        assertFalse(errors.isEmpty(), "a broken page's errors were not seen in chromium's log:\n" + log);
+        assertTrue(errors.stream().anyMatch(l -> l.contains("disco-test-error")), errors.toString());
+        assertTrue(errors.stream().anyMatch(l -> l.contains("undefinedFunction")), errors.toString());
+        // Chromium does not log a missing file:// image: the pages' local links are checked on disk instead
+        assertEquals(List.of("missing.png"), missingLinks(page));
+    }
+
+    /** The page's relative src/href targets (URL-decoded, without #fragment or ?query) that are not files on disk. */
+    static List<String> missingLinks(Path page) throws Exception {
+        String html = Files.readString(page);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:src|href)=\"([^\"]*)\"").matcher(html);
+        List<String> missing = new ArrayList<>();
+        while (m.find()) {
+            String link = m.group(1).replace("&amp;", "&");
+            if (link.isEmpty() || link.startsWith("#") || link.startsWith("data:") || link.matches("^[a-z]+:.*")) continue;
+            link = link.replaceAll("[#?].*$", "");
+            String file = java.net.URLDecoder.decode(link.replace("+", "%2B"), StandardCharsets.UTF_8);
+            if (!Files.exists(page.getParent().resolve(file))) missing.add(link);
+        }
+        return missing;
+    }
+
     @Test
     void indexOpensInHeadlessChromium() throws Exception {
-        String browser = chromium();
-        Assumptions.assumeTrue(browser != null, "no chromium on PATH (apt-get install -y chromium): index.html not opened");
+        String browser = requireChromium();
         SweepDef d = new SweepDef.Builder()
                 .template("text_prompts=[a lighthouse]").template("clip_models=[RN-tiny, ViT-tiny]")
                 .template("steps=6").template("skip_steps=1").template("width_height=[64, 64]")
@@ -85,8 +130,24 @@ class SweepIndexChromiumTest {
 
     /** Opens a page in headless Chromium: no console error, no missing resource; returns the screenshot. */
     private RgbImage screenshot(String browser, Path page, Path shot, String profile) throws Exception {
+        String text = open(browser, page, shot, profile);
+        for (String line : pageErrors(text)) fail(page + ": page error: " + line);
+        assertEquals(List.of(), missingLinks(page), page + ": links to files that are not there");
+        assertTrue(Files.size(shot) > 0, text);
+        return ImageLoading.readRgb(shot);
+    }
+
+    /** The lines of chromium's log that report the page's own errors (console messages, resources not loaded). */
+    static List<String> pageErrors(String log) {
+        return log.lines().filter(line -> line.contains("CONSOLE") || line.contains("Failed to load resource")
+                || line.contains("ERR_FILE_NOT_FOUND")).toList();
+    }
+
+    /** Runs headless Chromium on a page (a fresh profile, console messages logged to stderr); returns its log. */
+    private String open(String browser, Path page, Path shot, String profile) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(browser, "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--no-first-run", "--user-data-dir=" + tmp.resolve("profile-" + profile),
+                "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--user-data-dir=" + tmp.resolve("profile-" + profile),
                 "--enable-logging=stderr", "--v=0", "--window-size=1200,1000", "--screenshot=" + shot,
                 page.toUri().toString()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -97,13 +158,7 @@ class SweepIndexChromiumTest {
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "chromium did not finish");
         String text = new String(log, StandardCharsets.UTF_8);
         assertEquals(0, p.exitValue(), text);
-        // the page's own errors (a missing image, a script error) are logged as console messages
-        for (String line : text.lines().toList()) {
-            assertFalse(line.contains("CONSOLE") || line.contains("Failed to load resource") || line.contains("ERR_FILE_NOT_FOUND"),
-                    page + ": page error: " + line);
-        }
-        assertTrue(Files.size(shot) > 0, text);
-        return ImageLoading.readRgb(shot);
+        return text;
     }
 
     private static int colours(RgbImage img) {

@@ -66,6 +66,16 @@ class SweepPreviewTest {
         return n;
     }
 
+    static int gifFrames(Path gif) throws Exception {
+        javax.imageio.ImageReader r = javax.imageio.ImageIO.getImageReadersByFormatName("gif").next();
+        try (var in = javax.imageio.ImageIO.createImageInputStream(gif.toFile())) {
+            r.setInput(in, false);
+            return r.getNumImages(true);
+        } finally {
+            r.dispose();
+        }
+    }
+
     @Test
     void previewsThenTheSameSweepRunOnlyTheRemainingStepsToTheStraightThroughImages() throws Exception {
         List<SweepRun> runs = def("ddim", 2).runs(9L);
@@ -89,6 +99,13 @@ class SweepPreviewTest {
             assertTrue(Files.exists(out.resolve(r.name()).resolve(r.name() + "(0)_checkpoint.zip")), r.name());
             assertTrue(Files.exists(out.resolve(r.name()).resolve(r.name() + "(0)_checkpoint-1.zip")), r.name());
             assertFalse(Files.exists(finalImage(out, r, 0)));
+        }
+        // a preview has its progress.gif, from the partials so far (and the image it stopped at)
+        java.util.Map<String, Integer> previewFrames = new java.util.HashMap<>();
+        for (SweepRun r : runs) {
+            int n = gifFrames(out.resolve(r.name()).resolve("progress.gif"));
+            assertTrue(n >= 1, r.name() + ": " + n + " frames");
+            previewFrames.put(r.name(), n);
         }
 
         // the same preview again: nothing to do
@@ -122,7 +139,13 @@ class SweepPreviewTest {
                 assertEquals(i % 8, log.get(i).path("step").asInt());
             }
             assertEquals("done", SweepState.open(out.resolve("sweep.json")).entry(r.name() + "#1").status());
+            // the finished run's progress.gif: every partial of its last batch and its final image
+            assertTrue(gifFrames(out.resolve(r.name()).resolve("progress.gif")) > previewFrames.get(r.name()), r.name());
         }
+        SweepReport.write(out, def("ddim", 2), runs, full);
+        String index = Files.readString(out.resolve("index.html"));
+        assertTrue(index.contains(runs.get(0).name().replace("=", "%3D") + "/progress.gif"), index);
+        assertTrue(Files.readString(out.resolve(runs.get(0).name()).resolve("run.html")).contains("<img src=\"progress.gif\""));
 
         // a finished sweep run again computes nothing and rewrites no image
         long mtime = Files.getLastModifiedTime(finalImage(out, runs.get(0), 0)).toMillis();
