@@ -463,7 +463,10 @@ void test_cuda_vs_cpu() {
         dt::expect_ok(disco_cutouts_noise(0xC0FFEEULL + (uint64_t) start, start, count, cpu.data(), 0, nullptr), "cpu noise");
         dt::Dev dn((size_t) count);
         dt::expect_ok(disco_cutouts_noise(0xC0FFEEULL + (uint64_t) start, start, count, dn.p, 1, nullptr), "cuda noise");
-        dt::expect(bitwise(dn.host(), cpu), "cuda vs cpu noise bitwise, start " + std::to_string(start));
+        const std::vector<float> gpu = dn.host();
+        long differ = 0;
+        for (size_t i = 0; i < cpu.size(); i++) differ += std::memcmp(&gpu[i], &cpu[i], sizeof(float)) != 0;
+        dt::expect_le((double) differ, 0.0, "cuda vs cpu noise bitwise, start " + std::to_string(start));
     }
     // keyed forward/backward (with and without the state) against the CPU twin
     for (int trial = 0; trial < 8; trial++) {
