@@ -349,6 +349,92 @@ float gray_mean(const float* x, size_t ss) {
     return (float) (sum / (double) ss);
 }
 
+// ---- hue over a plane, vectorisable ---------------------------------------------------------------------------
+// cutouts_common.h's hue_forward (the baseline's and CUDA's) evaluated with flat selects instead of branches, a
+// switch and indexed stores, so that the loop over a plane vectorises (this file is compiled with
+// -fno-trapping-math, which lets GCC evaluate both sides of a select; it changes no value): the same float
+// operations in the same order, hence the same values (test_cutouts compares the twin bitwise with the baseline).
+
+inline float floor_sel(float x) {  // ffloor without a branch
+    const bool big = !((x > -8388608.0f) & (x < 8388608.0f));
+    const float t = (float) (int) (big ? 0.0f : x);
+    const float tm = t - 1.0f;
+    const float fl = t > x ? tm : t;
+    return big ? x : fl;
+}
+
+// hue_sector, branch-free. fmod1's argument h / 6 + 1 lies in [5/6, 11/6] for finite colours (rc, gc, bc are in
+// [0, 1]); otherwise it is inf or NaN, where fmodf gives NaN, as y - y does.
+inline int sector_sel(float h, float f, float& fr) {
+    float y = h / 6.0f + 1.0f;
+    const float ym1 = y - 1.0f, yy = y - y;
+    y = ((y >= 0.0f) & (y < 2.0f)) ? (y >= 1.0f ? ym1 : y) : yy;
+    float h2 = y + f;
+    h2 = h2 - floor_sel(h2);
+    h2 = h2 >= 1.0f ? 0.0f : h2;
+    const float fi = floor_sel(h2 * 6.0f);
+    fr = h2 * 6.0f - fi;
+    int i = (int) (fi == fi ? fi : -2147483648.0f) % 6;  // NaN: INT32_MIN, what x86's conversion gives the scalar code
+    return i < 0 ? i + 6 : i;
+}
+
+// The raw hue (sextants) and its branch (0: max is r, 1: g, 2: b) of _rgb2hsv, with max, min and their channels.
+struct Hsv {
+    float mx, mn, cr, sd, s, crd, rc, gc, bc, h;
+    int imx, imn, branch;
+};
+
+inline Hsv rgb2hsv_sel(float r, float g, float b) {
+    Hsv o;
+    o.imx = 0, o.imn = 0;
+    o.mx = r, o.mn = r;
+    bool c = g > o.mx;
+    o.mx = c ? g : o.mx;
+    o.imx = c ? 1 : o.imx;
+    c = b > o.mx;
+    o.mx = c ? b : o.mx;
+    o.imx = c ? 2 : o.imx;
+    c = g < o.mn;
+    o.mn = c ? g : o.mn;
+    o.imn = c ? 1 : o.imn;
+    c = b < o.mn;
+    o.mn = c ? b : o.mn;
+    o.imn = c ? 2 : o.imn;
+    const bool eqc = o.mx == o.mn;
+    o.cr = o.mx - o.mn;
+    o.sd = eqc ? 1.0f : o.mx;
+    o.s = o.cr / o.sd;
+    o.crd = eqc ? 1.0f : o.cr;
+    o.rc = (o.mx - r) / o.crd, o.gc = (o.mx - g) / o.crd, o.bc = (o.mx - b) / o.crd;
+    o.branch = o.mx == r ? 0 : (o.mx == g ? 1 : 2);
+    const float h0 = o.bc - o.gc, h1 = 2.0f + o.rc - o.bc, h2 = 4.0f + o.gc - o.rc;
+    o.h = o.branch == 0 ? h0 : (o.branch == 1 ? h1 : h2);
+    return o;
+}
+
+void hue_fwd_plane(float* x, size_t ss, float f) {
+    float* __restrict R = x;
+    float* __restrict G = x + ss;
+    float* __restrict B = x + 2 * ss;
+    for (size_t i = 0; i < ss; i++) {
+        const Hsv o = rgb2hsv_sel(R[i], G[i], B[i]);
+        float fr;
+        const int k = sector_sel(o.h, f, fr);
+        const float v = o.mx, s = o.s;
+        const float p = clamp01(v * (1.0f - s));
+        const float q = clamp01(v * (1.0f - s * fr));
+        const float t = clamp01(v * (1.0f - s * (1.0f - fr)));
+        const bool k0 = k == 0, k1 = k == 1, k2 = k == 2, k3 = k == 3, k4 = k == 4;
+        float Rv = v, Gv = p, Bv = q;  // sectors 0..5: (v t p) (q v p) (p v t) (p q v) (t p v) (v p q)
+        Rv = k1 ? q : Rv; Rv = (k2 | k3) ? p : Rv; Rv = k4 ? t : Rv;
+        Gv = k0 ? t : Gv; Gv = (k1 | k2) ? v : Gv; Gv = k3 ? q : Gv;
+        Bv = (k0 | k1) ? p : Bv; Bv = k2 ? t : Bv; Bv = (k3 | k4) ? v : Bv;
+        R[i] = Rv;
+        G[i] = Gv;
+        B[i] = Bv;
+    }
+}
+
 void jitter_fwd(int op, float f, float* x, size_t ss) {
     if (op == 0) {
         for (size_t i = 0; i < 3 * ss; i++) x[i] = clamp01(f * x[i]);
@@ -361,11 +447,7 @@ void jitter_fwd(int op, float f, float* x, size_t ss) {
             for (int c = 0; c < 3; c++) x[c * ss + i] = clamp01(f * x[c * ss + i] + (1.0f - f) * l);
         }
     } else {
-        for (size_t i = 0; i < ss; i++) {
-            float in[3] = {x[i], x[ss + i], x[2 * ss + i]}, out[3];
-            hue_forward(in, f, out);
-            x[i] = out[0]; x[ss + i] = out[1]; x[2 * ss + i] = out[2];
-        }
+        hue_fwd_plane(x, ss, f);
     }
 }
 
