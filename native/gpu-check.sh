@@ -61,6 +61,18 @@ for t in $(grep -oE "test_[a-z_]+_cuda" "$ctest_log" | sort -u); do
   row "ctest $t" "$st" "CUDA vs CPU twin, repeat bitwise"
 done
 
+# the keyed cutout noise (generated inside the kernels): CUDA's values against the CPU twin's, bitwise
+noise_lines="$(grep -E "cuda vs cpu noise bitwise" "$ctest_log" || true)"
+if [[ -z $noise_lines ]]; then
+  st=SKIP; detail="not run (no CUDA device)"
+  if [[ $have_gpu == 1 ]]; then st=FAIL; ctest_status=1; detail="not run although a GPU is present"; fi
+elif grep -qE "FAIL.*cuda vs cpu noise" "$ctest_log"; then
+  st=FAIL; detail="$(grep -cE "FAIL.*cuda vs cpu noise" "$ctest_log") of $(wc -l <<<"$noise_lines") streams differ"
+else
+  st=PASS; detail="$(wc -l <<<"$noise_lines") streams bitwise equal"
+fi
+row "cutout noise cuda vs cpu twin" "$st" "$detail"
+
 # the CUDA tests with a synchronisation after every call, then under compute-sanitizer
 for t in $(ls "$build"/test_* 2>/dev/null | grep -v '\.'); do
   name="$(basename "$t")"

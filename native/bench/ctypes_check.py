@@ -71,6 +71,10 @@ def main():
     lib.disco_last_error.restype = ctypes.c_char_p
     lib.disco_cutouts_forward.argtypes = [P, L, L, L, P, L, L, P, P, ctypes.c_int, P]
     lib.disco_cutouts_backward.argtypes = [P, L, L, L, P, L, L, P, P, P, ctypes.c_int, P]
+    U = ctypes.c_uint64
+    lib.disco_cutouts_forward_keyed.argtypes = [P, L, L, L, P, L, L, U, L, P, P, ctypes.c_int, P]
+    lib.disco_cutouts_backward_keyed.argtypes = [P, L, L, L, P, L, L, U, L, P, P, P, ctypes.c_int, P]
+    lib.disco_cutouts_noise.argtypes = [U, L, L, P, ctypes.c_int, P]
     lib.disco_tv_loss.argtypes = [P, L, L, L, L, P, ctypes.c_int, P]
     lib.disco_range_loss.argtypes = [P, L, L, L, L, P, ctypes.c_int, P]
     lib.disco_sat_loss.argtypes = [P, L, P, ctypes.c_int, P]
@@ -135,6 +139,28 @@ def main():
         call(lib.disco_cutouts_backward, ptr(gi), 1, h, w, cuts_p, k, s, ptr(ni), ptr(go), ptr(gimg2), 1, stream())
         torch.cuda.synchronize()
         results.append(("cutouts_backward", rel(gimg, gimg_cpu), (gimg - gimg2).abs().max().item(), *t, 1e-4))
+        # keyed noise (generated in the kernels): CUDA vs the CPU twin, expected bitwise equal (tolerance 0)
+        key, start = 0x0123456789ABCDEF, 4242
+        nz_cpu = torch.empty(k * 9 * s * s)
+        call(lib.disco_cutouts_noise, key, start, nz_cpu.numel(), ptr(nz_cpu), 0, None)
+        nz = torch.empty(k * 9 * s * s, device=dev)
+        t = timed(lambda: call(lib.disco_cutouts_noise, key, start, nz.numel(), ptr(nz), 1, stream()))
+        torch.cuda.synchronize()
+        results.append(("cutouts_noise_keyed", rel(nz, nz_cpu), 0.0, *t, 0.0))
+        # keyed forward (with the state) and backward from the state, CUDA vs the CPU twin
+        kout_cpu, kst_cpu = torch.empty(k, 3, s, s), torch.empty(k, 3, s, s)
+        call(lib.disco_cutouts_forward_keyed, ptr(img), 1, h, w, cuts_p, k, s, key, start, ptr(kout_cpu), ptr(kst_cpu), 0, None)
+        kout, kst = torch.empty(k, 3, s, s, device=dev), torch.empty(k, 3, s, s, device=dev)
+        t = timed(lambda: call(lib.disco_cutouts_forward_keyed, ptr(gi), 1, h, w, cuts_p, k, s, key, start, ptr(kout), ptr(kst), 1, stream()))
+        torch.cuda.synchronize()
+        results.append(("cutouts_forward_keyed", rel(kout, kout_cpu), 0.0, *t, 1e-5))
+        kg_cpu = torch.empty(1, 3, h, w)
+        call(lib.disco_cutouts_backward_keyed, ptr(img), 1, h, w, cuts_p, k, s, key, start, ptr(kst_cpu), ptr(gout), ptr(kg_cpu), 0, None)
+        kg, kg2 = torch.empty(1, 3, h, w, device=dev), torch.empty(1, 3, h, w, device=dev)
+        t = timed(lambda: call(lib.disco_cutouts_backward_keyed, ptr(gi), 1, h, w, cuts_p, k, s, key, start, ptr(kst), ptr(go), ptr(kg), 1, stream()))
+        call(lib.disco_cutouts_backward_keyed, ptr(gi), 1, h, w, cuts_p, k, s, key, start, ptr(kst), ptr(go), ptr(kg2), 1, stream())
+        torch.cuda.synchronize()
+        results.append(("cutouts_backward_keyed(state)", rel(kg, kg_cpu), (kg - kg2).abs().max().item(), *t, 1e-4))
         # the resize-only inner cut against dd_torch_path's resize (torch on the GPU)
         c = cuts[4]
         y0, x0, bh, bw = int(c[Y0]), int(c[X0]), int(c[H]), int(c[W])

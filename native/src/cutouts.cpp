@@ -1,10 +1,21 @@
 // Cutout + augmentation stage: CPU twin and the C entry points (see include/disco/cutouts.h).
+//
+// The work is split over threads by independent items (distinct boxes for the resizes, cuts for the per-cut
+// pipeline, rows of the image for the transposes), each written by one thread, so the result does not depend on
+// the thread count and equals the single-threaded first kernel (cutouts_baseline.cpp) bitwise: the same
+// operations in the same order. Cuts sharing (image, box) share one resize (DD's overview copies). The resize
+// taps are precomputed as compact tables (only the nonzero weights, in tap order); the transposes of the resize
+// are gathers over the transposed tables (an image row or column sums the outputs it feeds in increasing order,
+// starting from the value it holds), which is the order the scatter used.
 #include "cutouts.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "cutouts_common.h"
@@ -14,7 +25,7 @@
 using namespace disco_cut;
 
 int cutouts_validate(const char* fn, const float* image, int n, int h, int w, const float* cuts, int k, int s,
-                     const float* noise, const void* out) {
+                     bool noise, const void* out) {
     if (!image) return disco_fail(DISCO_EINVAL, "%s: image is NULL", fn);
     if (!cuts) return disco_fail(DISCO_EINVAL, "%s: cuts is NULL", fn);
     if (!out) return disco_fail(DISCO_EINVAL, "%s: output is NULL", fn);
@@ -60,133 +71,226 @@ int cutouts_validate(const char* fn, const float* image, int n, int h, int w, co
 
 namespace {
 
-struct CutPlan {
-    Axis ay, ax;
-    bool h_first;
-    int cy0, cy1, cx0, cx1;  // rows / columns of the image the box touches
-    float m[6];
+// ---- threads ---------------------------------------------------------------------------------------------------
+
+// DISCO_KERNEL_THREADS (1 to 256) or the hardware's thread count (at most 64), read at every call.
+int thread_count() {
+    const char* e = std::getenv("DISCO_KERNEL_THREADS");
+    long v = e && *e ? std::strtol(e, nullptr, 10) : 0;
+    if (v >= 1 && v <= 256) return (int) v;
+    static const unsigned hc = std::thread::hardware_concurrency();
+    return hc == 0 ? 1 : (int) std::min(hc, 64u);
+}
+
+// fn(item, worker) for item in [0, items); each item runs on exactly one worker (worker < workers(items)).
+int workers(long items) { return (int) std::max(1L, std::min((long) thread_count(), items)); }
+
+template <class F>
+void parallel_for(long items, const F& fn) {
+    const int nw = workers(items);
+    if (nw <= 1) {
+        for (long i = 0; i < items; i++) fn(i, 0);
+        return;
+    }
+    std::atomic<long> next{0};
+    auto run = [&](int wid) {
+        for (long i; (i = next.fetch_add(1)) < items;) fn(i, wid);
+    };
+    std::vector<std::thread> pool;
+    pool.reserve((size_t) nw - 1);
+    for (int t = 1; t < nw; t++) pool.emplace_back(run, t);
+    run(0);
+    for (auto& t : pool) t.join();
+}
+
+// ---- the per-box plan ------------------------------------------------------------------------------------------
+
+// One resized axis as a compact table: output o reads idx[row[o] .. row[o+1]) with weights w (the nonzero taps of
+// make_axis, in tap order) — and its transpose (transpose_axis: source base + r feeds its outputs in increasing
+// order).
+struct Taps {
+    std::vector<int> row, idx;
+    std::vector<float> w;
+    AxisT t;
 };
 
-CutPlan make_plan(const float* d, int h, int w, int s) {
-    CutPlan p;
+Taps make_taps(const Axis& a, int out_sz) {
+    Taps tp;
+    tp.row.assign((size_t) out_sz + 1, 0);
+    for (int o = 0; o < out_sz; o++) {
+        for (int t = 0; t < a.taps; t++) {
+            const float wt = a.w[(size_t) o * a.taps + t];
+            if (wt == 0.0f) continue;
+            tp.idx.push_back(a.idx[(size_t) o * a.taps + t]);
+            tp.w.push_back(wt);
+        }
+        tp.row[(size_t) o + 1] = (int) tp.idx.size();
+    }
+    tp.t = transpose_axis(a, out_sz);
+    return tp;
+}
+
+struct BoxPlan {
+    Taps ty, tx;
+    bool h_first;
+    int cy0, cy1, cx0, cx1;  // rows / columns of the image the box touches
+};
+
+BoxPlan make_box(const float* d, int h, int w, int s) {
+    BoxPlan p;
     int y0 = (int) d[DISCO_CUT_Y0], x0 = (int) d[DISCO_CUT_X0], bh = (int) d[DISCO_CUT_H], bw = (int) d[DISCO_CUT_W];
-    p.ay = make_axis(bh, s, y0, h);
-    p.ax = make_axis(bw, s, x0, w);
-    p.h_first = p.ay.scale <= p.ax.scale;
+    Axis ay = make_axis(bh, s, y0, h), ax = make_axis(bw, s, x0, w);
+    p.h_first = ay.scale <= ax.scale;
+    p.ty = make_taps(ay, s);
+    p.tx = make_taps(ax, s);
     p.cy0 = std::max(0, y0); p.cy1 = std::min(h, y0 + bh);
     p.cx0 = std::max(0, x0); p.cx1 = std::min(w, x0 + bw);
-    affine_matrix(d[DISCO_CUT_ANGLE], d[DISCO_CUT_TX], d[DISCO_CUT_TY], p.m);
     return p;
 }
 
-void resize_fwd(const float* img, int h, int w, int s, const CutPlan& p, float* out) {
+// Cuts that share (image, box) share one resize. box_of[c] = index of the distinct box of cut c; returns the
+// first cut of each distinct box.
+std::vector<int> distinct_boxes(const float* cuts, int k, std::vector<int>& box_of) {
+    std::vector<int> firsts;
+    box_of.assign(k, -1);
+    for (int c = 0; c < k; c++) {
+        const float* d = cuts + (size_t) c * DISCO_CUT_FIELDS;
+        for (size_t b = 0; b < firsts.size() && box_of[c] < 0; b++) {
+            const float* e = cuts + (size_t) firsts[b] * DISCO_CUT_FIELDS;
+            if (std::equal(d, d + DISCO_CUT_W + 1, e)) box_of[c] = (int) b;
+        }
+        if (box_of[c] < 0) {
+            box_of[c] = (int) firsts.size();
+            firsts.push_back(c);
+        }
+    }
+    return firsts;
+}
+
+struct Plan {
+    std::vector<int> box_of, firsts;
+    std::vector<BoxPlan> boxes;
+};
+
+Plan make_plan(const float* cuts, int k, int h, int w, int s) {
+    Plan p;
+    p.firsts = distinct_boxes(cuts, k, p.box_of);
+    p.boxes.resize(p.firsts.size());
+    parallel_for((long) p.firsts.size(), [&](long b, int) {
+        p.boxes[(size_t) b] = make_box(cuts + (size_t) p.firsts[(size_t) b] * DISCO_CUT_FIELDS, h, w, s);
+    });
+    return p;
+}
+
+inline float dot_taps(const Taps& t, int o, const float* src, long long stride, int shift) {
+    float acc = 0.0f;
+    for (int q = t.row[(size_t) o]; q < t.row[(size_t) o + 1]; q++) acc += t.w[(size_t) q] * src[(long long) (t.idx[(size_t) q] - shift) * stride];
+    return acc;
+}
+
+// ---- resize forward / transpose --------------------------------------------------------------------------------
+
+void resize_fwd(const float* img, int h, int w, int s, const BoxPlan& p, float* out, std::vector<float>& tmp) {
     const size_t hw = (size_t) h * w;
     if (p.h_first) {
-        int cw = p.cx1 - p.cx0;
-        std::vector<float> tmp((size_t) 3 * s * cw);
+        const int cw = p.cx1 - p.cx0;
+        tmp.assign((size_t) 3 * s * cw, 0.0f);
         for (int c = 0; c < 3; c++)
             for (int o = 0; o < s; o++) {
                 float* row = &tmp[((size_t) c * s + o) * cw];
-                std::fill(row, row + cw, 0.0f);
-                for (int t = 0; t < p.ay.taps; t++) {
-                    float wt = p.ay.w[(size_t) o * p.ay.taps + t];
-                    if (wt == 0.0f) continue;
-                    const float* src = img + c * hw + (size_t) p.ay.idx[(size_t) o * p.ay.taps + t] * w + p.cx0;
+                for (int q = p.ty.row[(size_t) o]; q < p.ty.row[(size_t) o + 1]; q++) {
+                    const float wt = p.ty.w[(size_t) q];
+                    const float* src = img + c * hw + (size_t) p.ty.idx[(size_t) q] * w + p.cx0;
                     for (int x = 0; x < cw; x++) row[x] += wt * src[x];
                 }
             }
         for (int c = 0; c < 3; c++)
             for (int o = 0; o < s; o++) {
                 const float* row = &tmp[((size_t) c * s + o) * cw];
-                for (int q = 0; q < s; q++) {
-                    float acc = 0.0f;
-                    for (int t = 0; t < p.ax.taps; t++) {
-                        float wt = p.ax.w[(size_t) q * p.ax.taps + t];
-                        if (wt != 0.0f) acc += wt * row[p.ax.idx[(size_t) q * p.ax.taps + t] - p.cx0];
-                    }
-                    out[((size_t) c * s + o) * s + q] = acc;
-                }
+                float* dst = out + ((size_t) c * s + o) * s;
+                for (int q = 0; q < s; q++) dst[q] = dot_taps(p.tx, q, row, 1, p.cx0);
             }
     } else {
-        int ch = p.cy1 - p.cy0;
-        std::vector<float> tmp((size_t) 3 * ch * s);
+        const int ch = p.cy1 - p.cy0;
+        tmp.assign((size_t) 3 * ch * s, 0.0f);
         for (int c = 0; c < 3; c++)
             for (int y = 0; y < ch; y++) {
                 const float* src = img + c * hw + (size_t) (p.cy0 + y) * w;
-                for (int q = 0; q < s; q++) {
-                    float acc = 0.0f;
-                    for (int t = 0; t < p.ax.taps; t++) {
-                        float wt = p.ax.w[(size_t) q * p.ax.taps + t];
-                        if (wt != 0.0f) acc += wt * src[p.ax.idx[(size_t) q * p.ax.taps + t]];
-                    }
-                    tmp[((size_t) c * ch + y) * s + q] = acc;
-                }
+                float* dst = &tmp[((size_t) c * ch + y) * s];
+                for (int q = 0; q < s; q++) dst[q] = dot_taps(p.tx, q, src, 1, 0);
             }
         for (int c = 0; c < 3; c++)
             for (int o = 0; o < s; o++) {
                 float* row = out + ((size_t) c * s + o) * s;
                 std::fill(row, row + s, 0.0f);
-                for (int t = 0; t < p.ay.taps; t++) {
-                    float wt = p.ay.w[(size_t) o * p.ay.taps + t];
-                    if (wt == 0.0f) continue;
-                    const float* src = &tmp[((size_t) c * ch + (p.ay.idx[(size_t) o * p.ay.taps + t] - p.cy0)) * s];
-                    for (int q = 0; q < s; q++) row[q] += wt * src[q];
+                for (int q = p.ty.row[(size_t) o]; q < p.ty.row[(size_t) o + 1]; q++) {
+                    const float wt = p.ty.w[(size_t) q];
+                    const float* src = &tmp[((size_t) c * ch + (p.ty.idx[(size_t) q] - p.cy0)) * s];
+                    for (int x = 0; x < s; x++) row[x] += wt * src[x];
                 }
             }
     }
 }
 
-// Transpose of resize_fwd, accumulated into gimg.
-void resize_bwd(const float* g, int h, int w, int s, const CutPlan& p, float* gimg) {
+// gimg += the transpose of resize_fwd applied to g (one box). The first pass (into tmp) is split over its rows,
+// the second (into the image) over the image rows; every element has one writer, and sums its terms in the order
+// of increasing output index, as the scatter did.
+void resize_bwd(const float* g, int h, int w, int s, const BoxPlan& p, float* gimg, std::vector<float>& tmp) {
     const size_t hw = (size_t) h * w;
     if (p.h_first) {
-        int cw = p.cx1 - p.cx0;
-        std::vector<float> tmp((size_t) 3 * s * cw, 0.0f);
-        for (int c = 0; c < 3; c++)
-            for (int o = 0; o < s; o++) {
-                float* row = &tmp[((size_t) c * s + o) * cw];
-                const float* gr = g + ((size_t) c * s + o) * s;
-                for (int q = 0; q < s; q++)
-                    for (int t = 0; t < p.ax.taps; t++) {
-                        float wt = p.ax.w[(size_t) q * p.ax.taps + t];
-                        if (wt != 0.0f) row[p.ax.idx[(size_t) q * p.ax.taps + t] - p.cx0] += wt * gr[q];
-                    }
+        const int cw = p.cx1 - p.cx0;
+        tmp.assign((size_t) 3 * s * cw, 0.0f);
+        // tmp[c][o][x] = sum over the x-outputs q reading column cx0 + x of w * g[c][o][q]
+        parallel_for(3L * s, [&](long co, int) {
+            float* row = &tmp[(size_t) co * cw];
+            const float* gr = g + (size_t) co * s;
+            for (int q = 0; q < s; q++)
+                for (int t = p.tx.row[(size_t) q]; t < p.tx.row[(size_t) q + 1]; t++)
+                    row[p.tx.idx[(size_t) t] - p.cx0] += p.tx.w[(size_t) t] * gr[q];
+        });
+        // gimg[c][Y][cx0 + x] += sum over the y-outputs o reading row Y of w * tmp[c][o][x]
+        const AxisT& at = p.ty.t;
+        parallel_for(3L * at.len, [&](long cr, int) {
+            const int c = (int) (cr / at.len), r = (int) (cr % at.len);
+            if (at.row[(size_t) r] == at.row[(size_t) r + 1]) return;
+            float* dst = gimg + c * hw + (size_t) (at.base + r) * w + p.cx0;
+            for (int e = at.row[(size_t) r]; e < at.row[(size_t) r + 1]; e++) {
+                const float wt = at.w[(size_t) e];
+                const float* src = &tmp[((size_t) c * s + at.out[(size_t) e]) * cw];
+                for (int x = 0; x < cw; x++) dst[x] += wt * src[x];
             }
-        for (int c = 0; c < 3; c++)
-            for (int o = 0; o < s; o++) {
-                const float* row = &tmp[((size_t) c * s + o) * cw];
-                for (int t = 0; t < p.ay.taps; t++) {
-                    float wt = p.ay.w[(size_t) o * p.ay.taps + t];
-                    if (wt == 0.0f) continue;
-                    float* dst = gimg + c * hw + (size_t) p.ay.idx[(size_t) o * p.ay.taps + t] * w + p.cx0;
-                    for (int x = 0; x < cw; x++) dst[x] += wt * row[x];
-                }
-            }
+        });
     } else {
-        int ch = p.cy1 - p.cy0;
-        std::vector<float> tmp((size_t) 3 * ch * s, 0.0f);
-        for (int c = 0; c < 3; c++)
-            for (int o = 0; o < s; o++) {
-                const float* gr = g + ((size_t) c * s + o) * s;
-                for (int t = 0; t < p.ay.taps; t++) {
-                    float wt = p.ay.w[(size_t) o * p.ay.taps + t];
-                    if (wt == 0.0f) continue;
-                    float* dst = &tmp[((size_t) c * ch + (p.ay.idx[(size_t) o * p.ay.taps + t] - p.cy0)) * s];
-                    for (int q = 0; q < s; q++) dst[q] += wt * gr[q];
-                }
+        const int ch = p.cy1 - p.cy0;
+        tmp.assign((size_t) 3 * ch * s, 0.0f);
+        // tmp[c][y][q] = sum over the y-outputs o reading row cy0 + y of w * g[c][o][q]
+        const AxisT& at = p.ty.t;
+        parallel_for(3L * ch, [&](long cy, int) {
+            const int c = (int) (cy / ch), y = (int) (cy % ch), r = p.cy0 + y - at.base;
+            if (r < 0 || r >= at.len) return;
+            float* dst = &tmp[(size_t) cy * s];
+            for (int e = at.row[(size_t) r]; e < at.row[(size_t) r + 1]; e++) {
+                const float wt = at.w[(size_t) e];
+                const float* gr = g + ((size_t) c * s + at.out[(size_t) e]) * s;
+                for (int q = 0; q < s; q++) dst[q] += wt * gr[q];
             }
-        for (int c = 0; c < 3; c++)
-            for (int y = 0; y < ch; y++) {
-                float* dst = gimg + c * hw + (size_t) (p.cy0 + y) * w;
-                const float* src = &tmp[((size_t) c * ch + y) * s];
-                for (int q = 0; q < s; q++)
-                    for (int t = 0; t < p.ax.taps; t++) {
-                        float wt = p.ax.w[(size_t) q * p.ax.taps + t];
-                        if (wt != 0.0f) dst[p.ax.idx[(size_t) q * p.ax.taps + t]] += wt * src[q];
-                    }
+        });
+        // gimg[c][cy0 + y][X] += sum over the x-outputs q reading column X of w * tmp[c][y][q]
+        const AxisT& ax = p.tx.t;
+        parallel_for(3L * ch, [&](long cy, int) {
+            const int c = (int) (cy / ch), y = (int) (cy % ch);
+            float* dst = gimg + c * hw + (size_t) (p.cy0 + y) * w + ax.base;
+            const float* src = &tmp[(size_t) cy * s];
+            for (int r = 0; r < ax.len; r++) {
+                float acc = dst[r];
+                for (int e = ax.row[(size_t) r]; e < ax.row[(size_t) r + 1]; e++) acc += ax.w[(size_t) e] * src[ax.out[(size_t) e]];
+                dst[r] = acc;
             }
+        });
     }
 }
+
+// ---- the per-cut pipeline --------------------------------------------------------------------------------------
 
 void gray_fwd(float* x, size_t ss) {
     for (size_t i = 0; i < ss; i++) {
@@ -245,6 +349,92 @@ float gray_mean(const float* x, size_t ss) {
     return (float) (sum / (double) ss);
 }
 
+// ---- hue over a plane, vectorisable ---------------------------------------------------------------------------
+// cutouts_common.h's hue_forward (the baseline's and CUDA's) evaluated with flat selects instead of branches, a
+// switch and indexed stores, so that the loop over a plane vectorises (this file is compiled with
+// -fno-trapping-math, which lets GCC evaluate both sides of a select; it changes no value): the same float
+// operations in the same order, hence the same values (test_cutouts compares the twin bitwise with the baseline).
+
+inline float floor_sel(float x) {  // ffloor without a branch
+    const bool big = !((x > -8388608.0f) & (x < 8388608.0f));
+    const float t = (float) (int) (big ? 0.0f : x);
+    const float tm = t - 1.0f;
+    const float fl = t > x ? tm : t;
+    return big ? x : fl;
+}
+
+// hue_sector, branch-free. fmod1's argument h / 6 + 1 lies in [5/6, 11/6] for finite colours (rc, gc, bc are in
+// [0, 1]); otherwise it is inf or NaN, where fmodf gives NaN, as y - y does.
+inline int sector_sel(float h, float f, float& fr) {
+    float y = h / 6.0f + 1.0f;
+    const float ym1 = y - 1.0f, yy = y - y;
+    y = ((y >= 0.0f) & (y < 2.0f)) ? (y >= 1.0f ? ym1 : y) : yy;
+    float h2 = y + f;
+    h2 = h2 - floor_sel(h2);
+    h2 = h2 >= 1.0f ? 0.0f : h2;
+    const float fi = floor_sel(h2 * 6.0f);
+    fr = h2 * 6.0f - fi;
+    int i = (int) (fi == fi ? fi : -2147483648.0f) % 6;  // NaN: INT32_MIN, what x86's conversion gives the scalar code
+    return i < 0 ? i + 6 : i;
+}
+
+// The raw hue (sextants) and its branch (0: max is r, 1: g, 2: b) of _rgb2hsv, with max, min and their channels.
+struct Hsv {
+    float mx, mn, cr, sd, s, crd, rc, gc, bc, h;
+    int imx, imn, branch;
+};
+
+inline Hsv rgb2hsv_sel(float r, float g, float b) {
+    Hsv o;
+    o.imx = 0, o.imn = 0;
+    o.mx = r, o.mn = r;
+    bool c = g > o.mx;
+    o.mx = c ? g : o.mx;
+    o.imx = c ? 1 : o.imx;
+    c = b > o.mx;
+    o.mx = c ? b : o.mx;
+    o.imx = c ? 2 : o.imx;
+    c = g < o.mn;
+    o.mn = c ? g : o.mn;
+    o.imn = c ? 1 : o.imn;
+    c = b < o.mn;
+    o.mn = c ? b : o.mn;
+    o.imn = c ? 2 : o.imn;
+    const bool eqc = o.mx == o.mn;
+    o.cr = o.mx - o.mn;
+    o.sd = eqc ? 1.0f : o.mx;
+    o.s = o.cr / o.sd;
+    o.crd = eqc ? 1.0f : o.cr;
+    o.rc = (o.mx - r) / o.crd, o.gc = (o.mx - g) / o.crd, o.bc = (o.mx - b) / o.crd;
+    o.branch = o.mx == r ? 0 : (o.mx == g ? 1 : 2);
+    const float h0 = o.bc - o.gc, h1 = 2.0f + o.rc - o.bc, h2 = 4.0f + o.gc - o.rc;
+    o.h = o.branch == 0 ? h0 : (o.branch == 1 ? h1 : h2);
+    return o;
+}
+
+void hue_fwd_plane(float* x, size_t ss, float f) {
+    float* __restrict R = x;
+    float* __restrict G = x + ss;
+    float* __restrict B = x + 2 * ss;
+    for (size_t i = 0; i < ss; i++) {
+        const Hsv o = rgb2hsv_sel(R[i], G[i], B[i]);
+        float fr;
+        const int k = sector_sel(o.h, f, fr);
+        const float v = o.mx, s = o.s;
+        const float p = clamp01(v * (1.0f - s));
+        const float q = clamp01(v * (1.0f - s * fr));
+        const float t = clamp01(v * (1.0f - s * (1.0f - fr)));
+        const bool k0 = k == 0, k1 = k == 1, k2 = k == 2, k3 = k == 3, k4 = k == 4;
+        float Rv = v, Gv = p, Bv = q;  // sectors 0..5: (v t p) (q v p) (p v t) (p q v) (t p v) (v p q)
+        Rv = k1 ? q : Rv; Rv = (k2 | k3) ? p : Rv; Rv = k4 ? t : Rv;
+        Gv = k0 ? t : Gv; Gv = (k1 | k2) ? v : Gv; Gv = k3 ? q : Gv;
+        Bv = (k0 | k1) ? p : Bv; Bv = k2 ? t : Bv; Bv = (k3 | k4) ? v : Bv;
+        R[i] = Rv;
+        G[i] = Gv;
+        B[i] = Bv;
+    }
+}
+
 void jitter_fwd(int op, float f, float* x, size_t ss) {
     if (op == 0) {
         for (size_t i = 0; i < 3 * ss; i++) x[i] = clamp01(f * x[i]);
@@ -257,11 +447,7 @@ void jitter_fwd(int op, float f, float* x, size_t ss) {
             for (int c = 0; c < 3; c++) x[c * ss + i] = clamp01(f * x[c * ss + i] + (1.0f - f) * l);
         }
     } else {
-        for (size_t i = 0; i < ss; i++) {
-            float in[3] = {x[i], x[ss + i], x[2 * ss + i]}, out[3];
-            hue_forward(in, f, out);
-            x[i] = out[0]; x[ss + i] = out[1]; x[2 * ss + i] = out[2];
-        }
+        hue_fwd_plane(x, ss, f);
     }
 }
 
@@ -313,9 +499,19 @@ void add_noise(float* x, const float* nz, float scale, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] += scale * nz[i];
 }
 
-// Forward of one cut into out[3*S*S] from its resized box `resized` (3*S*S); when saved != NULL, the input of
-// each jitter op is stored there.
-void cut_forward(const float* resized, const float* d, int s, const float* noise_k, float* out, float* saved) {
+
+// The noise of cut c: a pointer into the given buffer, or generated into buf (only when the cut uses noise).
+const float* cut_noise(const CutNoise& nz, const float* d, int c, size_t n9, std::vector<float>& buf) {
+    if (d[DISCO_CUT_NOISE1] == 0.0f && d[DISCO_CUT_NOISE2] == 0.0f && d[DISCO_CUT_NOISE3] == 0.0f) return nullptr;
+    if (nz.given) return nz.given + (size_t) c * n9;
+    if (!nz.keyed) return nullptr;
+    buf.resize(n9);
+    cutouts_noise_fill(nz.key, nz.start, (uint64_t) c * n9, n9, buf.data());
+    return buf.data();
+}
+
+// One cut up to its jitter input: out[3*S*S] from the resized box.
+void cut_pre_jitter(const float* resized, const float* d, int s, const float* noise_k, float* out) {
     size_t ss = (size_t) s * s, n3 = 3 * ss;
     float m[6];
     affine_matrix(d[DISCO_CUT_ANGLE], d[DISCO_CUT_TX], d[DISCO_CUT_TY], m);
@@ -327,103 +523,114 @@ void cut_forward(const float* resized, const float* d, int s, const float* noise
     if (noise_k) add_noise(out, noise_k + n3, d[DISCO_CUT_NOISE2], n3);
     if (d[DISCO_CUT_GRAY_AUG] != 0.0f) gray_fwd(out, ss);
     if (noise_k) add_noise(out, noise_k + 2 * n3, d[DISCO_CUT_NOISE3], n3);
+}
+
+// The jitter ops in place on x; when saved != NULL, the input of op j is stored at saved + j * 3 * S * S.
+void cut_jitter(const float* d, int s, float* x, float* saved) {
+    size_t ss = (size_t) s * s, n3 = 3 * ss;
     int nj = (int) d[DISCO_CUT_N_JITTER];
     for (int j = 0; j < nj; j++) {
         int op = (int) d[DISCO_CUT_JITTER_OP0 + j];
-        if (saved) std::memcpy(saved + j * n3, out, n3 * sizeof(float));
-        jitter_fwd(op, jitter_factor(d, op), out, ss);
+        if (saved) std::memcpy(saved + j * n3, x, n3 * sizeof(float));
+        jitter_fwd(op, jitter_factor(d, op), x, ss);
     }
 }
 
-// Cuts that share (image, box) share one resize, as DD derives its overview copies from one resized image.
-// box_of[c] = index of the distinct box of cut c; returns the first cut of each distinct box.
-std::vector<int> distinct_boxes(const float* cuts, int k, std::vector<int>& box_of) {
-    std::vector<int> firsts;
-    box_of.assign(k, -1);
-    for (int c = 0; c < k; c++) {
-        const float* d = cuts + (size_t) c * DISCO_CUT_FIELDS;
-        for (size_t b = 0; b < firsts.size() && box_of[c] < 0; b++) {
-            const float* e = cuts + (size_t) firsts[b] * DISCO_CUT_FIELDS;
-            if (std::equal(d, d + DISCO_CUT_W + 1, e)) box_of[c] = (int) b;
-        }
-        if (box_of[c] < 0) {
-            box_of[c] = (int) firsts.size();
-            firsts.push_back(c);
-        }
-    }
-    return firsts;
+struct Scratch {
+    std::vector<float> noise, tmp, a, saved, g;
+};
+
+// The resized boxes [B][3][S][S].
+std::vector<float> resize_all(const float* image, int h, int w, int s, const float* cuts, const Plan& p) {
+    const size_t n3 = (size_t) 3 * s * s;
+    std::vector<float> resized(p.firsts.size() * n3);
+    std::vector<Scratch> scr((size_t) workers((long) p.firsts.size()));
+    parallel_for((long) p.firsts.size(), [&](long b, int wid) {
+        const float* d = cuts + (size_t) p.firsts[(size_t) b] * DISCO_CUT_FIELDS;
+        resize_fwd(image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w, h, w, s, p.boxes[(size_t) b],
+                   resized.data() + (size_t) b * n3, scr[(size_t) wid].tmp);
+    });
+    return resized;
 }
 
 }  // namespace
 
 int cutouts_forward_cpu(const float* image, int n, int h, int w, const float* cuts, int k, int s,
-                        const float* noise, float* out, void*) {
+                        const CutNoise& noise, float* out, float* state, void*) {
     (void) n;
-    size_t n3 = (size_t) 3 * s * s;
-    std::vector<int> box_of;
-    std::vector<int> firsts = distinct_boxes(cuts, k, box_of);
-    std::vector<float> resized(firsts.size() * n3);
-    for (size_t b = 0; b < firsts.size(); b++) {
-        const float* d = cuts + (size_t) firsts[b] * DISCO_CUT_FIELDS;
-        CutPlan p = make_plan(d, h, w, s);
-        resize_fwd(image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w, h, w, s, p, resized.data() + b * n3);
-    }
-    for (int c = 0; c < k; c++)
-        cut_forward(resized.data() + box_of[c] * n3, cuts + (size_t) c * DISCO_CUT_FIELDS, s,
-                    noise ? noise + c * 3 * n3 : nullptr, out + c * n3, nullptr);
+    const size_t n3 = (size_t) 3 * s * s, n9 = 3 * n3;
+    Plan p = make_plan(cuts, k, h, w, s);
+    std::vector<float> resized = resize_all(image, h, w, s, cuts, p);
+    std::vector<Scratch> scr((size_t) workers(k));
+    parallel_for(k, [&](long c, int wid) {
+        const float* d = cuts + (size_t) c * DISCO_CUT_FIELDS;
+        Scratch& sc = scr[(size_t) wid];
+        float* o = out + (size_t) c * n3;
+        cut_pre_jitter(resized.data() + (size_t) p.box_of[(size_t) c] * n3, d, s, cut_noise(noise, d, (int) c, n9, sc.noise), o);
+        if (state) std::memcpy(state + (size_t) c * n3, o, n3 * sizeof(float));
+        cut_jitter(d, s, o, nullptr);
+    });
     return DISCO_OK;
 }
 
 int cutouts_backward_cpu(const float* image, int n, int h, int w, const float* cuts, int k, int s,
-                         const float* noise, const float* grad_out, float* grad_image, void*) {
-    size_t ss = (size_t) s * s, n3 = 3 * ss;
-    std::fill(grad_image, grad_image + (size_t) n * 3 * h * w, 0.0f);
-    std::vector<int> box_of;
-    std::vector<int> firsts = distinct_boxes(cuts, k, box_of);
-    std::vector<float> resized, gres(firsts.size() * n3, 0.0f);
+                         const CutNoise& noise, const float* state, const float* grad_out, float* grad_image, void*) {
+    const size_t ss = (size_t) s * s, n3 = 3 * ss, n9 = 3 * n3;
+    Plan p = make_plan(cuts, k, h, w, s);
     bool any_jitter = false;
     for (int c = 0; c < k; c++) any_jitter |= cuts[(size_t) c * DISCO_CUT_FIELDS + DISCO_CUT_N_JITTER] != 0.0f;
-    if (any_jitter) {  // the jitter ops are differentiated at the forward point: recompute the resizes
-        resized.resize(firsts.size() * n3);
-        for (size_t b = 0; b < firsts.size(); b++) {
-            const float* d = cuts + (size_t) firsts[b] * DISCO_CUT_FIELDS;
-            CutPlan p = make_plan(d, h, w, s);
-            resize_fwd(image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w, h, w, s, p, resized.data() + b * n3);
-        }
-    }
-    std::vector<float> fwd(n3), saved(4 * n3), g(n3);
-    for (int c = 0; c < k; c++) {
+    std::vector<float> resized;  // the jitter ops are differentiated at the forward point: recompute it if not given
+    if (any_jitter && !state) resized = resize_all(image, h, w, s, cuts, p);
+    std::vector<float> gcut((size_t) k * n3);
+    std::vector<Scratch> scr((size_t) workers(k));
+    parallel_for(k, [&](long c, int wid) {
         const float* d = cuts + (size_t) c * DISCO_CUT_FIELDS;
-        int nj = (int) d[DISCO_CUT_N_JITTER];
-        if (nj > 0)
-            cut_forward(resized.data() + box_of[c] * n3, d, s, noise ? noise + c * 3 * n3 : nullptr, fwd.data(),
-                        saved.data());
-        std::memcpy(g.data(), grad_out + c * n3, n3 * sizeof(float));
-        for (int j = nj - 1; j >= 0; j--) {
-            int op = (int) d[DISCO_CUT_JITTER_OP0 + j];
-            jitter_bwd(op, jitter_factor(d, op), saved.data() + j * n3, g.data(), ss);
+        Scratch& sc = scr[(size_t) wid];
+        float* g = gcut.data() + (size_t) c * n3;
+        std::memcpy(g, grad_out + (size_t) c * n3, n3 * sizeof(float));
+        const int nj = (int) d[DISCO_CUT_N_JITTER];
+        if (nj > 0) {
+            sc.a.resize(n3);
+            sc.saved.resize((size_t) nj * n3);
+            if (state) std::memcpy(sc.a.data(), state + (size_t) c * n3, n3 * sizeof(float));
+            else cut_pre_jitter(resized.data() + (size_t) p.box_of[(size_t) c] * n3, d, s,
+                                cut_noise(noise, d, (int) c, n9, sc.noise), sc.a.data());
+            cut_jitter(d, s, sc.a.data(), sc.saved.data());
+            for (int j = nj - 1; j >= 0; j--) {
+                int op = (int) d[DISCO_CUT_JITTER_OP0 + j];
+                jitter_bwd(op, jitter_factor(d, op), sc.saved.data() + j * n3, g, ss);
+            }
         }
         float m[6];
         affine_matrix(d[DISCO_CUT_ANGLE], d[DISCO_CUT_TX], d[DISCO_CUT_TY], m);
-        if (d[DISCO_CUT_GRAY_AUG] != 0.0f) gray_bwd(g.data(), ss);
-        if (d[DISCO_CUT_AFFINE] != 0.0f) affine_bwd(g.data(), s, m, d[DISCO_CUT_FILL_MASK] != 0.0f);
-        if (d[DISCO_CUT_HFLIP] != 0.0f) hflip(g.data(), s);
-        if (d[DISCO_CUT_GRAY_PRE] != 0.0f) gray_bwd(g.data(), ss);
-        float* acc = gres.data() + box_of[c] * n3;
-        for (size_t i = 0; i < n3; i++) acc[i] += g[i];
-    }
-    for (size_t b = 0; b < firsts.size(); b++) {
-        const float* d = cuts + (size_t) firsts[b] * DISCO_CUT_FIELDS;
-        CutPlan p = make_plan(d, h, w, s);
-        resize_bwd(gres.data() + b * n3, h, w, s, p, grad_image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w);
+        if (d[DISCO_CUT_GRAY_AUG] != 0.0f) gray_bwd(g, ss);
+        if (d[DISCO_CUT_AFFINE] != 0.0f) affine_bwd(g, s, m, d[DISCO_CUT_FILL_MASK] != 0.0f);
+        if (d[DISCO_CUT_HFLIP] != 0.0f) hflip(g, s);
+        if (d[DISCO_CUT_GRAY_PRE] != 0.0f) gray_bwd(g, ss);
+    });
+    // per box: the sum of its cuts' gradients in cut order, then its resize transposed into the image, box by box
+    const size_t nb = p.firsts.size();
+    std::vector<float> gres(nb * n3, 0.0f);
+    const long chunk = 4096, chunks = (long) ((n3 + chunk - 1) / chunk);
+    parallel_for((long) nb * chunks, [&](long bc, int) {
+        const size_t b = (size_t) (bc / chunks), lo = (size_t) (bc % chunks) * chunk, hi = std::min(n3, lo + chunk);
+        float* acc = gres.data() + b * n3;
+        for (int c = 0; c < k; c++) {
+            if (p.box_of[(size_t) c] != (int) b) continue;
+            const float* g = gcut.data() + (size_t) c * n3;
+            for (size_t i = lo; i < hi; i++) acc[i] += g[i];
+        }
+    });
+    std::fill(grad_image, grad_image + (size_t) n * 3 * h * w, 0.0f);
+    std::vector<float> tmp;
+    for (size_t b = 0; b < nb; b++) {
+        const float* d = cuts + (size_t) p.firsts[b] * DISCO_CUT_FIELDS;
+        resize_bwd(gres.data() + b * n3, h, w, s, p.boxes[b], grad_image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w, tmp);
     }
     return DISCO_OK;
 }
 
-// The entry points take 64-bit sizes; the kernels index with int where a value stays within one image plane
-// (h * w) or one cut's noise (9 * s * s), and with size_t / long long across images and cuts. Sizes outside
-// those ranges are refused here, before any narrowing.
-static int check_sizes(const char* fn, int64_t n, int64_t h, int64_t w, int64_t k, int64_t s) {
+int cutouts_check_sizes(const char* fn, int64_t n, int64_t h, int64_t w, int64_t k, int64_t s) {
     const int64_t imax = INT32_MAX;
     const struct {
         const char* name;
@@ -439,28 +646,96 @@ static int check_sizes(const char* fn, int64_t n, int64_t h, int64_t w, int64_t 
     return DISCO_OK;
 }
 
+
+namespace {
+
+int validate_all(const char* fn, int64_t n64, int64_t h64, int64_t w64, const float* image, const float* cuts,
+                 int64_t k64, int64_t s64, bool noise, const void* out, int device) {
+    DISCO_TRY(cutouts_check_sizes(fn, n64, h64, w64, k64, s64));
+    DISCO_TRY(cutouts_validate(fn, image, (int) n64, (int) h64, (int) w64, cuts, (int) k64, (int) s64, noise, out));
+    return disco_check_device(fn, device);
+}
+
+int check_start(const char* fn, int64_t start) {
+    if (start < 0) return disco_fail(DISCO_EINVAL, "%s: noise_start = %lld: expected >= 0", fn, (long long) start);
+    return DISCO_OK;
+}
+
+}  // namespace
+
 extern "C" DISCO_API int disco_cutouts_forward(const float* image, int64_t n64, int64_t h64, int64_t w64,
                                                const float* cuts, int64_t k64, int64_t s64, const float* noise,
                                                float* out, int device, void* stream) {
     const char* fn = "disco_cutouts_forward";
-    DISCO_TRY(check_sizes(fn, n64, h64, w64, k64, s64));
+    DISCO_TRY(validate_all(fn, n64, h64, w64, image, cuts, k64, s64, noise != nullptr, out, device));
     const int n = (int) n64, h = (int) h64, w = (int) w64, k = (int) k64, s = (int) s64;
-    DISCO_TRY(cutouts_validate(fn, image, n, h, w, cuts, k, s, noise, out));
-    DISCO_TRY(disco_check_device(fn, device));
-    DISCO_DISPATCH(fn, device, stream, cutouts_forward_cpu(image, n, h, w, cuts, k, s, noise, out, stream),
-                   cutouts_forward_cuda(image, n, h, w, cuts, k, s, noise, out, stream));
+    CutNoise nz;
+    nz.given = noise;
+    DISCO_DISPATCH(fn, device, stream, cutouts_forward_cpu(image, n, h, w, cuts, k, s, nz, out, nullptr, stream),
+                   cutouts_forward_cuda(image, n, h, w, cuts, k, s, nz, out, nullptr, stream));
 }
 
 extern "C" DISCO_API int disco_cutouts_backward(const float* image, int64_t n64, int64_t h64, int64_t w64,
                                                 const float* cuts, int64_t k64, int64_t s64, const float* noise,
                                                 const float* grad_out, float* grad_image, int device, void* stream) {
     const char* fn = "disco_cutouts_backward";
-    DISCO_TRY(check_sizes(fn, n64, h64, w64, k64, s64));
-    const int n = (int) n64, h = (int) h64, w = (int) w64, k = (int) k64, s = (int) s64;
-    DISCO_TRY(cutouts_validate(fn, image, n, h, w, cuts, k, s, noise, grad_image));
+    DISCO_TRY(validate_all(fn, n64, h64, w64, image, cuts, k64, s64, noise != nullptr, grad_image, device));
     DISCO_TRY(disco_check_ptr(fn, "grad_out", grad_out));
-    DISCO_TRY(disco_check_device(fn, device));
+    const int n = (int) n64, h = (int) h64, w = (int) w64, k = (int) k64, s = (int) s64;
+    CutNoise nz;
+    nz.given = noise;
     DISCO_DISPATCH(fn, device, stream,
-                   cutouts_backward_cpu(image, n, h, w, cuts, k, s, noise, grad_out, grad_image, stream),
-                   cutouts_backward_cuda(image, n, h, w, cuts, k, s, noise, grad_out, grad_image, stream));
+                   cutouts_backward_cpu(image, n, h, w, cuts, k, s, nz, nullptr, grad_out, grad_image, stream),
+                   cutouts_backward_cuda(image, n, h, w, cuts, k, s, nz, nullptr, grad_out, grad_image, stream));
+}
+
+extern "C" DISCO_API int disco_cutouts_forward_keyed(const float* image, int64_t n64, int64_t h64, int64_t w64,
+                                                     const float* cuts, int64_t k64, int64_t s64, uint64_t noise_key,
+                                                     int64_t noise_start, float* out, float* state, int device,
+                                                     void* stream) {
+    const char* fn = "disco_cutouts_forward_keyed";
+    DISCO_TRY(validate_all(fn, n64, h64, w64, image, cuts, k64, s64, true, out, device));
+    DISCO_TRY(check_start(fn, noise_start));
+    const int n = (int) n64, h = (int) h64, w = (int) w64, k = (int) k64, s = (int) s64;
+    CutNoise nz;
+    nz.keyed = true;
+    nz.key = noise_key;
+    nz.start = (uint64_t) noise_start;
+    DISCO_DISPATCH(fn, device, stream, cutouts_forward_cpu(image, n, h, w, cuts, k, s, nz, out, state, stream),
+                   cutouts_forward_cuda(image, n, h, w, cuts, k, s, nz, out, state, stream));
+}
+
+extern "C" DISCO_API int disco_cutouts_backward_keyed(const float* image, int64_t n64, int64_t h64, int64_t w64,
+                                                      const float* cuts, int64_t k64, int64_t s64, uint64_t noise_key,
+                                                      int64_t noise_start, const float* state, const float* grad_out,
+                                                      float* grad_image, int device, void* stream) {
+    const char* fn = "disco_cutouts_backward_keyed";
+    DISCO_TRY(validate_all(fn, n64, h64, w64, image, cuts, k64, s64, true, grad_image, device));
+    DISCO_TRY(check_start(fn, noise_start));
+    DISCO_TRY(disco_check_ptr(fn, "grad_out", grad_out));
+    const int n = (int) n64, h = (int) h64, w = (int) w64, k = (int) k64, s = (int) s64;
+    CutNoise nz;
+    nz.keyed = true;
+    nz.key = noise_key;
+    nz.start = (uint64_t) noise_start;
+    DISCO_DISPATCH(fn, device, stream,
+                   cutouts_backward_cpu(image, n, h, w, cuts, k, s, nz, state, grad_out, grad_image, stream),
+                   cutouts_backward_cuda(image, n, h, w, cuts, k, s, nz, state, grad_out, grad_image, stream));
+}
+
+extern "C" DISCO_API int disco_cutouts_noise(uint64_t noise_key, int64_t noise_start, int64_t count, float* out,
+                                             int device, void* stream) {
+    const char* fn = "disco_cutouts_noise";
+    DISCO_TRY(check_start(fn, noise_start));
+    DISCO_TRY(disco_check_pos(fn, "count", count));
+    DISCO_TRY(disco_check_ptr(fn, "out", out));
+    DISCO_TRY(disco_check_device(fn, device));
+    const long chunk = 1 << 16, chunks = (long) ((count + chunk - 1) / chunk);
+    DISCO_DISPATCH(fn, device, stream,
+                   (parallel_for(chunks, [&](long c, int) {
+                        const int64_t lo = c * chunk, m = std::min<int64_t>(chunk, count - lo);
+                        cutouts_noise_fill(noise_key, (uint64_t) noise_start, (uint64_t) lo, (size_t) m, out + lo);
+                    }),
+                    DISCO_OK),
+                   cutouts_noise_cuda(noise_key, (uint64_t) noise_start, count, out, stream));
 }

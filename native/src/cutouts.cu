@@ -7,14 +7,22 @@
 // each source index, its (output, weight) pairs in increasing output order), the affine transpose visits the
 // output pixels whose bilinear taps can reach a source pixel (a window around its preimage), and the image
 // gradient is one writer per pixel summing the cuts in order.
+//
+// Keyed noise is generated in the kernels that add it (cutouts_noise.h, the CPU twin's generator: this file is
+// compiled with --fmad=false, so both evaluate the same IEEE double operations and give bitwise-equal normals).
+// The plan travels in one pinned staging buffer per device, copied with cudaMemcpyAsync on the caller's stream;
+// the next call waits only for that copy's event before reusing the buffer. No call waits for the stream
+// (except under DISCO_CUDA_SYNC=1): device scratch is cudaMallocAsync/cudaFreeAsync in stream order.
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include "cutouts.h"
 #include "cutouts_common.h"
+#include "cutouts_noise.h"
 #include "cuda_common.cuh"
 #include "status.h"
 
@@ -172,8 +180,17 @@ __device__ __forceinline__ void gray3_t(float* g) {
     g[0] = GRAY_R * t; g[1] = GRAY_G * t; g[2] = GRAY_B * t;
 }
 
+// The noise of the call: given normals [K][3][3][S][S] on the device, or generated from (key, start).
+struct NoiseDev {
+    const float* given;
+    int keyed;
+    uint64_t key, start;
+    __device__ float at(size_t e) const { return given ? given[e] : disco_noise::gaussian(key, start, e); }
+    __host__ __device__ bool present() const { return given != nullptr || keyed; }
+};
+
 // A = noise1 + hflip(gray_pre(R)), per pixel.
-__global__ void k_stage1(int s, const CutDev* cuts, const float* R, const float* noise, float* A) {
+__global__ void k_stage1(int s, const CutDev* cuts, const float* R, NoiseDev noise, float* A) {
     int k = blockIdx.y;
     const CutDev& c = cuts[k];
     int e = blockIdx.x * blockDim.x + threadIdx.x;
@@ -186,13 +203,13 @@ __global__ void k_stage1(int s, const CutDev* cuts, const float* R, const float*
     if (c.gray_pre) gray3(v);
     for (int ch = 0; ch < 3; ch++) {
         float x = v[ch];
-        if (noise && c.noise1 != 0.0f) x += c.noise1 * noise[((size_t) k * 9 + ch) * ss + e];
+        if (noise.present() && c.noise1 != 0.0f) x += c.noise1 * noise.at(((size_t) k * 9 + ch) * ss + e);
         A[(size_t) k * 3 * ss + ch * ss + e] = x;
     }
 }
 
 // B = noise3 + gray_aug(noise2 + affine(A)), per pixel.
-__global__ void k_stage2(int s, const CutDev* cuts, const float* A, const float* noise, float* B) {
+__global__ void k_stage2(int s, const CutDev* cuts, const float* A, NoiseDev noise, float* B) {
     int k = blockIdx.y;
     const CutDev& c = cuts[k];
     int e = blockIdx.x * blockDim.x + threadIdx.x;
@@ -211,11 +228,11 @@ __global__ void k_stage2(int s, const CutDev* cuts, const float* A, const float*
     } else {
         for (int ch = 0; ch < 3; ch++) v[ch] = a[ch * ss + e];
     }
-    if (noise && c.noise2 != 0.0f)
-        for (int ch = 0; ch < 3; ch++) v[ch] += c.noise2 * noise[((size_t) k * 9 + 3 + ch) * ss + e];
+    if (noise.present() && c.noise2 != 0.0f)
+        for (int ch = 0; ch < 3; ch++) v[ch] += c.noise2 * noise.at(((size_t) k * 9 + 3 + ch) * ss + e);
     if (c.gray_aug) gray3(v);
-    if (noise && c.noise3 != 0.0f)
-        for (int ch = 0; ch < 3; ch++) v[ch] += c.noise3 * noise[((size_t) k * 9 + 6 + ch) * ss + e];
+    if (noise.present() && c.noise3 != 0.0f)
+        for (int ch = 0; ch < 3; ch++) v[ch] += c.noise3 * noise.at(((size_t) k * 9 + 6 + ch) * ss + e);
     for (int ch = 0; ch < 3; ch++) B[(size_t) k * 3 * ss + ch * ss + e] = v[ch];
 }
 
@@ -417,6 +434,12 @@ __global__ void k_resize1_t(int n, int h, int w, int s, int k, const CutDev* cut
     gimg[e] = acc;
 }
 
+// out[i] = keyed normal i, i < count.
+__global__ void k_noise(uint64_t key, uint64_t start, long long count, float* out) {
+    for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < count; i += (long long) gridDim.x * blockDim.x)
+        out[i] = disco_noise::gaussian(key, start, (uint64_t) i);
+}
+
 // Device buffers of one call, freed in stream order.
 struct Work {
     cudaStream_t st;
@@ -430,34 +453,104 @@ struct Work {
         if (p) bufs.push_back(p);
         return (T*) p;
     }
-    template <class T>
-    T* upload(const std::vector<T>& v) {
-        T* p = alloc<T>(v.size());
-        if (err == cudaSuccess) err = cudaMemcpyAsync(p, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice, st);
-        return p;
-    }
     ~Work() {
         for (void* p : bufs) cudaFreeAsync(p, st);
     }
 };
 
 struct Uploaded {
-    CutDev* cuts;
-    int* idx;
-    float* w;
+    CutDev* cuts = nullptr;
+    int* idx = nullptr;
+    float* w = nullptr;
     int* trow = nullptr;
     int* tout = nullptr;
     float* tw = nullptr;
 };
 
-// Runs the forward into out; when saved != NULL (size max_nj * K * 3 * S * S) keeps each jitter step's input.
-void forward_device(Work& wk, const DevPlan& p, const Uploaded& u, const float* image, int h, int w, int k, int s,
-                    const float* noise, float* out, float* saved) {
+// One pinned host buffer per device for the plan, reused from call to call: before it is overwritten, the
+// previous call's copy out of it (an event recorded on that call's stream) must have finished — a wait on a copy
+// of a few hundred KB issued a whole call earlier, not on the kernels.
+struct Staging {
+    std::mutex mu;
+    void* host = nullptr;
+    size_t cap = 0;
+    cudaEvent_t done = nullptr;
+    bool pending = false;
+};
+constexpr int kMaxDevices = 64;
+Staging g_staging[kMaxDevices];
+
+size_t align16(size_t n) { return (n + 15) & ~(size_t) 15; }
+
+// Copies the plan (with the transposed tables when `transposed`) into one device buffer of the call through the
+// device's pinned staging buffer, on the call's stream.
+Uploaded upload_plan(Work& wk, const DevPlan& p, bool transposed) {
+    Uploaded u;
+    struct Part {
+        const void* src;
+        size_t bytes;
+    };
+    std::vector<Part> parts = {{p.cuts.data(), p.cuts.size() * sizeof(CutDev)},
+                               {p.idx.data(), p.idx.size() * sizeof(int)},
+                               {p.w.data(), p.w.size() * sizeof(float)}};
+    if (transposed) {
+        parts.push_back({p.trow.data(), p.trow.size() * sizeof(int)});
+        parts.push_back({p.tout.data(), p.tout.size() * sizeof(int)});
+        parts.push_back({p.tw.data(), p.tw.size() * sizeof(float)});
+    }
+    size_t total = 0;
+    for (const Part& q : parts) total += align16(q.bytes);
+    char* dev = wk.alloc<char>(total);
+    int device = 0;
+    if (wk.err == cudaSuccess) wk.err = cudaGetDevice(&device);
+    if (wk.err != cudaSuccess) return u;
+    if (device < 0 || device >= kMaxDevices) {
+        wk.err = cudaErrorInvalidDevice;
+        return u;
+    }
+    Staging& sg = g_staging[device];
+    std::lock_guard<std::mutex> lock(sg.mu);
+    if (sg.pending) {
+        wk.err = cudaEventSynchronize(sg.done);
+        sg.pending = false;
+        if (wk.err != cudaSuccess) return u;
+    }
+    if (!sg.done && (wk.err = cudaEventCreateWithFlags(&sg.done, cudaEventDisableTiming)) != cudaSuccess) return u;
+    if (sg.cap < total) {
+        if (sg.host) cudaFreeHost(sg.host);
+        sg.host = nullptr;
+        sg.cap = 0;
+        if ((wk.err = cudaMallocHost(&sg.host, std::max<size_t>(total, 1 << 20))) != cudaSuccess) return u;
+        sg.cap = std::max<size_t>(total, 1 << 20);
+    }
+    size_t off = 0;
+    std::vector<size_t> offs;
+    for (const Part& q : parts) {
+        std::memcpy((char*) sg.host + off, q.src, q.bytes);
+        offs.push_back(off);
+        off += align16(q.bytes);
+    }
+    if ((wk.err = cudaMemcpyAsync(dev, sg.host, total, cudaMemcpyHostToDevice, wk.st)) != cudaSuccess) return u;
+    if ((wk.err = cudaEventRecord(sg.done, wk.st)) != cudaSuccess) return u;
+    sg.pending = true;
+    u.cuts = (CutDev*) (dev + offs[0]);
+    u.idx = (int*) (dev + offs[1]);
+    u.w = (float*) (dev + offs[2]);
+    if (transposed) {
+        u.trow = (int*) (dev + offs[3]);
+        u.tout = (int*) (dev + offs[4]);
+        u.tw = (float*) (dev + offs[5]);
+    }
+    return u;
+}
+
+// The forward up to the jitter input, into out.
+void pre_jitter_device(Work& wk, const DevPlan& p, const Uploaded& u, const float* image, int h, int w, int k, int s,
+                       const NoiseDev& noise, float* out) {
     size_t n3 = (size_t) 3 * s * s, ss = (size_t) s * s;
     float* tmp = wk.alloc<float>((size_t) p.tmp_total);
     float* R = wk.alloc<float>(k * n3);
     float* A = wk.alloc<float>(k * n3);
-    float* sums = wk.alloc<float>(k);
     if (wk.err != cudaSuccess) return;
     dim3 g1((unsigned) ((p.max_tmp + TPB - 1) / TPB), k), g2((unsigned) ((n3 + TPB - 1) / TPB), k),
         gp((unsigned) ((ss + TPB - 1) / TPB), k);
@@ -465,6 +558,15 @@ void forward_device(Work& wk, const DevPlan& p, const Uploaded& u, const float* 
     k_resize2<<<g2, TPB, 0, wk.st>>>(s, u.cuts, u.idx, u.w, tmp, R);
     k_stage1<<<gp, TPB, 0, wk.st>>>(s, u.cuts, R, noise, A);
     k_stage2<<<gp, TPB, 0, wk.st>>>(s, u.cuts, A, noise, out);
+}
+
+// The jitter ops in place on out (its jitter input); when saved != NULL (size max_nj * K * 3 * S * S) keeps each
+// jitter step's input.
+void jitter_device(Work& wk, const DevPlan& p, const Uploaded& u, int k, int s, float* out, float* saved) {
+    size_t n3 = (size_t) 3 * s * s, ss = (size_t) s * s;
+    float* sums = wk.alloc<float>(k);
+    if (wk.err != cudaSuccess) return;
+    dim3 gp((unsigned) ((ss + TPB - 1) / TPB), k);
     for (int j = 0; j < p.max_nj; j++) {
         k_cut_sum<<<k, TPB, 0, wk.st>>>(s, u.cuts, j, 0, out, nullptr, sums);
         k_jitter_fwd<<<gp, TPB, 0, wk.st>>>(s, u.cuts, j, out, saved ? saved + (size_t) j * k * n3 : nullptr, sums);
@@ -478,76 +580,95 @@ int check(Work& wk, const char* fn) {
     return DISCO_OK;
 }
 
+NoiseDev noise_dev(const CutNoise& nz) {
+    NoiseDev d;
+    d.given = nz.given;
+    d.keyed = nz.keyed ? 1 : 0;
+    d.key = nz.key;
+    d.start = nz.start;
+    return d;
+}
+
 }  // namespace
 
 int cutouts_forward_cuda(const float* image, int n, int h, int w, const float* cuts, int k, int s,
-                         const float* noise, float* out, void* stream) {
+                         const CutNoise& noise, float* out, float* state, void* stream) {
     (void) n;
     const char* fn = "disco_cutouts_forward";
     if (k > 65535) return disco_fail(DISCO_EINVAL, "%s: at most 65535 cuts per call on CUDA, got %d", fn, k);
     DISCO_TRY(require_device(fn, "image", image));
-    DISCO_TRY(require_device(fn, "noise", noise));
+    DISCO_TRY(require_device(fn, "noise", noise.given));
     DISCO_TRY(require_device(fn, "out", out));
+    DISCO_TRY(require_device(fn, "state", state));
     DevPlan p = build_plan(cuts, k, h, w, s);
-    int rc;
-    {
-        Work wk((cudaStream_t) stream);
-        Uploaded u{wk.upload(p.cuts), wk.upload(p.idx), wk.upload(p.w)};
-        if (wk.err == cudaSuccess) forward_device(wk, p, u, image, h, w, k, s, noise, out, nullptr);
-        rc = check(wk, "disco_cutouts_forward");
-    }
-    // The host plan is freed on return: make sure its uploads have been consumed.
-    cudaError_t e = cudaStreamSynchronize((cudaStream_t) stream);
-    if (rc == DISCO_OK && e != cudaSuccess) rc = disco_fail(DISCO_ECUDA, "disco_cutouts_forward: %s", cudaGetErrorString(e));
-    return rc;
+    const size_t n3 = (size_t) 3 * s * s;
+    Work wk((cudaStream_t) stream);
+    Uploaded u = upload_plan(wk, p, false);
+    if (wk.err == cudaSuccess) pre_jitter_device(wk, p, u, image, h, w, k, s, noise_dev(noise), out);
+    if (wk.err == cudaSuccess && state)
+        wk.err = cudaMemcpyAsync(state, out, k * n3 * sizeof(float), cudaMemcpyDeviceToDevice, wk.st);
+    if (wk.err == cudaSuccess) jitter_device(wk, p, u, k, s, out, nullptr);
+    return check(wk, fn);
 }
 
 int cutouts_backward_cuda(const float* image, int n, int h, int w, const float* cuts, int k, int s,
-                          const float* noise, const float* grad_out, float* grad_image, void* stream) {
+                          const CutNoise& noise, const float* state, const float* grad_out, float* grad_image,
+                          void* stream) {
     const char* fn = "disco_cutouts_backward";
     if (k > 65535) return disco_fail(DISCO_EINVAL, "%s: at most 65535 cuts per call on CUDA, got %d", fn, k);
     DISCO_TRY(require_device(fn, "image", image));
-    DISCO_TRY(require_device(fn, "noise", noise));
+    DISCO_TRY(require_device(fn, "noise", noise.given));
+    DISCO_TRY(require_device(fn, "state", state));
     DISCO_TRY(require_device(fn, "grad_out", grad_out));
     DISCO_TRY(require_device(fn, "grad_image", grad_image));
     DevPlan p = build_plan(cuts, k, h, w, s);
     size_t n3 = (size_t) 3 * s * s, ss = (size_t) s * s;
-    int rc;
-    {
-        Work wk((cudaStream_t) stream);
-        Uploaded u{wk.upload(p.cuts), wk.upload(p.idx), wk.upload(p.w), wk.upload(p.trow), wk.upload(p.tout), wk.upload(p.tw)};
-        float* g = wk.alloc<float>(k * n3);
-        float* gA = wk.alloc<float>(k * n3);
-        float* tmp = wk.alloc<float>((size_t) p.tmp_total);
-        float* sums = wk.alloc<float>(k);
-        float* gsums = wk.alloc<float>(k);
-        float* fwd = p.max_nj > 0 ? wk.alloc<float>(k * n3) : nullptr;
-        float* saved = p.max_nj > 0 ? wk.alloc<float>((size_t) p.max_nj * k * n3) : nullptr;
-        if (wk.err == cudaSuccess) {
-            dim3 g1((unsigned) ((p.max_tmp + TPB - 1) / TPB), k),
-                gp((unsigned) ((ss + TPB - 1) / TPB), k);
-            if (p.max_nj > 0) forward_device(wk, p, u, image, h, w, k, s, noise, fwd, saved);
-            wk.err = cudaMemcpyAsync(g, grad_out, k * n3 * sizeof(float), cudaMemcpyDeviceToDevice, wk.st);
-            for (int j = p.max_nj - 1; j >= 0 && wk.err == cudaSuccess; j--) {
-                float* sv = saved + (size_t) j * k * n3;
-                k_cut_sum<<<k, TPB, 0, wk.st>>>(s, u.cuts, j, 0, sv, nullptr, sums);
-                k_jitter_bwd1<<<gp, TPB, 0, wk.st>>>(s, u.cuts, j, sv, sums, g);
-                k_cut_sum<<<k, TPB, 0, wk.st>>>(s, u.cuts, j, 1, nullptr, g, gsums);
-                k_jitter_bwd2<<<gp, TPB, 0, wk.st>>>(s, u.cuts, j, gsums, g);
-            }
-            if (wk.err == cudaSuccess) {
-                // every element of gA, tmp and grad_image has one writer: nothing to zero first
-                const long long nimg = (long long) n * 3 * h * w;
-                k_stage2_t<<<gp, TPB, 0, wk.st>>>(s, u.cuts, g, gA);
-                k_stage1_t<<<gp, TPB, 0, wk.st>>>(s, u.cuts, gA, g);
-                k_resize2_t<<<g1, TPB, 0, wk.st>>>(s, u.cuts, u.trow, u.tout, u.tw, g, tmp);
-                k_resize1_t<<<(unsigned) ((nimg + TPB - 1) / TPB), TPB, 0, wk.st>>>(n, h, w, s, k, u.cuts, u.trow, u.tout,
-                                                                                 u.tw, tmp, grad_image);
-            }
+    Work wk((cudaStream_t) stream);
+    Uploaded u = upload_plan(wk, p, true);
+    float* g = wk.alloc<float>(k * n3);
+    float* gA = wk.alloc<float>(k * n3);
+    float* tmp = wk.alloc<float>((size_t) p.tmp_total);
+    float* sums = wk.alloc<float>(k);
+    float* gsums = wk.alloc<float>(k);
+    float* fwd = p.max_nj > 0 ? wk.alloc<float>(k * n3) : nullptr;
+    float* saved = p.max_nj > 0 ? wk.alloc<float>((size_t) p.max_nj * k * n3) : nullptr;
+    if (wk.err == cudaSuccess) {
+        dim3 g1((unsigned) ((p.max_tmp + TPB - 1) / TPB), k), gp((unsigned) ((ss + TPB - 1) / TPB), k);
+        if (p.max_nj > 0) {
+            // the jitter ops are differentiated at their inputs: from the forward's state, or recomputed
+            if (state) wk.err = cudaMemcpyAsync(fwd, state, k * n3 * sizeof(float), cudaMemcpyDeviceToDevice, wk.st);
+            else pre_jitter_device(wk, p, u, image, h, w, k, s, noise_dev(noise), fwd);
+            if (wk.err == cudaSuccess) jitter_device(wk, p, u, k, s, fwd, saved);
         }
-        rc = check(wk, "disco_cutouts_backward");
+        if (wk.err == cudaSuccess)
+            wk.err = cudaMemcpyAsync(g, grad_out, k * n3 * sizeof(float), cudaMemcpyDeviceToDevice, wk.st);
+        for (int j = p.max_nj - 1; j >= 0 && wk.err == cudaSuccess; j--) {
+            float* sv = saved + (size_t) j * k * n3;
+            k_cut_sum<<<k, TPB, 0, wk.st>>>(s, u.cuts, j, 0, sv, nullptr, sums);
+            k_jitter_bwd1<<<gp, TPB, 0, wk.st>>>(s, u.cuts, j, sv, sums, g);
+            k_cut_sum<<<k, TPB, 0, wk.st>>>(s, u.cuts, j, 1, nullptr, g, gsums);
+            k_jitter_bwd2<<<gp, TPB, 0, wk.st>>>(s, u.cuts, j, gsums, g);
+        }
+        if (wk.err == cudaSuccess) {
+            // every element of gA, tmp and grad_image has one writer: nothing to zero first
+            const long long nimg = (long long) n * 3 * h * w;
+            k_stage2_t<<<gp, TPB, 0, wk.st>>>(s, u.cuts, g, gA);
+            k_stage1_t<<<gp, TPB, 0, wk.st>>>(s, u.cuts, gA, g);
+            k_resize2_t<<<g1, TPB, 0, wk.st>>>(s, u.cuts, u.trow, u.tout, u.tw, g, tmp);
+            k_resize1_t<<<(unsigned) ((nimg + TPB - 1) / TPB), TPB, 0, wk.st>>>(n, h, w, s, k, u.cuts, u.trow, u.tout,
+                                                                             u.tw, tmp, grad_image);
+        }
     }
-    cudaError_t e = cudaStreamSynchronize((cudaStream_t) stream);
-    if (rc == DISCO_OK && e != cudaSuccess) rc = disco_fail(DISCO_ECUDA, "disco_cutouts_backward: %s", cudaGetErrorString(e));
-    return rc;
+    return check(wk, fn);
+}
+
+int cutouts_noise_cuda(uint64_t key, uint64_t start, int64_t count, float* out, void* stream) {
+    const char* fn = "disco_cutouts_noise";
+    DISCO_TRY(require_device(fn, "out", out));
+    const unsigned blocks = (unsigned) std::min<int64_t>((count + TPB - 1) / TPB, 65535);
+    k_noise<<<blocks, TPB, 0, (cudaStream_t) stream>>>(key, start, (long long) count, out);
+    cudaError_t e = cudaGetLastError();
+    if (e == cudaSuccess && disco_cuda::debug_sync()) e = cudaDeviceSynchronize();
+    if (e != cudaSuccess) return disco_fail(DISCO_ECUDA, "%s: k_noise: %s", fn, cudaGetErrorString(e));
+    return DISCO_OK;
 }

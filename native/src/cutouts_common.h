@@ -19,6 +19,24 @@ namespace disco_cut {
 
 constexpr float GRAY_R = 0.2989f, GRAY_G = 0.587f, GRAY_B = 0.114f;
 
+// floorf without a libm call on CPUs below SSE4.1 (x86-64's baseline has no rounding instruction, and the call
+// dominated the hue op): exact for every float (|x| >= 2^23 and NaN are returned as they are, as floorf does).
+DISCO_HD float ffloor(float x) {
+#ifdef __CUDA_ARCH__
+    return floorf(x);
+#else
+    if (!(x > -8388608.0f && x < 8388608.0f)) return x;
+    const float t = (float) (int) x;
+    return t > x ? t - 1.0f : t;
+#endif
+}
+
+// fmodf(y, 1) for y >= 0, exactly (y - 1 is exact for y in [1, 2)); the libm call only outside [0, 2).
+DISCO_HD float fmod1(float y) {
+    if (y >= 0.0f && y < 2.0f) return y >= 1.0f ? y - 1.0f : y;
+    return fmodf(y, 1.0f);
+}
+
 // One resized axis of one cut: output o reads taps raw index idx[o*T + t] with weight w[o*T + t]. Taps that fall
 // outside the box or the image carry weight 0 (their index is clamped to 0) but still count in the normalisation,
 // as ResizeRight's zero padding does.
@@ -126,7 +144,7 @@ DISCO_HD float affine_taps(const float* m, int s, int i, int j, int* idx, float*
     float gy = (m[3] * bx + m[4] * by + m[5]) / (0.5f * s);
     float ix = ((gx + 1.0f) * s - 1.0f) / 2.0f;
     float iy = ((gy + 1.0f) * s - 1.0f) / 2.0f;
-    float fx = floorf(ix), fy = floorf(iy);
+    float fx = ffloor(ix), fy = ffloor(iy);
     int x0 = (int) fx, y0 = (int) fy;
     float ax = ix - fx, ay = iy - fy;
     float ws[4] = {(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay};
@@ -209,7 +227,7 @@ DISCO_HD void affine_transpose_at(const float* m, const float* minv, int r, bool
     const float half = 0.5f * (float) (s - 1);
     const float cx = (float) (a % s) - half - m[2], cy = (float) (a / s) - half - m[5];
     const float bj = minv[0] * cx + minv[1] * cy + half, bi = minv[2] * cx + minv[3] * cy + half;
-    const int j0 = (int) floorf(bj + 0.5f), i0 = (int) floorf(bi + 0.5f);
+    const int j0 = (int) ffloor(bj + 0.5f), i0 = (int) ffloor(bi + 0.5f);
     acc[0] = acc[1] = acc[2] = 0.0f;
     const int ilo = i0 - r < 0 ? 0 : i0 - r, ihi = i0 + r > s - 1 ? s - 1 : i0 + r;
     const int jlo = j0 - r < 0 ? 0 : j0 - r, jhi = j0 + r > s - 1 ? s - 1 : j0 + r;
@@ -240,11 +258,11 @@ DISCO_HD float clamp_pass(float x) { return (x >= 0.0f && x <= 1.0f) ? 1.0f : 0.
 // _rgb2hsv's raw hue h (in sextants, before / 6) shifted by f as adjust_hue does — fmod(h / 6 + 1, 1), then
 // (h + f) % 1 Python-style — and split for _hsv2rgb: returns the sector i in 0..5, sets fr to the fraction in it.
 DISCO_HD int hue_sector(float h, float f, float& fr) {
-    h = fmodf(h / 6.0f + 1.0f, 1.0f);
+    h = fmod1(h / 6.0f + 1.0f);
     float h2 = h + f;
-    h2 = h2 - floorf(h2);  // Python-style % 1.0
+    h2 = h2 - ffloor(h2);  // Python-style % 1.0
     if (h2 >= 1.0f) h2 = 0.0f;
-    float fi = floorf(h2 * 6.0f);
+    float fi = ffloor(h2 * 6.0f);
     fr = h2 * 6.0f - fi;
     int i = ((int) fi) % 6;
     if (i < 0) i += 6;

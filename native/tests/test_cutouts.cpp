@@ -5,6 +5,8 @@
 // window) run on the CPU against the scatters they replace; with --cuda, CUDA vs the CPU twin and bitwise
 // repeatability.
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "cutouts_common.h"
@@ -337,6 +339,99 @@ void test_bad_input() {
                       DISCO_ENOCUDA, "device 1 without CUDA");
 }
 
+bool bitwise(const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// The reference generator written plainly (disco.util.RandomStream + CutDraws.parallelGaussians with libm's log and
+// cos): the kernels' noise (fdlibm's algorithms, vectorised) equals it to within 1 float ulp, and in practice
+// bitwise; the count of inexact values is printed.
+void test_noise_reference() {
+    const uint64_t G = 0x9E3779B97F4A7C15ULL;
+    auto mix = [](uint64_t z) {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        return z ^ (z >> 31);
+    };
+    const uint64_t keys[] = {0, 1, 0x0123456789ABCDEFULL, 0xFFFFFFFFFFFFFFFFULL, 0x9E3779B97F4A7C15ULL};
+    const int64_t starts[] = {0, 1, 12345, ((int64_t) 1 << 40) + 7};
+    long inexact = 0, total = 0;
+    for (uint64_t key : keys)
+        for (int64_t start : starts) {
+            const int64_t count = 100003;
+            std::vector<float> out((size_t) count), ref((size_t) count);
+            dt::expect_ok(disco_cutouts_noise(key, start, count, out.data(), 0, nullptr), "noise");
+            for (int64_t e = 0; e < count; e++) {
+                const uint64_t p = (uint64_t) start + 2 * (uint64_t) e;
+                const double u1 = 1.0 - (double) (mix(key + (p + 1) * G) >> 11) * 0x1.0p-53;
+                const double u2 = (double) (mix(key + (p + 2) * G) >> 11) * 0x1.0p-53;
+                ref[(size_t) e] = (float) (std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * 3.141592653589793 * u2));
+            }
+            long bad = 0;
+            for (int64_t e = 0; e < count; e++) {
+                const float a = out[(size_t) e], r = ref[(size_t) e];
+                if (a == r) continue;
+                inexact++;
+                if (std::nextafter(r, a) != a) bad++;
+            }
+            total += count;
+            dt::expect(bad == 0, "noise within 1 float ulp of the reference, key " + std::to_string(key) + " start " +
+                                     std::to_string(start));
+            // a position offset is a shift of the same stream: element e of start + 2m is element e + m of start
+            std::vector<float> shifted(1000);
+            dt::expect_ok(disco_cutouts_noise(key, start + 2 * 500, 1000, shifted.data(), 0, nullptr), "noise shifted");
+            dt::expect(std::memcmp(shifted.data(), out.data() + 500, 1000 * sizeof(float)) == 0, "noise offset = shift");
+        }
+    std::printf("     noise vs libm reference: %ld of %ld values differ (by 1 ulp)\n", inexact, total);
+    dt::expect(inexact * 10000 <= total, "noise bitwise equal to the reference but for rare 1-ulp cases");
+    float one;
+    dt::expect_rc(disco_cutouts_noise(1, -2, 1, &one, 0, nullptr), DISCO_EINVAL, "negative noise start");
+    dt::expect_rc(disco_cutouts_noise(1, 0, 0, &one, 0, nullptr), DISCO_EINVAL, "zero noise count");
+}
+
+// The CPU twin (threads, compact tap tables, gathers) against the first kernel it replaced (cutouts_baseline.cpp):
+// bitwise equal forward and backward, for 1 and 3 threads; the keyed forms equal the given forms fed the keyed
+// noise, and the backward given the forward's state equals the recomputing one.
+void test_twin_vs_baseline() {
+    for (int trial = 0; trial < 16; trial++) {
+        int n = irand(1, 2), h = irand(4, 90), w = irand(4, 90), s = irand(3, 40), k = irand(1, 8);
+        std::vector<Cut> cuts;
+        for (int i = 0; i < k; i++) cuts.push_back(random_cut(n, h, w, trial % 4 == 0));
+        if (k > 2) cuts[1] = cuts[0], cuts[1][DISCO_CUT_HFLIP] = 1.0f - cuts[0][DISCO_CUT_HFLIP];  // a shared box
+        std::vector<float> t = flat(cuts), x = rand_vec((size_t) n * 3 * h * w, 0, 1);
+        std::vector<float> g = rand_vec((size_t) k * 3 * s * s, -1, 1);
+        const uint64_t key = 0x1234ULL * (uint64_t) (trial + 1);
+        const int64_t start = 2 * trial + 1;
+        std::vector<float> noise((size_t) k * 9 * s * s);
+        dt::expect_ok(disco_cutouts_noise(key, start, (int64_t) noise.size(), noise.data(), 0, nullptr), "noise");
+        const size_t no = (size_t) k * 3 * s * s, ni = x.size();
+        std::vector<float> out0(no), gi0(ni);
+        dt::expect_ok(disco_cutouts_baseline_forward(x.data(), n, h, w, t.data(), k, s, noise.data(), out0.data()), "baseline fwd");
+        dt::expect_ok(disco_cutouts_baseline_backward(x.data(), n, h, w, t.data(), k, s, noise.data(), g.data(), gi0.data()),
+                      "baseline bwd");
+        const std::string tag = " trial " + std::to_string(trial);
+        for (const char* threads : {"1", "3"}) {
+            setenv("DISCO_KERNEL_THREADS", threads, 1);
+            const std::string tt = tag + " threads " + threads;
+            std::vector<float> out = fwd(x, n, h, w, cuts, s, noise.data());
+            std::vector<float> gi = bwd(x, n, h, w, cuts, s, noise.data(), g);
+            dt::expect(bitwise(out, out0), "twin forward == baseline" + tt);
+            dt::expect(bitwise(gi, gi0), "twin backward == baseline" + tt);
+            std::vector<float> outk(no), state(no), gik(ni), gis(ni);
+            dt::expect_ok(disco_cutouts_forward_keyed(x.data(), n, h, w, t.data(), k, s, key, start, outk.data(),
+                                                      state.data(), 0, nullptr), "keyed forward");
+            dt::expect_ok(disco_cutouts_backward_keyed(x.data(), n, h, w, t.data(), k, s, key, start, nullptr, g.data(),
+                                                       gik.data(), 0, nullptr), "keyed backward");
+            dt::expect_ok(disco_cutouts_backward_keyed(x.data(), n, h, w, t.data(), k, s, key, start, state.data(),
+                                                       g.data(), gis.data(), 0, nullptr), "keyed backward from state");
+            dt::expect(bitwise(outk, out0), "keyed forward == given forward" + tt);
+            dt::expect(bitwise(gik, gi0), "keyed backward == given backward" + tt);
+            dt::expect(bitwise(gis, gi0), "keyed backward from the state == recomputing" + tt);
+        }
+        unsetenv("DISCO_KERNEL_THREADS");
+    }
+}
+
 #ifdef DISCO_WITH_CUDA
 void test_cuda_vs_cpu() {
     for (int trial = 0; trial < 20; trial++) {
@@ -360,6 +455,38 @@ void test_cuda_vs_cpu() {
                       "cuda backward again" + tag);
         const std::vector<float> b1 = dgi.host(), b2 = dgi2.host();
         dt::expect(std::memcmp(b1.data(), b2.data(), b1.size() * sizeof(float)) == 0, "cuda backward bitwise repeatable" + tag);
+    }
+    // keyed noise: CUDA's generator is the CPU twin's, bitwise (the same double operations, no FMA contraction)
+    for (int64_t start : {(int64_t) 0, (int64_t) 77, ((int64_t) 1 << 36) + 3}) {
+        const int64_t count = 9 * 16 * 224 * 224 / 16;
+        std::vector<float> cpu((size_t) count);
+        dt::expect_ok(disco_cutouts_noise(0xC0FFEEULL + (uint64_t) start, start, count, cpu.data(), 0, nullptr), "cpu noise");
+        dt::Dev dn((size_t) count);
+        dt::expect_ok(disco_cutouts_noise(0xC0FFEEULL + (uint64_t) start, start, count, dn.p, 1, nullptr), "cuda noise");
+        const std::vector<float> gpu = dn.host();
+        long differ = 0;
+        for (size_t i = 0; i < cpu.size(); i++) differ += std::memcmp(&gpu[i], &cpu[i], sizeof(float)) != 0;
+        dt::expect_le((double) differ, 0.0, "cuda vs cpu noise bitwise, start " + std::to_string(start));
+    }
+    // keyed forward/backward (with and without the state) against the CPU twin
+    for (int trial = 0; trial < 8; trial++) {
+        int n = irand(1, 2), h = irand(4, 80), w = irand(4, 80), s = irand(3, 40), k = irand(1, 6);
+        std::vector<Cut> cuts;
+        for (int i = 0; i < k; i++) cuts.push_back(random_cut(n, h, w, false));
+        std::vector<float> x = rand_vec((size_t) n * 3 * h * w, 0, 1), g = rand_vec((size_t) k * 3 * s * s, -1, 1);
+        std::vector<float> t = flat(cuts);
+        const size_t no = (size_t) k * 3 * s * s;
+        std::vector<float> out_cpu(no), gi_cpu(x.size());
+        dt::expect_ok(disco_cutouts_forward_keyed(x.data(), n, h, w, t.data(), k, s, 99, 5, out_cpu.data(), nullptr, 0, nullptr), "cpu keyed");
+        dt::expect_ok(disco_cutouts_backward_keyed(x.data(), n, h, w, t.data(), k, s, 99, 5, nullptr, g.data(), gi_cpu.data(), 0, nullptr), "cpu keyed bwd");
+        dt::Dev dx(x), dg(g), dout(no), dstate(no), dgi(x.size()), dgs(x.size());
+        const std::string tag = " keyed trial " + std::to_string(trial);
+        dt::expect_ok(disco_cutouts_forward_keyed(dx.p, n, h, w, t.data(), k, s, 99, 5, dout.p, dstate.p, 1, nullptr), "cuda keyed forward" + tag);
+        dt::expect_ok(disco_cutouts_backward_keyed(dx.p, n, h, w, t.data(), k, s, 99, 5, nullptr, dg.p, dgi.p, 1, nullptr), "cuda keyed backward" + tag);
+        dt::expect_ok(disco_cutouts_backward_keyed(dx.p, n, h, w, t.data(), k, s, 99, 5, dstate.p, dg.p, dgs.p, 1, nullptr), "cuda keyed backward from state" + tag);
+        dt::expect_le(dt::max_rel_err(dout.host(), out_cpu), 1e-5, "cuda vs cpu keyed forward" + tag);
+        dt::expect_le(dt::max_rel_err(dgi.host(), gi_cpu), 1e-4, "cuda vs cpu keyed backward" + tag);
+        dt::expect(bitwise(dgs.host(), dgi.host()), "cuda keyed backward from the state == recomputing" + tag);
     }
     // a host pointer on the CUDA path is refused (no fault)
     std::vector<float> img(3 * 8 * 8, 0.5f), out(3 * 4 * 4);
@@ -440,6 +567,8 @@ int main(int argc, char** argv) {
     test_finite_differences();
     test_bad_input();
     test_transposes_as_gathers();
+    test_noise_reference();
+    test_twin_vs_baseline();
 #ifdef DISCO_WITH_CUDA
     if (dt::cuda_ready()) test_cuda_vs_cpu();
 #endif

@@ -14,9 +14,20 @@
  *   jitter   n_jitter ops of jitter_op[0..3] (0 brightness, 1 contrast, 2 saturation, 3 hue) with the factors
  *            given: torchvision _blend with clamp to [0, 1]; contrast blends with the mean of the grayscale of the
  *            whole cut; hue goes through rgb->hsv->rgb.
- * noise is [K, 3, 3, S, S] standard normals (stage, channel, y, x); it may be NULL when every noise scale is 0.
+ * noise is [K, 3, 3, S, S] standard normals (stage, channel, y, x), element e = ((cut * 3 + stage) * 3 + channel)
+ * * S * S + y * S + x. Two ways to give it:
+ *   given    disco_cutouts_forward/backward: a buffer on the kernel's device (NULL when every noise scale is 0);
+ *   keyed    disco_cutouts_forward_keyed/backward_keyed: generated inside the kernels, element e being the
+ *            Box-Muller normal of positions start + 2e and start + 2e + 1 of the counter-based stream `key`
+ *            (disco.util.RandomStream: raw value at position i = splitmix64's finaliser of key + (i + 1) *
+ *            0x9E3779B97F4A7C15; u1 = 1 - (a >> 11) 2^-53, u2 = (b >> 11) 2^-53, sqrt(-2 log u1) cos(2 pi u2) in
+ *            double, rounded to float): the values disco.kernels.CutDraws.parallelGaussians draws from the same
+ *            stream position, with no host array and no upload. The CPU twin and CUDA give bitwise-equal noise.
  * image [N, 3, H, W], out [K, 3, S, S], float32 contiguous. device 0 = CPU, 1 = CUDA (pointers on that device;
- * the cut table stays on the host; with CUDA the call returns after the stream has finished). Sizes are 64-bit
+ * the cut table stays on the host: on CUDA it is staged in pinned memory and copied on `stream`; every kernel is
+ * launched on `stream` and the call returns without waiting for it, except under DISCO_CUDA_SYNC=1). The CPU
+ * twin runs on DISCO_KERNEL_THREADS threads (default: the hardware's), with the same result for any count.
+ * Sizes are 64-bit
  * and each must be 1 to INT32_MAX, with h * w <= INT32_MAX / 3 and s * s <= INT32_MAX / 9 (the kernels index
  * within a plane or a cut with int). Returns 0 or an error code, disco_last_error() says why.
  */
@@ -68,6 +79,33 @@ DISCO_API int disco_cutouts_backward(const float* image, int64_t n, int64_t h, i
                            const float* noise, const float* grad_out,
                            float* grad_image,
                            int device, void* stream);
+
+/* The keyed forms. state (may be NULL): [K, 3, S, S] on the kernel's device, the input of each cut's first jitter
+ * op (what the forward adds noise 3 to); the forward writes it, and the backward, given it, differentiates the
+ * jitter ops at it instead of recomputing the forward (no resize, no noise): pass what the forward wrote for the
+ * same image, cuts and key, or NULL to recompute. */
+DISCO_API int disco_cutouts_forward_keyed(const float* image, int64_t n, int64_t h, int64_t w,
+                                const float* cuts, int64_t k, int64_t s,
+                                uint64_t noise_key, int64_t noise_start, float* out, float* state,
+                                int device, void* stream);
+
+DISCO_API int disco_cutouts_backward_keyed(const float* image, int64_t n, int64_t h, int64_t w,
+                                 const float* cuts, int64_t k, int64_t s,
+                                 uint64_t noise_key, int64_t noise_start, const float* state,
+                                 const float* grad_out, float* grad_image,
+                                 int device, void* stream);
+
+/* out[i] = the keyed noise element `i` of the stream (key, start), i < count (what the keyed kernels add). */
+DISCO_API int disco_cutouts_noise(uint64_t noise_key, int64_t noise_start, int64_t count, float* out,
+                        int device, void* stream);
+
+/* The first CPU kernel (single-threaded, given noise, the backward recomputing the forward), kept as the oracle
+ * of the CPU twin and the baseline of `disco bench kernels --baseline`; CPU only. */
+DISCO_API int disco_cutouts_baseline_forward(const float* image, int64_t n, int64_t h, int64_t w,
+                                   const float* cuts, int64_t k, int64_t s, const float* noise, float* out);
+DISCO_API int disco_cutouts_baseline_backward(const float* image, int64_t n, int64_t h, int64_t w,
+                                    const float* cuts, int64_t k, int64_t s, const float* noise,
+                                    const float* grad_out, float* grad_image);
 
 #ifdef __cplusplus
 }

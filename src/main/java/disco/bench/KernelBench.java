@@ -1,6 +1,7 @@
 package disco.bench;
 
 import disco.kernels.CutDraws;
+import disco.kernels.Cutouts;
 import disco.kernels.CutSet;
 import disco.kernels.CutSettings;
 import disco.kernels.CutoutDrawer;
@@ -10,6 +11,7 @@ import disco.kernels.Kernels;
 import disco.kernels.Losses;
 import disco.kernels.TorchCutouts;
 import disco.torch.Torch;
+import disco.util.Compare;
 import disco.util.RandomStream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
@@ -146,6 +148,142 @@ public final class KernelBench {
             return List.of(new Row(stage, "native", nf, nc, nGbps, (tf + tc) / (nf + nc)),
                     new Row(stage, "libtorch (DD way)", tf, tc, tGbps, 1.0));
         }
+    }
+
+    /** One phase of DD's default cut schedule: per-call medians of today's path and the new one. */
+    public record StageRow(String phase, int cuts, double baseDrawMs, double baseFwdMs, double baseBwdMs, double newFwdMs,
+            double newBwdMs, double baseCpuMs, double newCpuMs, double maxRelDiffOut, double maxRelDiffGrad) {
+        public double baseMs() {
+            return baseDrawMs + baseFwdMs + baseBwdMs;
+        }
+
+        public double newMs() {
+            return newFwdMs + newBwdMs;
+        }
+    }
+
+    /** DD's default cut schedule's two phases (cut_overview [12]*400+[4]*600, cut_innercut [4]*400+[12]*600). */
+    static final CutSettings[] DD_PHASES = {new CutSettings(12, 4, 1.0, 0.2, false, false),
+            new CutSettings(4, 12, 1.0, 0.0, false, false)};
+
+    /**
+     * {@code --baseline}: the cutout stage of one step, {@code cutnBatches} calls per phase of DD's default
+     * schedule, today's path against the new one in one run, interleaved round by round (the order alternating),
+     * medians over {@code rounds} of the per-call time summed over the calls. Baseline = the cuts drawn with the
+     * noise as values in Java ({@link CutSet#withJavaNoise}, {@link CutDraws#parallelGaussians}), copied into a
+     * tensor for the forward and again for the backward, and the first CPU kernel (single-threaded, the backward
+     * recomputing the forward). New = the cuts drawn with keyed noise, the noise generated inside the CPU twin,
+     * the forward keeping its jitter input for the backward (what {@code NativeCutoutStage} runs). CPU only.
+     * Besides wall time, the process CPU time of each path (all threads) is summed per round: on a shared
+     * machine it is the steadier measure of the work done.
+     */
+    public List<StageRow> stageVsBaseline(int size, int cutnBatches, int rounds, PrintWriter log) {
+        Torch.init();
+        Kernels.init();
+        if (device.is_cuda()) throw new IllegalArgumentException("--baseline: the baseline kernel runs on the CPU only");
+        List<StageRow> rows = new ArrayList<>();
+        try (PointerScope scope = new PointerScope()) {
+            RandomStream rs = RandomStream.of(1234, 0, 0, "bench", "stage");
+            Tensor image = randn(rs.derive("image"), 1, 3, height, width).mul(new Scalar(0.25)).add(new Scalar(0.5));
+            for (CutSettings phase : DD_PHASES) {
+                int k = phase.count();
+                Tensor gradOut = randn(rs.derive("grad" + k), k, 3, size, size);
+                double[][] t = new double[7][rounds];
+                double[] diff = new double[2];
+                try (PointerScope check = new PointerScope()) { // both paths give the same cutouts and gradient
+                    CutSet keyed = CutoutDrawer.draw(0, height, width, size, phase, CutoutDrawer.drawsFor(1234, 0, 0, "bench", 0));
+                    CutSet javaNoise = keyed.withJavaNoise();
+                    Tensor st = image.new_empty(k, 3, size, size);
+                    diff[0] = Compare.maxRelErr(Tensors.toFloats(keyed.forward(image, st, 0)),
+                            Tensors.toFloats(Cutouts.baselineForward(image, javaNoise.cuts(), size, javaNoise.noiseTensor())));
+                    diff[1] = Compare.maxRelErr(Tensors.toFloats(keyed.backward(image, st, gradOut, 0)),
+                            Tensors.toFloats(Cutouts.baselineBackward(image, javaNoise.cuts(), size, javaNoise.noiseTensor(), gradOut)));
+                }
+                for (int r = -1; r < rounds; r++) { // round -1 warms up
+                    double[] base = new double[3], now = new double[2], cpu = new double[2];
+                    boolean baseFirst = (r & 1) == 0;
+                    for (int pass = 0; pass < 2; pass++) {
+                        boolean doBase = (pass == 0) == baseFirst;
+                        long c0 = cpuNanos();
+                        for (int b = 0; b < cutnBatches; b++) {
+                            try (PointerScope call = new PointerScope()) {
+                                CutDraws draws = CutoutDrawer.drawsFor(1234, 0, Math.max(r, 0), "bench", b);
+                                if (doBase) {
+                                    long t0 = System.nanoTime();
+                                    CutSet set = CutoutDrawer.draw(0, height, width, size, phase, draws).withJavaNoise();
+                                    long t1 = System.nanoTime();
+                                    Cutouts.baselineForward(image, set.cuts(), size, set.noiseTensor());
+                                    long t2 = System.nanoTime();
+                                    Cutouts.baselineBackward(image, set.cuts(), size, set.noiseTensor(), gradOut);
+                                    long t3 = System.nanoTime();
+                                    base[0] += (t1 - t0) / 1e6;
+                                    base[1] += (t2 - t1) / 1e6;
+                                    base[2] += (t3 - t2) / 1e6;
+                                } else {
+                                    long t0 = System.nanoTime();
+                                    CutSet set = CutoutDrawer.draw(0, height, width, size, phase, draws);
+                                    Tensor state = image.new_empty(k, 3, size, size);
+                                    set.forward(image, state, 0);
+                                    long t1 = System.nanoTime();
+                                    set.backward(image, state, gradOut, 0);
+                                    long t2 = System.nanoTime();
+                                    now[0] += (t1 - t0) / 1e6;
+                                    now[1] += (t2 - t1) / 1e6;
+                                }
+                            }
+                        }
+                        cpu[doBase ? 0 : 1] += (cpuNanos() - c0) / 1e6;
+                    }
+                    if (r >= 0) {
+                        t[0][r] = base[0];
+                        t[1][r] = base[1];
+                        t[2][r] = base[2];
+                        t[3][r] = now[0];
+                        t[4][r] = now[1];
+                        t[5][r] = cpu[0];
+                        t[6][r] = cpu[1];
+                        log.printf("bench: %d overview + %d inner, round %d: baseline %.0f ms, new %.0f ms%n",
+                                phase.overview(), phase.innerCut(), r + 1, base[0] + base[1] + base[2], now[0] + now[1]);
+                    }
+                }
+                rows.add(new StageRow(phase.overview() + " overview + " + phase.innerCut() + " inner", k, median(t[0]),
+                        median(t[1]), median(t[2]), median(t[3]), median(t[4]), median(t[5]), median(t[6]), diff[0], diff[1]));
+            }
+        }
+        return rows;
+    }
+
+    /** CPU time of the whole process (every thread: the kernels' own, Java's parallel draw, the JVM's). */
+    private static long cpuNanos() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean s ? s.getProcessCpuTime() : 0L;
+    }
+
+    private static double median(double[] v) {
+        double[] c = v.clone();
+        Arrays.sort(c);
+        return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
+    }
+
+    /** The {@code --baseline} table. */
+    public static void printStage(PrintWriter out, String what, List<StageRow> rows) {
+        out.printf("# disco bench kernels --baseline: %s (median over rounds of the ms summed over the calls of a step)%n", what);
+        out.printf("%-24s %5s %9s %9s %9s %10s %9s %9s %10s %7s %9s %9s %7s %10s %10s%n", "phase", "cuts", "base_draw",
+                "base_fwd", "base_bwd", "base_total", "new_fwd", "new_bwd", "new_total", "ratio", "base_cpu", "new_cpu",
+                "cpu_rat", "diff_out", "diff_grad");
+        double bt = 0, nt = 0, bc = 0, nc = 0;
+        for (StageRow r : rows) {
+            out.printf("%-24s %5d %9.1f %9.1f %9.1f %10.1f %9.1f %9.1f %10.1f %6.2fx %9.1f %9.1f %6.2fx %10.2e %10.2e%n",
+                    r.phase(), r.cuts(), r.baseDrawMs(), r.baseFwdMs(), r.baseBwdMs(), r.baseMs(), r.newFwdMs(),
+                    r.newBwdMs(), r.newMs(), r.baseMs() / r.newMs(), r.baseCpuMs(), r.newCpuMs(),
+                    r.baseCpuMs() / r.newCpuMs(), r.maxRelDiffOut(), r.maxRelDiffGrad());
+            bt += r.baseMs();
+            nt += r.newMs();
+            bc += r.baseCpuMs();
+            nc += r.newCpuMs();
+        }
+        out.printf("%-24s %5s %9s %9s %9s %10.1f %9s %9s %10.1f %6.2fx %9.1f %9.1f %6.2fx%n", "both phases", "", "", "", "",
+                bt, "", "", nt, bt / nt, bc, nc, bc / nc);
     }
 
     /** DD's cond_fn tail with LibTorch ops: x_in_grad from the model grads, tv/range/sat by autograd, isnan. */

@@ -37,11 +37,24 @@ public final class BenchKernelsCommand implements Callable<Integer> {
     int reps;
 
     @Option(names = "--threads", defaultValue = "0",
-            description = "LibTorch intra-op threads for the CPU baseline (0 = LibTorch's default; the native CPU kernels are single-threaded)")
+            description = "LibTorch intra-op threads for the CPU baseline (0 = LibTorch's default; the native CPU kernels use DISCO_KERNEL_THREADS, default the hardware's)")
     int threads;
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default ${DEFAULT-VALUE})")
     String device;
+
+    @Option(names = "--baseline",
+            description = "instead: the cutout stage of one step (DD's default cut schedule's two phases, --cutn-batches"
+                    + " calls each, augmentations on, cut size = the first of --sizes), today's path (noise drawn in Java,"
+                    + " the first CPU kernel) against the new one (noise generated in the kernels), interleaved rounds;"
+                    + " CPU only")
+    boolean baseline;
+
+    @Option(names = "--rounds", defaultValue = "3", description = "with --baseline: interleaved rounds after one warm-up (default ${DEFAULT-VALUE})")
+    int rounds;
+
+    @Option(names = "--cutn-batches", defaultValue = "4", description = "with --baseline: calls per phase (default ${DEFAULT-VALUE}, DD's cutn_batches)")
+    int cutnBatches;
 
     @Override
     public Integer call() {
@@ -51,8 +64,22 @@ public final class BenchKernelsCommand implements Callable<Integer> {
         if (threads < 0) throw DiscoException.badInput("--threads: expected >= 0, got " + threads);
         Torch.init();
         if (threads > 0) torch.set_num_threads(threads);
+        if (rounds < 1) throw DiscoException.badInput("--rounds: expected at least 1, got " + rounds);
+        if (cutnBatches < 1) throw DiscoException.badInput("--cutn-batches: expected at least 1, got " + cutnBatches);
         Device dev = RunSupport.device(device);
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        if (baseline) {
+            if (dev.is_cuda()) throw DiscoException.badInput("--baseline: the baseline kernel runs on the CPU only (use --device cpu)");
+            String threadsEnv = System.getenv("DISCO_KERNEL_THREADS");
+            List<KernelBench.StageRow> rows = new KernelBench(height, width, sizes, reps, dev)
+                    .stageVsBaseline(sizes[0], cutnBatches, rounds, err);
+            KernelBench.printStage(out, height + "x" + width + ", " + cutnBatches + " cutn batches of cuts of " + sizes[0]
+                    + ", native threads " + (threadsEnv == null ? Runtime.getRuntime().availableProcessors() + " (hardware)" : threadsEnv)
+                    + ", rounds " + rounds, rows);
+            out.flush();
+            err.flush();
+            return ExitCodes.OK;
+        }
         List<KernelBench.Row> rows = new KernelBench(height, width, sizes, reps, dev).run(err);
         KernelBench.print(out, device + ", libtorch threads " + torch.get_num_threads(), rows);
         out.flush();

@@ -11,19 +11,46 @@ import org.bytedeco.pytorch.Tensor;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongSupplier;
 
 /**
  * The native cutout stage ({@link disco.kernels.Cutouts}) behind {@link CutoutStage}. As DD's MakeCutoutsDango works
  * on the whole batch, every image of the batch gets the same boxes and augmentation parameters; the cutouts are
- * laid out cut-major (cut 0 of every image, then cut 1, ...). Noise (when augmentations are on) is drawn per image.
+ * laid out cut-major (cut 0 of every image, then cut 1, ...). Noise (when augmentations are on) is drawn per image:
+ * as a stream key and start position, from which the kernels generate the normals (no host array, no upload). The
+ * forward keeps each cut's jitter input (the kernels' state) so the backward does not recompute the forward. The
+ * kernels run on the CUDA stream {@code stream} returns at each call (0: the default stream).
  */
 public final class NativeCutoutStage implements CutoutStage {
     private final boolean skipAugs;
     private final boolean augPerCut;
+    private final LongSupplier stream;
 
     public NativeCutoutStage(boolean skipAugs, boolean augPerCut) {
+        this(skipAugs, augPerCut, () -> 0L);
+    }
+
+    public NativeCutoutStage(boolean skipAugs, boolean augPerCut, LongSupplier stream) {
         this.skipAugs = skipAugs;
         this.augPerCut = augPerCut;
+        this.stream = stream;
+    }
+
+    /** The cuts of one call for a batch of {@code n} images (the draws as they have always been consumed). */
+    static CutSet draw(int n, int h, int w, int cutSize, CutSettings cs, RandomStream random) {
+        CutDraws draws = CutDraws.of(random);
+        CutSet base = CutoutDrawer.draw(0, h, w, cutSize, cs, draws);
+        if (n == 1) return base;
+        List<Cut> cuts = new ArrayList<>();
+        for (Cut c : base.cuts()) {
+            for (int img = 0; img < n; img++) {
+                cuts.add(new Cut(img, c.y0(), c.x0(), c.height(), c.width(), c.grayPre(), c.hflip(), c.noise1(),
+                        c.affine(), c.noise2(), c.grayAug(), c.noise3(), c.jitter()));
+            }
+        }
+        // the batch's normals follow the (unused) single-image ones in the stream, as when they were drawn in Java
+        CutSet.KeyedNoise noise = base.hasNoise() ? draws.keyedGaussians((long) cuts.size() * 9 * cutSize * cutSize) : null;
+        return new CutSet(cuts, cutSize, null, noise);
     }
 
     @Override
@@ -34,27 +61,10 @@ public final class NativeCutoutStage implements CutoutStage {
         int w = Math.toIntExact(image.size(3));
         CutSettings cs = new CutSettings(step.overview(), step.innercut(), step.icPow(), step.icgrayP(), skipAugs,
                 augPerCut);
-        CutDraws draws = CutDraws.of(random);
-        CutSet base = CutoutDrawer.draw(0, h, w, cutSize, cs, draws);
-        CutSet set = base;
-        if (n > 1) {
-            List<Cut> cuts = new ArrayList<>();
-            for (Cut c : base.cuts()) {
-                for (int img = 0; img < n; img++) {
-                    cuts.add(new Cut(img, c.y0(), c.x0(), c.height(), c.width(), c.grayPre(), c.hflip(), c.noise1(),
-                            c.affine(), c.noise2(), c.grayAug(), c.noise3(), c.jitter()));
-                }
-            }
-            float[] noise = null;
-            if (base.noise() != null) {
-                noise = new float[cuts.size() * 9 * cutSize * cutSize];
-                draws.gaussians(noise);
-            }
-            set = new CutSet(cuts, cutSize, noise);
-        }
-        CutSet chosen = set;
-        Tensor out = chosen.forward(image);
-        int perImage = base.cuts().size();
+        CutSet set = draw(n, h, w, cutSize, cs, random);
+        Tensor state = set.keyed() == null ? null : image.new_empty(set.cuts().size(), 3, cutSize, cutSize);
+        Tensor out = set.forward(image, state, stream.getAsLong());
+        int perImage = set.cuts().size() / n;
         return new Cuts() {
             @Override
             public Tensor images() {
@@ -68,7 +78,7 @@ public final class NativeCutoutStage implements CutoutStage {
 
             @Override
             public Tensor backward(Tensor gradCuts) {
-                return chosen.backward(image, gradCuts.contiguous());
+                return set.backward(image, state, gradCuts.contiguous(), stream.getAsLong());
             }
         };
     }

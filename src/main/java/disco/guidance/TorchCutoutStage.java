@@ -1,10 +1,7 @@
 package disco.guidance;
 
-import disco.kernels.Cut;
-import disco.kernels.CutDraws;
 import disco.kernels.CutSet;
 import disco.kernels.CutSettings;
-import disco.kernels.CutoutDrawer;
 import disco.kernels.TorchCutouts;
 import disco.plan.PlanStep;
 import disco.torch.Tensors;
@@ -12,8 +9,6 @@ import disco.util.RandomStream;
 import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.Tensor;
 
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * DD's cutouts behind {@link CutoutStage} computed the way DD computes them: LibTorch ops ({@link TorchCutouts})
@@ -30,23 +25,8 @@ public final class TorchCutoutStage implements CutoutStage {
 
     /** The cuts of one call for a batch of {@code n} images: each drawn box applied to every image, cut-major. */
     static CutSet draw(int n, int h, int w, int cutSize, PlanStep step, boolean skipAugs, RandomStream random) {
-        CutDraws draws = CutDraws.of(random);
-        CutSet one = CutoutDrawer.draw(0, h, w, cutSize,
-                new CutSettings(step.overview(), step.innercut(), step.icPow(), step.icgrayP(), skipAugs, false), draws);
-        if (n == 1) return one;
-        List<Cut> all = new ArrayList<>();
-        for (Cut c : one.cuts()) {
-            for (int i = 0; i < n; i++) {
-                all.add(new Cut(i, c.y0(), c.x0(), c.height(), c.width(), c.grayPre(), c.hflip(), c.noise1(),
-                        c.affine(), c.noise2(), c.grayAug(), c.noise3(), c.jitter()));
-            }
-        }
-        float[] noise = null;
-        if (one.noise() != null) {
-            noise = new float[all.size() * 9 * cutSize * cutSize];
-            draws.gaussians(noise);
-        }
-        return new CutSet(all, cutSize, noise);
+        return NativeCutoutStage.draw(n, h, w, cutSize,
+                new CutSettings(step.overview(), step.innercut(), step.icPow(), step.icgrayP(), skipAugs, false), random);
     }
 
     @Override
@@ -56,8 +36,7 @@ public final class TorchCutoutStage implements CutoutStage {
         CutSet set = draw(n, Math.toIntExact(image.size(2)), Math.toIntExact(image.size(3)), cutSize, step, skipAugs,
                 random);
         int perImage = set.cuts().size() / n;
-        Tensor noise = set.noiseTensor();
-        if (noise != null && image.is_cuda()) noise = noise.to(image.device(), noise.scalar_type());
+        Tensor noise = set.noiseTensor(image, 0);
         Tensor leaf;
         Tensor graph;
         try (AutoGradMode on = new AutoGradMode(true)) {

@@ -17,6 +17,13 @@ public interface CutDraws {
     /** Standard normals into {@code out}. */
     void gaussians(float[] out);
 
+    /**
+     * The next {@code count} standard normals as a key and start position instead of values: the draws
+     * {@link #gaussians} would have returned (normal i from stream positions start + 2i, start + 2i + 1), which the
+     * native kernels generate themselves ({@code disco_cutouts_*_keyed}); the stream advances past them.
+     */
+    CutSet.KeyedNoise keyedGaussians(long count);
+
     static CutDraws of(RandomStream stream) {
         return new CutDraws() {
             @Override
@@ -32,6 +39,14 @@ public interface CutDraws {
             @Override
             public void gaussians(float[] out) {
                 parallelGaussians(stream, out);
+            }
+
+            @Override
+            public CutSet.KeyedNoise keyedGaussians(long count) {
+                if (count < 0) throw new IllegalArgumentException("keyed gaussians: count must be >= 0, got " + count);
+                long start = stream.position();
+                stream.seek(start + 2 * count);
+                return new CutSet.KeyedNoise(stream.key(), start, count);
             }
         };
     }
@@ -83,6 +98,11 @@ public interface CutDraws {
 
             @Override
             public void gaussians(float[] out) {
+                throw new IllegalStateException("scripted draws: no gaussians given");
+            }
+
+            @Override
+            public CutSet.KeyedNoise keyedGaussians(long count) {
                 throw new IllegalStateException("scripted draws: no gaussians given");
             }
         };

@@ -19,7 +19,8 @@ import java.util.List;
  * </ul>
  * Draw order: inner crops (uniform, integer x, integer y per crop), then augmentation parameters (per batch or per
  * cut: flip uniform, angle uniform, tx uniform, ty uniform, gray uniform, jitter permutation, brightness, contrast,
- * saturation, hue uniforms), then the noise normals.
+ * saturation, hue uniforms), then the noise normals — reserved as a key and start position
+ * ({@link CutDraws#keyedGaussians}) that the native kernels generate from, not drawn here.
  */
 public final class CutoutDrawer {
     public static final double NOISE = 0.01;
@@ -47,9 +48,7 @@ public final class CutoutDrawer {
         List<Cut> augmented = new ArrayList<>(cuts.size());
         Aug batch = s.augPerCut() ? null : Aug.draw(size, draws);
         for (Cut c : cuts) augmented.add((batch != null ? batch : Aug.draw(size, draws)).apply(c));
-        float[] noise = new float[augmented.size() * 9 * size * size];
-        draws.gaussians(noise);
-        return new CutSet(augmented, size, noise);
+        return new CutSet(augmented, size, null, draws.keyedGaussians((long) augmented.size() * 9 * size * size));
     }
 
     /** The overview cuts (no draws). */

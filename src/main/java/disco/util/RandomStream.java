@@ -30,6 +30,16 @@ public final class RandomStream {
         return new RandomStream(k);
     }
 
+    /** The stream with this raw 64-bit key (what {@link #key()} returns), at position 0. */
+    public static RandomStream ofKey(long key) {
+        return new RandomStream(key);
+    }
+
+    /** The raw 64-bit key: with a position it names every draw (the native kernels generate from it). */
+    public long key() {
+        return key;
+    }
+
     /** A stream derived from this one's key and a further label (e.g. one per cutn batch). */
     public RandomStream derive(String label) {
         return new RandomStream(mix(key ^ hash(label)));

@@ -70,7 +70,8 @@ class CutoutDrawerTest {
         CutSettings batch = new CutSettings(4, 4, 1, 0.2, false, false);
         CutSet a = CutoutDrawer.draw(0, 64, 96, 32, batch, stream(7, 3));
         assertEquals(8, a.cuts().size());
-        assertEquals(8 * 9 * 32 * 32, a.noise().length);
+        assertEquals(8 * 9 * 32 * 32, a.noiseValues().length);
+        assertNull(a.noise(), "the engine's draws are keyed, not values");
         Cut first = a.cuts().get(0);
         for (Cut c : a.cuts()) {
             assertEquals(first.affine(), c.affine());
@@ -92,7 +93,7 @@ class CutoutDrawerTest {
         assertTrue(distinct > 1, "aug_per_cut draws per cut");
 
         CutSet skip = CutoutDrawer.draw(0, 64, 96, 32, new CutSettings(4, 4, 1, 0.2, true, false), stream(7, 3));
-        assertNull(skip.noise());
+        assertNull(skip.noiseValues());
         assertTrue(skip.cuts().stream().noneMatch(c -> c.affine() != null || c.jitter() != null || c.hasNoise()));
     }
 
@@ -122,7 +123,8 @@ class CutoutDrawerTest {
         CutSet b = CutoutDrawer.draw(0, 200, 300, 64, s, stream(42, 5));
         CutSet c = CutoutDrawer.draw(0, 200, 300, 64, s, stream(42, 6));
         assertEquals(a.cuts(), b.cuts());
-        assertArrayEquals(a.noise(), b.noise());
+        assertEquals(a.keyed(), b.keyed());
+        assertArrayEquals(a.noiseValues(), b.noiseValues());
         assertNotEquals(a.cuts(), c.cuts());
         CutSet d0 = CutoutDrawer.draw(0, 200, 300, 64, s, CutoutDrawer.drawsFor(42, 0, 5, "RN50", 0));
         CutSet d0again = CutoutDrawer.draw(0, 200, 300, 64, s, CutoutDrawer.drawsFor(42, 0, 5, "RN50", 0));
