@@ -5,13 +5,13 @@ import disco.kernels.CutDraws;
 import disco.kernels.CutSet;
 import disco.kernels.CutSettings;
 import disco.kernels.CutoutDrawer;
+import disco.kernels.CudaStreams;
 import disco.plan.PlanStep;
 import disco.util.RandomStream;
 import org.bytedeco.pytorch.Tensor;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.LongSupplier;
 
 /**
  * The native cutout stage ({@link disco.kernels.Cutouts}) behind {@link CutoutStage}. As DD's MakeCutoutsDango works
@@ -19,21 +19,15 @@ import java.util.function.LongSupplier;
  * laid out cut-major (cut 0 of every image, then cut 1, ...). Noise (when augmentations are on) is drawn per image:
  * as a stream key and start position, from which the kernels generate the normals (no host array, no upload). The
  * forward keeps each cut's jitter input (the kernels' state) so the backward does not recompute the forward. The
- * kernels run on the CUDA stream {@code stream} returns at each call (0: the default stream).
+ * kernels run on LibTorch's current CUDA stream of the image's device ({@link CudaStreams#of}; 0 on the CPU).
  */
 public final class NativeCutoutStage implements CutoutStage {
     private final boolean skipAugs;
     private final boolean augPerCut;
-    private final LongSupplier stream;
 
     public NativeCutoutStage(boolean skipAugs, boolean augPerCut) {
-        this(skipAugs, augPerCut, () -> 0L);
-    }
-
-    public NativeCutoutStage(boolean skipAugs, boolean augPerCut, LongSupplier stream) {
         this.skipAugs = skipAugs;
         this.augPerCut = augPerCut;
-        this.stream = stream;
     }
 
     /** The cuts of one call for a batch of {@code n} images (the draws as they have always been consumed). */
@@ -63,7 +57,7 @@ public final class NativeCutoutStage implements CutoutStage {
                 augPerCut);
         CutSet set = draw(n, h, w, cutSize, cs, random);
         Tensor state = set.keyed() == null ? null : image.new_empty(set.cuts().size(), 3, cutSize, cutSize);
-        Tensor out = set.forward(image, state, stream.getAsLong());
+        Tensor out = set.forward(image, state, CudaStreams.of(image));
         int perImage = set.cuts().size() / n;
         return new Cuts() {
             @Override
@@ -78,7 +72,7 @@ public final class NativeCutoutStage implements CutoutStage {
 
             @Override
             public Tensor backward(Tensor gradCuts) {
-                return set.backward(image, state, gradCuts.contiguous(), stream.getAsLong());
+                return set.backward(image, state, gradCuts.contiguous(), CudaStreams.of(image));
             }
         };
     }
