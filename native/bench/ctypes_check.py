@@ -14,16 +14,11 @@ import ctypes
 import os
 import sys
 
-try:
-    import torch
-except ImportError:
-    print("ctypes_check: skip: python3 has no torch", file=sys.stderr)
-    sys.exit(77)
-if not torch.cuda.is_available():
-    print("ctypes_check: skip: torch sees no CUDA device", file=sys.stderr)
-    sys.exit(77)
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ctypes_common import load, ptr, rel, require_cuda_torch, timed as timed_reps  # noqa: E402
+
+torch = require_cuda_torch("ctypes_check")
+
 import dd_torch_path  # noqa: E402  (the resize DD's path uses, for the torch comparison)
 
 F = 25  # DISCO_CUT_FIELDS
@@ -66,9 +61,8 @@ def main():
     ap.add_argument("--height", type=int, default=768)
     ap.add_argument("--width", type=int, default=1280)
     a = ap.parse_args()
-    lib = ctypes.CDLL(a.lib)
+    lib, call = load(a.lib)
     P, L = ctypes.c_void_p, ctypes.c_int64
-    lib.disco_last_error.restype = ctypes.c_char_p
     lib.disco_cutouts_forward.argtypes = [P, L, L, L, P, L, L, P, P, ctypes.c_int, P]
     lib.disco_cutouts_backward.argtypes = [P, L, L, L, P, L, L, P, P, P, ctypes.c_int, P]
     U = ctypes.c_uint64
@@ -80,16 +74,8 @@ def main():
     lib.disco_sat_loss.argtypes = [P, L, P, ctypes.c_int, P]
     lib.disco_rms_clamp.argtypes = [P, L, ctypes.c_float, P, P, ctypes.c_int, P]
 
-    def call(fn, *args):
-        rc = fn(*args)
-        if rc != 0:
-            raise RuntimeError(f"{fn.__name__}: {lib.disco_last_error().decode()} (code {rc})")
-
     def stream():
         return ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)
-
-    def ptr(t):
-        return ctypes.c_void_p(t.data_ptr())
 
     torch.manual_seed(0)
     h, w, s = a.height, a.width, 224
@@ -105,19 +91,7 @@ def main():
     results = []
 
     def timed(fn):
-        times = []
-        for _ in range(a.reps):
-            e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            e0.record()
-            fn()
-            e1.record()
-            e1.synchronize()
-            times.append(e0.elapsed_time(e1))
-        times.sort()
-        return times[0], times[len(times) // 2]
-
-    def rel(x, y):
-        return ((x.double().cpu() - y.double().cpu()).abs().max() / y.double().abs().max().clamp_min(1e-30)).item()
+        return timed_reps(torch, fn, a.reps)
 
     with torch.cuda.stream(side):
         gi, ni, go = img.to(dev), noise.to(dev), gout.to(dev)

@@ -13,16 +13,13 @@ Exit 0 when every row is OK, 1 when one fails, 77 when there is no torch with CU
 """
 import argparse
 import ctypes
+import os
 import sys
 
-try:
-    import torch
-except ImportError:
-    print("ctypes_guidance: skip: python3 has no torch", file=sys.stderr)
-    sys.exit(77)
-if not torch.cuda.is_available():
-    print("ctypes_guidance: skip: torch sees no CUDA device", file=sys.stderr)
-    sys.exit(77)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ctypes_common import load, ptr, rel, require_cuda_torch, timed as timed_reps  # noqa: E402
+
+torch = require_cuda_torch("ctypes_guidance")
 
 
 def main():
@@ -32,9 +29,8 @@ def main():
     ap.add_argument("--height", type=int, default=768)
     ap.add_argument("--width", type=int, default=1280)
     a = ap.parse_args()
-    lib = ctypes.CDLL(a.lib)
+    lib, call = load(a.lib)
     P, L, I, F = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int, ctypes.c_float
-    lib.disco_last_error.restype = ctypes.c_char_p
     lib.disco_tv_loss_backward.argtypes = [P, P, L, L, L, L, P, I, I, P]
     lib.disco_range_loss_backward.argtypes = [P, P, L, L, L, L, P, I, I, P]
     lib.disco_sat_loss_backward.argtypes = [P, P, L, P, I, I, P]
@@ -44,32 +40,11 @@ def main():
     lib.disco_rms_clamp.argtypes = [P, L, F, P, P, I, P]
     lib.disco_rms_clamp_backward.argtypes = [P, P, L, F, P, P, I, I, P]
 
-    def call(fn, *args):
-        rc = fn(*args)
-        if rc != 0:
-            raise RuntimeError(f"{fn.__name__}: {lib.disco_last_error().decode()} (code {rc})")
-
     def stream(dev):
         return ctypes.c_void_p(torch.cuda.current_stream().cuda_stream) if dev else None
 
-    def ptr(t):
-        return ctypes.c_void_p(t.data_ptr()) if t is not None else None
-
     def timed(fn):
-        times = []
-        for _ in range(a.reps):
-            e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            e0.record()
-            fn()
-            e1.record()
-            e1.synchronize()
-            times.append(e0.elapsed_time(e1))
-        times.sort()
-        return times[0], times[len(times) // 2]
-
-    def rel(x, y):
-        x, y = x.double().cpu(), y.double().cpu()
-        return ((x - y).abs().max() / y.abs().max().clamp_min(1e-30)).item()
+        return timed_reps(torch, fn, a.reps)
 
     def diff(x, y):
         return (x.double() - y.double()).abs().max().item()

@@ -23,23 +23,27 @@ def cubic(x):
 
 
 def resize_dim(x, dim, out):
+    """ResizeRight (cubic, antialiasing, zero padding) along one dim, with its float32 grid and weights."""
     n_in = x.shape[dim]
     if n_in == out:
         return x
+    eps = torch.finfo(torch.float32).eps
     scale = out / n_in
-    support = 4.0 / scale if scale < 1 else 4.0
-    taps = int(math.ceil(support)) + 1
-    o = torch.arange(out, device=x.device, dtype=torch.float64)
-    center = o / scale + (n_in - 1) / 2 - (out - 1) / (2 * scale)
-    left = torch.ceil(center - support / 2)
-    idx = left[:, None] + torch.arange(taps, device=x.device, dtype=torch.float64)[None, :]
-    d = center[:, None] - idx
-    w = scale * cubic(scale * d) if scale < 1 else cubic(d)
-    w = w / w.sum(1, keepdim=True)
-    pad = taps + 2
-    xp = F.pad(x.movedim(dim, -1), (pad, pad))
-    gathered = xp[..., (idx.long() + pad).clamp(0, n_in + 2 * pad - 1)]  # [..., out, taps]
-    y = (gathered * w.to(x.dtype)).sum(-1)
+    aa = scale < 1
+    support = 4.0 / scale if aa else 4.0
+    taps = math.ceil(support - eps)
+    grid = torch.arange(out, device=x.device) / scale + (n_in - 1) / 2 - (out - 1) / (2 * scale)  # float32
+    fov = torch.ceil(grid - support / 2 - eps).long()[:, None] + torch.arange(taps, device=x.device)
+    pad0, pad1 = -int(fov[0, 0]), int(fov[-1, -1]) - n_in + 1
+    fov = fov + pad0
+    grid = grid + pad0
+    arg = grid[:, None] - fov
+    w = scale * cubic(scale * arg) if aa else cubic(arg)
+    s = w.sum(1, keepdim=True)
+    s[s == 0] = 1
+    w = w / s
+    xp = F.pad(x.movedim(dim, -1), (pad0, pad1))
+    y = (xp[..., fov] * w.to(x.dtype)).sum(-1)  # [..., out, taps] -> [..., out]
     return y.movedim(-1, dim)
 
 
