@@ -86,16 +86,8 @@ final class TimeEstimates {
     /** This machine's device as the cache tells devices apart: the CPU model and cores, or the GPU's memory. */
     static String deviceId(Device d) {
         if (d.is_cuda()) {
-            try {
-                Class<?> rt = Class.forName("org.bytedeco.cuda.global.cudart");
-                org.bytedeco.javacpp.SizeTPointer free = new org.bytedeco.javacpp.SizeTPointer(1);
-                org.bytedeco.javacpp.SizeTPointer total = new org.bytedeco.javacpp.SizeTPointer(1);
-                rt.getMethod("cudaMemGetInfo", org.bytedeco.javacpp.SizeTPointer.class, org.bytedeco.javacpp.SizeTPointer.class)
-                        .invoke(null, free, total);
-                return "cuda: a GPU with " + total.get() + " bytes";
-            } catch (ReflectiveOperationException | LinkageError e) {
-                return "cuda";
-            }
+            long[] info = disco.run.MemoryEstimate.cudaMemInfo();
+            return info == null ? "cuda" : "cuda: a GPU with " + info[1] + " bytes";
         }
         String model = "";
         try {

@@ -373,19 +373,27 @@ public final class MemoryEstimate {
     /** The bytes this process may still use: MemAvailable on the CPU (plus what it holds), free memory on CUDA. */
     public static long availableBytes(Device device) {
         if (device.is_cuda()) {
-            // cudart is on the class path of the GPU build only: reached by reflection so the CPU build compiles
-            try {
-                Class<?> rt = Class.forName("org.bytedeco.cuda.global.cudart");
-                org.bytedeco.javacpp.SizeTPointer free = new org.bytedeco.javacpp.SizeTPointer(1);
-                org.bytedeco.javacpp.SizeTPointer total = new org.bytedeco.javacpp.SizeTPointer(1);
-                rt.getMethod("cudaMemGetInfo", org.bytedeco.javacpp.SizeTPointer.class, org.bytedeco.javacpp.SizeTPointer.class)
-                        .invoke(null, free, total);
-                return free.get();
-            } catch (ReflectiveOperationException | LinkageError e) {
-                return Long.MAX_VALUE / 4;
-            }
+            long[] info = cudaMemInfo();
+            return info == null ? Long.MAX_VALUE / 4 : info[0];
         }
         return meminfo("MemAvailable:") + rssBytes();
+    }
+
+    /**
+     * The current CUDA device's free and total bytes ({@code cudaMemGetInfo}), or null where it cannot be asked.
+     * cudart is on the class path of the GPU builds only: reached by reflection so the CPU build compiles.
+     */
+    public static long[] cudaMemInfo() {
+        try {
+            Class<?> rt = Class.forName("org.bytedeco.cuda.global.cudart");
+            org.bytedeco.javacpp.SizeTPointer free = new org.bytedeco.javacpp.SizeTPointer(1);
+            org.bytedeco.javacpp.SizeTPointer total = new org.bytedeco.javacpp.SizeTPointer(1);
+            rt.getMethod("cudaMemGetInfo", org.bytedeco.javacpp.SizeTPointer.class, org.bytedeco.javacpp.SizeTPointer.class)
+                    .invoke(null, free, total);
+            return new long[] {free.get(), total.get()};
+        } catch (ReflectiveOperationException | LinkageError e) {
+            return null;
+        }
     }
 
     private static long meminfo(String key) {

@@ -12,17 +12,22 @@ import java.util.Map;
 public final class SweepCost {
     private SweepCost() {}
 
-    /** Model → CLIP images encoded over the tree's nodes (every node's step once). */
-    public static Map<String, Long> clipImages(PrefixTree tree) {
-        Map<String, Long> m = new LinkedHashMap<>();
+    /** Each executed step of the tree once (every node but the roots), with the first run through it. */
+    static void forEachStep(PrefixTree tree, java.util.function.ObjIntConsumer<SweepRun> step) {
         List<PrefixTree.Node> stack = new ArrayList<>(tree.roots());
         while (!stack.isEmpty()) {
             PrefixTree.Node n = stack.remove(stack.size() - 1);
             stack.addAll(n.children);
             if (n.step < 0 || n.parent == null) continue;
-            SweepRun r = n.through.get(0).run();
-            r.plan().clipImagesAt(n.step, r.settings().batchSize(), plms(r)).forEach((k, v) -> m.merge(k, v, Long::sum));
+            step.accept(n.through.get(0).run(), n.step);
         }
+    }
+
+    /** Model → CLIP images encoded over the tree's nodes (every node's step once). */
+    public static Map<String, Long> clipImages(PrefixTree tree) {
+        Map<String, Long> m = new LinkedHashMap<>();
+        forEachStep(tree, (r, step) -> r.plan().clipImagesAt(step, r.settings().batchSize(), plms(r))
+                .forEach((k, v) -> m.merge(k, v, Long::sum)));
         return m;
     }
 

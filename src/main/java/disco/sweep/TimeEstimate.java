@@ -164,16 +164,10 @@ public final class TimeEstimate {
      * ({@code calibrationOf}).
      */
     public static double treeMs(PrefixTree tree, java.util.function.Function<SweepRun, Calibration> calibrationOf) {
-        double ms = 0;
-        List<PrefixTree.Node> stack = new ArrayList<>(tree.roots());
-        while (!stack.isEmpty()) {
-            PrefixTree.Node n = stack.remove(stack.size() - 1);
-            stack.addAll(n.children);
-            if (n.step < 0 || n.parent == null) continue;
-            SweepRun r = n.through.get(0).run();
-            ms += stepMs(calibrationOf.apply(r), r.plan(), n.step, r.settings().batchSize(), SweepCost.plms(r));
-        }
-        return ms;
+        double[] ms = {0};
+        SweepCost.forEachStep(tree, (r, step) ->
+                ms[0] += stepMs(calibrationOf.apply(r), r.plan(), step, r.settings().batchSize(), SweepCost.plms(r)));
+        return ms[0];
     }
 
     /** {@code 2 h 05 min}, {@code 3 min 20 s}, {@code 12.4 s}, {@code 850 ms}. */
