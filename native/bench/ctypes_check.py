@@ -15,7 +15,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctypes_common import load, ptr, rel, require_cuda_torch, timed as timed_reps  # noqa: E402
+from ctypes_common import load, ptr, rel, report, require_cuda_torch, timed as timed_reps  # noqa: E402
 
 torch = require_cuda_torch("ctypes_check")
 
@@ -166,13 +166,7 @@ def main():
         torch.cuda.synchronize()
         results.append(("rms_clamp", max(rel(og, oc), rel(rg, rc_)), max((og - og2).abs().max().item(), (rg - rg2).abs().max().item()), *t, 1e-5))
 
-    ok = True
-    print(f"{'case':<24} {'max_rel_err':>12} {'repeat_diff':>12} {'min_ms':>9} {'median_ms':>9}")
-    for name, err, rep, tmin, tmed, tol in results:
-        good = err <= tol and rep == 0.0
-        ok &= good
-        print(f"{name:<24} {err:12.3e} {rep:12.3e} {tmin:9.3f} {tmed:9.3f} {'OK' if good else 'FAIL'}")
-    return 0 if ok else 1
+    return report(results, 24)
 
 
 if __name__ == "__main__":

@@ -52,3 +52,15 @@ def rel(x, y):
     """max |x - y| / max |y|, in double on the CPU."""
     x, y = x.double().cpu(), y.double().cpu()
     return ((x - y).abs().max() / y.abs().max().clamp_min(1e-30)).item()
+
+
+def report(results, width):
+    """Prints the rows (name, max_rel_err, repeat_diff, min_ms, median_ms, tol); 0 when every row is within its
+    tolerance and repeats bitwise, else 1."""
+    ok = True
+    print(f"{'case':<{width}} {'max_rel_err':>12} {'repeat_diff':>12} {'min_ms':>9} {'median_ms':>9}")
+    for name, err, rep, tmin, tmed, tol in results:
+        good = err <= tol and rep == 0.0
+        ok &= good
+        print(f"{name:<{width}} {err:12.3e} {rep:12.3e} {tmin:9.3f} {tmed:9.3f} {'OK' if good else 'FAIL'}")
+    return 0 if ok else 1

@@ -17,7 +17,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctypes_common import load, ptr, rel, require_cuda_torch, timed as timed_reps  # noqa: E402
+from ctypes_common import load, ptr, rel, report, require_cuda_torch, timed as timed_reps  # noqa: E402
 
 torch = require_cuda_torch("ctypes_guidance")
 
@@ -126,13 +126,7 @@ def main():
                                                              total, 0.05, ptr(grms if d else crms), ptr(o[0]), 0, d,
                                                              stream(d)), [x], 1e-4)
 
-    ok = True
-    print(f"{'case':<28} {'max_rel_err':>12} {'repeat_diff':>12} {'min_ms':>9} {'median_ms':>9}")
-    for name, err, rep, tmin, tmed, tol in results:
-        good = err <= tol and rep == 0.0
-        ok &= good
-        print(f"{name:<28} {err:12.3e} {rep:12.3e} {tmin:9.3f} {tmed:9.3f} {'OK' if good else 'FAIL'}")
-    return 0 if ok else 1
+    return report(results, 28)
 
 
 if __name__ == "__main__":
