@@ -613,13 +613,12 @@ void cut_pre_jitter(const float* resized, const float* d, int s, const float* no
     if (noise_k) add_noise(out, noise_k + 2 * n3, d[DISCO_CUT_NOISE3], n3);
 }
 
-// The jitter ops in place on x; when saved != NULL, the input of op j is stored at saved + j * 3 * S * S.
-void cut_jitter(const float* d, int s, float* x, float* saved) {
-    size_t ss = (size_t) s * s, n3 = 3 * ss;
+// The jitter ops in place on x.
+void cut_jitter(const float* d, int s, float* x) {
+    size_t ss = (size_t) s * s;
     int nj = (int) d[DISCO_CUT_N_JITTER];
     for (int j = 0; j < nj; j++) {
         int op = (int) d[DISCO_CUT_JITTER_OP0 + j];
-        if (saved) std::memcpy(saved + j * n3, x, n3 * sizeof(float));
         jitter_fwd(op, jitter_factor(d, op), x, ss);
     }
 }
@@ -656,7 +655,7 @@ int cutouts_forward_cpu(const float* image, int n, int h, int w, const float* cu
         float* o = out + (size_t) c * n3;
         cut_pre_jitter(resized.data() + (size_t) p.box_of[(size_t) c] * n3, d, s, cut_noise(noise, d, (int) c, n9, sc.noise), o);
         if (state) std::memcpy(state + (size_t) c * n3, o, n3 * sizeof(float));
-        cut_jitter(d, s, o, nullptr);
+        cut_jitter(d, s, o);
     });
     return DISCO_OK;
 }
@@ -678,15 +677,28 @@ int cutouts_backward_cpu(const float* image, int n, int h, int w, const float* c
         std::memcpy(g, grad_out + (size_t) c * n3, n3 * sizeof(float));
         const int nj = (int) d[DISCO_CUT_N_JITTER];
         if (nj > 0) {
-            sc.a.resize(n3);
-            sc.saved.resize((size_t) nj * n3);
-            if (state) std::memcpy(sc.a.data(), state + (size_t) c * n3, n3 * sizeof(float));
-            else cut_pre_jitter(resized.data() + (size_t) p.box_of[(size_t) c] * n3, d, s,
-                                cut_noise(noise, d, (int) c, n9, sc.noise), sc.a.data());
-            cut_jitter(d, s, sc.a.data(), sc.saved.data());
+            // the input of each jitter op: op 0's is the state (or recomputed), op j's is op j - 1 applied to op
+            // j - 1's (the last op's output is not needed)
+            const float* in0;
+            if (state) {
+                in0 = state + (size_t) c * n3;
+            } else {
+                sc.a.resize(n3);
+                cut_pre_jitter(resized.data() + (size_t) p.box_of[(size_t) c] * n3, d, s,
+                               cut_noise(noise, d, (int) c, n9, sc.noise), sc.a.data());
+                in0 = sc.a.data();
+            }
+            sc.saved.resize((size_t) (nj - 1) * n3);
+            auto input = [&](int j) { return j == 0 ? in0 : sc.saved.data() + (size_t) (j - 1) * n3; };
+            for (int j = 1; j < nj; j++) {
+                const int op = (int) d[DISCO_CUT_JITTER_OP0 + j - 1];
+                float* x = sc.saved.data() + (size_t) (j - 1) * n3;
+                std::memcpy(x, input(j - 1), n3 * sizeof(float));
+                jitter_fwd(op, jitter_factor(d, op), x, ss);
+            }
             for (int j = nj - 1; j >= 0; j--) {
                 int op = (int) d[DISCO_CUT_JITTER_OP0 + j];
-                jitter_bwd(op, jitter_factor(d, op), sc.saved.data() + j * n3, g, ss);
+                jitter_bwd(op, jitter_factor(d, op), input(j), g, ss);
             }
         }
         float m[6];
