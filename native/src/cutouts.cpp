@@ -444,6 +444,8 @@ void hue_fwd_plane(float* x, size_t ss, float f) {
 // (4 lanes, lane-wise IEEE operations, selects for the branches), which GCC does not vectorise from the scalar
 // form. A gradient that the scalar code starts at 0 and adds to once is 0.0f + g here too (so -0.0 becomes +0.0 as
 // there), and a conditional += is a select between the sum and the old value (never "+ 0").
+inline float pass_sel(float x) { return ((x >= 0.0f) & (x <= 1.0f)) ? 1.0f : 0.0f; }  // clamp_pass, flat
+
 typedef float v4f __attribute__((vector_size(16)));
 typedef int v4i __attribute__((vector_size(16)));
 
@@ -451,6 +453,10 @@ inline v4f ld4(const float* p) { v4f v; std::memcpy(&v, p, sizeof v); return v; 
 inline v4i ld4(const int* p) { v4i v; std::memcpy(&v, p, sizeof v); return v; }
 inline void st4(float* p, v4f v) { std::memcpy(p, &v, sizeof v); }
 inline v4f sel(v4i c, v4f a, v4f b) { return c ? a : b; }
+inline v4f pass_sel(v4f x) {
+    const v4f one = {1.0f, 1.0f, 1.0f, 1.0f}, zero = {0.0f, 0.0f, 0.0f, 0.0f};
+    return sel((x >= 0.0f) & (x <= 1.0f), one, zero);
+}
 
 void hue_bwd_plane(const float* x, float* g, size_t ss, float f) {
     constexpr size_t BL = 256;
@@ -546,14 +552,12 @@ void jitter_fwd(int op, float f, float* x, size_t ss) {
 // g <- VJP of jitter op at input x.
 void jitter_bwd(int op, float f, const float* x, float* g, size_t ss) {
     if (op == 0) {
-        for (size_t i = 0; i < 3 * ss; i++) g[i] *= f * clamp_pass(f * x[i]);
+        for (size_t i = 0; i < 3 * ss; i++) g[i] *= f * pass_sel(f * x[i]);
     } else if (op == 1) {
         float mean = gray_mean(x, ss);
+        for (size_t i = 0; i < 3 * ss; i++) g[i] *= pass_sel(f * x[i] + (1.0f - f) * mean);
         double gs = 0.0;
-        for (size_t i = 0; i < 3 * ss; i++) {
-            g[i] *= clamp_pass(f * x[i] + (1.0f - f) * mean);
-            gs += g[i];
-        }
+        for (size_t i = 0; i < 3 * ss; i++) gs += g[i];
         float gm = (float) ((1.0f - f) * gs / (double) ss);
         for (size_t i = 0; i < ss; i++) {
             g[i] = f * g[i] + GRAY_R * gm;
@@ -561,18 +565,27 @@ void jitter_bwd(int op, float f, const float* x, float* g, size_t ss) {
             g[2 * ss + i] = f * g[2 * ss + i] + GRAY_B * gm;
         }
     } else if (op == 2) {
-        for (size_t i = 0; i < ss; i++) {
-            float l = GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i];
-            float gc[3], t = 0.0f;
-            for (int c = 0; c < 3; c++) {
-                gc[c] = g[c * ss + i] * clamp_pass(f * x[c * ss + i] + (1.0f - f) * l);
-                t += gc[c];
-            }
+        // one body for 4 lanes (GCC's vector extension) and for the scalar tail: the same operations per element
+        auto body = [f](auto x0, auto x1, auto x2, auto& g0, auto& g1, auto& g2) {
+            const auto l = GRAY_R * x0 + GRAY_G * x1 + GRAY_B * x2;
+            const auto gc0 = g0 * pass_sel(f * x0 + (1.0f - f) * l);
+            const auto gc1 = g1 * pass_sel(f * x1 + (1.0f - f) * l);
+            const auto gc2 = g2 * pass_sel(f * x2 + (1.0f - f) * l);
+            auto t = 0.0f + gc0;
+            t += gc1;
+            t += gc2;
             t *= (1.0f - f);
-            g[i] = f * gc[0] + GRAY_R * t;
-            g[ss + i] = f * gc[1] + GRAY_G * t;
-            g[2 * ss + i] = f * gc[2] + GRAY_B * t;
+            g0 = f * gc0 + GRAY_R * t;
+            g1 = f * gc1 + GRAY_G * t;
+            g2 = f * gc2 + GRAY_B * t;
+        };
+        size_t i = 0;
+        for (; i + 4 <= ss; i += 4) {
+            v4f g0 = ld4(g + i), g1 = ld4(g + ss + i), g2 = ld4(g + 2 * ss + i);
+            body(ld4(x + i), ld4(x + ss + i), ld4(x + 2 * ss + i), g0, g1, g2);
+            st4(g + i, g0); st4(g + ss + i, g1); st4(g + 2 * ss + i, g2);
         }
+        for (; i < ss; i++) body(x[i], x[ss + i], x[2 * ss + i], g[i], g[ss + i], g[2 * ss + i]);
     } else {
         hue_bwd_plane(x, g, ss, f);
     }
