@@ -311,9 +311,9 @@ void hflip(float* x, int s) {
     for (int r = 0; r < 3 * s; r++) std::reverse(x + (size_t) r * s, x + (size_t) (r + 1) * s);
 }
 
-void affine_fwd(float* x, int s, const float* m, bool fill_mask) {
+void affine_fwd(float* x, int s, const float* m, bool fill_mask, std::vector<float>& src) {
     size_t ss = (size_t) s * s;
-    std::vector<float> src(x, x + 3 * ss);
+    src.assign(x, x + 3 * ss);
     for (int i = 0; i < s; i++)
         for (int j = 0; j < s; j++) {
             int idx[4]; float wt[4];
@@ -327,9 +327,9 @@ void affine_fwd(float* x, int s, const float* m, bool fill_mask) {
         }
 }
 
-void affine_bwd(float* g, int s, const float* m, bool fill_mask) {
+void affine_bwd(float* g, int s, const float* m, bool fill_mask, std::vector<float>& go) {
     size_t ss = (size_t) s * s;
-    std::vector<float> go(g, g + 3 * ss);
+    go.assign(g, g + 3 * ss);
     std::fill(g, g + 3 * ss, 0.0f);
     for (int i = 0; i < s; i++)
         for (int j = 0; j < s; j++) {
@@ -612,7 +612,8 @@ const float* cut_noise(const CutNoise& nz, const float* d, int c, size_t n9, std
 }
 
 // One cut up to its jitter input: out[3*S*S] from the resized box.
-void cut_pre_jitter(const float* resized, const float* d, int s, const float* noise_k, float* out) {
+void cut_pre_jitter(const float* resized, const float* d, int s, const float* noise_k, float* out,
+                    std::vector<float>& tmp) {
     size_t ss = (size_t) s * s, n3 = 3 * ss;
     float m[6];
     affine_matrix(d[DISCO_CUT_ANGLE], d[DISCO_CUT_TX], d[DISCO_CUT_TY], m);
@@ -620,7 +621,7 @@ void cut_pre_jitter(const float* resized, const float* d, int s, const float* no
     if (d[DISCO_CUT_GRAY_PRE] != 0.0f) gray_fwd(out, ss);
     if (d[DISCO_CUT_HFLIP] != 0.0f) hflip(out, s);
     if (noise_k) add_noise(out, noise_k, d[DISCO_CUT_NOISE1], n3);
-    if (d[DISCO_CUT_AFFINE] != 0.0f) affine_fwd(out, s, m, d[DISCO_CUT_FILL_MASK] != 0.0f);
+    if (d[DISCO_CUT_AFFINE] != 0.0f) affine_fwd(out, s, m, d[DISCO_CUT_FILL_MASK] != 0.0f, tmp);
     if (noise_k) add_noise(out, noise_k + n3, d[DISCO_CUT_NOISE2], n3);
     if (d[DISCO_CUT_GRAY_AUG] != 0.0f) gray_fwd(out, ss);
     if (noise_k) add_noise(out, noise_k + 2 * n3, d[DISCO_CUT_NOISE3], n3);
@@ -666,7 +667,8 @@ int cutouts_forward_cpu(const float* image, int n, int h, int w, const float* cu
         const float* d = cuts + (size_t) c * DISCO_CUT_FIELDS;
         Scratch& sc = scr[(size_t) wid];
         float* o = out + (size_t) c * n3;
-        cut_pre_jitter(resized.data() + (size_t) p.box_of[(size_t) c] * n3, d, s, cut_noise(noise, d, (int) c, n9, sc.noise), o);
+        cut_pre_jitter(resized.data() + (size_t) p.box_of[(size_t) c] * n3, d, s, cut_noise(noise, d, (int) c, n9, sc.noise), o,
+                       sc.tmp);
         if (state) std::memcpy(state + (size_t) c * n3, o, n3 * sizeof(float));
         cut_jitter(d, s, o);
     });
@@ -698,7 +700,7 @@ int cutouts_backward_cpu(const float* image, int n, int h, int w, const float* c
             } else {
                 sc.a.resize(n3);
                 cut_pre_jitter(resized.data() + (size_t) p.box_of[(size_t) c] * n3, d, s,
-                               cut_noise(noise, d, (int) c, n9, sc.noise), sc.a.data());
+                               cut_noise(noise, d, (int) c, n9, sc.noise), sc.a.data(), sc.tmp);
                 in0 = sc.a.data();
             }
             sc.saved.resize((size_t) (nj - 1) * n3);
@@ -717,7 +719,7 @@ int cutouts_backward_cpu(const float* image, int n, int h, int w, const float* c
         float m[6];
         affine_matrix(d[DISCO_CUT_ANGLE], d[DISCO_CUT_TX], d[DISCO_CUT_TY], m);
         if (d[DISCO_CUT_GRAY_AUG] != 0.0f) gray_bwd(g, ss);
-        if (d[DISCO_CUT_AFFINE] != 0.0f) affine_bwd(g, s, m, d[DISCO_CUT_FILL_MASK] != 0.0f);
+        if (d[DISCO_CUT_AFFINE] != 0.0f) affine_bwd(g, s, m, d[DISCO_CUT_FILL_MASK] != 0.0f, sc.tmp);
         if (d[DISCO_CUT_HFLIP] != 0.0f) hflip(g, s);
         if (d[DISCO_CUT_GRAY_PRE] != 0.0f) gray_bwd(g, ss);
     });
