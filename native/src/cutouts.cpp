@@ -191,45 +191,42 @@ inline float dot_taps(const Taps& t, int o, const float* src, long long stride, 
 
 // ---- resize forward / transpose --------------------------------------------------------------------------------
 
-void resize_fwd(const float* img, int h, int w, int s, const BoxPlan& p, float* out, std::vector<float>& tmp) {
+// Channel c of one box's resize (channels are independent: the work is split over (box, channel)).
+void resize_fwd(const float* img, int h, int w, int s, const BoxPlan& p, int c, float* out, std::vector<float>& tmp) {
     const size_t hw = (size_t) h * w;
     if (p.h_first) {
         const int cw = p.cx1 - p.cx0;
-        tmp.assign((size_t) 3 * s * cw, 0.0f);
-        for (int c = 0; c < 3; c++)
-            for (int o = 0; o < s; o++) {
-                float* row = &tmp[((size_t) c * s + o) * cw];
-                for (int q = p.ty.row[(size_t) o]; q < p.ty.row[(size_t) o + 1]; q++) {
-                    const float wt = p.ty.w[(size_t) q];
-                    const float* src = img + c * hw + (size_t) p.ty.idx[(size_t) q] * w + p.cx0;
-                    for (int x = 0; x < cw; x++) row[x] += wt * src[x];
-                }
+        tmp.assign((size_t) s * cw, 0.0f);
+        for (int o = 0; o < s; o++) {
+            float* row = &tmp[(size_t) o * cw];
+            for (int q = p.ty.row[(size_t) o]; q < p.ty.row[(size_t) o + 1]; q++) {
+                const float wt = p.ty.w[(size_t) q];
+                const float* src = img + c * hw + (size_t) p.ty.idx[(size_t) q] * w + p.cx0;
+                for (int x = 0; x < cw; x++) row[x] += wt * src[x];
             }
-        for (int c = 0; c < 3; c++)
-            for (int o = 0; o < s; o++) {
-                const float* row = &tmp[((size_t) c * s + o) * cw];
-                float* dst = out + ((size_t) c * s + o) * s;
-                for (int q = 0; q < s; q++) dst[q] = dot_taps(p.tx, q, row, 1, p.cx0);
-            }
+        }
+        for (int o = 0; o < s; o++) {
+            const float* row = &tmp[(size_t) o * cw];
+            float* dst = out + ((size_t) c * s + o) * s;
+            for (int q = 0; q < s; q++) dst[q] = dot_taps(p.tx, q, row, 1, p.cx0);
+        }
     } else {
         const int ch = p.cy1 - p.cy0;
-        tmp.assign((size_t) 3 * ch * s, 0.0f);
-        for (int c = 0; c < 3; c++)
-            for (int y = 0; y < ch; y++) {
-                const float* src = img + c * hw + (size_t) (p.cy0 + y) * w;
-                float* dst = &tmp[((size_t) c * ch + y) * s];
-                for (int q = 0; q < s; q++) dst[q] = dot_taps(p.tx, q, src, 1, 0);
+        tmp.assign((size_t) ch * s, 0.0f);
+        for (int y = 0; y < ch; y++) {
+            const float* src = img + c * hw + (size_t) (p.cy0 + y) * w;
+            float* dst = &tmp[(size_t) y * s];
+            for (int q = 0; q < s; q++) dst[q] = dot_taps(p.tx, q, src, 1, 0);
+        }
+        for (int o = 0; o < s; o++) {
+            float* row = out + ((size_t) c * s + o) * s;
+            std::fill(row, row + s, 0.0f);
+            for (int q = p.ty.row[(size_t) o]; q < p.ty.row[(size_t) o + 1]; q++) {
+                const float wt = p.ty.w[(size_t) q];
+                const float* src = &tmp[(size_t) (p.ty.idx[(size_t) q] - p.cy0) * s];
+                for (int x = 0; x < s; x++) row[x] += wt * src[x];
             }
-        for (int c = 0; c < 3; c++)
-            for (int o = 0; o < s; o++) {
-                float* row = out + ((size_t) c * s + o) * s;
-                std::fill(row, row + s, 0.0f);
-                for (int q = p.ty.row[(size_t) o]; q < p.ty.row[(size_t) o + 1]; q++) {
-                    const float wt = p.ty.w[(size_t) q];
-                    const float* src = &tmp[((size_t) c * ch + (p.ty.idx[(size_t) q] - p.cy0)) * s];
-                    for (int x = 0; x < s; x++) row[x] += wt * src[x];
-                }
-            }
+        }
     }
 }
 
@@ -645,11 +642,13 @@ struct Scratch {
 std::vector<float> resize_all(const float* image, int h, int w, int s, const float* cuts, const Plan& p) {
     const size_t n3 = (size_t) 3 * s * s;
     std::vector<float> resized(p.firsts.size() * n3);
-    std::vector<Scratch> scr((size_t) workers((long) p.firsts.size()));
-    parallel_for((long) p.firsts.size(), [&](long b, int wid) {
-        const float* d = cuts + (size_t) p.firsts[(size_t) b] * DISCO_CUT_FIELDS;
-        resize_fwd(image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w, h, w, s, p.boxes[(size_t) b],
-                   resized.data() + (size_t) b * n3, scr[(size_t) wid].tmp);
+    const long items = 3L * (long) p.firsts.size();
+    std::vector<Scratch> scr((size_t) workers(items));
+    parallel_for(items, [&](long bc, int wid) {
+        const size_t b = (size_t) (bc / 3);
+        const float* d = cuts + (size_t) p.firsts[b] * DISCO_CUT_FIELDS;
+        resize_fwd(image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w, h, w, s, p.boxes[b], (int) (bc % 3),
+                   resized.data() + b * n3, scr[(size_t) wid].tmp);
     });
     return resized;
 }
