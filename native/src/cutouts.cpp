@@ -1,6 +1,6 @@
 // Cutout + augmentation stage: CPU twin and the C entry points (see include/disco/cutouts.h).
 //
-// The work is split over threads by independent items (distinct boxes for the resizes, cuts for the per-cut
+// The work is split over threads by independent items ((distinct box, channel) for the resizes, cuts for the per-cut
 // pipeline, rows of the image for the transposes), each written by one thread, so the result does not depend on
 // the thread count and equals the single-threaded first kernel (cutouts_baseline.cpp) bitwise: the same
 // operations in the same order. Cuts sharing (image, box) share one resize (DD's overview copies). The resize
