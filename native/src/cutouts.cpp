@@ -1,6 +1,6 @@
 // Cutout + augmentation stage: CPU twin and the C entry points (see include/disco/cutouts.h).
 //
-// The work is split over threads by independent items (distinct boxes for the resizes, cuts for the per-cut
+// The work is split over threads by independent items ((distinct box, channel) for the resizes, cuts for the per-cut
 // pipeline, rows of the image for the transposes), each written by one thread, so the result does not depend on
 // the thread count and equals the single-threaded first kernel (cutouts_baseline.cpp) bitwise: the same
 // operations in the same order. Cuts sharing (image, box) share one resize (DD's overview copies). The resize
@@ -23,6 +23,7 @@
 #include "status.h"
 
 using namespace disco_cut;
+
 
 int cutouts_validate(const char* fn, const float* image, int n, int h, int w, const float* cuts, int k, int s,
                      bool noise, const void* out) {
@@ -190,45 +191,42 @@ inline float dot_taps(const Taps& t, int o, const float* src, long long stride, 
 
 // ---- resize forward / transpose --------------------------------------------------------------------------------
 
-void resize_fwd(const float* img, int h, int w, int s, const BoxPlan& p, float* out, std::vector<float>& tmp) {
+// Channel c of one box's resize (channels are independent: the work is split over (box, channel)).
+void resize_fwd(const float* img, int h, int w, int s, const BoxPlan& p, int c, float* out, std::vector<float>& tmp) {
     const size_t hw = (size_t) h * w;
     if (p.h_first) {
         const int cw = p.cx1 - p.cx0;
-        tmp.assign((size_t) 3 * s * cw, 0.0f);
-        for (int c = 0; c < 3; c++)
-            for (int o = 0; o < s; o++) {
-                float* row = &tmp[((size_t) c * s + o) * cw];
-                for (int q = p.ty.row[(size_t) o]; q < p.ty.row[(size_t) o + 1]; q++) {
-                    const float wt = p.ty.w[(size_t) q];
-                    const float* src = img + c * hw + (size_t) p.ty.idx[(size_t) q] * w + p.cx0;
-                    for (int x = 0; x < cw; x++) row[x] += wt * src[x];
-                }
+        tmp.assign((size_t) s * cw, 0.0f);
+        for (int o = 0; o < s; o++) {
+            float* row = &tmp[(size_t) o * cw];
+            for (int q = p.ty.row[(size_t) o]; q < p.ty.row[(size_t) o + 1]; q++) {
+                const float wt = p.ty.w[(size_t) q];
+                const float* src = img + c * hw + (size_t) p.ty.idx[(size_t) q] * w + p.cx0;
+                for (int x = 0; x < cw; x++) row[x] += wt * src[x];
             }
-        for (int c = 0; c < 3; c++)
-            for (int o = 0; o < s; o++) {
-                const float* row = &tmp[((size_t) c * s + o) * cw];
-                float* dst = out + ((size_t) c * s + o) * s;
-                for (int q = 0; q < s; q++) dst[q] = dot_taps(p.tx, q, row, 1, p.cx0);
-            }
+        }
+        for (int o = 0; o < s; o++) {
+            const float* row = &tmp[(size_t) o * cw];
+            float* dst = out + ((size_t) c * s + o) * s;
+            for (int q = 0; q < s; q++) dst[q] = dot_taps(p.tx, q, row, 1, p.cx0);
+        }
     } else {
         const int ch = p.cy1 - p.cy0;
-        tmp.assign((size_t) 3 * ch * s, 0.0f);
-        for (int c = 0; c < 3; c++)
-            for (int y = 0; y < ch; y++) {
-                const float* src = img + c * hw + (size_t) (p.cy0 + y) * w;
-                float* dst = &tmp[((size_t) c * ch + y) * s];
-                for (int q = 0; q < s; q++) dst[q] = dot_taps(p.tx, q, src, 1, 0);
+        tmp.assign((size_t) ch * s, 0.0f);
+        for (int y = 0; y < ch; y++) {
+            const float* src = img + c * hw + (size_t) (p.cy0 + y) * w;
+            float* dst = &tmp[(size_t) y * s];
+            for (int q = 0; q < s; q++) dst[q] = dot_taps(p.tx, q, src, 1, 0);
+        }
+        for (int o = 0; o < s; o++) {
+            float* row = out + ((size_t) c * s + o) * s;
+            std::fill(row, row + s, 0.0f);
+            for (int q = p.ty.row[(size_t) o]; q < p.ty.row[(size_t) o + 1]; q++) {
+                const float wt = p.ty.w[(size_t) q];
+                const float* src = &tmp[(size_t) (p.ty.idx[(size_t) q] - p.cy0) * s];
+                for (int x = 0; x < s; x++) row[x] += wt * src[x];
             }
-        for (int c = 0; c < 3; c++)
-            for (int o = 0; o < s; o++) {
-                float* row = out + ((size_t) c * s + o) * s;
-                std::fill(row, row + s, 0.0f);
-                for (int q = p.ty.row[(size_t) o]; q < p.ty.row[(size_t) o + 1]; q++) {
-                    const float wt = p.ty.w[(size_t) q];
-                    const float* src = &tmp[((size_t) c * ch + (p.ty.idx[(size_t) q] - p.cy0)) * s];
-                    for (int x = 0; x < s; x++) row[x] += wt * src[x];
-                }
-            }
+        }
     }
 }
 
@@ -310,9 +308,9 @@ void hflip(float* x, int s) {
     for (int r = 0; r < 3 * s; r++) std::reverse(x + (size_t) r * s, x + (size_t) (r + 1) * s);
 }
 
-void affine_fwd(float* x, int s, const float* m, bool fill_mask) {
+void affine_fwd(float* x, int s, const float* m, bool fill_mask, std::vector<float>& src) {
     size_t ss = (size_t) s * s;
-    std::vector<float> src(x, x + 3 * ss);
+    src.assign(x, x + 3 * ss);
     for (int i = 0; i < s; i++)
         for (int j = 0; j < s; j++) {
             int idx[4]; float wt[4];
@@ -326,9 +324,9 @@ void affine_fwd(float* x, int s, const float* m, bool fill_mask) {
         }
 }
 
-void affine_bwd(float* g, int s, const float* m, bool fill_mask) {
+void affine_bwd(float* g, int s, const float* m, bool fill_mask, std::vector<float>& go) {
     size_t ss = (size_t) s * s;
-    std::vector<float> go(g, g + 3 * ss);
+    go.assign(g, g + 3 * ss);
     std::fill(g, g + 3 * ss, 0.0f);
     for (int i = 0; i < s; i++)
         for (int j = 0; j < s; j++) {
@@ -435,6 +433,103 @@ void hue_fwd_plane(float* x, size_t ss, float f) {
     }
 }
 
+// cutouts_common.h's hue_backward over a plane with flat selects (as hue_fwd_plane): the same float operations in
+// the same order. A gradient that the scalar code starts at 0 and adds to once is 0.0f + g here too (so -0.0
+// becomes +0.0 as there), and a conditional += is a select between the sum and the old value (never "+ 0").
+// cutouts_common.h's hue_backward over a plane: the same float operations in the same order, in blocks. The colour
+// analysis (as hue_fwd_plane) is a loop GCC vectorises; the gradient part is written with GCC's vector extension
+// (4 lanes, lane-wise IEEE operations, selects for the branches), which GCC does not vectorise from the scalar
+// form. A gradient that the scalar code starts at 0 and adds to once is 0.0f + g here too (so -0.0 becomes +0.0 as
+// there), and a conditional += is a select between the sum and the old value (never "+ 0").
+inline float pass_sel(float x) { return ((x >= 0.0f) & (x <= 1.0f)) ? 1.0f : 0.0f; }  // clamp_pass, flat
+
+typedef float v4f __attribute__((vector_size(16)));
+typedef int v4i __attribute__((vector_size(16)));
+
+inline v4f ld4(const float* p) { v4f v; std::memcpy(&v, p, sizeof v); return v; }
+inline v4i ld4(const int* p) { v4i v; std::memcpy(&v, p, sizeof v); return v; }
+inline void st4(float* p, v4f v) { std::memcpy(p, &v, sizeof v); }
+inline v4f sel(v4i c, v4f a, v4f b) { return c ? a : b; }
+inline v4f pass_sel(v4f x) {
+    const v4f one = {1.0f, 1.0f, 1.0f, 1.0f}, zero = {0.0f, 0.0f, 0.0f, 0.0f};
+    return sel((x >= 0.0f) & (x <= 1.0f), one, zero);
+}
+
+void hue_bwd_plane(const float* x, float* g, size_t ss, float f) {
+    constexpr size_t BL = 256;
+    alignas(16) float Rb[BL], Gb[BL], Bb[BL], G0[BL], G1[BL], G2[BL];
+    alignas(16) float MX[BL], S[BL], SD[BL], CRD[BL], CR[BL], FR[BL];
+    alignas(16) int K[BL], BR[BL], IMX[BL], IMN[BL], NE[BL];
+    const v4f one = {1.0f, 1.0f, 1.0f, 1.0f}, zero = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (size_t i0 = 0; i0 < ss; i0 += BL) {
+        const size_t nb = std::min(BL, ss - i0), n4 = (nb + 3) & ~(size_t) 3;
+        for (size_t i = 0; i < n4; i++) {
+            const bool in = i < nb;
+            Rb[i] = in ? x[i0 + i] : 0.0f; Gb[i] = in ? x[ss + i0 + i] : 0.0f; Bb[i] = in ? x[2 * ss + i0 + i] : 0.0f;
+            G0[i] = in ? g[i0 + i] : 0.0f; G1[i] = in ? g[ss + i0 + i] : 0.0f; G2[i] = in ? g[2 * ss + i0 + i] : 0.0f;
+        }
+        for (size_t i = 0; i < n4; i++) {  // the forward's colour analysis (as hue_fwd_plane)
+            const Hsv o = rgb2hsv_sel(Rb[i], Gb[i], Bb[i]);
+            float fr;
+            K[i] = sector_sel(o.h, f, fr);
+            FR[i] = fr;
+            MX[i] = o.mx; S[i] = o.s; SD[i] = o.sd; CRD[i] = o.crd; CR[i] = o.cr;
+            BR[i] = o.branch; IMX[i] = o.imx; IMN[i] = o.imn;
+            NE[i] = o.mx == o.mn ? 0 : 1;
+        }
+        for (size_t i = 0; i < n4; i += 4) {
+            const v4i k = ld4(K + i);
+            const v4f v = ld4(MX + i), s = ld4(S + i), fr = ld4(FR + i);
+            const v4f pr = v * (1.0f - s), qr = v * (1.0f - s * fr), tr = v * (1.0f - s * (1.0f - fr));
+            const v4f g0 = 0.0f + ld4(G0 + i), g1 = 0.0f + ld4(G1 + i), g2 = 0.0f + ld4(G2 + i);
+            const v4i k0 = k == 0, k1 = k == 1, k2 = k == 2, k3 = k == 3, k4 = k == 4, k5 = ~(k0 | k1 | k2 | k3 | k4);
+            // sectors 0..5 route (R G B) from (v t p) (q v p) (p v t) (p q v) (t p v) (v p q)
+            v4f gv = g2, gp = g1, gq = zero, gt = zero;
+            gv = sel(k0 | k5, g0, gv); gv = sel(k1 | k2, g1, gv);
+            gp = sel(k0 | k1, g2, gp); gp = sel(k2 | k3, g0, gp);
+            gq = sel(k1, g0, gq); gq = sel(k3, g1, gq); gq = sel(k5, g2, gq);
+            gt = sel(k0, g1, gt); gt = sel(k2, g2, gt); gt = sel(k4, g0, gt);
+            gp *= sel((pr >= 0.0f) & (pr <= 1.0f), one, zero);  // clamp_pass
+            gq *= sel((qr >= 0.0f) & (qr <= 1.0f), one, zero);
+            gt *= sel((tr >= 0.0f) & (tr <= 1.0f), one, zero);
+            v4f ds = zero, dfr = zero;
+            gv += gp * (1.0f - s) + gq * (1.0f - s * fr) + gt * (1.0f - s * (1.0f - fr));
+            ds += -gp * v - gq * v * fr - gt * v * (1.0f - fr);
+            dfr += -gq * v * s + gt * v * s;
+            const v4f dh = 6.0f * dfr / 6.0f;
+            // through _rgb2hsv
+            const v4f r = ld4(Rb + i), gg = ld4(Gb + i), b = ld4(Bb + i), mx = v, sd = ld4(SD + i), crd = ld4(CRD + i),
+                      cr = ld4(CR + i);
+            const v4f zp = 0.0f + dh, zm = 0.0f - dh;
+            const v4i br = ld4(BR + i), b0 = br == 0, b1 = br == 1, b2 = ~(b0 | b1);
+            v4f drc = zero, dgc = zero, dbc = zero;
+            drc = sel(b1, zp, drc); drc = sel(b2, zm, drc);
+            dgc = sel(b0, zm, dgc); dgc = sel(b2, zp, dgc);
+            dbc = sel(b0, zp, dbc); dbc = sel(b1, zm, dbc);
+            v4f dmx = gv, dcr = zero;
+            const v4f dcrd = -(drc * (mx - r) + dgc * (mx - gg) + dbc * (mx - b)) / (crd * crd);
+            dmx += (drc + dgc + dbc) / crd;
+            const v4f dr = -drc / crd, dg = -dgc / crd, db = -dbc / crd;
+            const v4i ne = ld4(NE + i) != 0;  // !eqc
+            dcr = sel(ne, dcr + dcrd, dcr);
+            dcr += ds / sd;
+            dmx = sel(ne, dmx + -ds * cr / (sd * sd), dmx);
+            dmx += dcr;
+            const v4f dmn = 0.0f - dcr;
+            const v4i imx = ld4(IMX + i), imn = ld4(IMN + i);
+            v4f oR = dr, oG = dg, oB = db;
+            oR = sel(imx == 0, oR + dmx, oR); oG = sel(imx == 1, oG + dmx, oG); oB = sel(imx == 2, oB + dmx, oB);
+            oR = sel(imn == 0, oR + dmn, oR); oG = sel(imn == 1, oG + dmn, oG); oB = sel(imn == 2, oB + dmn, oB);
+            st4(G0 + i, oR);
+            st4(G1 + i, oG);
+            st4(G2 + i, oB);
+        }
+        std::memcpy(g + i0, G0, nb * sizeof(float));
+        std::memcpy(g + ss + i0, G1, nb * sizeof(float));
+        std::memcpy(g + 2 * ss + i0, G2, nb * sizeof(float));
+    }
+}
+
 void jitter_fwd(int op, float f, float* x, size_t ss) {
     if (op == 0) {
         for (size_t i = 0; i < 3 * ss; i++) x[i] = clamp01(f * x[i]);
@@ -454,14 +549,12 @@ void jitter_fwd(int op, float f, float* x, size_t ss) {
 // g <- VJP of jitter op at input x.
 void jitter_bwd(int op, float f, const float* x, float* g, size_t ss) {
     if (op == 0) {
-        for (size_t i = 0; i < 3 * ss; i++) g[i] *= f * clamp_pass(f * x[i]);
+        for (size_t i = 0; i < 3 * ss; i++) g[i] *= f * pass_sel(f * x[i]);
     } else if (op == 1) {
         float mean = gray_mean(x, ss);
+        for (size_t i = 0; i < 3 * ss; i++) g[i] *= pass_sel(f * x[i] + (1.0f - f) * mean);
         double gs = 0.0;
-        for (size_t i = 0; i < 3 * ss; i++) {
-            g[i] *= clamp_pass(f * x[i] + (1.0f - f) * mean);
-            gs += g[i];
-        }
+        for (size_t i = 0; i < 3 * ss; i++) gs += g[i];
         float gm = (float) ((1.0f - f) * gs / (double) ss);
         for (size_t i = 0; i < ss; i++) {
             g[i] = f * g[i] + GRAY_R * gm;
@@ -469,24 +562,29 @@ void jitter_bwd(int op, float f, const float* x, float* g, size_t ss) {
             g[2 * ss + i] = f * g[2 * ss + i] + GRAY_B * gm;
         }
     } else if (op == 2) {
-        for (size_t i = 0; i < ss; i++) {
-            float l = GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i];
-            float gc[3], t = 0.0f;
-            for (int c = 0; c < 3; c++) {
-                gc[c] = g[c * ss + i] * clamp_pass(f * x[c * ss + i] + (1.0f - f) * l);
-                t += gc[c];
-            }
+        // one body for 4 lanes (GCC's vector extension) and for the scalar tail: the same operations per element
+        auto body = [f](auto x0, auto x1, auto x2, auto& g0, auto& g1, auto& g2) {
+            const auto l = GRAY_R * x0 + GRAY_G * x1 + GRAY_B * x2;
+            const auto gc0 = g0 * pass_sel(f * x0 + (1.0f - f) * l);
+            const auto gc1 = g1 * pass_sel(f * x1 + (1.0f - f) * l);
+            const auto gc2 = g2 * pass_sel(f * x2 + (1.0f - f) * l);
+            auto t = 0.0f + gc0;
+            t += gc1;
+            t += gc2;
             t *= (1.0f - f);
-            g[i] = f * gc[0] + GRAY_R * t;
-            g[ss + i] = f * gc[1] + GRAY_G * t;
-            g[2 * ss + i] = f * gc[2] + GRAY_B * t;
+            g0 = f * gc0 + GRAY_R * t;
+            g1 = f * gc1 + GRAY_G * t;
+            g2 = f * gc2 + GRAY_B * t;
+        };
+        size_t i = 0;
+        for (; i + 4 <= ss; i += 4) {
+            v4f g0 = ld4(g + i), g1 = ld4(g + ss + i), g2 = ld4(g + 2 * ss + i);
+            body(ld4(x + i), ld4(x + ss + i), ld4(x + 2 * ss + i), g0, g1, g2);
+            st4(g + i, g0); st4(g + ss + i, g1); st4(g + 2 * ss + i, g2);
         }
+        for (; i < ss; i++) body(x[i], x[ss + i], x[2 * ss + i], g[i], g[ss + i], g[2 * ss + i]);
     } else {
-        for (size_t i = 0; i < ss; i++) {
-            float in[3] = {x[i], x[ss + i], x[2 * ss + i]}, go[3] = {g[i], g[ss + i], g[2 * ss + i]}, gi[3];
-            hue_backward(in, f, go, gi);
-            g[i] = gi[0]; g[ss + i] = gi[1]; g[2 * ss + i] = gi[2];
-        }
+        hue_bwd_plane(x, g, ss, f);
     }
 }
 
@@ -511,7 +609,8 @@ const float* cut_noise(const CutNoise& nz, const float* d, int c, size_t n9, std
 }
 
 // One cut up to its jitter input: out[3*S*S] from the resized box.
-void cut_pre_jitter(const float* resized, const float* d, int s, const float* noise_k, float* out) {
+void cut_pre_jitter(const float* resized, const float* d, int s, const float* noise_k, float* out,
+                    std::vector<float>& tmp) {
     size_t ss = (size_t) s * s, n3 = 3 * ss;
     float m[6];
     affine_matrix(d[DISCO_CUT_ANGLE], d[DISCO_CUT_TX], d[DISCO_CUT_TY], m);
@@ -519,19 +618,18 @@ void cut_pre_jitter(const float* resized, const float* d, int s, const float* no
     if (d[DISCO_CUT_GRAY_PRE] != 0.0f) gray_fwd(out, ss);
     if (d[DISCO_CUT_HFLIP] != 0.0f) hflip(out, s);
     if (noise_k) add_noise(out, noise_k, d[DISCO_CUT_NOISE1], n3);
-    if (d[DISCO_CUT_AFFINE] != 0.0f) affine_fwd(out, s, m, d[DISCO_CUT_FILL_MASK] != 0.0f);
+    if (d[DISCO_CUT_AFFINE] != 0.0f) affine_fwd(out, s, m, d[DISCO_CUT_FILL_MASK] != 0.0f, tmp);
     if (noise_k) add_noise(out, noise_k + n3, d[DISCO_CUT_NOISE2], n3);
     if (d[DISCO_CUT_GRAY_AUG] != 0.0f) gray_fwd(out, ss);
     if (noise_k) add_noise(out, noise_k + 2 * n3, d[DISCO_CUT_NOISE3], n3);
 }
 
-// The jitter ops in place on x; when saved != NULL, the input of op j is stored at saved + j * 3 * S * S.
-void cut_jitter(const float* d, int s, float* x, float* saved) {
-    size_t ss = (size_t) s * s, n3 = 3 * ss;
+// The jitter ops in place on x.
+void cut_jitter(const float* d, int s, float* x) {
+    size_t ss = (size_t) s * s;
     int nj = (int) d[DISCO_CUT_N_JITTER];
     for (int j = 0; j < nj; j++) {
         int op = (int) d[DISCO_CUT_JITTER_OP0 + j];
-        if (saved) std::memcpy(saved + j * n3, x, n3 * sizeof(float));
         jitter_fwd(op, jitter_factor(d, op), x, ss);
     }
 }
@@ -544,11 +642,13 @@ struct Scratch {
 std::vector<float> resize_all(const float* image, int h, int w, int s, const float* cuts, const Plan& p) {
     const size_t n3 = (size_t) 3 * s * s;
     std::vector<float> resized(p.firsts.size() * n3);
-    std::vector<Scratch> scr((size_t) workers((long) p.firsts.size()));
-    parallel_for((long) p.firsts.size(), [&](long b, int wid) {
-        const float* d = cuts + (size_t) p.firsts[(size_t) b] * DISCO_CUT_FIELDS;
-        resize_fwd(image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w, h, w, s, p.boxes[(size_t) b],
-                   resized.data() + (size_t) b * n3, scr[(size_t) wid].tmp);
+    const long items = 3L * (long) p.firsts.size();
+    std::vector<Scratch> scr((size_t) workers(items));
+    parallel_for(items, [&](long bc, int wid) {
+        const size_t b = (size_t) (bc / 3);
+        const float* d = cuts + (size_t) p.firsts[b] * DISCO_CUT_FIELDS;
+        resize_fwd(image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w, h, w, s, p.boxes[b], (int) (bc % 3),
+                   resized.data() + b * n3, scr[(size_t) wid].tmp);
     });
     return resized;
 }
@@ -566,9 +666,10 @@ int cutouts_forward_cpu(const float* image, int n, int h, int w, const float* cu
         const float* d = cuts + (size_t) c * DISCO_CUT_FIELDS;
         Scratch& sc = scr[(size_t) wid];
         float* o = out + (size_t) c * n3;
-        cut_pre_jitter(resized.data() + (size_t) p.box_of[(size_t) c] * n3, d, s, cut_noise(noise, d, (int) c, n9, sc.noise), o);
+        cut_pre_jitter(resized.data() + (size_t) p.box_of[(size_t) c] * n3, d, s, cut_noise(noise, d, (int) c, n9, sc.noise), o,
+                       sc.tmp);
         if (state) std::memcpy(state + (size_t) c * n3, o, n3 * sizeof(float));
-        cut_jitter(d, s, o, nullptr);
+        cut_jitter(d, s, o);
     });
     return DISCO_OK;
 }
@@ -590,21 +691,34 @@ int cutouts_backward_cpu(const float* image, int n, int h, int w, const float* c
         std::memcpy(g, grad_out + (size_t) c * n3, n3 * sizeof(float));
         const int nj = (int) d[DISCO_CUT_N_JITTER];
         if (nj > 0) {
-            sc.a.resize(n3);
-            sc.saved.resize((size_t) nj * n3);
-            if (state) std::memcpy(sc.a.data(), state + (size_t) c * n3, n3 * sizeof(float));
-            else cut_pre_jitter(resized.data() + (size_t) p.box_of[(size_t) c] * n3, d, s,
-                                cut_noise(noise, d, (int) c, n9, sc.noise), sc.a.data());
-            cut_jitter(d, s, sc.a.data(), sc.saved.data());
+            // the input of each jitter op: op 0's is the state (or recomputed), op j's is op j - 1 applied to op
+            // j - 1's (the last op's output is not needed)
+            const float* in0;
+            if (state) {
+                in0 = state + (size_t) c * n3;
+            } else {
+                sc.a.resize(n3);
+                cut_pre_jitter(resized.data() + (size_t) p.box_of[(size_t) c] * n3, d, s,
+                               cut_noise(noise, d, (int) c, n9, sc.noise), sc.a.data(), sc.tmp);
+                in0 = sc.a.data();
+            }
+            sc.saved.resize((size_t) (nj - 1) * n3);
+            auto input = [&](int j) { return j == 0 ? in0 : sc.saved.data() + (size_t) (j - 1) * n3; };
+            for (int j = 1; j < nj; j++) {
+                const int op = (int) d[DISCO_CUT_JITTER_OP0 + j - 1];
+                float* x = sc.saved.data() + (size_t) (j - 1) * n3;
+                std::memcpy(x, input(j - 1), n3 * sizeof(float));
+                jitter_fwd(op, jitter_factor(d, op), x, ss);
+            }
             for (int j = nj - 1; j >= 0; j--) {
                 int op = (int) d[DISCO_CUT_JITTER_OP0 + j];
-                jitter_bwd(op, jitter_factor(d, op), sc.saved.data() + j * n3, g, ss);
+                jitter_bwd(op, jitter_factor(d, op), input(j), g, ss);
             }
         }
         float m[6];
         affine_matrix(d[DISCO_CUT_ANGLE], d[DISCO_CUT_TX], d[DISCO_CUT_TY], m);
         if (d[DISCO_CUT_GRAY_AUG] != 0.0f) gray_bwd(g, ss);
-        if (d[DISCO_CUT_AFFINE] != 0.0f) affine_bwd(g, s, m, d[DISCO_CUT_FILL_MASK] != 0.0f);
+        if (d[DISCO_CUT_AFFINE] != 0.0f) affine_bwd(g, s, m, d[DISCO_CUT_FILL_MASK] != 0.0f, sc.tmp);
         if (d[DISCO_CUT_HFLIP] != 0.0f) hflip(g, s);
         if (d[DISCO_CUT_GRAY_PRE] != 0.0f) gray_bwd(g, ss);
     });
