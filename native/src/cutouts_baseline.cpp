@@ -9,6 +9,7 @@
 
 #include "cutouts.h"
 #include "cutouts_common.h"
+#include "cutouts_cpu.h"
 #include "disco_kernels.h"
 #include "status.h"
 
@@ -144,62 +145,8 @@ void resize_bwd(const float* g, int h, int w, int s, const CutPlan& p, float* gi
     }
 }
 
-void gray_fwd(float* x, size_t ss) {
-    for (size_t i = 0; i < ss; i++) {
-        float l = GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i];
-        x[i] = x[ss + i] = x[2 * ss + i] = l;
-    }
-}
 
-void gray_bwd(float* g, size_t ss) {
-    for (size_t i = 0; i < ss; i++) {
-        float t = g[i] + g[ss + i] + g[2 * ss + i];
-        g[i] = GRAY_R * t; g[ss + i] = GRAY_G * t; g[2 * ss + i] = GRAY_B * t;
-    }
-}
 
-void hflip(float* x, int s) {
-    for (int r = 0; r < 3 * s; r++) std::reverse(x + (size_t) r * s, x + (size_t) (r + 1) * s);
-}
-
-void affine_fwd(float* x, int s, const float* m, bool fill_mask) {
-    size_t ss = (size_t) s * s;
-    std::vector<float> src(x, x + 3 * ss);
-    for (int i = 0; i < s; i++)
-        for (int j = 0; j < s; j++) {
-            int idx[4]; float wt[4];
-            float mask = affine_taps(m, s, i, j, idx, wt);
-            float mul = fill_mask ? mask : 1.0f;
-            for (int c = 0; c < 3; c++) {
-                const float* sc = src.data() + c * ss;
-                float v = wt[0] * sc[idx[0]] + wt[1] * sc[idx[1]] + wt[2] * sc[idx[2]] + wt[3] * sc[idx[3]];
-                x[c * ss + (size_t) i * s + j] = v * mul;
-            }
-        }
-}
-
-void affine_bwd(float* g, int s, const float* m, bool fill_mask) {
-    size_t ss = (size_t) s * s;
-    std::vector<float> go(g, g + 3 * ss);
-    std::fill(g, g + 3 * ss, 0.0f);
-    for (int i = 0; i < s; i++)
-        for (int j = 0; j < s; j++) {
-            int idx[4]; float wt[4];
-            float mask = affine_taps(m, s, i, j, idx, wt);
-            float mul = fill_mask ? mask : 1.0f;
-            for (int c = 0; c < 3; c++) {
-                float v = go[c * ss + (size_t) i * s + j] * mul;
-                for (int q = 0; q < 4; q++) g[c * ss + idx[q]] += wt[q] * v;
-            }
-        }
-}
-
-// The mean of the grayscale of a [3, S, S] cut (contrast's blend target), summed in double.
-float gray_mean(const float* x, size_t ss) {
-    double sum = 0.0;
-    for (size_t i = 0; i < ss; i++) sum += (double) (GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i]);
-    return (float) (sum / (double) ss);
-}
 
 void jitter_fwd(int op, float f, float* x, size_t ss) {
     if (op == 0) {
@@ -260,14 +207,7 @@ void jitter_bwd(int op, float f, const float* x, float* g, size_t ss) {
     }
 }
 
-float jitter_factor(const float* d, int op) {
-    return d[op == 0 ? DISCO_CUT_BRIGHTNESS : op == 1 ? DISCO_CUT_CONTRAST : op == 2 ? DISCO_CUT_SATURATION : DISCO_CUT_HUE];
-}
 
-void add_noise(float* x, const float* nz, float scale, size_t n) {
-    if (scale == 0.0f) return;
-    for (size_t i = 0; i < n; i++) x[i] += scale * nz[i];
-}
 
 // Forward of one cut into out[3*S*S] from its resized box `resized` (3*S*S); when saved != NULL, the input of
 // each jitter op is stored there.
@@ -279,7 +219,10 @@ void cut_forward(const float* resized, const float* d, int s, const float* noise
     if (d[DISCO_CUT_GRAY_PRE] != 0.0f) gray_fwd(out, ss);
     if (d[DISCO_CUT_HFLIP] != 0.0f) hflip(out, s);
     if (noise_k) add_noise(out, noise_k, d[DISCO_CUT_NOISE1], n3);
-    if (d[DISCO_CUT_AFFINE] != 0.0f) affine_fwd(out, s, m, d[DISCO_CUT_FILL_MASK] != 0.0f);
+    if (d[DISCO_CUT_AFFINE] != 0.0f) {
+        std::vector<float> affine_tmp;
+        affine_fwd(out, s, m, d[DISCO_CUT_FILL_MASK] != 0.0f, affine_tmp);
+    }
     if (noise_k) add_noise(out, noise_k + n3, d[DISCO_CUT_NOISE2], n3);
     if (d[DISCO_CUT_GRAY_AUG] != 0.0f) gray_fwd(out, ss);
     if (noise_k) add_noise(out, noise_k + 2 * n3, d[DISCO_CUT_NOISE3], n3);
@@ -291,24 +234,6 @@ void cut_forward(const float* resized, const float* d, int s, const float* noise
     }
 }
 
-// Cuts that share (image, box) share one resize, as DD derives its overview copies from one resized image.
-// box_of[c] = index of the distinct box of cut c; returns the first cut of each distinct box.
-std::vector<int> distinct_boxes(const float* cuts, int k, std::vector<int>& box_of) {
-    std::vector<int> firsts;
-    box_of.assign(k, -1);
-    for (int c = 0; c < k; c++) {
-        const float* d = cuts + (size_t) c * DISCO_CUT_FIELDS;
-        for (size_t b = 0; b < firsts.size() && box_of[c] < 0; b++) {
-            const float* e = cuts + (size_t) firsts[b] * DISCO_CUT_FIELDS;
-            if (std::equal(d, d + DISCO_CUT_W + 1, e)) box_of[c] = (int) b;
-        }
-        if (box_of[c] < 0) {
-            box_of[c] = (int) firsts.size();
-            firsts.push_back(c);
-        }
-    }
-    return firsts;
-}
 
 }  // namespace
 
@@ -347,7 +272,7 @@ static int baseline_backward(const float* image, int n, int h, int w, const floa
             resize_fwd(image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w, h, w, s, p, resized.data() + b * n3);
         }
     }
-    std::vector<float> fwd(n3), saved(4 * n3), g(n3);
+    std::vector<float> fwd(n3), saved(4 * n3), g(n3), affine_tmp;
     for (int c = 0; c < k; c++) {
         const float* d = cuts + (size_t) c * DISCO_CUT_FIELDS;
         int nj = (int) d[DISCO_CUT_N_JITTER];
@@ -362,7 +287,7 @@ static int baseline_backward(const float* image, int n, int h, int w, const floa
         float m[6];
         affine_matrix(d[DISCO_CUT_ANGLE], d[DISCO_CUT_TX], d[DISCO_CUT_TY], m);
         if (d[DISCO_CUT_GRAY_AUG] != 0.0f) gray_bwd(g.data(), ss);
-        if (d[DISCO_CUT_AFFINE] != 0.0f) affine_bwd(g.data(), s, m, d[DISCO_CUT_FILL_MASK] != 0.0f);
+        if (d[DISCO_CUT_AFFINE] != 0.0f) affine_bwd(g.data(), s, m, d[DISCO_CUT_FILL_MASK] != 0.0f, affine_tmp);
         if (d[DISCO_CUT_HFLIP] != 0.0f) hflip(g.data(), s);
         if (d[DISCO_CUT_GRAY_PRE] != 0.0f) gray_bwd(g.data(), ss);
         float* acc = gres.data() + box_of[c] * n3;
