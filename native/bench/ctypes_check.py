@@ -9,13 +9,12 @@ timings (min and median). Prints one line per row:  NAME  max_rel_err  repeat_ma
 Exit 0 when every row is OK, 1 when one fails, 77 when there is no torch with CUDA (or no GPU).
     python3 ctypes_check.py LIB [--reps N] [--height H] [--width W]
 """
-import argparse
 import ctypes
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctypes_common import load, ptr, rel, report, require_cuda_torch, timed as timed_reps  # noqa: E402
+from ctypes_common import args, load, ptr, rel, report, require_cuda_torch, timed as timed_reps  # noqa: E402
 
 torch = require_cuda_torch("ctypes_check")
 
@@ -55,12 +54,7 @@ def cut_table(h, w, s):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("lib")
-    ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--height", type=int, default=768)
-    ap.add_argument("--width", type=int, default=1280)
-    a = ap.parse_args()
+    a = args()
     lib, call = load(a.lib)
     P, L = ctypes.c_void_p, ctypes.c_int64
     lib.disco_cutouts_forward.argtypes = [P, L, L, L, P, L, L, P, P, ctypes.c_int, P]

@@ -1,5 +1,6 @@
 """What the ctypes harnesses (ctypes_check.py, ctypes_guidance.py) share: torch with a CUDA device or exit 77,
 the library with its error text, CUDA-event timing, the relative error they report."""
+import argparse
 import ctypes
 import sys
 
@@ -15,6 +16,16 @@ def require_cuda_torch(name):
         print(f"{name}: skip: torch sees no CUDA device", file=sys.stderr)
         sys.exit(77)
     return torch
+
+
+def args():
+    """The harnesses' command line: LIB [--reps N] [--height H] [--width W] (DD's 1280x768 by default)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("lib")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--height", type=int, default=768)
+    ap.add_argument("--width", type=int, default=1280)
+    return ap.parse_args()
 
 
 def load(path):

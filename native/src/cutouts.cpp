@@ -459,19 +459,7 @@ void hue_bwd_plane(const float* x, float* g, size_t ss, float f) {
 }
 
 void jitter_fwd(int op, float f, float* x, size_t ss) {
-    if (op == 0) {
-        for (size_t i = 0; i < 3 * ss; i++) x[i] = clamp01(f * x[i]);
-    } else if (op == 1) {
-        float mean = gray_mean(x, ss);
-        for (size_t i = 0; i < 3 * ss; i++) x[i] = clamp01(f * x[i] + (1.0f - f) * mean);
-    } else if (op == 2) {
-        for (size_t i = 0; i < ss; i++) {
-            float l = GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i];
-            for (int c = 0; c < 3; c++) x[c * ss + i] = clamp01(f * x[c * ss + i] + (1.0f - f) * l);
-        }
-    } else {
-        hue_fwd_plane(x, ss, f);
-    }
+    if (!jitter_fwd_bcs(op, f, x, ss)) hue_fwd_plane(x, ss, f);
 }
 
 // g <- VJP of jitter op at input x.

@@ -149,22 +149,11 @@ void resize_bwd(const float* g, int h, int w, int s, const CutPlan& p, float* gi
 
 
 void jitter_fwd(int op, float f, float* x, size_t ss) {
-    if (op == 0) {
-        for (size_t i = 0; i < 3 * ss; i++) x[i] = clamp01(f * x[i]);
-    } else if (op == 1) {
-        float mean = gray_mean(x, ss);
-        for (size_t i = 0; i < 3 * ss; i++) x[i] = clamp01(f * x[i] + (1.0f - f) * mean);
-    } else if (op == 2) {
-        for (size_t i = 0; i < ss; i++) {
-            float l = GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i];
-            for (int c = 0; c < 3; c++) x[c * ss + i] = clamp01(f * x[c * ss + i] + (1.0f - f) * l);
-        }
-    } else {
-        for (size_t i = 0; i < ss; i++) {
-            float in[3] = {x[i], x[ss + i], x[2 * ss + i]}, out[3];
-            hue_forward(in, f, out);
-            x[i] = out[0]; x[ss + i] = out[1]; x[2 * ss + i] = out[2];
-        }
+    if (jitter_fwd_bcs(op, f, x, ss)) return;
+    for (size_t i = 0; i < ss; i++) {  // hue, a pixel at a time
+        float in[3] = {x[i], x[ss + i], x[2 * ss + i]}, out[3];
+        hue_forward(in, f, out);
+        x[i] = out[0]; x[ss + i] = out[1]; x[2 * ss + i] = out[2];
     }
 }
 

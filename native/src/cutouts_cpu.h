@@ -97,6 +97,25 @@ inline void add_noise(float* x, const float* nz, float scale, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] += scale * nz[i];
 }
 
+// ColorJitter's brightness (op 0), contrast (1) and saturation (2) in place; false for the hue (3), which each
+// kernel does its own way.
+inline bool jitter_fwd_bcs(int op, float f, float* x, size_t ss) {
+    if (op == 0) {
+        for (size_t i = 0; i < 3 * ss; i++) x[i] = clamp01(f * x[i]);
+    } else if (op == 1) {
+        float mean = gray_mean(x, ss);
+        for (size_t i = 0; i < 3 * ss; i++) x[i] = clamp01(f * x[i] + (1.0f - f) * mean);
+    } else if (op == 2) {
+        for (size_t i = 0; i < ss; i++) {
+            float l = GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i];
+            for (int c = 0; c < 3; c++) x[c * ss + i] = clamp01(f * x[c * ss + i] + (1.0f - f) * l);
+        }
+    } else {
+        return false;
+    }
+    return true;
+}
+
 }  // namespace disco_cut
 
 #endif
