@@ -116,9 +116,11 @@ def main():
         torch.cuda.synchronize()
         results.append(("cutouts_noise_keyed", rel(nz, nz_cpu), 0.0, *t, 0.0))
         # keyed forward (with the state) and backward from the state, CUDA vs the CPU twin
-        kout_cpu, kst_cpu = torch.empty(k, 3, s, s), torch.empty(k, 3, s, s)
+        # the state: [J, K, 3, S, S], J = the largest n_jitter of the cuts (each jitter op's input)
+        nj = max(int(c[N_JITTER]) for c in cuts)
+        kout_cpu, kst_cpu = torch.empty(k, 3, s, s), torch.empty(max(1, nj), k, 3, s, s)
         call(lib.disco_cutouts_forward_keyed, ptr(img), 1, h, w, cuts_p, k, s, key, start, ptr(kout_cpu), ptr(kst_cpu), 0, None)
-        kout, kst = torch.empty(k, 3, s, s, device=dev), torch.empty(k, 3, s, s, device=dev)
+        kout, kst = torch.empty(k, 3, s, s, device=dev), torch.empty(max(1, nj), k, 3, s, s, device=dev)
         t = timed(lambda: call(lib.disco_cutouts_forward_keyed, ptr(gi), 1, h, w, cuts_p, k, s, key, start, ptr(kout), ptr(kst), 1, stream()))
         torch.cuda.synchronize()
         results.append(("cutouts_forward_keyed", rel(kout, kout_cpu), 0.0, *t, 1e-5))

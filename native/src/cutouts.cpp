@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -150,9 +151,22 @@ BoxPlan make_box(const float* d, int h, int w, int s) {
     return p;
 }
 
+// torchvision's affine (affine_taps) for every output pixel of one (angle, tx, ty, fill): the 4 taps and weights
+// and the multiplier (the mask where a fill is given, else 1, which leaves every value as it is). The cuts of a
+// call that share the affine (DD draws it once per batch: all of them) share one table.
+struct AffineTable {
+    float key[4];
+    std::vector<int> idx;    // [S*S][4]
+    std::vector<float> wt;   // [S*S][4]
+    std::vector<float> mul;  // [S*S]
+};
+
 struct Plan {
     std::vector<int> box_of, firsts;
     std::vector<BoxPlan> boxes;
+    std::vector<int> affine_of;  // per cut: its table, or -1 without an affine
+    std::vector<AffineTable> affines;
+    const AffineTable* affine(int c) const { return affine_of[(size_t) c] < 0 ? nullptr : &affines[(size_t) affine_of[(size_t) c]]; }
 };
 
 Plan make_plan(const float* cuts, int k, int h, int w, int s) {
@@ -161,6 +175,36 @@ Plan make_plan(const float* cuts, int k, int h, int w, int s) {
     p.boxes.resize(p.firsts.size());
     parallel_for((long) p.firsts.size(), [&](long b, int) {
         p.boxes[(size_t) b] = make_box(cuts + (size_t) p.firsts[(size_t) b] * DISCO_CUT_FIELDS, h, w, s);
+    });
+    p.affine_of.assign((size_t) k, -1);
+    for (int c = 0; c < k; c++) {
+        const float* d = cuts + (size_t) c * DISCO_CUT_FIELDS;
+        if (d[DISCO_CUT_AFFINE] == 0.0f) continue;
+        const float key[4] = {d[DISCO_CUT_ANGLE], d[DISCO_CUT_TX], d[DISCO_CUT_TY], d[DISCO_CUT_FILL_MASK]};
+        for (size_t a = 0; a < p.affines.size() && p.affine_of[(size_t) c] < 0; a++)
+            if (std::equal(key, key + 4, p.affines[a].key)) p.affine_of[(size_t) c] = (int) a;
+        if (p.affine_of[(size_t) c] >= 0) continue;
+        p.affine_of[(size_t) c] = (int) p.affines.size();
+        AffineTable t;
+        std::copy(key, key + 4, t.key);
+        p.affines.push_back(std::move(t));
+    }
+    const size_t ss = (size_t) s * s;
+    for (AffineTable& t : p.affines) {
+        t.idx.resize(4 * ss);
+        t.wt.resize(4 * ss);
+        t.mul.resize(ss);
+    }
+    parallel_for((long) p.affines.size() * s, [&](long ai, int) {
+        AffineTable& t = p.affines[(size_t) (ai / s)];
+        const int i = (int) (ai % s);
+        float m[6];
+        affine_matrix(t.key[0], t.key[1], t.key[2], m);
+        for (int j = 0; j < s; j++) {
+            const size_t q = (size_t) i * s + j;
+            const float mask = affine_taps(m, s, i, j, &t.idx[4 * q], &t.wt[4 * q]);
+            t.mul[q] = t.key[3] != 0.0f ? mask : 1.0f;
+        }
     });
     return p;
 }
@@ -220,13 +264,18 @@ void resize_bwd(const float* g, int h, int w, int s, const BoxPlan& p, float* gi
     if (p.h_first) {
         const int cw = p.cx1 - p.cx0;
         tmp.assign((size_t) 3 * s * cw, 0.0f);
-        // tmp[c][o][x] = sum over the x-outputs q reading column cx0 + x of w * g[c][o][q]
+        // tmp[c][o][x] = sum over the x-outputs q reading column cx0 + x of w * g[c][o][q] (a gather over the
+        // transposed x table: the scatter's terms in the scatter's order)
+        const AxisT& xt = p.tx.t;
         parallel_for(3L * s, [&](long co, int) {
-            float* row = &tmp[(size_t) co * cw];
+            if (xt.len == 0) return;
+            float* row = &tmp[(size_t) co * cw] + (xt.base - p.cx0);
             const float* gr = g + (size_t) co * s;
-            for (int q = 0; q < s; q++)
-                for (int t = p.tx.row[(size_t) q]; t < p.tx.row[(size_t) q + 1]; t++)
-                    row[p.tx.idx[(size_t) t] - p.cx0] += p.tx.w[(size_t) t] * gr[q];
+            for (int r = 0; r < xt.len; r++) {
+                float acc = 0.0f;
+                for (int e = xt.row[(size_t) r]; e < xt.row[(size_t) r + 1]; e++) acc += xt.w[(size_t) e] * gr[xt.out[(size_t) e]];
+                row[r] = acc;
+            }
         });
         // gimg[c][Y][cx0 + x] += sum over the y-outputs o reading row Y of w * tmp[c][o][x]
         const AxisT& at = p.ty.t;
@@ -517,34 +566,87 @@ const float* cut_noise(const CutNoise& nz, const float* d, int c, size_t n9, std
     return buf.data();
 }
 
-// One cut up to its jitter input: out[3*S*S] from the resized box.
-void cut_pre_jitter(const float* resized, const float* d, int s, const float* noise_k, float* out,
-                    std::vector<float>& tmp) {
-    size_t ss = (size_t) s * s, n3 = 3 * ss;
-    float m[6];
-    affine_matrix(d[DISCO_CUT_ANGLE], d[DISCO_CUT_TX], d[DISCO_CUT_TY], m);
-    std::memcpy(out, resized, n3 * sizeof(float));
-    if (d[DISCO_CUT_GRAY_PRE] != 0.0f) gray_fwd(out, ss);
-    if (d[DISCO_CUT_HFLIP] != 0.0f) hflip(out, s);
-    if (noise_k) add_noise(out, noise_k, d[DISCO_CUT_NOISE1], n3);
-    if (d[DISCO_CUT_AFFINE] != 0.0f) affine_fwd(out, s, m, d[DISCO_CUT_FILL_MASK] != 0.0f, tmp);
-    if (noise_k) add_noise(out, noise_k + n3, d[DISCO_CUT_NOISE2], n3);
-    if (d[DISCO_CUT_GRAY_AUG] != 0.0f) gray_fwd(out, ss);
-    if (noise_k) add_noise(out, noise_k + 2 * n3, d[DISCO_CUT_NOISE3], n3);
+// One cut up to its jitter input: out[3*S*S] from the resized box, in at most three passes (the baseline's seven
+// steps fused, each element going through the same float operations in the same order): (gray) (flip) (+ noise 1)
+// into tmp; the affine gathered from it (+ noise 2) into out; (gray) (+ noise 3) in place. A noise whose scale is
+// 0 is not added at all (adding 0 * noise would turn -0 into +0).
+void cut_pre_jitter(const float* resized, const float* d, int s, const AffineTable* aff, const float* noise_k,
+                    float* out, std::vector<float>& tmp) {
+    const size_t ss = (size_t) s * s, n3 = 3 * ss;
+    const bool gray_pre = d[DISCO_CUT_GRAY_PRE] != 0.0f, flip = d[DISCO_CUT_HFLIP] != 0.0f;
+    const float s1 = noise_k ? d[DISCO_CUT_NOISE1] : 0.0f, s2 = noise_k ? d[DISCO_CUT_NOISE2] : 0.0f,
+                s3 = noise_k ? d[DISCO_CUT_NOISE3] : 0.0f;
+    if (aff) tmp.resize(n3);
+    float* a = aff ? tmp.data() : out;
+    for (int i = 0; i < s; i++) {
+        const float* r0 = resized + (size_t) i * s;
+        float* a0 = a + (size_t) i * s;
+        for (int j = 0; j < s; j++) {
+            const int sj = flip ? s - 1 - j : j;
+            float v0 = r0[sj], v1 = r0[ss + sj], v2 = r0[2 * ss + sj];
+            if (gray_pre) v0 = v1 = v2 = GRAY_R * v0 + GRAY_G * v1 + GRAY_B * v2;
+            a0[j] = v0;
+            a0[ss + j] = v1;
+            a0[2 * ss + j] = v2;
+        }
+    }
+    if (s1 != 0.0f) add_noise(a, noise_k, s1, n3);
+    if (aff) {
+        for (size_t q = 0; q < ss; q++) {
+            const int* ix = &aff->idx[4 * q];
+            const float* wt = &aff->wt[4 * q];
+            const float mul = aff->mul[q];
+            for (int c = 0; c < 3; c++) {
+                const float* sc = a + c * ss;
+                const float v = wt[0] * sc[ix[0]] + wt[1] * sc[ix[1]] + wt[2] * sc[ix[2]] + wt[3] * sc[ix[3]];
+                out[c * ss + q] = v * mul;
+            }
+        }
+    }
+    if (s2 != 0.0f) add_noise(out, noise_k + n3, s2, n3);
+    if (d[DISCO_CUT_GRAY_AUG] != 0.0f) {
+        const float* n = noise_k + 2 * n3;
+        for (size_t q = 0; q < ss; q++) {
+            float l = GRAY_R * out[q] + GRAY_G * out[ss + q] + GRAY_B * out[2 * ss + q];
+            out[q] = s3 != 0.0f ? l + s3 * n[q] : l;
+            out[ss + q] = s3 != 0.0f ? l + s3 * n[ss + q] : l;
+            out[2 * ss + q] = s3 != 0.0f ? l + s3 * n[2 * ss + q] : l;
+        }
+    } else if (s3 != 0.0f) {
+        add_noise(out, noise_k + 2 * n3, s3, n3);
+    }
 }
 
-// The jitter ops in place on x.
-void cut_jitter(const float* d, int s, float* x) {
+// The affine's transpose through its table: the baseline's affine_bwd, the same scatter in the same order.
+void affine_bwd_table(float* g, int s, const AffineTable& aff, std::vector<float>& go) {
+    const size_t ss = (size_t) s * s;
+    go.assign(g, g + 3 * ss);
+    std::fill(g, g + 3 * ss, 0.0f);
+    for (size_t q = 0; q < ss; q++) {
+        const int* ix = &aff.idx[4 * q];
+        const float* wt = &aff.wt[4 * q];
+        const float mul = aff.mul[q];
+        for (int c = 0; c < 3; c++) {
+            const float v = go[c * ss + q] * mul;
+            float* gc = g + c * ss;
+            for (int t = 0; t < 4; t++) gc[ix[t]] += wt[t] * v;
+        }
+    }
+}
+
+// The jitter ops in place on x; with a state, the input of op j is kept in slot j (slot stride: K * 3 * S * S).
+void cut_jitter(const float* d, int s, float* x, float* slot0, size_t slot_stride) {
     size_t ss = (size_t) s * s;
     int nj = (int) d[DISCO_CUT_N_JITTER];
     for (int j = 0; j < nj; j++) {
+        if (slot0) std::memcpy(slot0 + (size_t) j * slot_stride, x, 3 * ss * sizeof(float));
         int op = (int) d[DISCO_CUT_JITTER_OP0 + j];
         jitter_fwd(op, jitter_factor(d, op), x, ss);
     }
 }
 
 struct Scratch {
-    std::vector<float> noise, tmp, a, saved, g;
+    std::vector<float> noise, tmp, saved;
 };
 
 // The resized boxes [B][3][S][S].
@@ -575,10 +677,9 @@ int cutouts_forward_cpu(const float* image, int n, int h, int w, const float* cu
         const float* d = cuts + (size_t) c * DISCO_CUT_FIELDS;
         Scratch& sc = scr[(size_t) wid];
         float* o = out + (size_t) c * n3;
-        cut_pre_jitter(resized.data() + (size_t) p.box_of[(size_t) c] * n3, d, s, cut_noise(noise, d, (int) c, n9, sc.noise), o,
-                       sc.tmp);
-        if (state) std::memcpy(state + (size_t) c * n3, o, n3 * sizeof(float));
-        cut_jitter(d, s, o);
+        cut_pre_jitter(resized.data() + (size_t) p.box_of[(size_t) c] * n3, d, s, p.affine((int) c),
+                       cut_noise(noise, d, (int) c, n9, sc.noise), o, sc.tmp);
+        cut_jitter(d, s, o, state ? state + (size_t) c * n3 : nullptr, (size_t) k * n3);
     });
     return DISCO_OK;
 }
@@ -600,34 +701,30 @@ int cutouts_backward_cpu(const float* image, int n, int h, int w, const float* c
         std::memcpy(g, grad_out + (size_t) c * n3, n3 * sizeof(float));
         const int nj = (int) d[DISCO_CUT_N_JITTER];
         if (nj > 0) {
-            // the input of each jitter op: op 0's is the state (or recomputed), op j's is op j - 1 applied to op
-            // j - 1's (the last op's output is not needed)
-            const float* in0;
+            // the input of each jitter op: slot j of the state, or recomputed (op 0's by the forward up to the
+            // jitter, op j's as op j - 1 applied to op j - 1's; the last op's output is not needed)
+            std::function<const float*(int)> input;
             if (state) {
-                in0 = state + (size_t) c * n3;
+                input = [&](int j) { return state + ((size_t) j * k + (size_t) c) * n3; };
             } else {
-                sc.a.resize(n3);
-                cut_pre_jitter(resized.data() + (size_t) p.box_of[(size_t) c] * n3, d, s,
-                               cut_noise(noise, d, (int) c, n9, sc.noise), sc.a.data(), sc.tmp);
-                in0 = sc.a.data();
-            }
-            sc.saved.resize((size_t) (nj - 1) * n3);
-            auto input = [&](int j) { return j == 0 ? in0 : sc.saved.data() + (size_t) (j - 1) * n3; };
-            for (int j = 1; j < nj; j++) {
-                const int op = (int) d[DISCO_CUT_JITTER_OP0 + j - 1];
-                float* x = sc.saved.data() + (size_t) (j - 1) * n3;
-                std::memcpy(x, input(j - 1), n3 * sizeof(float));
-                jitter_fwd(op, jitter_factor(d, op), x, ss);
+                sc.saved.resize((size_t) nj * n3);
+                cut_pre_jitter(resized.data() + (size_t) p.box_of[(size_t) c] * n3, d, s, p.affine((int) c),
+                               cut_noise(noise, d, (int) c, n9, sc.noise), sc.saved.data(), sc.tmp);
+                for (int j = 1; j < nj; j++) {
+                    const int op = (int) d[DISCO_CUT_JITTER_OP0 + j - 1];
+                    float* x = sc.saved.data() + (size_t) j * n3;
+                    std::memcpy(x, x - n3, n3 * sizeof(float));
+                    jitter_fwd(op, jitter_factor(d, op), x, ss);
+                }
+                input = [&](int j) { return (const float*) sc.saved.data() + (size_t) j * n3; };
             }
             for (int j = nj - 1; j >= 0; j--) {
                 int op = (int) d[DISCO_CUT_JITTER_OP0 + j];
                 jitter_bwd(op, jitter_factor(d, op), input(j), g, ss);
             }
         }
-        float m[6];
-        affine_matrix(d[DISCO_CUT_ANGLE], d[DISCO_CUT_TX], d[DISCO_CUT_TY], m);
         if (d[DISCO_CUT_GRAY_AUG] != 0.0f) gray_bwd(g, ss);
-        if (d[DISCO_CUT_AFFINE] != 0.0f) affine_bwd(g, s, m, d[DISCO_CUT_FILL_MASK] != 0.0f, sc.tmp);
+        if (const AffineTable* aff = p.affine((int) c)) affine_bwd_table(g, s, *aff, sc.tmp);
         if (d[DISCO_CUT_HFLIP] != 0.0f) hflip(g, s);
         if (d[DISCO_CUT_GRAY_PRE] != 0.0f) gray_bwd(g, ss);
     });
@@ -651,6 +748,12 @@ int cutouts_backward_cpu(const float* image, int n, int h, int w, const float* c
         resize_bwd(gres.data() + b * n3, h, w, s, p.boxes[b], grad_image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w, tmp);
     }
     return DISCO_OK;
+}
+
+int cutouts_state_slots(const float* cuts, int k) {
+    int j = 0;
+    for (int c = 0; c < k; c++) j = std::max(j, (int) cuts[(size_t) c * DISCO_CUT_FIELDS + DISCO_CUT_N_JITTER]);
+    return j;
 }
 
 int cutouts_check_sizes(const char* fn, int64_t n, int64_t h, int64_t w, int64_t k, int64_t s) {

@@ -601,13 +601,11 @@ int cutouts_forward_cuda(const float* image, int n, int h, int w, const float* c
     DISCO_TRY(require_device(fn, "out", out));
     DISCO_TRY(require_device(fn, "state", state));
     DevPlan p = build_plan(cuts, k, h, w, s);
-    const size_t n3 = (size_t) 3 * s * s;
     Work wk((cudaStream_t) stream);
     Uploaded u = upload_plan(wk, p, false);
     if (wk.err == cudaSuccess) pre_jitter_device(wk, p, u, image, h, w, k, s, noise_dev(noise), out);
-    if (wk.err == cudaSuccess && state)
-        wk.err = cudaMemcpyAsync(state, out, k * n3 * sizeof(float), cudaMemcpyDeviceToDevice, wk.st);
-    if (wk.err == cudaSuccess) jitter_device(wk, p, u, k, s, out, nullptr);
+    // the state ([max_nj, K, 3, S, S]) receives each jitter step's input
+    if (wk.err == cudaSuccess) jitter_device(wk, p, u, k, s, out, state);
     return check(wk, fn);
 }
 
@@ -630,20 +628,21 @@ int cutouts_backward_cuda(const float* image, int n, int h, int w, const float* 
     float* tmp = wk.alloc<float>((size_t) p.tmp_total);
     float* sums = wk.alloc<float>(k);
     float* gsums = wk.alloc<float>(k);
-    float* fwd = p.max_nj > 0 ? wk.alloc<float>(k * n3) : nullptr;
-    float* saved = p.max_nj > 0 ? wk.alloc<float>((size_t) p.max_nj * k * n3) : nullptr;
+    // the jitter ops are differentiated at their inputs: the forward's state, or recomputed into saved
+    const bool recompute = p.max_nj > 0 && !state;
+    float* fwd = recompute ? wk.alloc<float>(k * n3) : nullptr;
+    float* saved_buf = recompute ? wk.alloc<float>((size_t) p.max_nj * k * n3) : nullptr;
+    const float* saved = recompute ? saved_buf : state;
     if (wk.err == cudaSuccess) {
         dim3 g1((unsigned) ((p.max_tmp + TPB - 1) / TPB), k), gp((unsigned) ((ss + TPB - 1) / TPB), k);
-        if (p.max_nj > 0) {
-            // the jitter ops are differentiated at their inputs: from the forward's state, or recomputed
-            if (state) wk.err = cudaMemcpyAsync(fwd, state, k * n3 * sizeof(float), cudaMemcpyDeviceToDevice, wk.st);
-            else pre_jitter_device(wk, p, u, image, h, w, k, s, noise_dev(noise), fwd);
-            if (wk.err == cudaSuccess) jitter_device(wk, p, u, k, s, fwd, saved);
+        if (recompute) {
+            pre_jitter_device(wk, p, u, image, h, w, k, s, noise_dev(noise), fwd);
+            if (wk.err == cudaSuccess) jitter_device(wk, p, u, k, s, fwd, saved_buf);
         }
         if (wk.err == cudaSuccess)
             wk.err = cudaMemcpyAsync(g, grad_out, k * n3 * sizeof(float), cudaMemcpyDeviceToDevice, wk.st);
         for (int j = p.max_nj - 1; j >= 0 && wk.err == cudaSuccess; j--) {
-            float* sv = saved + (size_t) j * k * n3;
+            const float* sv = saved + (size_t) j * k * n3;
             k_cut_sum<<<k, TPB, 0, wk.st>>>(s, u.cuts, j, 0, sv, nullptr, sums);
             k_jitter_bwd1<<<gp, TPB, 0, wk.st>>>(s, u.cuts, j, sv, sums, g);
             k_cut_sum<<<k, TPB, 0, wk.st>>>(s, u.cuts, j, 1, nullptr, g, gsums);

@@ -6,7 +6,8 @@
 #include <cstdint>
 
 // Where the [K, 3, 3, S, S] noise normals come from: a given buffer (on the kernel's device), or generated from
-// the stream (key, start) (cutouts_noise.h: element e uses positions start + 2e, start + 2e + 1), or none.
+// the stream (key, start) (cutouts_noise.h: elements 2p and 2p + 1 are the Box-Muller pair of positions start + 2p,
+// start + 2p + 1), or none.
 struct CutNoise {
     const float* given = nullptr;
     bool keyed = false;
@@ -14,8 +15,10 @@ struct CutNoise {
     bool present() const { return given != nullptr || keyed; }
 };
 
-// state (may be NULL): [K, 3, S, S], the input of each cut's first jitter op (after noise 3). The forward writes
-// it; the backward, given it, differentiates the jitter ops there instead of recomputing the forward.
+// state (may be NULL): [J, K, 3, S, S], J = cutouts_state_slots: slot j of cut c is the input of its jitter op j
+// (slot 0: after noise 3). The forward writes it; the backward, given it, differentiates the jitter ops there
+// instead of recomputing the forward.
+int cutouts_state_slots(const float* cuts, int k);
 int cutouts_forward_cpu(const float* image, int n, int h, int w, const float* cuts, int k, int s,
                         const CutNoise& noise, float* out, float* state, void* stream);
 int cutouts_backward_cpu(const float* image, int n, int h, int w, const float* cuts, int k, int s,

@@ -17,6 +17,39 @@ using namespace disco_cut;
 
 namespace {
 
+// torchvision's affine (forward and its transpose) per pixel, through a scratch buffer.
+void affine_fwd(float* x, int s, const float* m, bool fill_mask, std::vector<float>& src) {
+    size_t ss = (size_t) s * s;
+    src.assign(x, x + 3 * ss);
+    for (int i = 0; i < s; i++)
+        for (int j = 0; j < s; j++) {
+            int idx[4]; float wt[4];
+            float mask = affine_taps(m, s, i, j, idx, wt);
+            float mul = fill_mask ? mask : 1.0f;
+            for (int c = 0; c < 3; c++) {
+                const float* sc = src.data() + c * ss;
+                float v = wt[0] * sc[idx[0]] + wt[1] * sc[idx[1]] + wt[2] * sc[idx[2]] + wt[3] * sc[idx[3]];
+                x[c * ss + (size_t) i * s + j] = v * mul;
+            }
+        }
+}
+
+void affine_bwd(float* g, int s, const float* m, bool fill_mask, std::vector<float>& go) {
+    size_t ss = (size_t) s * s;
+    go.assign(g, g + 3 * ss);
+    std::fill(g, g + 3 * ss, 0.0f);
+    for (int i = 0; i < s; i++)
+        for (int j = 0; j < s; j++) {
+            int idx[4]; float wt[4];
+            float mask = affine_taps(m, s, i, j, idx, wt);
+            float mul = fill_mask ? mask : 1.0f;
+            for (int c = 0; c < 3; c++) {
+                float v = go[c * ss + (size_t) i * s + j] * mul;
+                for (int q = 0; q < 4; q++) g[c * ss + idx[q]] += wt[q] * v;
+            }
+        }
+}
+
 struct CutPlan {
     Axis ay, ax;
     bool h_first;

@@ -1,6 +1,6 @@
 // What the two CPU cutout kernels share (cutouts.cpp, the engine's; cutouts_baseline.cpp, the first one kept as
-// its oracle and benchmark baseline): the distinct boxes of a cut table, torchvision's affine (forward and its
-// transpose, through a caller's scratch buffer) and the grayscale mean of contrast.
+// its oracle and benchmark baseline): the distinct boxes of a cut table, grayscale, hflip, noise addition, the
+// grayscale mean of contrast and ColorJitter's brightness/contrast/saturation.
 #ifndef DISCO_CUTOUTS_CPU_H
 #define DISCO_CUTOUTS_CPU_H
 
@@ -29,38 +29,6 @@ inline std::vector<int> distinct_boxes(const float* cuts, int k, std::vector<int
         }
     }
     return firsts;
-}
-
-inline void affine_fwd(float* x, int s, const float* m, bool fill_mask, std::vector<float>& src) {
-    size_t ss = (size_t) s * s;
-    src.assign(x, x + 3 * ss);
-    for (int i = 0; i < s; i++)
-        for (int j = 0; j < s; j++) {
-            int idx[4]; float wt[4];
-            float mask = affine_taps(m, s, i, j, idx, wt);
-            float mul = fill_mask ? mask : 1.0f;
-            for (int c = 0; c < 3; c++) {
-                const float* sc = src.data() + c * ss;
-                float v = wt[0] * sc[idx[0]] + wt[1] * sc[idx[1]] + wt[2] * sc[idx[2]] + wt[3] * sc[idx[3]];
-                x[c * ss + (size_t) i * s + j] = v * mul;
-            }
-        }
-}
-
-inline void affine_bwd(float* g, int s, const float* m, bool fill_mask, std::vector<float>& go) {
-    size_t ss = (size_t) s * s;
-    go.assign(g, g + 3 * ss);
-    std::fill(g, g + 3 * ss, 0.0f);
-    for (int i = 0; i < s; i++)
-        for (int j = 0; j < s; j++) {
-            int idx[4]; float wt[4];
-            float mask = affine_taps(m, s, i, j, idx, wt);
-            float mul = fill_mask ? mask : 1.0f;
-            for (int c = 0; c < 3; c++) {
-                float v = go[c * ss + (size_t) i * s + j] * mul;
-                for (int q = 0; q < 4; q++) g[c * ss + idx[q]] += wt[q] * v;
-            }
-        }
 }
 
 // The mean of the grayscale of a [3, S, S] cut (contrast's blend target), summed in double.

@@ -12,6 +12,14 @@
 #define DISCO_CLONES
 #endif
 
+// Elements first .. first + count - 1: a leading odd element alone, then whole pairs, then a trailing even one.
 DISCO_CLONES void cutouts_noise_fill(uint64_t key, uint64_t start, uint64_t first, size_t count, float* out) {
-    for (size_t i = 0; i < count; i++) out[i] = disco_noise::gaussian(key, start, first + i);
+    size_t i = 0;
+    if (count > 0 && (first & 1)) out[i++] = disco_noise::gaussian(key, start, first);
+    const uint64_t p0 = (first + i) >> 1;
+    const size_t pairs = (count - i) / 2;
+    float* o = out + i;
+    for (size_t p = 0; p < pairs; p++) disco_noise::gaussian_pair(key, start, p0 + p, o[2 * p], o[2 * p + 1]);
+    i += 2 * pairs;
+    if (i < count) out[i] = disco_noise::gaussian(key, start, first + i);
 }

@@ -1,13 +1,14 @@
 // The cutout noise generator, shared by the CPU twin (cutouts_noise.cpp) and the CUDA kernels (cutouts.cu): the
 // engine's counter-based stream (disco.util.RandomStream: raw value at position i = splitmix64's finaliser of
-// key + (i + 1) * golden gamma) and its Box-Muller normal (disco.kernels.CutDraws.parallelGaussians: normal e
-// uses positions start + 2e and start + 2e + 1, u1 = 1 - top53(a) 2^-53, u2 = top53(b) 2^-53,
-// sqrt(-2 log u1) cos(2 pi u2) in double, rounded to float).
+// key + (i + 1) * golden gamma) and its Box-Muller normals (disco.kernels.CutDraws.parallelGaussians: pair p
+// uses positions start + 2p and start + 2p + 1, u1 = 1 - top53(a) 2^-53, u2 = top53(b) 2^-53; normal 2p is
+// sqrt(-2 log u1) cos(2 pi u2), normal 2p + 1 the same with sin, in double, rounded to float: both outputs of
+// the transform, one logarithm and one range reduction per two normals).
 //
-// log and cos are fdlibm's algorithms (the ones Java's StrictMath uses; error below 1 ulp of double) written
+// log, cos and sin are fdlibm's algorithms (the ones Java's StrictMath uses; error below 1 ulp of double) written
 // without branches or table lookups, so that the CPU loop vectorises and CUDA evaluates exactly the same IEEE
 // double operations: the CPU twin and CUDA give bitwise-equal noise (both are compiled without FMA contraction,
-// see CMakeLists.txt), and both differ from Java's Math.log/Math.cos (also within 1 ulp of double) only when the
+// see CMakeLists.txt), and both differ from Java's Math.log/Math.cos/Math.sin (also within 1 ulp of double) only when the
 // exact value lies within about 2^-52 (relative) of a float rounding boundary: then by 1 float ulp.
 #ifndef DISCO_CUTOUTS_NOISE_H
 #define DISCO_CUTOUTS_NOISE_H
@@ -106,9 +107,9 @@ DISCO_NZ double ksin(double x, double y) {
     return x - ((z * (0.5 * y - v * r) - y) - v * S1);
 }
 
-// cos(x) for x in [0, 8): fdlibm's medium-range reduction by n pi/2 (all three Cody-Waite steps, always, so no
-// branch: with n <= 5 every product fn * pio2_* is exact), then the kernel of the quadrant.
-DISCO_NZ double cos_small(double x) {
+// cos(x) and sin(x) for x in [0, 8): fdlibm's medium-range reduction by n pi/2 (all three Cody-Waite steps, always,
+// so no branch: with n <= 5 every product fn * pio2_* is exact), then the two kernels, routed by the quadrant.
+DISCO_NZ void sincos_small(double x, double& co, double& si) {
     const double invpio2 = 6.36619772367581382433e-01;
     const double pio2_1 = 1.57079632673412561417e+00, pio2_2 = 6.07710050630396597660e-11,
                  pio2_2t = 2.02226624879595063154e-21, pio2_3 = 2.02226624871116645580e-21,
@@ -127,18 +128,32 @@ DISCO_NZ double cos_small(double x) {
     const double y0 = r - w;
     const double y1 = (r - y0) - w;
     const double c = kcos(y0, y1), s = ksin(y0, y1);
-    // quadrant n & 3: c, -s, -c, s; selected and signed with bit operations (no branch, exact)
-    const uint64_t odd = 0 - (uint64_t) (n & 1), flip = (uint64_t) ((n + 1) & 2) << 62;
-    return double_of(((bits_of(c) & ~odd) | (bits_of(s) & odd)) ^ flip);
+    // quadrant n & 3: cos = c, -s, -c, s; sin = s, c, -s, -c; selected and signed with bit operations (no branch)
+    const uint64_t odd = 0 - (uint64_t) (n & 1);
+    const uint64_t cflip = (uint64_t) ((n + 1) & 2) << 62, sflip = (uint64_t) (n & 2) << 62;
+    co = double_of(((bits_of(c) & ~odd) | (bits_of(s) & odd)) ^ cflip);
+    si = double_of(((bits_of(s) & ~odd) | (bits_of(c) & odd)) ^ sflip);
+}
+
+// Box-Muller pair p of the stream (key, start): positions start + 2p and start + 2p + 1 give u1, u2 and
+// r = sqrt(-2 log u1), theta = 2 pi u2; normal 2p is r cos theta, normal 2p + 1 is r sin theta (each rounded to float).
+DISCO_NZ void gaussian_pair(uint64_t key, uint64_t start, uint64_t p, float& g0, float& g1) {
+    const uint64_t q = start + 2 * p;
+    const double u1 = 1.0 - top53(at(key, q));
+    const double u2 = top53(at(key, q + 1));
+    const double two_pi = 2.0 * 3.141592653589793;
+    const double r = __builtin_sqrt(-2.0 * log_unit(u1));
+    double c, s;
+    sincos_small(two_pi * u2, c, s);
+    g0 = (float) (r * c);
+    g1 = (float) (r * s);
 }
 
 // Normal e of the stream (key, start): CutDraws.parallelGaussians' value, as float.
 DISCO_NZ float gaussian(uint64_t key, uint64_t start, uint64_t e) {
-    const uint64_t p = start + 2 * e;
-    const double u1 = 1.0 - top53(at(key, p));
-    const double u2 = top53(at(key, p + 1));
-    const double two_pi = 2.0 * 3.141592653589793;
-    return (float) (__builtin_sqrt(-2.0 * log_unit(u1)) * cos_small(two_pi * u2));
+    float g0, g1;
+    gaussian_pair(key, start, e >> 1, g0, g1);
+    return (e & 1) ? g1 : g0;
 }
 
 }  // namespace disco_noise

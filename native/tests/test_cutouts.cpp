@@ -361,11 +361,12 @@ void test_noise_reference() {
             const int64_t count = 100003;
             std::vector<float> out((size_t) count), ref((size_t) count);
             dt::expect_ok(disco_cutouts_noise(key, start, count, out.data(), 0, nullptr), "noise");
-            for (int64_t e = 0; e < count; e++) {
-                const uint64_t p = (uint64_t) start + 2 * (uint64_t) e;
+            for (int64_t e = 0; e < count; e++) {  // Box-Muller pair e / 2: cos for even e, sin for odd
+                const uint64_t p = (uint64_t) start + 2 * (uint64_t) (e / 2);
                 const double u1 = 1.0 - (double) (mix(key + (p + 1) * G) >> 11) * 0x1.0p-53;
                 const double u2 = (double) (mix(key + (p + 2) * G) >> 11) * 0x1.0p-53;
-                ref[(size_t) e] = (float) (std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * 3.141592653589793 * u2));
+                const double th = 2.0 * 3.141592653589793 * u2;
+                ref[(size_t) e] = (float) (std::sqrt(-2.0 * std::log(u1)) * (e % 2 ? std::sin(th) : std::cos(th)));
             }
             long bad = 0;
             for (int64_t e = 0; e < count; e++) {
@@ -377,16 +378,23 @@ void test_noise_reference() {
             total += count;
             dt::expect(bad == 0, "noise within 1 float ulp of the reference, key " + std::to_string(key) + " start " +
                                      std::to_string(start));
-            // a position offset is a shift of the same stream: element e of start + 2m is element e + m of start
+            // a position offset is a shift of the same stream: element e of start + 2m is element e + 2m of start
             std::vector<float> shifted(1000);
             dt::expect_ok(disco_cutouts_noise(key, start + 2 * 500, 1000, shifted.data(), 0, nullptr), "noise shifted");
-            dt::expect(std::memcmp(shifted.data(), out.data() + 500, 1000 * sizeof(float)) == 0, "noise offset = shift");
+            dt::expect(std::memcmp(shifted.data(), out.data() + 1000, 1000 * sizeof(float)) == 0, "noise offset = shift");
         }
     std::printf("     noise vs libm reference: %ld of %ld values differ (by 1 ulp)\n", inexact, total);
     dt::expect(inexact * 10000 <= total, "noise bitwise equal to the reference but for rare 1-ulp cases");
     float one;
     dt::expect_rc(disco_cutouts_noise(1, -2, 1, &one, 0, nullptr), DISCO_EINVAL, "negative noise start");
     dt::expect_rc(disco_cutouts_noise(1, 0, 0, &one, 0, nullptr), DISCO_EINVAL, "zero noise count");
+}
+
+// The keyed kernels' state: [J, K, 3, S, S], J = the largest n_jitter of the cuts.
+size_t state_slots(const std::vector<float>& t, int k) {
+    size_t j = 0;
+    for (int c = 0; c < k; c++) j = std::max(j, (size_t) t[(size_t) c * DISCO_CUT_FIELDS + DISCO_CUT_N_JITTER]);
+    return j;
 }
 
 // The CPU twin (threads, compact tap tables, gathers) against the first kernel it replaced (cutouts_baseline.cpp):
@@ -417,7 +425,7 @@ void test_twin_vs_baseline() {
             std::vector<float> gi = bwd(x, n, h, w, cuts, s, noise.data(), g);
             dt::expect(bitwise(out, out0), "twin forward == baseline" + tt);
             dt::expect(bitwise(gi, gi0), "twin backward == baseline" + tt);
-            std::vector<float> outk(no), state(no), gik(ni), gis(ni);
+            std::vector<float> outk(no), state(state_slots(t, k) * no), gik(ni), gis(ni);
             dt::expect_ok(disco_cutouts_forward_keyed(x.data(), n, h, w, t.data(), k, s, key, start, outk.data(),
                                                       state.data(), 0, nullptr), "keyed forward");
             dt::expect_ok(disco_cutouts_backward_keyed(x.data(), n, h, w, t.data(), k, s, key, start, nullptr, g.data(),
@@ -479,7 +487,7 @@ void test_cuda_vs_cpu() {
         std::vector<float> out_cpu(no), gi_cpu(x.size());
         dt::expect_ok(disco_cutouts_forward_keyed(x.data(), n, h, w, t.data(), k, s, 99, 5, out_cpu.data(), nullptr, 0, nullptr), "cpu keyed");
         dt::expect_ok(disco_cutouts_backward_keyed(x.data(), n, h, w, t.data(), k, s, 99, 5, nullptr, g.data(), gi_cpu.data(), 0, nullptr), "cpu keyed bwd");
-        dt::Dev dx(x), dg(g), dout(no), dstate(no), dgi(x.size()), dgs(x.size());
+        dt::Dev dx(x), dg(g), dout(no), dstate(std::max<size_t>(1, state_slots(t, k)) * no), dgi(x.size()), dgs(x.size());
         const std::string tag = " keyed trial " + std::to_string(trial);
         dt::expect_ok(disco_cutouts_forward_keyed(dx.p, n, h, w, t.data(), k, s, 99, 5, dout.p, dstate.p, 1, nullptr), "cuda keyed forward" + tag);
         dt::expect_ok(disco_cutouts_backward_keyed(dx.p, n, h, w, t.data(), k, s, 99, 5, nullptr, dg.p, dgi.p, 1, nullptr), "cuda keyed backward" + tag);

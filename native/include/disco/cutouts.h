@@ -18,10 +18,11 @@
  * * S * S + y * S + x. Two ways to give it:
  *   given    disco_cutouts_forward/backward: a buffer on the kernel's device (NULL when every noise scale is 0);
  *   keyed    disco_cutouts_forward_keyed/backward_keyed: generated inside the kernels, element e being the
- *            Box-Muller normal of positions start + 2e and start + 2e + 1 of the counter-based stream `key`
+ *            Box-Muller normal of positions start + 2p and start + 2p + 1 of the counter-based stream `key`, p = e / 2
  *            (disco.util.RandomStream: raw value at position i = splitmix64's finaliser of key + (i + 1) *
- *            0x9E3779B97F4A7C15; u1 = 1 - (a >> 11) 2^-53, u2 = (b >> 11) 2^-53, sqrt(-2 log u1) cos(2 pi u2) in
- *            double, rounded to float): the values disco.kernels.CutDraws.parallelGaussians draws from the same
+ *            0x9E3779B97F4A7C15; u1 = 1 - (a >> 11) 2^-53, u2 = (b >> 11) 2^-53, sqrt(-2 log u1) cos(2 pi u2) for
+ *            even e, the same with sin for odd e, in double, rounded to float): the values
+ *            disco.kernels.CutDraws.parallelGaussians draws from the same
  *            stream position, with no host array and no upload. The CPU twin and CUDA give bitwise-equal noise.
  * image [N, 3, H, W], out [K, 3, S, S], float32 contiguous. device 0 = CPU, 1 = CUDA (pointers on that device;
  * the cut table stays on the host: on CUDA it is staged in pinned memory and copied on `stream`; every kernel is
@@ -80,10 +81,12 @@ DISCO_API int disco_cutouts_backward(const float* image, int64_t n, int64_t h, i
                            float* grad_image,
                            int device, void* stream);
 
-/* The keyed forms. state (may be NULL): [K, 3, S, S] on the kernel's device, the input of each cut's first jitter
- * op (what the forward adds noise 3 to); the forward writes it, and the backward, given it, differentiates the
- * jitter ops at it instead of recomputing the forward (no resize, no noise): pass what the forward wrote for the
- * same image, cuts and key, or NULL to recompute. */
+/* The keyed forms. state (may be NULL): [J, K, 3, S, S] on the kernel's device, J = the largest n_jitter of the
+ * cuts (with J = 0 the state is not used): slot j of cut c holds the input of its
+ * jitter op j, j < its n_jitter (slot 0: what the forward adds noise 3 to); the forward writes it, and the
+ * backward, given it, differentiates each jitter op at its input instead of recomputing the forward (no resize,
+ * no noise, no jitter op): pass what the forward wrote for the same image, cuts and key, or NULL to recompute. */
+
 DISCO_API int disco_cutouts_forward_keyed(const float* image, int64_t n, int64_t h, int64_t w,
                                 const float* cuts, int64_t k, int64_t s,
                                 uint64_t noise_key, int64_t noise_start, float* out, float* state,

@@ -169,11 +169,12 @@ public final class KernelBench {
     /**
      * {@code --baseline}: the cutout stage of one step, {@code cutnBatches} calls per phase of DD's default
      * schedule, today's path against the new one in one run, interleaved round by round (the order alternating),
-     * medians over {@code rounds} of the per-call time summed over the calls. Baseline = the cuts drawn with the
-     * noise as values in Java ({@link CutSet#withJavaNoise}, {@link CutDraws#parallelGaussians}), copied into a
+     * medians over {@code rounds} of the per-call time summed over the calls. Baseline = the path as it was before
+     * the keyed kernels: the cuts drawn with the noise as values in Java ({@link #javaNoiseAsBefore}), copied into a
      * tensor for the forward and again for the backward, and the first CPU kernel (single-threaded, the backward
-     * recomputing the forward). New = the cuts drawn with keyed noise, the noise generated inside the CPU twin,
-     * the forward keeping its jitter input for the backward (what {@code NativeCutoutStage} runs). CPU only.
+     * recomputing the forward). Both paths are first checked against each other on the same noise
+     * ({@link CutSet#withJavaNoise}: bitwise equal cutouts and gradients). New = the cuts drawn with keyed noise, the noise generated inside the CPU twin,
+     * the forward keeping each jitter op's input for the backward (what {@code NativeCutoutStage} runs). CPU only.
      * Besides wall time, the process CPU time of each path (all threads) is summed per round: on a shared
      * machine it is the steadier measure of the work done.
      */
@@ -193,7 +194,7 @@ public final class KernelBench {
                 try (PointerScope check = new PointerScope()) { // both paths give the same cutouts and gradient
                     CutSet keyed = CutoutDrawer.draw(0, height, width, size, phase, CutoutDrawer.drawsFor(1234, 0, 0, "bench", 0));
                     CutSet javaNoise = keyed.withJavaNoise();
-                    Tensor st = image.new_empty(k, 3, size, size);
+                    Tensor st = keyed.newState(image);
                     diff[0] = Compare.maxRelErr(Tensors.toFloats(keyed.forward(image, st, 0)),
                             Tensors.toFloats(Cutouts.baselineForward(image, javaNoise.cuts(), size, javaNoise.noiseTensor())));
                     diff[1] = Compare.maxRelErr(Tensors.toFloats(keyed.backward(image, st, gradOut, 0)),
@@ -210,7 +211,7 @@ public final class KernelBench {
                                 CutDraws draws = CutoutDrawer.drawsFor(1234, 0, Math.max(r, 0), "bench", b);
                                 if (doBase) {
                                     long t0 = System.nanoTime();
-                                    CutSet set = CutoutDrawer.draw(0, height, width, size, phase, draws).withJavaNoise();
+                                    CutSet set = javaNoiseAsBefore(CutoutDrawer.draw(0, height, width, size, phase, draws));
                                     long t1 = System.nanoTime();
                                     Cutouts.baselineForward(image, set.cuts(), size, set.noiseTensor());
                                     long t2 = System.nanoTime();
@@ -222,7 +223,7 @@ public final class KernelBench {
                                 } else {
                                     long t0 = System.nanoTime();
                                     CutSet set = CutoutDrawer.draw(0, height, width, size, phase, draws);
-                                    Tensor state = image.new_empty(k, 3, size, size);
+                                    Tensor state = set.newState(image);
                                     set.forward(image, state, 0);
                                     long t1 = System.nanoTime();
                                     set.backward(image, state, gradOut, 0);
@@ -263,6 +264,29 @@ public final class KernelBench {
         double[] c = v.clone();
         Arrays.sort(c);
         return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
+    }
+
+    /**
+     * The set with its noise drawn as values in Java the way the engine drew it before the keyed kernels (the
+     * code as it was, kept as the baseline's first half): one Box–Muller cosine per two stream positions, in
+     * parallel chunks. Today's noise ({@link CutDraws#parallelGaussians}) uses both outputs of the transform; the
+     * values differ, the work the baseline kernel does with them does not.
+     */
+    static CutSet javaNoiseAsBefore(CutSet set) {
+        CutSet.KeyedNoise k = set.keyed();
+        if (k == null) return set;
+        float[] out = new float[Math.toIntExact(k.count())];
+        RandomStream stream = RandomStream.ofKey(k.key());
+        final int chunk = 1 << 16;
+        java.util.stream.IntStream.range(0, (out.length + chunk - 1) / chunk).parallel().forEach(c -> {
+            for (int i = c * chunk, end = Math.min(out.length, (c + 1) * chunk); i < end; i++) {
+                long p = k.start() + 2L * i;
+                double u1 = 1.0 - (stream.at(p) >>> 11) * 0x1.0p-53;
+                double u2 = (stream.at(p + 1) >>> 11) * 0x1.0p-53;
+                out[i] = (float) (Math.sqrt(-2.0 * Math.log(u1)) * Math.cos(2.0 * Math.PI * u2));
+            }
+        });
+        return new CutSet(set.cuts(), set.size(), out, null);
     }
 
     /** The {@code --baseline} table. */

@@ -18,7 +18,7 @@ import java.util.List;
  * on the whole batch, every image of the batch gets the same boxes and augmentation parameters; the cutouts are
  * laid out cut-major (cut 0 of every image, then cut 1, ...). Noise (when augmentations are on) is drawn per image:
  * as a stream key and start position, from which the kernels generate the normals (no host array, no upload). The
- * forward keeps each cut's jitter input (the kernels' state) so the backward does not recompute the forward. The
+ * forward keeps the input of each cut's jitter ops (the kernels' state) so the backward recomputes no part of the forward. The
  * kernels run on LibTorch's current CUDA stream of the image's device ({@link CudaStreams#of}; 0 on the CPU).
  */
 public final class NativeCutoutStage implements CutoutStage {
@@ -56,7 +56,7 @@ public final class NativeCutoutStage implements CutoutStage {
         CutSettings cs = new CutSettings(step.overview(), step.innercut(), step.icPow(), step.icgrayP(), skipAugs,
                 augPerCut);
         CutSet set = draw(n, h, w, cutSize, cs, random);
-        Tensor state = set.keyed() == null ? null : image.new_empty(set.cuts().size(), 3, cutSize, cutSize);
+        Tensor state = set.newState(image);
         Tensor out = set.forward(image, state, CudaStreams.of(image));
         int perImage = set.cuts().size() / n;
         return new Cuts() {

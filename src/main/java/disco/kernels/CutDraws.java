@@ -19,7 +19,8 @@ public interface CutDraws {
 
     /**
      * The next {@code count} standard normals as a key and start position instead of values: the draws
-     * {@link #gaussians} would have returned (normal i from stream positions start + 2i, start + 2i + 1), which the
+     * {@link #gaussians} would have returned ({@link #parallelGaussians}: the pair of normals 2j, 2j + 1 from stream
+     * positions start + 2j, start + 2j + 1), which the
      * native kernels generate themselves ({@code disco_cutouts_*_keyed}); the stream advances past them.
      */
     CutSet.KeyedNoise keyedGaussians(long count);
@@ -52,21 +53,26 @@ public interface CutDraws {
     }
 
     /**
-     * The same values as {@code stream.fillGaussian(out)} (normal i uses stream positions p+2i and p+2i+1, Box–Muller
-     * as {@link RandomStream#nextGaussian()}), computed in parallel chunks since every position is a pure function
-     * of the key; the stream ends where fillGaussian would leave it.
+     * The cutout noise: Box–Muller pairs of the counter-based stream from its current position p: pair j uses
+     * positions p + 2j and p + 2j + 1 (u1 = 1 - top53 2^-53, u2 = top53 2^-53, r = sqrt(-2 ln u1)); normal 2j is
+     * r cos(2 pi u2), normal 2j + 1 is r sin(2 pi u2) — both outputs of the transform, as the native kernels generate
+     * them (one logarithm per two normals). Computed in parallel chunks, every position being a pure function of
+     * the key; the stream advances by 2 positions per normal (what the draws after it expect), as
+     * {@code fillGaussian} does.
      */
     static void parallelGaussians(RandomStream stream, float[] out) {
         final long base = stream.position();
-        final int chunk = 1 << 16;
+        final int chunk = 1 << 16;  // even: no pair straddles two chunks
         int chunks = (out.length + chunk - 1) / chunk;
         java.util.stream.IntStream.range(0, chunks).parallel().forEach(c -> {
             int end = Math.min(out.length, (c + 1) * chunk);
-            for (int i = c * chunk; i < end; i++) {
-                long p = base + 2L * i;
+            for (int i = c * chunk; i < end; i += 2) {
+                long p = base + i;
                 double u1 = 1.0 - (stream.at(p) >>> 11) * 0x1.0p-53;
                 double u2 = (stream.at(p + 1) >>> 11) * 0x1.0p-53;
-                out[i] = (float) (Math.sqrt(-2.0 * Math.log(u1)) * Math.cos(2.0 * Math.PI * u2));
+                double r = Math.sqrt(-2.0 * Math.log(u1)), theta = 2.0 * Math.PI * u2;
+                out[i] = (float) (r * Math.cos(theta));
+                if (i + 1 < end) out[i + 1] = (float) (r * Math.sin(theta));
             }
         });
         stream.seek(base + 2L * out.length);

@@ -14,8 +14,9 @@ import java.util.List;
  */
 public record CutSet(List<Cut> cuts, int size, float[] noise, KeyedNoise keyed) {
     /**
-     * {@code count} normals of the counter-based stream {@code key} ({@link RandomStream#ofKey}): normal i is
-     * {@link CutDraws#parallelGaussians}' value of positions {@code start + 2i}, {@code start + 2i + 1}.
+     * {@code count} normals of the counter-based stream {@code key} ({@link RandomStream#ofKey}): normals 2j and
+     * 2j + 1 are {@link CutDraws#parallelGaussians}' Box–Muller pair of positions {@code start + 2j},
+     * {@code start + 2j + 1}.
      */
     public record KeyedNoise(long key, long start, long count) {
         public KeyedNoise {
@@ -84,8 +85,19 @@ public record CutSet(List<Cut> cuts, int size, float[] noise, KeyedNoise keyed) 
     }
 
     /**
-     * The cutouts of {@code image}; {@code state} (may be null) is a {@code [K,3,S,S]} tensor on the image's device
-     * that receives the jitter input for {@link #backward(Tensor, Tensor, Tensor, long)} (keyed noise only).
+     * A state for {@link #forward(Tensor, Tensor, long)} on the image's device: {@code [J,K,3,S,S]}, J = the most
+     * jitter ops of a cut ({@link Cutouts#stateSlots}); null when the set has no keyed noise or no jitter op (the
+     * backward then needs nothing from the forward but the cut table).
+     */
+    public Tensor newState(Tensor image) {
+        int slots = Cutouts.stateSlots(cuts);
+        if (keyed == null || slots == 0) return null;
+        return image.new_empty(slots, cuts.size(), 3, size, size);
+    }
+
+    /**
+     * The cutouts of {@code image}; {@code state} (may be null; {@link #newState}) receives each jitter op's input
+     * for {@link #backward(Tensor, Tensor, Tensor, long)} (keyed noise only).
      */
     public Tensor forward(Tensor image, Tensor state, long stream) {
         if (keyed != null) return Cutouts.forwardKeyed(image, cuts, size, keyed, state, stream);

@@ -56,10 +56,18 @@ public final class Cutouts {
         return grad;
     }
 
+    /** The state's slots: the most jitter ops of a cut (the state holds each op's input). */
+    public static int stateSlots(List<Cut> cuts) {
+        int j = 0;
+        for (Cut c : cuts) if (c.jitter() != null) j = Math.max(j, c.jitter().order().size());
+        return j;
+    }
+
     /**
      * The forward with the noise generated inside the kernel from {@code noise} (its {@code count} must be
-     * {@code K*9*S*S}); {@code state} (may be null) is a {@code [K,3,S,S]} float32 tensor on the image's device that
-     * receives each cut's jitter input, for {@link #backwardKeyed}.
+     * {@code K*9*S*S}); {@code state} (may be null) is a {@code [J,K,3,S,S]} float32 tensor on the image's device,
+     * J = {@link #stateSlots}, that receives the input of each cut's jitter op j in slot j, for
+     * {@link #backwardKeyed}.
      */
     public static Tensor forwardKeyed(Tensor image, List<Cut> cuts, int size, CutSet.KeyedNoise noise, Tensor state,
             long stream) {
@@ -68,7 +76,7 @@ public final class Cutouts {
         checkKeyed(op, cuts, size, noise);
         int dev = state == null ? Kernels.device(op, new String[] {"image"}, image)
                 : Kernels.device(op, new String[] {"image", "state"}, image, state);
-        if (state != null) Kernels.requireFloat(op, "state", state, cuts.size(), 3, size, size);
+        if (state != null) Kernels.requireFloat(op, "state", state, stateSlots(cuts), cuts.size(), 3, size, size);
         Tensor out = image.new_empty(cuts.size(), 3, size, size);
         try (FloatPointer table = table(cuts)) {
             Kernels.check(CutoutsNative.disco_cutouts_forward_keyed(Kernels.ptr(image), image.size(0), image.size(2),
@@ -85,7 +93,7 @@ public final class Cutouts {
         check(op, image, cuts, size, null, true);
         checkKeyed(op, cuts, size, noise);
         Kernels.requireFloat(op, "grad_out", gradOut, cuts.size(), 3, size, size);
-        if (state != null) Kernels.requireFloat(op, "state", state, cuts.size(), 3, size, size);
+        if (state != null) Kernels.requireFloat(op, "state", state, stateSlots(cuts), cuts.size(), 3, size, size);
         int dev = state == null ? Kernels.device(op, new String[] {"image", "grad_out"}, image, gradOut)
                 : Kernels.device(op, new String[] {"image", "grad_out", "state"}, image, gradOut, state);
         Tensor grad = image.new_empty(Kernels.shapeOf(image));

@@ -105,15 +105,31 @@ class CutoutDrawerTest {
     }
 
     @Test
-    void parallelGaussiansEqualTheStreamsOwn() {
+    void parallelGaussiansAreBoxMullerPairsOfTheStream() {
         RandomStream a = RandomStream.of(3, 1, 2, "m", "noise"), b = RandomStream.of(3, 1, 2, "m", "noise");
         a.nextDouble();
         b.nextDouble();
+        long start = b.position();
+        // odd: the last normal is the cosine of a pair whose sine is not used; 2^16 + 1 pairs cross a chunk
         float[] x = new float[200_003], y = new float[200_003];
-        a.fillGaussian(x);
+        for (int i = 0; i < x.length; i += 2) {
+            double u1 = 1.0 - a.nextDouble(), u2 = a.nextDouble();
+            double r = Math.sqrt(-2.0 * Math.log(u1));
+            x[i] = (float) (r * Math.cos(2.0 * Math.PI * u2));
+            if (i + 1 < x.length) x[i + 1] = (float) (r * Math.sin(2.0 * Math.PI * u2));
+        }
         CutDraws.parallelGaussians(b, y);
         assertArrayEquals(x, y);
-        assertEquals(a.position(), b.position());
+        assertEquals(start + 2L * y.length, b.position());
+        double mean = 0, var = 0, cross = 0;
+        for (int i = 0; i + 1 < y.length; i += 2) cross += (double) y[i] * y[i + 1];
+        for (float v : y) mean += v;
+        mean /= y.length;
+        for (float v : y) var += (v - mean) * (v - mean);
+        var /= y.length;
+        assertEquals(0.0, mean, 0.01);
+        assertEquals(1.0, var, 0.01);
+        assertEquals(0.0, cross / (y.length / 2), 0.01, "the two normals of a pair are uncorrelated");
     }
 
     @Test

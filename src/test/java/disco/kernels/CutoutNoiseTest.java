@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The native kernels' noise (the CPU twin, {@code disco_cutouts_noise}: what the keyed cutout kernels add) against
- * the reference generator, {@link RandomStream} + {@link CutDraws#parallelGaussians} (Java's Math.log/Math.cos):
+ * the reference generator, {@link RandomStream} + {@link CutDraws#parallelGaussians} (Java's Math.log/Math.cos/Math.sin):
  * every element within 1 float ulp, and bitwise equal but for rare cases. Why not a bitwise guarantee: both sides
  * compute sqrt(-2 log u1) cos(2 pi u2) in double and round to float, but with different log/cos implementations
  * (HotSpot's intrinsics, fdlibm's algorithms in the kernel), each within 1 ulp of double; the float results can only
@@ -66,8 +66,9 @@ class CutoutNoiseTest {
         long key = RandomStream.of(5, 0, 3, "m", "cutouts").key();
         try (PointerScope scope = new PointerScope()) {
             float[] all = Tensors.toFloats(Cutouts.noise(new CutSet.KeyedNoise(key, 100, 5000), null, 0));
-            float[] tail = Tensors.toFloats(Cutouts.noise(new CutSet.KeyedNoise(key, 100 + 2 * 1234, 5000 - 1234), null, 0));
-            assertArrayEquals(java.util.Arrays.copyOfRange(all, 1234, 5000), tail);
+            // 1234 pairs further on: 2 * 1234 normals further on
+            float[] tail = Tensors.toFloats(Cutouts.noise(new CutSet.KeyedNoise(key, 100 + 2 * 1234, 5000 - 2 * 1234), null, 0));
+            assertArrayEquals(java.util.Arrays.copyOfRange(all, 2 * 1234, 5000), tail);
         }
     }
 
@@ -111,7 +112,12 @@ class CutoutNoiseTest {
             for (int i = 0; i < x.length; i++) x[i] = r.nextFloat();
             for (int i = 0; i < g.length; i++) g[i] = r.nextFloat() - 0.5f;
             Tensor xt = Tensors.fromFloats(x, 1, 3, h, w), gt = Tensors.fromFloats(g, keyed.cuts().size(), 3, size, size);
-            Tensor state = xt.new_empty(keyed.cuts().size(), 3, size, size);
+            Tensor state = keyed.newState(xt);
+            // one slot per jitter op (DD's ColorJitter: 4), each holding that op's input
+            assertArrayEquals(new long[] {4, keyed.cuts().size(), 3, size, size}, Kernels.shapeOf(state));
+            var wrong = assertThrows(IllegalArgumentException.class,
+                    () -> keyed.forward(xt, xt.new_empty(keyed.cuts().size(), 3, size, size), 0));
+            assertTrue(wrong.getMessage().contains("state"), wrong.getMessage());
             float[] fk = Tensors.toFloats(keyed.forward(xt, state, 0)), fg = Tensors.toFloats(given.forward(xt));
             float[] bk = Tensors.toFloats(keyed.backward(xt, state, gt, 0)), bk2 = Tensors.toFloats(keyed.backward(xt, gt));
             float[] bg = Tensors.toFloats(given.backward(xt, gt));
