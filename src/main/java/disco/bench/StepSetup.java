@@ -125,7 +125,9 @@ public final class StepSetup implements AutoCloseable {
         for (String name : plan.models()) {
             Path f = dir.resolve("clip-" + name + ".pt");
             if (!Files.isRegularFile(f)) throw DiscoException.badInput(f + ": expected the CLIP checkpoint of clip_models entry '" + name + "'");
-            clips.put(name, ClipModel.load(f, device));
+            ClipModel clip = ClipModel.load(f, device);
+            clip.releaseTextTower(); // the prompts' embeddings come from the reference; a step needs the image tower only
+            clips.put(name, clip);
             Npy.Array e = Npy.read(dir.resolve("text_embeds-" + name + ".npy"));
             embeds.put(name, keep(Tensors.fromFloats(e.floats(), e.shape()), device));
         }
@@ -178,6 +180,7 @@ public final class StepSetup implements AutoCloseable {
             try (NoGradGuard ng = new NoGradGuard()) { // on the CPU, where the demo CLIP is built
                 embeds.put(name, keep(clip.encodeText(Tensors.fromLongRows(DemoTokens.tokenize(texts))).to(torch.ScalarType.Float), device));
             }
+            clip.releaseTextTower(); // as a run does once its prompts are encoded
             if (!device.is_cpu()) clip.to(device, false);
             clips.put(name, clip);
         }

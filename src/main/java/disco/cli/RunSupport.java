@@ -170,6 +170,7 @@ final class RunSupport {
         Device device = device(o, r.settings());
         StopAt stop = stopAt(o);
         try (Pipeline engine = engine(r.settings(), o, device)) {
+            engine.networks().releaseTextTowers(); // the prompts are encoded; these networks serve this run only
             RunLoop.Result res = new RunLoop(System.err).run(new RunLoop.Spec(r.settings(), r.json(), out, stop), engine);
             return report(res);
         }
@@ -207,6 +208,7 @@ final class RunSupport {
         }
         Device device = device(o, r.settings());
         try (Pipeline engine = engine(r.settings(), o, device)) {
+            engine.networks().releaseTextTowers(); // the prompts are encoded; these networks serve this run only
             if (!set.isEmpty()) {
                 // changed settings make a variant with its own files; the run's own files and checkpoint stay
                 c = disco.run.ResumeVariant.create(c, r, set);

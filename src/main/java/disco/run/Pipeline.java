@@ -93,6 +93,17 @@ public final class Pipeline implements Engine {
         public Networks withLpips(LpipsModel lpips) {
             return new Networks(unet, secondary, clips, text, lpips);
         }
+
+        /**
+         * Frees every CLIP model's text tower ({@link ClipModel#releaseTextTower}): for networks that serve one
+         * pipeline whose prompts are encoded (a run, a resume, a benchmark), never for networks shared by a
+         * sweep's variants. Returns the bytes freed.
+         */
+        public long releaseTextTowers() {
+            long freed = 0;
+            for (ClipModel c : clips.values()) if (c.hasTextTower()) freed += c.releaseTextTower();
+            return freed;
+        }
     }
 
     /** Prompt texts → token ids [P, 77] for one CLIP model (the BPE tokenizer, or the demo's byte-level one). */

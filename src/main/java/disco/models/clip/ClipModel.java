@@ -42,6 +42,7 @@ public final class ClipModel extends ClipModule {
     private final Tensor tokenEmbedding, positionalEmbedding, textProjection;
     private final LayerNorm lnFinal;
     private TorchCheckpoint.OpenClipForm form;
+    private boolean textReleased;
 
     private ClipModel(ClipConfig c, Device d) {
         super(d);
@@ -187,10 +188,39 @@ public final class ClipModel extends ClipModule {
     }
 
     /**
+     * Frees the text tower's weights (every entry but {@code visual.*} and {@code logit_scale}: the token and
+     * positional embeddings, the text transformer, {@code ln_final}, {@code text_projection}), for a run whose
+     * prompts are encoded: the guidance needs only the image tower (for ViT-B/32 or RN50 about 250 MB).
+     * {@link #encodeText} is refused afterwards; {@link #stateDict} lists those entries empty. Returns the bytes freed.
+     */
+    public long releaseTextTower() {
+        long freed = 0;
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (Map.Entry<String, Tensor> e : stateTensors().entrySet()) {
+                if (e.getKey().startsWith("visual.") || e.getKey().equals("logit_scale")) continue;
+                Tensor t = e.getValue();
+                freed += t.nbytes();
+                t.__dispatch_set_data(torch.empty(new long[] {0}, Ops.options(t.scalar_type(), t.device()), null));
+            }
+        }
+        textReleased = true;
+        return freed;
+    }
+
+    /** Whether {@link #encodeText} still works (the text tower was not released). */
+    public boolean hasTextTower() {
+        return !textReleased;
+    }
+
+    /**
      * {@code encode_text}: token ids {@code [N, contextLength]} (int32 or int64) to {@code [N, embedDim]}, the
      * features at each row's end token (its largest id), without autograd.
      */
     public Tensor encodeText(Tensor tokens) {
+        if (textReleased) {
+            throw new IllegalStateException("encodeText: this CLIP model's text tower was released once the run's"
+                    + " prompts were encoded");
+        }
         if (tokens.dim() != 2 || tokens.size(1) != config.contextLength()) {
             throw new IllegalArgumentException("encodeText: expected [N, " + config.contextLength() + "] tokens, found "
                     + java.util.Arrays.toString(Tensors.shape(tokens)));

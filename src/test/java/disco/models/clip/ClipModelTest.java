@@ -74,6 +74,38 @@ class ClipModelTest {
     }
 
     @Test
+    void releasingTheTextTowerFreesItsWeightsAndKeepsTheImageTower() {
+        for (String name : ClipModel.DEMO_NAMES) {
+            try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+                ClipModel a = ClipModel.demo(name), b = ClipModel.demo(name);
+                Tensor img = torch.rand(new long[] {2, 3, a.inputResolution(), a.inputResolution()});
+                long[][] ids = new long[1][a.config().contextLength()];
+                ids[0][0] = 1;
+                ids[0][1] = 2;
+                Tensor tokens = Tensors.fromLongRows(ids);
+                long text = 0, all = 0;
+                for (Map.Entry<String, Tensor> e : a.stateDict().entrySet()) {
+                    all += e.getValue().nbytes();
+                    if (!e.getKey().startsWith("visual.") && !e.getKey().equals("logit_scale")) text += e.getValue().nbytes();
+                }
+                assertTrue(a.hasTextTower());
+                assertEquals(text, a.releaseTextTower());
+                assertTrue(text > 0 && text < all);
+                assertFalse(a.hasTextTower());
+                long left = 0;
+                for (Tensor t : a.stateDict().values()) left += t.nbytes();
+                assertEquals(all - text, left, name + ": what is left is the image tower");
+                assertArrayEquals(Tensors.toFloats(b.encodeImage(img)), Tensors.toFloats(a.encodeImage(img)), name);
+                assertTrue(b.encodeText(tokens).defined());
+                IllegalStateException e = assertThrows(IllegalStateException.class, () -> a.encodeText(tokens));
+                assertTrue(e.getMessage().contains("text tower"), e.getMessage());
+                a.close();
+                b.close();
+            }
+        }
+    }
+
+    @Test
     void missingKeyIsBadInputNamingFileAndKey() {
         try (PointerScope scope = new PointerScope()) {
             ClipModel m = ClipModel.demo("ViT-tiny");
