@@ -59,6 +59,7 @@ public final class DoctorCommand implements Callable<Integer> {
         out.printf("java       %s (%s), max heap %d MiB%n", System.getProperty("java.version"),
                 System.getProperty("java.vm.name"), Runtime.getRuntime().maxMemory() >> 20);
         cpu(out);
+        out.println("malloc     " + allocator());
 
         // host libraries: before anything of LibTorch is loaded
         TorchLibraries.Report libs = TorchLibraries.inspect();
@@ -126,6 +127,23 @@ public final class DoctorCommand implements Callable<Integer> {
         out.println(problems.isEmpty() ? "OK" : "PROBLEM: " + problems.get(0));
         out.flush();
         return problems.isEmpty() ? ExitCodes.OK : ExitCodes.CHECK_FAILED;
+    }
+
+    /** The allocator this process runs with: jemalloc when mapped (./disco preloads it where installed), else glibc's. */
+    static String allocator() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
+                int at = line.indexOf('/');
+                if (at >= 0 && line.contains("libjemalloc")) {
+                    return "jemalloc " + line.substring(at).strip() + " (MALLOC_CONF="
+                            + System.getenv().getOrDefault("MALLOC_CONF", "unset") + ")";
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            return "unknown (/proc/self/maps unreadable: " + e.getMessage() + ")";
+        }
+        return "glibc (./disco preloads jemalloc where libjemalloc.so.2 is installed, e.g. apt-get install libjemalloc2:"
+                + " at real sizes on the CPU about 1.5 GiB less peak memory, bench/README.md; DISCO_MALLOC=glibc keeps glibc)";
     }
 
     private static void cpu(PrintWriter out) {

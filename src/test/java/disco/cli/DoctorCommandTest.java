@@ -17,7 +17,7 @@ class DoctorCommandTest {
     void printsTheConfigurationAndOkOnThisMachine() {
         CliRun.Result r = CliRun.execThroughWriters("doctor", "--device", "cpu");
         assertEquals(0, r.code(), r.stdout() + r.stderr());
-        for (String k : new String[]{"build      profile", "cpu        ", "libraries  ", "kernels    ", "threads    intra-op",
+        for (String k : new String[]{"build      profile", "cpu        ", "libraries  ", "kernels    ", "threads    intra-op", "malloc     ",
                 "libtorch   configuration:", "TORCH_VERSION="}) {
             assertTrue(r.stdout().contains(k), k + " in\n" + r.stdout());
         }
