@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <thread>
 #include <vector>
 
@@ -520,12 +519,7 @@ void jitter_bwd(int op, float f, const float* x, float* g, size_t ss) {
         for (size_t i = 0; i < 3 * ss; i++) g[i] *= pass_sel(f * x[i] + (1.0f - f) * mean);
         double gs = 0.0;
         for (size_t i = 0; i < 3 * ss; i++) gs += g[i];
-        float gm = (float) ((1.0f - f) * gs / (double) ss);
-        for (size_t i = 0; i < ss; i++) {
-            g[i] = f * g[i] + GRAY_R * gm;
-            g[ss + i] = f * g[ss + i] + GRAY_G * gm;
-            g[2 * ss + i] = f * g[2 * ss + i] + GRAY_B * gm;
-        }
+        contrast_bwd_blend(g, ss, f, gs);
     } else if (op == 2) {
         // one body for 4 lanes (GCC's vector extension) and for the scalar tail: the same operations per element
         auto body = [f](auto x0, auto x1, auto x2, auto& g0, auto& g1, auto& g2) {
@@ -703,10 +697,9 @@ int cutouts_backward_cpu(const float* image, int n, int h, int w, const float* c
         if (nj > 0) {
             // the input of each jitter op: slot j of the state, or recomputed (op 0's by the forward up to the
             // jitter, op j's as op j - 1 applied to op j - 1's; the last op's output is not needed)
-            std::function<const float*(int)> input;
-            if (state) {
-                input = [&](int j) { return state + ((size_t) j * k + (size_t) c) * n3; };
-            } else {
+            const float* in = state ? state + (size_t) c * n3 : nullptr;  // op j's input: in + j * stride
+            size_t stride = (size_t) k * n3;
+            if (!state) {
                 sc.saved.resize((size_t) nj * n3);
                 cut_pre_jitter(resized.data() + (size_t) p.box_of[(size_t) c] * n3, d, s, p.affine((int) c),
                                cut_noise(noise, d, (int) c, n9, sc.noise), sc.saved.data(), sc.tmp);
@@ -716,11 +709,12 @@ int cutouts_backward_cpu(const float* image, int n, int h, int w, const float* c
                     std::memcpy(x, x - n3, n3 * sizeof(float));
                     jitter_fwd(op, jitter_factor(d, op), x, ss);
                 }
-                input = [&](int j) { return (const float*) sc.saved.data() + (size_t) j * n3; };
+                in = sc.saved.data();
+                stride = n3;
             }
             for (int j = nj - 1; j >= 0; j--) {
                 int op = (int) d[DISCO_CUT_JITTER_OP0 + j];
-                jitter_bwd(op, jitter_factor(d, op), input(j), g, ss);
+                jitter_bwd(op, jitter_factor(d, op), in + (size_t) j * stride, g, ss);
             }
         }
         if (d[DISCO_CUT_GRAY_AUG] != 0.0f) gray_bwd(g, ss);
@@ -748,12 +742,6 @@ int cutouts_backward_cpu(const float* image, int n, int h, int w, const float* c
         resize_bwd(gres.data() + b * n3, h, w, s, p.boxes[b], grad_image + (size_t) d[DISCO_CUT_IMAGE] * 3 * h * w, tmp);
     }
     return DISCO_OK;
-}
-
-int cutouts_state_slots(const float* cuts, int k) {
-    int j = 0;
-    for (int c = 0; c < k; c++) j = std::max(j, (int) cuts[(size_t) c * DISCO_CUT_FIELDS + DISCO_CUT_N_JITTER]);
-    return j;
 }
 
 int cutouts_check_sizes(const char* fn, int64_t n, int64_t h, int64_t w, int64_t k, int64_t s) {

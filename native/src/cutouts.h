@@ -15,10 +15,9 @@ struct CutNoise {
     bool present() const { return given != nullptr || keyed; }
 };
 
-// state (may be NULL): [J, K, 3, S, S], J = cutouts_state_slots: slot j of cut c is the input of its jitter op j
-// (slot 0: after noise 3). The forward writes it; the backward, given it, differentiates the jitter ops there
-// instead of recomputing the forward.
-int cutouts_state_slots(const float* cuts, int k);
+// state (may be NULL): [J, K, 3, S, S], J = the largest n_jitter of the cuts: slot j of cut c is the input of its
+// jitter op j (slot 0: after noise 3). The forward writes it; the backward, given it, differentiates the jitter ops
+// there instead of recomputing the forward.
 int cutouts_forward_cpu(const float* image, int n, int h, int w, const float* cuts, int k, int s,
                         const CutNoise& noise, float* out, float* state, void* stream);
 int cutouts_backward_cpu(const float* image, int n, int h, int w, const float* cuts, int k, int s,

@@ -17,6 +17,13 @@ using namespace disco_cut;
 
 namespace {
 
+void gray_fwd(float* x, size_t ss) {
+    for (size_t i = 0; i < ss; i++) {
+        float l = GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i];
+        x[i] = x[ss + i] = x[2 * ss + i] = l;
+    }
+}
+
 // torchvision's affine (forward and its transpose) per pixel, through a scratch buffer.
 void affine_fwd(float* x, int s, const float* m, bool fill_mask, std::vector<float>& src) {
     size_t ss = (size_t) s * s;
@@ -201,12 +208,7 @@ void jitter_bwd(int op, float f, const float* x, float* g, size_t ss) {
             g[i] *= clamp_pass(f * x[i] + (1.0f - f) * mean);
             gs += g[i];
         }
-        float gm = (float) ((1.0f - f) * gs / (double) ss);
-        for (size_t i = 0; i < ss; i++) {
-            g[i] = f * g[i] + GRAY_R * gm;
-            g[ss + i] = f * g[ss + i] + GRAY_G * gm;
-            g[2 * ss + i] = f * g[2 * ss + i] + GRAY_B * gm;
-        }
+        contrast_bwd_blend(g, ss, f, gs);
     } else if (op == 2) {
         for (size_t i = 0; i < ss; i++) {
             float l = GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i];

@@ -1,6 +1,6 @@
 // What the two CPU cutout kernels share (cutouts.cpp, the engine's; cutouts_baseline.cpp, the first one kept as
-// its oracle and benchmark baseline): the distinct boxes of a cut table, grayscale, hflip, noise addition, the
-// grayscale mean of contrast and ColorJitter's brightness/contrast/saturation.
+// its oracle and benchmark baseline): the distinct boxes of a cut table, the grayscale transpose, hflip, noise
+// addition, the grayscale mean of contrast, ColorJitter's brightness/contrast/saturation and the end of contrast's VJP.
 #ifndef DISCO_CUTOUTS_CPU_H
 #define DISCO_CUTOUTS_CPU_H
 
@@ -38,10 +38,14 @@ inline float gray_mean(const float* x, size_t ss) {
     return (float) (sum / (double) ss);
 }
 
-inline void gray_fwd(float* x, size_t ss) {
+// The end of contrast's VJP: g (already masked by the clamp) blended as the forward blends with the mean;
+// gs = the sum of the masked gradient, in double.
+inline void contrast_bwd_blend(float* g, size_t ss, float f, double gs) {
+    float gm = (float) ((1.0f - f) * gs / (double) ss);
     for (size_t i = 0; i < ss; i++) {
-        float l = GRAY_R * x[i] + GRAY_G * x[ss + i] + GRAY_B * x[2 * ss + i];
-        x[i] = x[ss + i] = x[2 * ss + i] = l;
+        g[i] = f * g[i] + GRAY_R * gm;
+        g[ss + i] = f * g[ss + i] + GRAY_G * gm;
+        g[2 * ss + i] = f * g[2 * ss + i] + GRAY_B * gm;
     }
 }
 
