@@ -47,6 +47,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * The one pipeline factory: networks + sampling settings (plan, schedule, sampler) + performance options + stage
@@ -469,33 +470,35 @@ public final class Pipeline implements Engine {
         boolean plain = perf.precision() == Precision.FP32 && !perf.channelsLast().forNetwork("unet");
         EpsDenoiser.Network net = plain ? unet::forward
                 : (x, t) -> precise(() -> unet.forward(layout("unet", x), t)).to(torch.ScalarType.Float);
-        if (perf.unetCheckpointing()) {
-            EpsDenoiser.Network forward = net;
-            net = new EpsDenoiser.Checkpointed() {
-                @Override
-                public Tensor forward(Tensor x, Tensor t) {
-                    return forward.forward(x, t);
-                }
+        // the forward with grad keeps what its pull-back needs: DD's block checkpointing (recomputes every block)
+        // when asked for, otherwise the lean trace (recomputes the residual blocks' norms and activations only)
+        boolean blocks = perf.unetCheckpointing();
+        EpsDenoiser.Network forward = net;
+        net = new EpsDenoiser.Checkpointed() {
+            @Override
+            public Tensor forward(Tensor x, Tensor t) {
+                return forward.forward(x, t);
+            }
 
-                @Override
-                public EpsDenoiser.Trace trace(Tensor x, Tensor t) {
-                    UNetModel.Traced tr = unet.trace(layout("unet", x), t, f -> () -> precise(f));
-                    return new EpsDenoiser.Trace() {
-                        public Tensor output() {
-                            return tr.output().to(torch.ScalarType.Float);
-                        }
+            @Override
+            public EpsDenoiser.Trace trace(Tensor x, Tensor t) {
+                UnaryOperator<Supplier<Tensor>> wrap = f -> () -> precise(f);
+                UNetModel.Traced tr = blocks ? unet.trace(layout("unet", x), t, wrap) : unet.traceLean(layout("unet", x), t, wrap);
+                return new EpsDenoiser.Trace() {
+                    public Tensor output() {
+                        return tr.output().to(torch.ScalarType.Float);
+                    }
 
-                        public Tensor vjp(Tensor g) {
-                            return tr.vjp(g).to(torch.ScalarType.Float);
-                        }
+                    public Tensor vjp(Tensor g) {
+                        return tr.vjp(g).to(torch.ScalarType.Float);
+                    }
 
-                        public void close() {
-                            tr.close();
-                        }
-                    };
-                }
-            };
-        }
+                    public void close() {
+                        tr.close();
+                    }
+                };
+            }
+        };
         return new EpsDenoiser(net, sampling.alphas());
     }
 

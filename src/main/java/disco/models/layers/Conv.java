@@ -51,4 +51,17 @@ public final class Conv extends Module {
         return torch.conv2d(x, weight, b, new long[] {stride, stride}, new long[] {padding, padding},
                 new long[] {1, 1}, 1);
     }
+
+    /**
+     * The vector-Jacobian product of a 2-D stride-1 {@link #forward} with respect to its input: the transposed
+     * convolution of {@code g} [N, out, H, W] with the weight (what autograd's convolution backward computes for the
+     * input, without the input itself: the weight is frozen, so only the weight is needed).
+     */
+    public Tensor inputGrad(Tensor g) {
+        if (dims != 2 || stride != 1) throw new IllegalStateException("inputGrad is defined for 2-D stride-1 convolutions");
+        ScalarType wt = weight.scalar_type().intern();
+        Tensor gg = wt == ScalarType.Float || g.scalar_type().intern() == wt ? g : g.to(wt);
+        return torch.conv_transpose2d(gg, weight, new TensorOptional(), new long[] {1, 1}, new long[] {padding, padding},
+                new long[] {0, 0}, 1, 1, 1);
+    }
 }

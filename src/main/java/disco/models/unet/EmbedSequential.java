@@ -34,6 +34,11 @@ final class EmbedSequential extends Module implements Block {
         return this;
     }
 
+    /** The layers in order. */
+    List<Block> layers() {
+        return java.util.Collections.unmodifiableList(layers);
+    }
+
     @Override
     public List<disco.models.layers.Conv> convs() {
         List<disco.models.layers.Conv> out = new ArrayList<>();

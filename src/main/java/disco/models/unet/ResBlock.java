@@ -4,6 +4,8 @@ import disco.models.layers.Modules;
 import disco.models.layers.Conv;
 import disco.models.layers.GroupNorm32;
 import disco.models.layers.Linear;
+import disco.torch.Tensors;
+import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -47,21 +49,105 @@ final class ResBlock extends Module implements Block {
 
     @Override
     public Tensor forward(Tensor x, Tensor emb) {
+        Tensor h1 = inConv.forward(inPart(x));
+        return skipPart(x).add(outConv.forward(outPart(h1, embPart(emb, h1))));
+    }
+
+    /** {@code silu(norm(x))}, resampled. */
+    private Tensor inPart(Tensor x) {
         Tensor h = torch.silu(inNorm.forward(x));
-        if (resample != Resample.NONE) {
-            h = Resampling.apply(h, resample);
-            x = Resampling.apply(x, resample);
-        }
-        h = inConv.forward(h);
-        Tensor e = embLinear.forward(torch.silu(emb)).to(h.scalar_type());
-        e = e.unsqueeze(-1).unsqueeze(-1);
+        return resample == Resample.NONE ? h : Resampling.apply(h, resample);
+    }
+
+    /** The embedding's projection, [N, C or 2C, 1, 1] in {@code h1}'s dtype. */
+    private Tensor embPart(Tensor emb, Tensor h1) {
+        return embLinear.forward(torch.silu(emb)).to(h1.scalar_type()).unsqueeze(-1).unsqueeze(-1);
+    }
+
+    /** What the second conv sees: {@code silu(norm(h1) * (1 + scale) + shift)}, or {@code silu(norm(h1 + e))}. */
+    private Tensor outPart(Tensor h1, Tensor e) {
         if (scaleShift) {
             TensorVector ss = e.chunk(2, 1);
-            h = outNorm.forward(h).mul(ss.get(0).add(new org.bytedeco.pytorch.Scalar(1.0))).add(ss.get(1));
-            h = outConv.forward(torch.silu(h));
-        } else {
-            h = outConv.forward(torch.silu(outNorm.forward(h.add(e))));
+            return torch.silu(outNorm.forward(h1).mul(ss.get(0).add(new org.bytedeco.pytorch.Scalar(1.0))).add(ss.get(1)));
         }
-        return (skip == null ? x : skip.forward(x)).add(h);
+        return torch.silu(outNorm.forward(h1.add(e)));
+    }
+
+    /** The skip path: the (resampled) input, through the 1x1 conv when the channel count changes. */
+    private Tensor skipPart(Tensor x) {
+        Tensor xr = resample == Resample.NONE ? x : Resampling.apply(x, resample);
+        return skip == null ? xr : skip.forward(xr);
+    }
+
+    /**
+     * The forward without autograd that keeps only what {@link Kept#pullBack} needs: the input (the caller's tensor)
+     * and the first convolution's output, with the embedding's projection. The pull-back recomputes the norms and
+     * activations (cheap, elementwise) and takes the convolutions' input gradients from their weights, so a block
+     * holds two activations instead of the six autograd saves. Call with grad mode off.
+     */
+    Kept forwardKept(Tensor x, Tensor emb) {
+        Tensor h1 = inConv.forward(inPart(x));
+        Tensor e = embPart(emb, h1);
+        Tensor out = skipPart(x).add(outConv.forward(outPart(h1, e)));
+        return new Kept(x, h1, e, out);
+    }
+
+    /** A {@link #forwardKept}: the output, and the pull-back to the input. */
+    final class Kept implements AutoCloseable {
+        private final Tensor x, h1, e, out;
+
+        private Kept(Tensor x, Tensor h1, Tensor e, Tensor out) {
+            this.x = hold(x);
+            this.h1 = hold(h1);
+            this.e = hold(e);
+            this.out = hold(out);
+        }
+
+        private static Tensor hold(Tensor t) {
+            Tensor r = new Tensor(t);
+            r.retainReference();
+            return r;
+        }
+
+        Tensor output() {
+            return out;
+        }
+
+        /**
+         * {@code (d out / d x)^T g} in the caller's scope; {@code wrap} runs each recompute (e.g. in an autocast
+         * region). Grad mode is switched on for the recomputes only.
+         */
+        Tensor pullBack(Tensor g, java.util.function.UnaryOperator<java.util.function.Supplier<Tensor>> wrap) {
+            Tensor gA2 = Tensors.scoped(wrap.apply(() -> outConv.inputGrad(g)));
+            Tensor gH1 = segment(h1, t -> outPart(t, e), gA2, wrap);
+            Tensor gA1 = Tensors.scoped(wrap.apply(() -> inConv.inputGrad(gH1)));
+            Tensor gX = segment(x, ResBlock.this::inPart, gA1, wrap);
+            Tensor gS = skip == null ? g : Tensors.scoped(wrap.apply(() -> skip.inputGrad(g)));
+            if (resample != Resample.NONE) gS = segment(x, t -> Resampling.apply(t, resample), gS, wrap);
+            return gX.add(gS.to(gX.scalar_type()));
+        }
+
+        private static Tensor segment(Tensor input, java.util.function.UnaryOperator<Tensor> f, Tensor g,
+                                      java.util.function.UnaryOperator<java.util.function.Supplier<Tensor>> wrap) {
+            return Tensors.scoped(() -> {
+                try (AutoGradMode on = new AutoGradMode(true)) {
+                    Tensor leaf = input.detach().requires_grad_(true);
+                    Tensor y = wrap.apply(() -> f.apply(leaf)).get();
+                    return Tensors.vjp(y, leaf, g.to(y.scalar_type()));
+                }
+            });
+        }
+
+        private boolean closed;
+
+        @Override
+        public void close() {
+            if (closed) return;
+            closed = true;
+            x.close();
+            h1.close();
+            e.close();
+            out.close();
+        }
     }
 }

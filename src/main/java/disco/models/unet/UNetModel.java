@@ -8,6 +8,7 @@ import disco.models.layers.Params;
 import disco.models.checkpoint.TorchCheckpoint;
 import disco.torch.Tensors;
 import disco.torch.Torch;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Module;
@@ -212,7 +213,7 @@ public final class UNetModel extends Module {
             }
             Tensor last = h;
             Tensor out = Tensors.scoped(wrap.apply(() -> head(last, inDtype)));
-            return new Traced(out, x, emb, kept, wrap, inDtype);
+            return new BlockTraced(out, x, emb, kept, wrap, inDtype);
         }
     }
 
@@ -227,14 +228,14 @@ public final class UNetModel extends Module {
     }
 
     /** A checkpointed forward ({@link #trace}): its output, and one pull-back to the input. */
-    public final class Traced implements AutoCloseable {
+    private final class BlockTraced implements Traced {
         private final Tensor out, x, emb;
         private final List<Tensor> kept;
         private final UnaryOperator<Supplier<Tensor>> wrap;
         private final ScalarType inDtype;
         private boolean open = true;
 
-        private Traced(Tensor out, Tensor x, Tensor emb, List<Tensor> kept, UnaryOperator<Supplier<Tensor>> wrap,
+        private BlockTraced(Tensor out, Tensor x, Tensor emb, List<Tensor> kept, UnaryOperator<Supplier<Tensor>> wrap,
                        ScalarType inDtype) {
             this.out = out;
             this.x = x;
@@ -300,6 +301,241 @@ public final class UNetModel extends Module {
             for (Tensor t : kept) t.close();
             kept.clear();
             emb.close();
+        }
+    }
+
+    /**
+     * The forward of {@link #forward} kept for one vector-Jacobian product at a fraction of autograd's memory, the
+     * same values and (to rounding) the same gradient: the residual blocks run without autograd and keep only
+     * their input and first convolution's output ({@link ResBlock#forwardKept}; the pull-back recomputes the norms
+     * and activations and takes each convolution's input gradient from its weight), every other layer (the input
+     * convolution, attention, plain resampling, the output head) keeps its autograd graph. No convolution is run
+     * twice, unlike {@link #trace}.
+     *
+     * @param wrap runs each layer computation (the forward and every recompute), e.g. inside an autocast region
+     */
+    public Traced traceLean(Tensor x, Tensor timesteps, UnaryOperator<Supplier<Tensor>> wrap) {
+        ScalarType inDtype = x.scalar_type().intern();
+        LeanTraced tr = new LeanTraced(x);
+        boolean done = false;
+        try {
+            try (NoGradGuard ng = new NoGradGuard()) {
+                tr.emb = keep(Tensors.scoped(() -> timeEmbed2.forward(torch.silu(timeEmbed0.forward(
+                        timestepEmbedding(timesteps, config.numChannels()))))));
+            }
+            int cur = 0;
+            List<Integer> skips = new ArrayList<>();
+            for (int i = 0; i < inputBlocks.size(); i++) {
+                List<Block> layers = inputBlocks.get(i).layers();
+                for (int j = 0; j < layers.size(); j++) {
+                    boolean first = i == 0 && j == 0 && inDtype != torsoDtype;
+                    cur = tr.add(layers.get(j), new int[] {cur}, wrap, first ? t -> t.to(torsoDtype) : null);
+                }
+                skips.add(cur);
+            }
+            for (Block b : middleBlock.layers()) cur = tr.add(b, new int[] {cur}, wrap, null);
+            for (EmbedSequential seq : outputBlocks) {
+                List<Block> layers = seq.layers();
+                for (int j = 0; j < layers.size(); j++) {
+                    int[] in = j == 0 ? new int[] {cur, skips.remove(skips.size() - 1)} : new int[] {cur};
+                    cur = tr.add(layers.get(j), in, wrap, null);
+                }
+            }
+            cur = tr.addGraph((h, e) -> head(h, inDtype), new int[] {cur}, wrap, null);
+            tr.out = cur;
+            done = true;
+            return tr;
+        } finally {
+            if (!done) tr.close();
+        }
+    }
+
+    /** A forward kept for one pull-back: its output, and the vector-Jacobian product to the input. */
+    public interface Traced extends AutoCloseable {
+        /** The network output (no graph); until the pull-back or {@link #close}. */
+        Tensor output();
+
+        /** {@code (d out / d x)^T g}, in the caller's scope; once. */
+        Tensor vjp(Tensor gOut);
+
+        /** Releases what the pull-back would have needed (also after it). */
+        @Override
+        void close();
+    }
+
+    /** {@link #traceLean}: the values between layers, and per layer what its pull-back needs. */
+    private final class LeanTraced implements Traced {
+        /** A layer's pull-back: the gradient of its output to the gradient of each of its inputs. */
+        private interface Back extends AutoCloseable {
+            Tensor[] pullBack(Tensor g);
+
+            @Override
+            void close();
+        }
+
+        private record Node(int[] in, int out, Back back) {}
+
+        private final List<Tensor> values = new ArrayList<>(); // value 0: the caller's input (not owned)
+        private final List<Node> nodes = new ArrayList<>();
+        private Tensor emb;
+        private int out = -1;
+        private boolean open = true;
+
+        LeanTraced(Tensor x) {
+            values.add(x);
+        }
+
+        /** The layer applied to the concatenation of the values {@code in}; returns its output's value index. */
+        int add(Block layer, int[] in, UnaryOperator<Supplier<Tensor>> wrap, UnaryOperator<Tensor> pre) {
+            if (layer instanceof ResBlock rb && pre == null) {
+                ResBlock.Kept k;
+                Tensor output;
+                try (PointerScope s = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+                    k = keptForward(rb, concat(in), wrap);
+                    output = new Tensor(k.output());
+                    output.retainReference();
+                }
+                return push(in, output, new Back() {
+                    public Tensor[] pullBack(Tensor g) {
+                        return split(k.pullBack(g, wrap), in);
+                    }
+
+                    public void close() {
+                        k.close(); // idempotent
+                    }
+                });
+            }
+            return addGraph(layer::forward, in, wrap, pre);
+        }
+
+        private ResBlock.Kept keptForward(ResBlock rb, Tensor input, UnaryOperator<Supplier<Tensor>> wrap) {
+            ResBlock.Kept[] k = new ResBlock.Kept[1];
+            wrap.apply(() -> {
+                k[0] = rb.forwardKept(input, emb);
+                return k[0].output();
+            }).get();
+            return k[0];
+        }
+
+        /** A layer that keeps its autograd graph from a leaf at its (concatenated) input. */
+        int addGraph(java.util.function.BinaryOperator<Tensor> f, int[] in, UnaryOperator<Supplier<Tensor>> wrap,
+                     UnaryOperator<Tensor> pre) {
+            Tensor leaf, y;
+            try (PointerScope s = new PointerScope(); AutoGradMode on = new AutoGradMode(true)) {
+                leaf = keep(new Tensor(concat(in).detach().requires_grad_(true)));
+                Tensor l = leaf;
+                y = keep(new Tensor(wrap.apply(() -> f.apply(pre == null ? l : pre.apply(l), emb)).get()));
+            }
+            Tensor output;
+            try (PointerScope s = new PointerScope()) {
+                output = keep(new Tensor(y.detach()));
+            }
+            return push(in, output, new Back() {
+                private boolean closed;
+
+                public Tensor[] pullBack(Tensor g) {
+                    return split(Tensors.scoped(() -> Tensors.vjp(y, leaf, g.to(y.scalar_type()))), in);
+                }
+
+                public void close() {
+                    if (closed) return;
+                    closed = true;
+                    y.close();
+                    leaf.close();
+                }
+            });
+        }
+
+        private Tensor concat(int[] in) {
+            if (in.length == 1) return values.get(in[0]);
+            TensorVector parts = new TensorVector();
+            for (int i : in) parts.push_back(values.get(i));
+            return torch.cat(parts, 1);
+        }
+
+        /** The gradient of a concatenation split back into its parts (a view each). */
+        private Tensor[] split(Tensor g, int[] in) {
+            if (in.length == 1) return new Tensor[] {g};
+            Tensor[] out = new Tensor[in.length];
+            long at = 0;
+            for (int i = 0; i < in.length; i++) {
+                long c = values.get(in[i]).size(1);
+                out[i] = g.narrow(1, at, c);
+                at += c;
+            }
+            return out;
+        }
+
+        /** Records a layer whose output is {@code output} (a handle owned by the trace from now on). */
+        private int push(int[] in, Tensor output, Back back) {
+            if (!open) throw new IllegalStateException("trace closed");
+            values.add(output);
+            nodes.add(new Node(in, values.size() - 1, back));
+            return values.size() - 1;
+        }
+
+        @Override
+        public Tensor output() {
+            if (!open) throw new IllegalStateException("UNet trace already pulled back or closed");
+            return values.get(out);
+        }
+
+        @Override
+        public Tensor vjp(Tensor gOut) {
+            if (!open) throw new IllegalStateException("UNet trace already pulled back");
+            Tensor[] g = new Tensor[values.size()];
+            Tensor r;
+            try {
+                g[out] = own(gOut);
+                for (int n = nodes.size() - 1; n >= 0; n--) {
+                    Node node = nodes.get(n);
+                    Tensor go = g[node.out()];
+                    g[node.out()] = null;
+                    try (PointerScope inner = new PointerScope()) {
+                        Tensor[] gi = node.back().pullBack(go);
+                        for (int k = 0; k < gi.length; k++) {
+                            int v = node.in()[k];
+                            Tensor acc = g[v] == null ? gi[k] : g[v].add(gi[k]);
+                            if (g[v] != null) g[v].close();
+                            g[v] = own(acc);
+                        }
+                    }
+                    go.close();
+                    // nothing later in the pull-back needs this layer's saved tensors or its output
+                    node.back().close();
+                    values.get(node.out()).close();
+                    values.set(node.out(), null);
+                }
+                r = g[0];
+                g[0] = null;
+            } finally {
+                for (Tensor t : g) if (t != null) t.close();
+                close();
+            }
+            PointerScope outer = PointerScope.getInnerScope();
+            if (outer != null) {
+                outer.attach(r);
+                r.releaseReference();
+            }
+            return r;
+        }
+
+        /** A handle of {@code t} owned by the caller alone (no scope holds it): {@code close()} frees it. */
+        private static Tensor own(Tensor t) {
+            try (PointerScope s = new PointerScope()) {
+                Tensor r = new Tensor(t);
+                r.retainReference();
+                return r;
+            }
+        }
+
+        @Override
+        public void close() {
+            if (!open) return;
+            open = false;
+            for (Node n : nodes) n.back().close();
+            for (int i = 1; i < values.size(); i++) if (values.get(i) != null) values.get(i).close();
+            if (emb != null) emb.close();
         }
     }
 

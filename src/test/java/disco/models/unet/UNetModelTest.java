@@ -13,6 +13,7 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class UNetModelTest {
@@ -175,6 +176,53 @@ class UNetModelTest {
                     Tensors.fromFloats(new float[] {10f}, 1));
             assertArrayEquals(new long[] {1, 3, 32, 32}, Tensors.shape(y));
             for (float v : Tensors.toFloats(y)) assertTrue(Float.isFinite(v));
+        }
+    }
+
+    /** Autograd's forward and pull-back at x with a random output gradient: {output, grad}. */
+    private static float[][] autograd(UNetModel m, float[] xv, long[] shape, float[] gv, float t) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor x = Tensors.fromFloats(xv, shape).set_requires_grad(true);
+            Tensor y = m.forward(x, Tensors.fromFloats(new float[] {t, t}, 2));
+            Tensor g = Tensors.vjp(y, x, Tensors.fromFloats(gv, Tensors.shape(y)));
+            return new float[][] {Tensors.toFloats(y), Tensors.toFloats(g)};
+        }
+    }
+
+    private static float[][] traced(UNetModel m, float[] xv, long[] shape, float[] gv, float t, boolean lean) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor x = Tensors.fromFloats(xv, shape);
+            Tensor ts = Tensors.fromFloats(new float[] {t, t}, 2);
+            java.util.function.UnaryOperator<java.util.function.Supplier<Tensor>> id = f -> f;
+            try (UNetModel.Traced tr = lean ? m.traceLean(x, ts, id) : m.trace(x, ts, id)) {
+                float[] y = Tensors.toFloats(tr.output());
+                long[] outShape = Tensors.shape(tr.output());
+                float[] g = Tensors.toFloats(tr.vjp(Tensors.fromFloats(gv, outShape)));
+                assertThrows(IllegalStateException.class, () -> tr.vjp(Tensors.fromFloats(gv, outShape)));
+                return new float[][] {y, g};
+            }
+        }
+    }
+
+    @Test
+    void leanAndBlockTracesGiveAutogradsOutputAndGradient() {
+        UNetConfig other = new UNetConfig(32, 64, 1, new double[] {0.5, 1}, new int[] {1, 2}, 2, -1, 4, false, false, false,
+                true, false, 0.0);
+        for (UNetModel m : java.util.List.of(UNetModel.demo(), new UNetModel(other).randomInit(3))) {
+            long[] shape = {2, 3, 32, 32};
+            float[] xv = random(2 * 3 * 32 * 32, 21);
+            int outCh = m.config().outChannels();
+            float[] gv = random(2 * outCh * 32 * 32, 22);
+            float[][] ref = autograd(m, xv, shape, gv, 321f);
+            for (boolean lean : new boolean[] {true, false}) {
+                float[][] got = traced(m, xv, shape, gv, 321f, lean);
+                double ey = disco.util.Compare.maxRelErr(got[0], ref[0]);
+                double eg = disco.util.Compare.maxRelErr(got[1], ref[1]);
+                System.err.printf("UNetModelTest: %s trace vs autograd: output %.3g, gradient %.3g%n",
+                        lean ? "lean" : "block", ey, eg);
+                assertTrue(ey < 1e-6, "output: " + ey);
+                assertTrue(eg < 1e-5, "gradient: " + eg);
+            }
         }
     }
 }
