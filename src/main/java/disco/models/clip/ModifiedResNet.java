@@ -47,9 +47,10 @@ final class ModifiedResNet extends ClipModule implements ClipModel.ImageTower {
 
     @Override
     public Tensor forward(Tensor x) {
-        x = torch.relu(bn1.forward(conv1.forward(x)));
-        x = torch.relu(bn2.forward(conv2.forward(x)));
-        x = torch.relu(bn3.forward(conv3.forward(x)));
+        // in place: nothing keeps a norm's output for the backward (the ReLU keeps its own result)
+        x = torch.relu_(bn1.forward(conv1.forward(x)));
+        x = torch.relu_(bn2.forward(conv2.forward(x)));
+        x = torch.relu_(bn3.forward(conv3.forward(x)));
         x = Nn.avgPool(x, 2);
         for (Bottleneck b : blocks) {
             Tensor in = x;
@@ -92,8 +93,8 @@ final class ModifiedResNet extends ClipModule implements ClipModel.ImageTower {
         }
 
         Tensor forward(Tensor x) {
-            Tensor out = torch.relu(bn1.forward(conv1.forward(x)));
-            out = torch.relu(bn2.forward(conv2.forward(out)));
+            Tensor out = torch.relu_(bn1.forward(conv1.forward(x)));
+            out = torch.relu_(bn2.forward(conv2.forward(out)));
             if (stride > 1) out = Nn.avgPool(out, stride);
             out = bn3.forward(conv3.forward(out));
             Tensor identity = x;
@@ -101,7 +102,7 @@ final class ModifiedResNet extends ClipModule implements ClipModel.ImageTower {
                 Tensor y = stride > 1 ? Nn.avgPool(x, stride) : x;
                 identity = downBn.forward(downConv.forward(y));
             }
-            return torch.relu(out.add(identity));
+            return torch.relu_(out.add(identity));
         }
     }
 

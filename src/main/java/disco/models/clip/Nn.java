@@ -49,9 +49,17 @@ final class Nn {
             buffer("num_batches_tracked", torch.ScalarType.Long);
         }
 
+        /**
+         * {@code x * alpha + beta} with {@code alpha = weight / sqrt(running_var + eps)} and {@code beta = bias -
+         * running_mean * alpha}, per channel: what PyTorch's eval-mode {@code batch_norm} computes, in one op
+         * whose autograd keeps only {@code alpha} (the weights are frozen; {@code batch_norm} would keep its whole
+         * input for their gradients, a full activation per norm).
+         */
         Tensor forward(Tensor x) {
-            return torch.batch_norm(x, opt(weight), opt(bias), opt(runningMean), opt(runningVar), false, 0.1, 1e-5,
-                    true);
+            Tensor alpha = weight.mul(runningVar.add(new Scalar(1e-5)).rsqrt());
+            Tensor beta = bias.sub(runningMean.mul(alpha));
+            torch.ScalarType t = x.scalar_type();
+            return torch.addcmul(beta.view(-1, 1, 1).to(t), x, alpha.view(-1, 1, 1).to(t), new Scalar(1.0));
         }
     }
 
@@ -92,7 +100,8 @@ final class Nn {
     }
 
     static Tensor quickGelu(Tensor x) {
-        return x.mul(x.mul(new Scalar(1.702)).sigmoid());
+        // x·σ(1.702x) = silu(1.702x) / 1.702: one op whose autograd keeps one tensor (x·σ(…) keeps three)
+        return torch.silu(x.mul(new Scalar(1.702))).div(new Scalar(1.702));
     }
 
     /** The MLP activation: OpenAI's (and open_clip's {@code quick_gelu: true}) QuickGELU, or exact (erf) GELU. */

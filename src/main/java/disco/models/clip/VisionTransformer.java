@@ -35,15 +35,26 @@ final class VisionTransformer extends ClipModule implements ClipModel.ImageTower
 
     @Override
     public Tensor forward(Tensor x) {
-        Tensor p = conv1.forward(x); // [N, W, g, g]
-        long n = p.size(0), w = p.size(1);
-        Tensor tokens = p.reshape(n, w, -1).permute(0, 2, 1); // [N, g*g, W]
+        Tensor tokens = patchEmbed(x); // [N, g*g, W]
+        long n = tokens.size(0), w = tokens.size(2);
         Tensor cls = classEmbedding.reshape(1, 1, w).expand(n, 1, w);
         Tensor seq = torch.cat(new TensorVector(cls, tokens), 1).add(positionalEmbedding);
         seq = lnPre.forward(seq);
         seq = transformer.forward(seq, false);
         Tensor first = lnPost.forward(seq.select(1, 0));
         return first.matmul(proj);
+    }
+
+    /**
+     * {@code conv1} (kernel = stride = patch, no padding, no bias) as one matrix product over the unfolded patches,
+     * [N, 3, R, R] to [N, g*g, W] in the conv's token order. Same sums; its backward is a matrix product too, where
+     * the stride-32 convolution's input gradient took several times the forward's time.
+     */
+    private Tensor patchEmbed(Tensor x) {
+        long n = x.size(0), c = x.size(1), ps = conv1.weight.size(2), gh = x.size(2) / ps, gw = x.size(3) / ps;
+        Tensor xc = x.size(2) == gh * ps && x.size(3) == gw * ps ? x : x.narrow(2, 0, gh * ps).narrow(3, 0, gw * ps);
+        Tensor patches = xc.reshape(n, c, gh, ps, gw, ps).permute(0, 2, 4, 1, 3, 5).reshape(n, gh * gw, c * ps * ps);
+        return patches.matmul(conv1.weight.reshape(conv1.weight.size(0), c * ps * ps).t());
     }
 
     @Override
