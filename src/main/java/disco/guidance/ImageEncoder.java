@@ -1,6 +1,7 @@
 package disco.guidance;
 
 import disco.torch.Tensors;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -37,13 +38,21 @@ public interface ImageEncoder {
 
             @Override
             public Encoded encode(Tensor cuts) {
-                Tensor leaf;
-                Tensor emb;
-                try (AutoGradMode on = new AutoGradMode(true)) {
-                    leaf = cuts.detach().requires_grad_(true);
-                    emb = encodeImage.apply(leaf).to(torch.ScalarType.Float);
+                // the network's intermediates are created in a scope of their own: their handles go when it
+                // closes, so what autograd saved is freed by the pull-back (in the caller's scope they lived on
+                // until the step ended, every call's forward activations at once)
+                Tensor leaf, emb, value;
+                try (PointerScope s = new PointerScope(); AutoGradMode on = new AutoGradMode(true)) {
+                    leaf = own(cuts.detach().requires_grad_(true));
+                    emb = own(encodeImage.apply(leaf).to(torch.ScalarType.Float));
+                    value = emb.detach();
+                    value.retainReference();
                 }
-                Tensor value = emb.detach();
+                PointerScope outer = PointerScope.getInnerScope();
+                if (outer != null) {
+                    outer.attach(value);
+                    value.releaseReference();
+                }
                 return new Encoded() {
                     private boolean used;
 
@@ -56,9 +65,20 @@ public interface ImageEncoder {
                     public Tensor backward(Tensor g) {
                         if (used) throw new IllegalStateException("encoding already pulled back");
                         used = true;
-                        return Tensors.vjp(emb, leaf, g);
+                        try {
+                            return Tensors.scoped(() -> Tensors.vjp(emb, leaf, g));
+                        } finally {
+                            emb.close();
+                            leaf.close();
+                        }
                     }
                 };
+            }
+
+            private static Tensor own(Tensor t) {
+                Tensor r = new Tensor(t);
+                r.retainReference();
+                return r;
             }
         };
     }
