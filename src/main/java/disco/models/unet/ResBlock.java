@@ -80,8 +80,8 @@ final class ResBlock extends Module implements Block {
     }
 
     /**
-     * The forward without autograd that keeps only what {@link Kept#pullBack} needs: the input (the caller's tensor)
-     * and the first convolution's output, with the embedding's projection. The pull-back recomputes the norms and
+     * The forward without autograd that keeps only what {@link Kept#pullBack} needs besides the input (which the
+     * caller keeps and hands to the pull-back): the first convolution's output and the embedding's projection. The pull-back recomputes the norms and
      * activations (cheap, elementwise) and takes the convolutions' input gradients from their weights, so a block
      * holds two activations instead of the six autograd saves. Call with grad mode off.
      */
@@ -89,15 +89,14 @@ final class ResBlock extends Module implements Block {
         Tensor h1 = inConv.forward(inPart(x));
         Tensor e = embPart(emb, h1);
         Tensor out = skipPart(x).add(outConv.forward(outPart(h1, e)));
-        return new Kept(x, h1, e, out);
+        return new Kept(h1, e, out);
     }
 
     /** A {@link #forwardKept}: the output, and the pull-back to the input. */
     final class Kept implements AutoCloseable {
-        private final Tensor x, h1, e, out;
+        private final Tensor h1, e, out;
 
-        private Kept(Tensor x, Tensor h1, Tensor e, Tensor out) {
-            this.x = hold(x);
+        private Kept(Tensor h1, Tensor e, Tensor out) {
             this.h1 = hold(h1);
             this.e = hold(e);
             this.out = hold(out);
@@ -114,10 +113,10 @@ final class ResBlock extends Module implements Block {
         }
 
         /**
-         * {@code (d out / d x)^T g} in the caller's scope; {@code wrap} runs each recompute (e.g. in an autocast
-         * region). Grad mode is switched on for the recomputes only.
+         * {@code (d out / d x)^T g} at the block's input {@code x}, in the caller's scope; {@code wrap} runs each
+         * recompute (e.g. in an autocast region). Grad mode is switched on for the recomputes only.
          */
-        Tensor pullBack(Tensor g, java.util.function.UnaryOperator<java.util.function.Supplier<Tensor>> wrap) {
+        Tensor pullBack(Tensor x, Tensor g, java.util.function.UnaryOperator<java.util.function.Supplier<Tensor>> wrap) {
             Tensor gA2 = Tensors.scoped(wrap.apply(() -> outConv.inputGrad(g)));
             Tensor gH1 = segment(h1, t -> outPart(t, e), gA2, wrap);
             Tensor gA1 = Tensors.scoped(wrap.apply(() -> inConv.inputGrad(gH1)));
@@ -144,7 +143,6 @@ final class ResBlock extends Module implements Block {
         public void close() {
             if (closed) return;
             closed = true;
-            x.close();
             h1.close();
             e.close();
             out.close();

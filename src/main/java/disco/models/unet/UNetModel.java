@@ -307,7 +307,8 @@ public final class UNetModel extends Module {
     /**
      * The forward of {@link #forward} kept for one vector-Jacobian product at a fraction of autograd's memory, the
      * same values and (to rounding) the same gradient: the residual blocks run without autograd and keep only
-     * their input and first convolution's output ({@link ResBlock#forwardKept}; the pull-back recomputes the norms
+     * their first convolution's output besides the values between layers (a decoder block's concatenated input is
+     * joined again in the pull-back) ({@link ResBlock#forwardKept}; the pull-back recomputes the norms
      * and activations and takes each convolution's input gradient from its weight), every other layer (the input
      * convolution, attention, plain resampling, the output head) keeps its autograd graph. No convolution is run
      * twice, unlike {@link #trace}.
@@ -397,7 +398,8 @@ public final class UNetModel extends Module {
                 }
                 return push(in, output, new Back() {
                     public Tensor[] pullBack(Tensor g) {
-                        return split(k.pullBack(g, wrap), in);
+                        // the input is the values' concatenation again (a decoder block's skip joined to its input)
+                        return split(k.pullBack(concat(in), g, wrap), in);
                     }
 
                     public void close() {
