@@ -100,7 +100,8 @@ public final class SecondaryModel extends Module {
     }
 
     private static Tensor relu(Conv c, Tensor x) {
-        return torch.relu(c.forward(x));
+        // in place, as DD's ReLU(inplace=True): the conv keeps its input, not its output
+        return torch.relu_(c.forward(x));
     }
 
     private static Tensor down(Tensor x) {
