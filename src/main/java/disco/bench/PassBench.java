@@ -38,10 +38,14 @@ public final class PassBench {
         this.device = device;
     }
 
-    /** UNet passes at {@code [1, 3, h, w]} and model time {@code t}. */
+    /**
+     * UNet passes at {@code [1, 3, h, w]} and model time {@code t}; the forward with grad and the backward are the
+     * guided step's ({@link UNetModel#traceLean} and its pull-back).
+     */
     public List<Pass> unet(UNetModel unet, int h, int w, double t, Function<Tensor, Tensor> layout) {
         Tensor ts = scalarVector(t);
-        return passes("unet", new long[] {1, 3, h, w}, x -> unet.forward(layout.apply(x), ts), ts);
+        return passes("unet", new long[] {1, 3, h, w}, x -> unet.forward(layout.apply(x), ts),
+                x -> unet.traceLean(layout.apply(x), ts, f -> f), ts);
     }
 
     /** DD's secondary model at {@code [1, 3, h, w]}, cosine time {@code t}. */
@@ -64,6 +68,12 @@ public final class PassBench {
     }
 
     private List<Pass> passes(String name, long[] shape, Function<Tensor, Tensor> net, Tensor keep) {
+        return passes(name, shape, net, null, keep);
+    }
+
+    /** With {@code trace} (not null) the forward with grad and the backward are a trace and its pull-back. */
+    private List<Pass> passes(String name, long[] shape, Function<Tensor, Tensor> net,
+                              Function<Tensor, UNetModel.Traced> trace, Tensor keep) {
         Tensor x;
         try (PointerScope s = new PointerScope()) {
             torch.manual_seed(1234);
@@ -79,6 +89,24 @@ public final class PassBench {
                     sync(y);
                     fwd[0][i] = (System.nanoTime() - t0) / 1e6;
                     fwd[1][i] = (StepBench.processCpuNanos() - c0) / 1e6;
+                }
+                if (trace != null) {
+                    try (PointerScope s = new PointerScope()) {
+                        long c0 = StepBench.processCpuNanos(), t0 = System.nanoTime();
+                        try (UNetModel.Traced tr = trace.apply(x)) {
+                            Tensor y = tr.output();
+                            sync(y);
+                            fwdGrad[0][i] = (System.nanoTime() - t0) / 1e6;
+                            fwdGrad[1][i] = (StepBench.processCpuNanos() - c0) / 1e6;
+                            Tensor g = torch.ones_like(y);
+                            c0 = StepBench.processCpuNanos();
+                            t0 = System.nanoTime();
+                            sync(tr.vjp(g));
+                            bwd[0][i] = (System.nanoTime() - t0) / 1e6;
+                            bwd[1][i] = (StepBench.processCpuNanos() - c0) / 1e6;
+                        }
+                    }
+                    continue;
                 }
                 try (PointerScope s = new PointerScope(); AutoGradMode on = new AutoGradMode(true)) {
                     Tensor leaf = x.detach().requires_grad_(true);
