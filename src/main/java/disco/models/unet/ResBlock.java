@@ -73,6 +73,30 @@ final class ResBlock extends Module implements Block {
         return torch.silu(outNorm.forward(h1.add(e)));
     }
 
+    /**
+     * {@link #outPart} pulled back from {@code g} to {@code h1} by hand: the norm's statistics and the activation's
+     * input are recomputed, the activation's output is not (autograd would recompute and keep it too).
+     */
+    private Tensor outPartBackward(Tensor h1, Tensor e, Tensor g) {
+        if (scaleShift) {
+            TensorVector ss = e.chunk(2, 1);
+            Tensor scale1 = ss.get(0).add(new org.bytedeco.pytorch.Scalar(1.0));
+            GroupNorm32.Stats st = outNorm.stats(h1);
+            Tensor a = st.y().mul(scale1).add(ss.get(1));
+            Tensor gY = torch.silu_backward(g.to(a.scalar_type()), a).mul(scale1);
+            return outNorm.backward(gY, h1, st);
+        }
+        Tensor z = h1.add(e);
+        GroupNorm32.Stats st = outNorm.stats(z);
+        return outNorm.backward(torch.silu_backward(g.to(st.y().scalar_type()), st.y()), z, st);
+    }
+
+    /** {@code silu(norm(x))} (before resampling) pulled back from {@code g} to {@code x} by hand. */
+    private Tensor inPartBackward(Tensor x, Tensor g) {
+        GroupNorm32.Stats st = inNorm.stats(x);
+        return inNorm.backward(torch.silu_backward(g.to(st.y().scalar_type()), st.y()), x, st);
+    }
+
     /** The skip path: the (resampled) input, through the 1x1 conv when the channel count changes. */
     private Tensor skipPart(Tensor x) {
         Tensor xr = resample == Resample.NONE ? x : Resampling.apply(x, resample);
@@ -118,9 +142,10 @@ final class ResBlock extends Module implements Block {
          */
         Tensor pullBack(Tensor x, Tensor g, java.util.function.UnaryOperator<java.util.function.Supplier<Tensor>> wrap) {
             Tensor gA2 = Tensors.scoped(wrap.apply(() -> outConv.inputGrad(g)));
-            Tensor gH1 = segment(h1, t -> outPart(t, e), gA2, wrap);
+            Tensor gH1 = Tensors.scoped(wrap.apply(() -> outPartBackward(h1, e, gA2)));
             Tensor gA1 = Tensors.scoped(wrap.apply(() -> inConv.inputGrad(gH1)));
-            Tensor gX = segment(x, ResBlock.this::inPart, gA1, wrap);
+            Tensor gPre = resample == Resample.NONE ? gA1 : segment(x, t -> Resampling.apply(t, resample), gA1, wrap);
+            Tensor gX = Tensors.scoped(wrap.apply(() -> inPartBackward(x, gPre)));
             Tensor gS = skip == null ? g : Tensors.scoped(wrap.apply(() -> skip.inputGrad(g)));
             if (resample != Resample.NONE) gS = segment(x, t -> Resampling.apply(t, resample), gS, wrap);
             return gX.add(gS.to(gX.scalar_type()));
