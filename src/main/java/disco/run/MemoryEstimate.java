@@ -21,11 +21,11 @@ import java.util.function.Consumer;
  * runs ({@code disco run --dry-run}, {@code disco plan --memory}, {@code --clip-batch auto}).
  *
  * <p>The model counts what autograd keeps: for each layer of a forward with grad, the tensors its backward needs
- * (a convolution or linear layer its input, GroupNorm/LayerNorm/BatchNorm their input, SiLU its input, ReLU and
- * sigmoid their output, a product both factors, fused attention q, k, v and its output), per pixel or token, at
+ * (a convolution or linear layer its input, GroupNorm/LayerNorm their input, an eval BatchNorm (one addcmul) a
+ * factor per channel, SiLU its input, ReLU its output, fused attention q, k, v and its output), per pixel or token, at
  * the layer's resolution; everything else a layer makes is freed when its block returns. A step holds, at its
- * peak, the parameters of the resident networks, the UNet's saved activations (or, with checkpointing, only its
- * block outputs plus the largest block's), and for the CLIP model with the largest call its cutouts and saved
+ * peak, the parameters of the resident networks, what the UNet's lean trace keeps (or, with checkpointing, only its
+ * block outputs plus the largest block's graph), and for the CLIP model with the largest call its cutouts and saved
  * activations; at the steps that use the secondary model, its graph and the sampler's UNet forward without grad
  * (block outputs and the largest block) replace the UNet's graph. On the CPU the process
  * baseline (the JVM and LibTorch's libraries, measured as this process's resident memory before the networks) is
@@ -216,10 +216,11 @@ public final class MemoryEstimate {
     }
 
     /**
-     * The UNet's forward with grad: per ResBlock (c_in → c_out, scale-shift norm) GroupNorm, SiLU and conv inputs
-     * (3 c_in) and the out layers' norm, product, SiLU and conv inputs (4 c_out), per attention block the norm,
-     * qkv and projection inputs with q, k, v and the output (7 c), the input and output convolutions. Checkpointed:
-     * the block outputs plus the largest block's graph.
+     * The UNet's forward with grad as the lean trace keeps it ({@code UNetModel.traceLean}): the outputs between
+     * layers, per ResBlock its first conv's output, per attention block the norm, qkv and projection inputs with
+     * q, k, v and the output (7 c), the input convolution's input and the head's graph. Checkpointed: the block
+     * outputs plus the largest block's graph (per ResBlock, c_in → c_out with scale-shift norm, GroupNorm, SiLU
+     * and conv inputs (3 c_in) and the out layers' norm, product, SiLU and conv inputs (4 c_out)).
      */
     public static long unetBytes(UNetConfig c, int height, int width, PerfOptions perf) {
         return unet(c, height, width, perf, false);
@@ -233,6 +234,7 @@ public final class MemoryEstimate {
     private static long unet(UNetConfig c, int height, int width, PerfOptions perf, boolean noGrad) {
         List<Long> blocks = new ArrayList<>(); // saved floats of each block
         List<Long> outputs = new ArrayList<>(); // floats of each block's output
+        long lean = 0; // what the lean trace keeps besides the outputs: each ResBlock's first conv output, other layers' graphs
         double[] mult = c.channelMult();
         long px = (long) height * width;
         int ch = c.channels(mult[0]);
@@ -241,6 +243,7 @@ public final class MemoryEstimate {
         blocks.add(3 * px);
         outputs.add(ch * px);
         skips.push(ch);
+        lean += 3 * px;
         int ds = 1;
         int norm = c.useScaleShiftNorm() ? 4 : 3;
         for (int level = 0; level < mult.length; level++) {
@@ -249,7 +252,11 @@ public final class MemoryEstimate {
                 int out = c.channels(mult[level]);
                 long f = (3L * ch + (long) norm * out) * p;
                 ch = out;
-                if (c.attentionAt(ds)) f += attention(ch, p, c, perf);
+                lean += ch * p;
+                if (c.attentionAt(ds)) {
+                    f += attention(ch, p, c, perf);
+                    lean += attention(ch, p, c, perf);
+                }
                 blocks.add(f);
                 outputs.add(ch * p);
                 skips.push(ch);
@@ -258,6 +265,7 @@ public final class MemoryEstimate {
                 long q = p / 4;
                 // down ResBlock: norm + SiLU at p, the pooled h and x, conv at p/4, the out layers at p/4
                 blocks.add(c.resblockUpdown() ? (2L * ch * p + 2L * ch * q + (long) norm * ch * q + ch * p) : ch * p);
+                lean += c.resblockUpdown() ? ch * q : ch * p;
                 outputs.add(ch * q);
                 skips.push(ch);
                 ds *= 2;
@@ -265,6 +273,7 @@ public final class MemoryEstimate {
         }
         long pm = px / ((long) ds * ds);
         blocks.add((2 * (3L + norm) * ch) * pm + attention(ch, pm, c, perf));
+        lean += 2L * ch * pm + attention(ch, pm, c, perf);
         outputs.add(ch * pm);
         for (int level = mult.length - 1; level >= 0; level--) {
             long p = px / ((long) ds * ds);
@@ -273,11 +282,16 @@ public final class MemoryEstimate {
                 int out = c.channels(mult[level]);
                 long f = (3L * (ch + skip) + (long) norm * out) * p + (long) (ch + skip) * p; // + the concatenation
                 ch = out;
-                if (c.attentionAt(ds)) f += attention(ch, p, c, perf);
+                lean += ch * p;
+                if (c.attentionAt(ds)) {
+                    f += attention(ch, p, c, perf);
+                    lean += attention(ch, p, c, perf);
+                }
                 long o = ch * p;
                 if (level > 0 && i == c.numResBlocks()) {
                     long q = p * 4; // up ResBlock: norm + SiLU at p, the upsampled h and x, conv and out layers at 4p
                     f += c.resblockUpdown() ? (2L * ch * p + 2L * ch * q + (long) norm * ch * q) : ch * q;
+                    lean += ch * q;
                     o = ch * q;
                     ds /= 2;
                 }
@@ -286,18 +300,18 @@ public final class MemoryEstimate {
             }
         }
         blocks.add(3L * ch0 * px);
-        long saved = 0, largest = 0, kept = 0;
-        for (long b : blocks) {
-            saved += b;
-            largest = Math.max(largest, b);
-        }
+        lean += 2L * ch0 * px; // the head's graph: SiLU's and the conv's inputs
+        long largest = 0, kept = 0;
+        for (long b : blocks) largest = Math.max(largest, b);
         for (long o : outputs) kept += o;
         long bytes = actBytes(perf.precision());
         // a backward holds the gradient of the largest activation twice (in and out of a layer) beside the graph
         long gradTransient = 2 * 4L * maxOf(outputs);
         if (noGrad) return kept * bytes + largest * bytes;
         if (perf.unetCheckpointing()) return kept * bytes + largest * bytes + gradTransient;
-        return saved * bytes + gradTransient;
+        // the lean trace (the default): the outputs, what it keeps, and in the pull-back a decoder block's
+        // concatenated input with the recomputed norm and activation input beside the gradients
+        return (kept + lean) * bytes + gradTransient + 6L * maxOf(outputs) * bytes;
     }
 
     private static long attention(int ch, long tokens, UNetConfig c, PerfOptions perf) {
@@ -341,12 +355,14 @@ public final class MemoryEstimate {
             long w = c.visionWidth();
             long t = (r / c.visionPatchSize()) * (r / c.visionPatchSize()) + 1;
             // per block: ln_1 and in_proj inputs (2w), q, k, v and the output (4w), out_proj's input (w),
-            // ln_2 and c_fc inputs (2w), QuickGELU's sigmoid output and both factors of its product (8w), c_proj's (4w)
-            f = img + t * w + (long) c.vitLayers() * t * 21 * w;
+            // ln_2 and c_fc inputs (2w), the activation's input (QuickGELU as silu(1.702x): 4w), c_proj's (4w)
+            f = img + t * w + (long) c.vitLayers() * t * 17 * w;
         } else {
             int width = c.visionWidth();
             long p = r * r / 4;
-            f = img + p * (width / 2 * 4L + width / 2 * 2L + width * 3L); // the stem (convs, norms, ReLUs at r/2)
+            // the stem at r/2: the three ReLUs' outputs (the next conv's and the pool's inputs; the norms keep a
+            // per-channel factor only)
+            f = img + p * (2L * width);
             p /= 4;
             int inplanes = width;
             List<Integer> layers = c.resnetLayers();
@@ -355,8 +371,10 @@ public final class MemoryEstimate {
                 for (int b = 0; b < layers.get(l); b++) {
                     int stride = b == 0 && l > 0 ? 2 : 1;
                     long q = p / ((long) stride * stride);
-                    long g = (long) inplanes * p + 4L * planes * p + (stride > 1 ? (long) planes * q : 0) + 8L * planes * q;
-                    if (stride > 1 || inplanes != planes * 4) g += (long) inplanes * q + 4L * planes * q;
+                    // the block input (conv1's), the two inner ReLUs' outputs, the pooled map, the downsample's
+                    // pooled input; the output is the next block's input
+                    long g = (long) inplanes * p + 2L * planes * p + (stride > 1 ? (long) planes * q : 0);
+                    if (stride > 1 || inplanes != planes * 4) g += (long) inplanes * q;
                     f += g;
                     inplanes = planes * 4;
                     p = q;
