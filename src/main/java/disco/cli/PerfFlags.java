@@ -44,8 +44,8 @@ final class PerfFlags {
     boolean sdpa;
 
     @Option(names = "--channels-last", paramLabel = "auto|on|off", defaultValue = "auto", fallbackValue = "on", arity = "0..1",
-            description = "convolution weights and network inputs in channels-last format: auto (default) for the"
-                    + " CLIP ResNets, where it was measured faster; on or off for every network")
+            description = "convolution weights and network inputs in channels-last format: auto (default) for DD's"
+                    + " secondary model and the CLIP ResNets, where it was measured faster; on or off for every network")
     String channelsLast;
 
     @Option(names = "--cudnn-benchmark", negatable = true, defaultValue = "true", fallbackValue = "true",

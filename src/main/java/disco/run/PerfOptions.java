@@ -30,9 +30,9 @@ import java.util.Map;
 public record PerfOptions(Precision precision, boolean fusedAttention, Layout channelsLast, boolean cudnnBenchmark,
                           boolean tf32, int threads, boolean offloadInactive, int clipBatch, boolean unetCheckpointing) {
     /**
-     * Channels-last per network: {@link #AUTO} puts the CLIP ResNets in channels-last (their convolutions run in
-     * oneDNN's NHWC kernels without reorders: up to 2.8x faster on the CPU, bench/README.md) and leaves the UNet
-     * (measured slower in channels-last), DD's secondary model (forward faster, backward slower) and the ViTs as
+     * Channels-last per network: {@link #AUTO} puts DD's secondary model and the CLIP ResNets in channels-last (their
+     * convolutions run in oneDNN's NHWC kernels without reorders: measured 1.1x and up to 2.8x faster on the CPU,
+     * bench/README.md) and leaves the UNet (measured slower in channels-last) and the ViTs (one convolution) as
      * they are; {@link #ON} and {@link #OFF} apply to every network.
      */
     public enum Layout {
@@ -43,9 +43,7 @@ public record PerfOptions(Precision precision, boolean fusedAttention, Layout ch
             return switch (this) {
                 case ON -> true;
                 case OFF -> false;
-                // the CLIP ResNets: faster both ways. Not the secondary model: channels-last made its forward
-                // 14 % faster but its backward 6 % slower than contiguous (bench/README.md, 2026-12-02)
-                case AUTO -> network.equals("clip-resnet");
+                case AUTO -> network.equals("secondary") || network.equals("clip-resnet");
             };
         }
 
