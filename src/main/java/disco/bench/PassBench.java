@@ -90,37 +90,20 @@ public final class PassBench {
                     fwd[0][i] = (System.nanoTime() - t0) / 1e6;
                     fwd[1][i] = (StepBench.processCpuNanos() - c0) / 1e6;
                 }
-                if (trace != null) {
-                    try (PointerScope s = new PointerScope()) {
-                        long c0 = StepBench.processCpuNanos(), t0 = System.nanoTime();
-                        try (UNetModel.Traced tr = trace.apply(x)) {
-                            Tensor y = tr.output();
-                            sync(y);
-                            fwdGrad[0][i] = (System.nanoTime() - t0) / 1e6;
-                            fwdGrad[1][i] = (StepBench.processCpuNanos() - c0) / 1e6;
-                            Tensor g = torch.ones_like(y);
-                            c0 = StepBench.processCpuNanos();
-                            t0 = System.nanoTime();
-                            sync(tr.vjp(g));
-                            bwd[0][i] = (System.nanoTime() - t0) / 1e6;
-                            bwd[1][i] = (StepBench.processCpuNanos() - c0) / 1e6;
-                        }
-                    }
-                    continue;
-                }
-                try (PointerScope s = new PointerScope(); AutoGradMode on = new AutoGradMode(true)) {
-                    Tensor leaf = x.detach().requires_grad_(true);
+                try (PointerScope s = new PointerScope()) {
                     long c0 = StepBench.processCpuNanos(), t0 = System.nanoTime();
-                    Tensor y = net.apply(leaf).to(torch.ScalarType.Float);
-                    sync(y);
-                    fwdGrad[0][i] = (System.nanoTime() - t0) / 1e6;
-                    fwdGrad[1][i] = (StepBench.processCpuNanos() - c0) / 1e6;
-                    Tensor g = torch.ones_like(y);
-                    c0 = StepBench.processCpuNanos();
-                    t0 = System.nanoTime();
-                    sync(Tensors.vjp(y, leaf, g));
-                    bwd[0][i] = (System.nanoTime() - t0) / 1e6;
-                    bwd[1][i] = (StepBench.processCpuNanos() - c0) / 1e6;
+                    try (UNetModel.Traced tr = trace != null ? trace.apply(x) : autograd(net, x)) {
+                        Tensor y = tr.output();
+                        sync(y);
+                        fwdGrad[0][i] = (System.nanoTime() - t0) / 1e6;
+                        fwdGrad[1][i] = (StepBench.processCpuNanos() - c0) / 1e6;
+                        Tensor g = torch.ones_like(y);
+                        c0 = StepBench.processCpuNanos();
+                        t0 = System.nanoTime();
+                        sync(tr.vjp(g));
+                        bwd[0][i] = (System.nanoTime() - t0) / 1e6;
+                        bwd[1][i] = (StepBench.processCpuNanos() - c0) / 1e6;
+                    }
                 }
             }
         } finally {
@@ -132,6 +115,26 @@ public final class PassBench {
         out.add(pass(name + ".forward_grad", fwdGrad));
         out.add(pass(name + ".backward", bwd));
         return out;
+    }
+
+    /** {@code net}'s forward with autograd's graph from a leaf at {@code x}, and its pull-back (in the caller's scope). */
+    private static UNetModel.Traced autograd(Function<Tensor, Tensor> net, Tensor x) {
+        Tensor leaf, y;
+        try (AutoGradMode on = new AutoGradMode(true)) {
+            leaf = x.detach().requires_grad_(true);
+            y = net.apply(leaf).to(torch.ScalarType.Float);
+        }
+        return new UNetModel.Traced() {
+            public Tensor output() {
+                return y;
+            }
+
+            public Tensor vjp(Tensor g) {
+                return Tensors.vjp(y, leaf, g);
+            }
+
+            public void close() {}
+        };
     }
 
     private void sync(Tensor t) {

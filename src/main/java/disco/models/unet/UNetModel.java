@@ -306,12 +306,11 @@ public final class UNetModel extends Module {
 
     /**
      * The forward of {@link #forward} kept for one vector-Jacobian product at a fraction of autograd's memory, the
-     * same values and (to rounding) the same gradient: the residual blocks run without autograd and keep only
-     * their first convolution's output besides the values between layers (a decoder block's concatenated input is
-     * joined again in the pull-back) ({@link ResBlock#forwardKept}; the pull-back recomputes the norms
-     * and activations and takes each convolution's input gradient from its weight), every other layer (the input
-     * convolution, attention, plain resampling, the output head) keeps its autograd graph. No convolution is run
-     * twice, unlike {@link #trace}.
+     * same values and (to rounding) the same gradient. The residual blocks run without autograd and keep only their
+     * first convolution's output besides the values between layers ({@link ResBlock#forwardKept}; the pull-back
+     * joins a decoder block's concatenated input again, recomputes the norms and activations and takes each
+     * convolution's input gradient from its weight); every other layer (the input convolution, attention, plain
+     * resampling, the output head) keeps its autograd graph. No convolution is run twice, unlike {@link #trace}.
      *
      * @param wrap runs each layer computation (the forward and every recompute), e.g. inside an autocast region
      */
