@@ -105,9 +105,10 @@ final class ResBlock extends Module implements Block {
 
     /**
      * The forward without autograd that keeps only what {@link Kept#pullBack} needs besides the input (which the
-     * caller keeps and hands to the pull-back): the first convolution's output and the embedding's projection. The pull-back recomputes the norms and
-     * activations (cheap, elementwise) and takes the convolutions' input gradients from their weights, so a block
-     * holds two activations instead of the six autograd saves. Call with grad mode off.
+     * caller keeps and hands to the pull-back): the first convolution's output and the embedding's projection. The
+     * pull-back recomputes the norms and activations (cheap, elementwise) and takes the convolutions' input gradients
+     * from their weights, so a block holds one activation of its own instead of the six autograd saves. Call with
+     * grad mode off.
      */
     Kept forwardKept(Tensor x, Tensor emb) {
         Tensor h1 = inConv.forward(inPart(x));
@@ -138,7 +139,7 @@ final class ResBlock extends Module implements Block {
 
         /**
          * {@code (d out / d x)^T g} at the block's input {@code x}, in the caller's scope; {@code wrap} runs each
-         * recompute (e.g. in an autocast region). Grad mode is switched on for the recomputes only.
+         * computation (e.g. in an autocast region). Only the resampling's pull-back uses autograd.
          */
         Tensor pullBack(Tensor x, Tensor g, java.util.function.UnaryOperator<java.util.function.Supplier<Tensor>> wrap) {
             Tensor gA2 = Tensors.scoped(wrap.apply(() -> outConv.inputGrad(g)));
