@@ -26,6 +26,13 @@ final class PerfFlags {
                     + " The image is the same whatever N. Default: ${DEFAULT-VALUE}")
     String clipBatch;
 
+    @Option(names = "--clip-workers", paramLabel = "N|auto", defaultValue = "auto",
+            description = "how many of a step's CLIP calls (one per model and cutn batch group) run at the same time,"
+                    + " each on max(1, threads / N) intra-op threads: auto (2 on the CPU with at least 2 threads: measured faster"
+                    + " there; 1 on CUDA), or a count (1: one after the other). The image is the same whatever N."
+                    + " Default: ${DEFAULT-VALUE}")
+    String clipWorkers;
+
     @Option(names = "--offload-inactive",
             description = "keep a CLIP model on the device only while its schedule is on (and the step before)")
     boolean offloadInactive;
@@ -74,7 +81,8 @@ final class PerfFlags {
                 PerfOptions.parseClipBatch(clipBatch, "--clip-batch"),
                 // DD's use_checkpoint (a top-level DD key, or in diffusion_model_config) turns it on as the flag does
                 unetCheckpointing || settings != null && (Boolean.TRUE.equals(settings.useCheckpoint())
-                        || disco.plan.DiffusionConfig.of(settings).useCheckpoint()));
+                        || disco.plan.DiffusionConfig.of(settings).useCheckpoint()),
+                PerfOptions.parseClipWorkers(clipWorkers, "--clip-workers"));
         o.check(device);
         return o;
     }

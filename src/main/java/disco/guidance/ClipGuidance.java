@@ -9,6 +9,7 @@ import disco.sampling.Guidance;
 import disco.sampling.GuidanceCall;
 import disco.sampling.GuidanceResult;
 import disco.sampling.SpacedAlphas;
+import disco.torch.TorchWorkers;
 import disco.util.RandomStream;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -18,6 +19,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * DD's {@code cond_fn}, composed from the stages:
@@ -70,6 +72,7 @@ public final class ClipGuidance implements Guidance {
     private final Consumer<String> log;
     private final int cutnBatchesPerCall;
     private final InitLoss initLoss;
+    private final TorchWorkers workers;
 
     /** {@code cutnBatchesPerCall} value: every cutn batch of a model in one encoder call. */
     public static final int ALL_CUTN_BATCHES = Integer.MAX_VALUE;
@@ -100,6 +103,19 @@ public final class ClipGuidance implements Guidance {
      */
     public ClipGuidance(StepPlan plan, Denoiser primary, Denoiser secondary, List<Model> models, CutoutStage cutouts,
                         LossKernels losses, long seed, Consumer<String> log, int cutnBatchesPerCall, InitLoss initLoss) {
+        this(plan, primary, secondary, models, cutouts, losses, seed, log, cutnBatchesPerCall, initLoss, null);
+    }
+
+    /**
+     * @param workers where a step's CLIP calls run when it has more than one (each model's groups of cutn batches
+     *     are independent until their gradients are summed), or null: one after the other on the calling thread.
+     *     The calls, their random draws and the order of the sums are the same either way; only the threads that
+     *     compute them differ (the caller keeps the workers)
+     */
+    public ClipGuidance(StepPlan plan, Denoiser primary, Denoiser secondary, List<Model> models, CutoutStage cutouts,
+                        LossKernels losses, long seed, Consumer<String> log, int cutnBatchesPerCall, InitLoss initLoss,
+                        TorchWorkers workers) {
+        this.workers = workers;
         this.initLoss = initLoss;
         if (cutnBatchesPerCall < 1) throw new IllegalArgumentException("cutnBatchesPerCall must be >= 1, got " + cutnBatchesPerCall);
         this.cutnBatchesPerCall = cutnBatchesPerCall;
@@ -176,12 +192,13 @@ public final class ClipGuidance implements Guidance {
         List<PendingLoss> pending = new ArrayList<>();
         Tensor image01 = xIn.add(s(1)).div(s(2));
         int cutnBatches = sched.cutnBatches();
-        List<Tensor> modelGrads = new ArrayList<>();
-        for (Model m : models) {
-            if (!sched.active().contains(m.name())) {
-                modelGrads.add(null);
-                continue;
-            }
+        // the step's CLIP calls (one per model and group of cutn batches), independent until their gradients are
+        // summed: in model order, then batch order, on the workers when there are any
+        List<Supplier<Tensor[]>> jobs = new ArrayList<>();
+        List<int[]> jobOf = new ArrayList<>(); // {model index, first batch, batches}
+        for (int mi = 0; mi < models.size(); mi++) {
+            Model m = models.get(mi);
+            if (!sched.active().contains(m.name())) continue;
             // DiscoArt's v1 prompts: this step's prompts (rows of the embeddings) and their normalised weights
             disco.plan.PromptWeights pw = sched.promptsOf(m.name());
             Tensor targets = m.targetEmbeds(), weights = m.weights();
@@ -194,14 +211,31 @@ public final class ClipGuidance implements Guidance {
             } else if (weights == null) {
                 throw new IllegalStateException("step " + sched.step() + ": no prompt weights for " + m.name());
             }
-            Tensor sum = null;
+            Tensor t = targets, w = weights;
             for (int b0 = 0; b0 < cutnBatches; b0 += Math.min(cutnBatchesPerCall, cutnBatches - b0)) {
-                Tensor g = clipBatches(call, sched, m, targets, weights, image01, n, b0,
-                        Math.min(cutnBatchesPerCall, cutnBatches - b0), readback, pending);
-                sum = sum == null ? g : sum.add(g);
+                int first = b0, nb = Math.min(cutnBatchesPerCall, cutnBatches - b0);
+                jobs.add(() -> clipBatches(call, sched, m, t, w, image01, n, first, nb));
+                jobOf.add(new int[] {mi, first, nb});
             }
-            modelGrads.add(sum);
         }
+        List<Tensor[]> done;
+        if (workers != null && jobs.size() > 1) {
+            done = workers.run(jobs);
+        } else {
+            done = new ArrayList<>(jobs.size());
+            for (Supplier<Tensor[]> j : jobs) done.add(j.get());
+        }
+        Tensor[] sums = new Tensor[models.size()];
+        for (int j = 0; j < done.size(); j++) {
+            int[] at = jobOf.get(j);
+            Tensor[] r = done.get(j);
+            Model m = models.get(at[0]);
+            for (int i = 0; i < at[2]; i++) {
+                pending.add(new PendingLoss(call.step(), call.call(), m.name(), at[1] + i, readback.add(r[1 + i])));
+            }
+            sums[at[0]] = sums[at[0]] == null ? r[0] : sums[at[0]].add(r[0]);
+        }
+        List<Tensor> modelGrads = java.util.Arrays.asList(sums);
         Tensor initGrad = null;
         if (call.init() != null && sched.initScale() != 0) { // DD: if init is not None and init_scale
             if (initLoss == null) {
@@ -249,11 +283,11 @@ public final class ClipGuidance implements Guidance {
     /**
      * Cutn batches {@code b0 .. b0 + nb - 1} of model {@code m}: cutouts drawn per batch, one encoder call over all
      * their cutouts, each batch's loss as DD computes it, one pull-back through the encoder, then each batch's cutout
-     * adjoint. Returns {@code d losses.sum() / d x_in} summed over these batches.
+     * adjoint. Returns {@code d losses.sum() / d x_in} summed over these batches, then each batch's loss sum (still
+     * on the device). Reads only its arguments, so calls for other models and batches may run at the same time.
      */
-    private Tensor clipBatches(GuidanceCall call, PlanStep sched, Model m, Tensor targets, Tensor weights,
-                               Tensor image01, long n, int b0, int nb, StepReadback readback,
-                               List<PendingLoss> pending) {
+    private Tensor[] clipBatches(GuidanceCall call, PlanStep sched, Model m, Tensor targets, Tensor weights,
+                                 Tensor image01, long n, int b0, int nb) {
         List<CutoutStage.Cuts> cutsList = new ArrayList<>(nb);
         org.bytedeco.pytorch.TensorVector ins = new org.bytedeco.pytorch.TensorVector();
         for (int b = b0; b < b0 + nb; b++) {
@@ -265,6 +299,7 @@ public final class ClipGuidance implements Guidance {
         }
         ImageEncoder.Encoded enc = m.encoder().encode(nb == 1 ? ins.get(0) : torch.cat(ins, 0));
         Tensor embAll = enc.embeddings();
+        Tensor[] out = new Tensor[1 + nb];
         org.bytedeco.pytorch.TensorVector gEmbs = new org.bytedeco.pytorch.TensorVector();
         long off = 0;
         for (int i = 0; i < nb; i++) {
@@ -272,7 +307,7 @@ public final class ClipGuidance implements Guidance {
             Tensor emb = nb == 1 ? embAll : embAll.narrow(0, off, k);
             off += k;
             LossKernels.ClipTerm term = losses.clipLoss(emb, targets, weights, n);
-            pending.add(new PendingLoss(call.step(), call.call(), m.name(), b0 + i, readback.add(term.lossSum())));
+            out[1 + i] = term.lossSum();
             gEmbs.push_back(term.gradEmbeds());
         }
         Tensor gClipIn = enc.backward(nb == 1 ? gEmbs.get(0) : torch.cat(gEmbs, 0));
@@ -286,7 +321,8 @@ public final class ClipGuidance implements Guidance {
             Tensor gXIn = cuts.backward(normaliseBackward(g)).div(s(2)); // image01 = (x_in + 1) / 2
             sum = sum == null ? gXIn : sum.add(gXIn);
         }
-        return sum;
+        out[0] = sum;
+        return out;
     }
 
     private static Tensor channelConst(float[] v, Tensor like) {

@@ -26,9 +26,13 @@ import java.util.Map;
  *     memory estimate and the free memory when the pipeline is built) or a count (1: DD's one call per batch)
  * @param unetCheckpointing DD's {@code use_checkpoint}: the UNet keeps only its block outputs in the forward with
  *     grad and recomputes each block in the backward (less memory, one more forward's work)
+ * @param clipWorkers how many of a step's CLIP calls run at the same time, each on its share of the threads
+ *     ({@link #CLIP_WORKERS_AUTO}: two on the CPU when there are at least two threads, one on CUDA; 1: one after
+ *     the other, each on every thread)
  */
 public record PerfOptions(Precision precision, boolean fusedAttention, Layout channelsLast, boolean cudnnBenchmark,
-                          boolean tf32, int threads, boolean offloadInactive, int clipBatch, boolean unetCheckpointing) {
+                          boolean tf32, int threads, boolean offloadInactive, int clipBatch, boolean unetCheckpointing,
+                          int clipWorkers) {
     /**
      * Channels-last per network: {@link #AUTO} puts DD's secondary model and the CLIP ResNets in channels-last (their
      * convolutions run in oneDNN's NHWC kernels without reorders: measured 1.1x and up to 2.8x faster on the CPU,
@@ -62,12 +66,15 @@ public record PerfOptions(Precision precision, boolean fusedAttention, Layout ch
     public static final int CLIP_BATCH_ALL = Integer.MAX_VALUE;
     /** Chosen from the memory estimate when the pipeline is built. */
     public static final int CLIP_BATCH_AUTO = 0;
+    /** Chosen from the device and the threads when the pipeline is built ({@link #clipWorkersFor}). */
+    public static final int CLIP_WORKERS_AUTO = 0;
 
     public PerfOptions {
         if (precision == null) precision = Precision.FP32;
         if (channelsLast == null) channelsLast = Layout.AUTO;
         if (threads < 0) throw new IllegalArgumentException("threads must be >= 0, got " + threads);
         if (clipBatch < 0) throw new IllegalArgumentException("clipBatch must be >= 0, got " + clipBatch);
+        if (clipWorkers < 0) throw new IllegalArgumentException("clipWorkers must be >= 0, got " + clipWorkers);
     }
 
     /**
@@ -77,43 +84,47 @@ public record PerfOptions(Precision precision, boolean fusedAttention, Layout ch
      * call, no UNet checkpointing.
      */
     public static PerfOptions defaults() {
-        return new PerfOptions(Precision.FP32, true, Layout.AUTO, true, false, 0, false, CLIP_BATCH_ALL, false);
+        return new PerfOptions(Precision.FP32, true, Layout.AUTO, true, false, 0, false, CLIP_BATCH_ALL, false, CLIP_WORKERS_AUTO);
     }
 
     public PerfOptions withPrecision(Precision p) {
-        return new PerfOptions(p, fusedAttention, channelsLast, cudnnBenchmark, tf32, threads, offloadInactive, clipBatch, unetCheckpointing);
+        return new PerfOptions(p, fusedAttention, channelsLast, cudnnBenchmark, tf32, threads, offloadInactive, clipBatch, unetCheckpointing, clipWorkers);
     }
 
     public PerfOptions withThreads(int n) {
-        return new PerfOptions(precision, fusedAttention, channelsLast, cudnnBenchmark, tf32, n, offloadInactive, clipBatch, unetCheckpointing);
+        return new PerfOptions(precision, fusedAttention, channelsLast, cudnnBenchmark, tf32, n, offloadInactive, clipBatch, unetCheckpointing, clipWorkers);
     }
 
     public PerfOptions withOffloadInactive(boolean on) {
-        return new PerfOptions(precision, fusedAttention, channelsLast, cudnnBenchmark, tf32, threads, on, clipBatch, unetCheckpointing);
+        return new PerfOptions(precision, fusedAttention, channelsLast, cudnnBenchmark, tf32, threads, on, clipBatch, unetCheckpointing, clipWorkers);
     }
 
     public PerfOptions withChannelsLast(Layout on) {
-        return new PerfOptions(precision, fusedAttention, on, cudnnBenchmark, tf32, threads, offloadInactive, clipBatch, unetCheckpointing);
+        return new PerfOptions(precision, fusedAttention, on, cudnnBenchmark, tf32, threads, offloadInactive, clipBatch, unetCheckpointing, clipWorkers);
     }
 
     public PerfOptions withClipBatch(int n) {
-        return new PerfOptions(precision, fusedAttention, channelsLast, cudnnBenchmark, tf32, threads, offloadInactive, n, unetCheckpointing);
+        return new PerfOptions(precision, fusedAttention, channelsLast, cudnnBenchmark, tf32, threads, offloadInactive, n, unetCheckpointing, clipWorkers);
     }
 
     public PerfOptions withUnetCheckpointing(boolean on) {
-        return new PerfOptions(precision, fusedAttention, channelsLast, cudnnBenchmark, tf32, threads, offloadInactive, clipBatch, on);
+        return new PerfOptions(precision, fusedAttention, channelsLast, cudnnBenchmark, tf32, threads, offloadInactive, clipBatch, on, clipWorkers);
+    }
+
+    public PerfOptions withClipWorkers(int n) {
+        return new PerfOptions(precision, fusedAttention, channelsLast, cudnnBenchmark, tf32, threads, offloadInactive, clipBatch, unetCheckpointing, n);
     }
 
     public PerfOptions withFusedAttention(boolean on) {
-        return new PerfOptions(precision, on, channelsLast, cudnnBenchmark, tf32, threads, offloadInactive, clipBatch, unetCheckpointing);
+        return new PerfOptions(precision, on, channelsLast, cudnnBenchmark, tf32, threads, offloadInactive, clipBatch, unetCheckpointing, clipWorkers);
     }
 
     public PerfOptions withCudnnBenchmark(boolean on) {
-        return new PerfOptions(precision, fusedAttention, channelsLast, on, tf32, threads, offloadInactive, clipBatch, unetCheckpointing);
+        return new PerfOptions(precision, fusedAttention, channelsLast, on, tf32, threads, offloadInactive, clipBatch, unetCheckpointing, clipWorkers);
     }
 
     public PerfOptions withTf32(boolean on) {
-        return new PerfOptions(precision, fusedAttention, channelsLast, cudnnBenchmark, on, threads, offloadInactive, clipBatch, unetCheckpointing);
+        return new PerfOptions(precision, fusedAttention, channelsLast, cudnnBenchmark, on, threads, offloadInactive, clipBatch, unetCheckpointing, clipWorkers);
     }
 
     /** {@code N}, {@code all} or {@code auto} (as {@code --clip-batch} takes it); anything else is bad input naming {@code where}. */
@@ -130,6 +141,35 @@ public record PerfOptions(Precision precision, boolean fusedAttention, Layout ch
         throw DiscoException.badInput(where + ": expected a count >= 1, all or auto, got '" + s + "'");
     }
 
+    /** {@code N} (>= 1) or {@code auto} (as {@code --clip-workers} takes it); anything else is bad input naming {@code where}. */
+    public static int parseClipWorkers(String s, String where) {
+        String v = s.strip().toLowerCase(Locale.ROOT);
+        if (v.equals("auto")) return CLIP_WORKERS_AUTO;
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= 1) return n;
+        } catch (NumberFormatException e) {
+            // fall through
+        }
+        throw DiscoException.badInput(where + ": expected a count >= 1 or auto, got '" + s + "'");
+    }
+
+    /** The {@code --clip-workers} spelling of a value. */
+    public static String clipWorkersLabel(int n) {
+        return n == CLIP_WORKERS_AUTO ? "auto" : Integer.toString(n);
+    }
+
+    /**
+     * The CLIP workers on {@code device} with {@code threads} intra-op threads in all: {@code auto} is 2 on the CPU
+     * when there are at least 2 threads (measured: two CLIP calls at one thread each beat one after the other at
+     * two threads on two cores, bench/README.md), else 1; a count is taken as given (each worker then gets
+     * {@code max(1, threads / N)} threads).
+     */
+    public int clipWorkersFor(Device device, int threads) {
+        if (clipWorkers != CLIP_WORKERS_AUTO) return clipWorkers;
+        return device.is_cuda() || threads < 2 ? 1 : 2;
+    }
+
     /** The {@code --clip-batch} spelling of a value. */
     public static String clipBatchLabel(int n) {
         return n == CLIP_BATCH_ALL ? "all" : n == CLIP_BATCH_AUTO ? "auto" : Integer.toString(n);
@@ -142,6 +182,10 @@ public record PerfOptions(Precision precision, boolean fusedAttention, Layout ch
     public void check(Device device) {
         if (precision == Precision.FP16 && !device.is_cuda()) {
             throw DiscoException.badInput("--precision fp16: needs --device cuda (on the CPU use bf16 or fp32)");
+        }
+        if (clipWorkers > 1 && device.is_cuda()) {
+            throw DiscoException.badInput("--clip-workers " + clipWorkers + ": CLIP calls run side by side on the CPU only"
+                    + " (on CUDA they share one stream; use 1 or auto)");
         }
     }
 
@@ -169,6 +213,7 @@ public record PerfOptions(Precision precision, boolean fusedAttention, Layout ch
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("precision", precision.label());
         m.put("clip_batch", clipBatchLabel(clipBatch));
+        m.put("clip_workers", clipWorkersLabel(clipWorkers));
         m.put("offload_inactive", offloadInactive);
         m.put("unet_checkpointing", unetCheckpointing);
         m.put("threads", threads);

@@ -30,6 +30,7 @@ import disco.sampling.XStartDenoiser;
 import disco.settings.Prompt;
 import disco.settings.Settings;
 import disco.torch.Autocast;
+import disco.torch.TorchWorkers;
 import disco.torch.Precision;
 import disco.torch.Tensors;
 import disco.util.DiscoException;
@@ -169,6 +170,9 @@ public final class Pipeline implements Engine {
     private final Sampling sampling;
     private final PerfOptions perf;
     private final int clipBatch;
+    /** How many CLIP calls of a step run at the same time ({@code --clip-workers} resolved), and their threads. */
+    private final int clipWorkers;
+    private TorchWorkers workers;
     private final Stages stages;
     private final Device device;
     private final Residency residency;
@@ -220,6 +224,19 @@ public final class Pipeline implements Engine {
         this.clipBatch = perf.clipBatch() != PerfOptions.CLIP_BATCH_AUTO ? perf.clipBatch() : !device.is_cuda() ? 1
                 : MemoryEstimate.autoClipBatch(MemoryEstimate.inputs(this), MemoryEstimate.availableBytes(device), this.log);
         this.residency = new Residency(sampling.plan(), clipsOfPlan(), device, perf.offloadInactive());
+        this.clipWorkers = perf.clipWorkersFor(device, torch.get_num_threads());
+    }
+
+    /** The resolved {@code --clip-workers}: how many CLIP calls of a step the engine's stages run at the same time. */
+    public int clipWorkers() {
+        return clipWorkers;
+    }
+
+    /** The workers the engine's stages run a step's CLIP calls on (started at the first use), or null for one. */
+    private synchronized TorchWorkers workers() {
+        if (clipWorkers < 2) return null;
+        if (workers == null) workers = TorchWorkers.start(clipWorkers, Math.max(1, torch.get_num_threads() / clipWorkers));
+        return workers;
     }
 
     /**
@@ -537,7 +554,7 @@ public final class Pipeline implements Engine {
         LossKernels loss = st == Stages.DD ? new TorchLossKernels() : new NativeLossKernels();
         return new ClipGuidance(sampling.plan(), primary, needsSecondary(sampling.plan()) ? secondary : null,
                 clipModels(hooks, targetsFor(seed)), hooks.cutouts(cut), hooks.losses(loss), seed, log, st == Stages.DD ? 1 : clipBatch,
-                initLoss());
+                initLoss(), st == Stages.DD ? null : workers());
     }
 
     /** Whether any executed step has a non-zero {@code init_scale} (then a run with an init needs LPIPS). */
@@ -676,6 +693,7 @@ public final class Pipeline implements Engine {
         m.put("stages", stages.label);
         m.putAll(perf.toJson());
         m.put("clip_batch", PerfOptions.clipBatchLabel(clipBatch));
+        m.put("clip_workers", clipWorkers);
         m.put("threads", torch.get_num_threads());
         m.put("unet_torso_dtype", nets.unet().torsoDtype() == torch.ScalarType.Half ? "float16" : "float32");
         return m;
@@ -689,6 +707,8 @@ public final class Pipeline implements Engine {
         synchronized (this) {
             for (Targets t : fuzzyTargets.values()) t.close();
             fuzzyTargets.clear();
+            if (workers != null) workers.close();
+            workers = null;
         }
     }
 }

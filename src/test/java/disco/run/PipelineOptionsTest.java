@@ -80,6 +80,36 @@ class PipelineOptionsTest {
     }
 
     @Test
+    void clipWorkersGiveTheSameRunBitwise() {
+        // one intra-op thread on the caller and on each worker: the calls compute the same numbers on either, so
+        // running them side by side may change neither a value nor the order of the sums
+        try (Pipeline p = Pipeline.forSettings(settings, nets, PerfOptions.defaults().withClipWorkers(2), CPU, m -> {})) {
+            assertEquals(2, p.clipWorkers());
+            assertEquals(2, p.describe().get("clip_workers"));
+        }
+        float[] one = run(PerfOptions.defaults().withClipWorkers(1).withClipBatch(1));
+        float[] two = run(PerfOptions.defaults().withClipWorkers(2).withClipBatch(1));
+        float[] twoAll = run(PerfOptions.defaults().withClipWorkers(2));
+        assertEquals(1, torch.get_num_threads(), "the workers changed the caller's intra-op threads");
+        assertArrayEquals(one, two, "2 CLIP workers vs 1");
+        assertArrayEquals(run(PerfOptions.defaults()), twoAll, "2 CLIP workers (one call per model) vs 1");
+    }
+
+    @Test
+    void clipWorkersParseAndAreRefusedOnCuda() {
+        assertEquals(PerfOptions.CLIP_WORKERS_AUTO, PerfOptions.parseClipWorkers("auto", "--clip-workers"));
+        assertEquals(3, PerfOptions.parseClipWorkers("3", "--clip-workers"));
+        DiscoException ex = assertThrows(DiscoException.class, () -> PerfOptions.parseClipWorkers("0", "--clip-workers"));
+        assertTrue(ex.getMessage().startsWith("--clip-workers: expected"), ex.getMessage());
+        assertEquals(2, PerfOptions.defaults().clipWorkersFor(CPU, 2));
+        assertEquals(1, PerfOptions.defaults().clipWorkersFor(CPU, 1));
+        assertEquals(1, PerfOptions.defaults().clipWorkersFor(new Device("cuda"), 8));
+        DiscoException cuda = assertThrows(DiscoException.class,
+                () -> PerfOptions.defaults().withClipWorkers(2).check(new Device("cuda")));
+        assertTrue(cuda.getMessage().startsWith("--clip-workers 2:"), cuda.getMessage());
+    }
+
+    @Test
     void unetCheckpointingGivesTheSameImage() {
         float[] plain = run(PerfOptions.defaults());
         float[] ckpt = run(PerfOptions.defaults().withUnetCheckpointing(true));
@@ -110,7 +140,7 @@ class PipelineOptionsTest {
     void describeNamesEveryOptionInForce() {
         try (Pipeline p = Pipeline.forSettings(settings, nets, PerfOptions.defaults().withClipBatch(2), CPU, m -> {})) {
             var d = p.describe();
-            for (String k : List.of("precision", "clip_batch", "offload_inactive", "unet_checkpointing", "threads",
+            for (String k : List.of("precision", "clip_batch", "clip_workers", "offload_inactive", "unet_checkpointing", "threads",
                     "sdpa", "channels_last", "cudnn_benchmark", "tf32", "device", "stages")) {
                 assertTrue(d.containsKey(k), "describe() lacks " + k + ": " + d);
             }

@@ -1,0 +1,159 @@
+package disco.torch;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Supplier;
+
+/**
+ * A few threads that run independent LibTorch jobs at the same time on the CPU, each with its own share of the
+ * intra-op threads. On two cores one network call at two threads wastes part of the second core (every operation
+ * ends at a barrier; small operations do not split well), while two calls at one thread each keep both busy: the
+ * guidance's CLIP calls of a step (one per model and cutn batch) are independent until their gradients are summed
+ * (measured: bench/README.md, "CLIP calls in parallel").
+ *
+ * <p>Each worker sets its OpenMP team size once ({@code at::set_num_threads} on its own thread, after LibTorch's
+ * per-thread initialisation, so it sticks), then the global value is put back for the creating thread. While the
+ * jobs run, the process's BLAS thread count is limited to a worker's share ({@link BlasThreads}: the bundled
+ * OpenBLAS has one pool, which two callers would otherwise queue for). A job runs in a {@link PointerScope} of its
+ * own: the tensors it returns get handles of their own there and are attached to the caller's scope after the join,
+ * so they outlive the worker's scope and are freed with the caller's. What LibTorch keeps per thread (grad mode,
+ * autocast) is the job's to set: a job starts with LibTorch's defaults (grad on, autocast off).
+ */
+public final class TorchWorkers implements AutoCloseable {
+    private final int workers;
+    private final int threadsEach;
+    private final ExecutorService pool;
+
+    private TorchWorkers(int workers, int threadsEach) {
+        this.workers = workers;
+        this.threadsEach = threadsEach;
+        this.pool = Executors.newFixedThreadPool(workers, r -> {
+            Thread t = new Thread(r, "disco-torch-worker");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * {@code workers} threads (>= 2), each with {@code threadsEach} (>= 1) intra-op threads. The calling thread's
+     * and the global intra-op count are what they were before.
+     */
+    public static TorchWorkers start(int workers, int threadsEach) {
+        if (workers < 2) throw new IllegalArgumentException("workers must be >= 2, got " + workers);
+        if (threadsEach < 1) throw new IllegalArgumentException("threadsEach must be >= 1, got " + threadsEach);
+        Torch.init();
+        int callerThreads = torch.get_num_threads();
+        TorchWorkers w = new TorchWorkers(workers, threadsEach);
+        CountDownLatch ready = new CountDownLatch(workers);
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<?>> init = new ArrayList<>();
+        for (int i = 0; i < workers; i++) {
+            init.add(w.pool.submit(() -> {
+                torch.get_num_threads(); // LibTorch's per-thread initialisation first: it would reset the count later
+                torch.set_num_threads(threadsEach);
+                ready.countDown();
+                go.await(); // every worker holds its thread until all are set, so each initialises its own
+                return null;
+            }));
+        }
+        try {
+            ready.await();
+            go.countDown();
+            for (Future<?> f : init) f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            w.close();
+            throw new IllegalStateException("interrupted while starting the torch workers", e);
+        } catch (ExecutionException e) {
+            w.close();
+            throw new IllegalStateException("starting the torch workers: " + e.getCause(), e.getCause());
+        } finally {
+            torch.set_num_threads(callerThreads); // the workers' calls set the global value too
+        }
+        return w;
+    }
+
+    public int workers() {
+        return workers;
+    }
+
+    public int threadsEach() {
+        return threadsEach;
+    }
+
+    /**
+     * Runs the jobs on the workers (at most {@link #workers()} at a time, in list order as workers free up) and
+     * returns their results in list order, each job's tensors attached to the caller's {@link PointerScope} (or
+     * owned by the caller when it has none). The first failure in list order is rethrown once all jobs ended.
+     * One caller at a time: a second waits.
+     */
+    public synchronized List<Tensor[]> run(List<Supplier<Tensor[]>> jobs) {
+        List<Future<Tensor[]>> fs = new ArrayList<>(jobs.size());
+        try (BlasThreads.Region blas = BlasThreads.limit(threadsEach)) {
+            for (Supplier<Tensor[]> job : jobs) fs.add(pool.submit(() -> owned(job)));
+            List<Tensor[]> out = new ArrayList<>(jobs.size());
+            RuntimeException failure = null;
+            for (Future<Tensor[]> f : fs) {
+                try {
+                    out.add(f.get());
+                } catch (ExecutionException e) {
+                    if (failure == null) failure = unwrap(e.getCause());
+                    out.add(null);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    if (failure == null) failure = new IllegalStateException("interrupted while waiting for a torch worker", e);
+                    out.add(null);
+                }
+            }
+            PointerScope outer = PointerScope.getInnerScope();
+            for (Tensor[] r : out) {
+                if (r == null) continue;
+                for (Tensor t : r) {
+                    if (t == null) continue;
+                    if (failure != null) {
+                        t.close();
+                    } else if (outer != null) {
+                        outer.attach(t);
+                        t.releaseReference();
+                    }
+                }
+            }
+            if (failure != null) throw failure;
+            return out;
+        }
+    }
+
+    /** The job in a scope of its own; its tensors get handles that outlive that scope. */
+    private static Tensor[] owned(Supplier<Tensor[]> job) {
+        try (PointerScope s = new PointerScope()) {
+            Tensor[] r = job.get();
+            Tensor[] own = new Tensor[r.length];
+            for (int i = 0; i < r.length; i++) {
+                if (r[i] == null) continue;
+                own[i] = new Tensor(r[i]);
+                own[i].retainReference();
+            }
+            return own;
+        }
+    }
+
+    private static RuntimeException unwrap(Throwable t) {
+        if (t instanceof RuntimeException r) return r;
+        if (t instanceof Error e) throw e;
+        return new IllegalStateException(t);
+    }
+
+    @Override
+    public void close() {
+        pool.shutdownNow();
+    }
+}
