@@ -31,7 +31,7 @@ final class PerfFlags {
                     + " each on max(1, threads / N) intra-op threads: auto (2 on the CPU with at least 2 threads: measured faster"
                     + " there; 1 on CUDA), or a count (1: one after the other). The image is the same whatever N."
                     + " Default: ${DEFAULT-VALUE}")
-    String clipWorkers;
+    String clipWorkers = "auto";
 
     @Option(names = "--offload-inactive",
             description = "keep a CLIP model on the device only while its schedule is on (and the step before)")

@@ -195,7 +195,7 @@ public final class ClipGuidance implements Guidance {
         // the step's CLIP calls (one per model and group of cutn batches), independent until their gradients are
         // summed: in model order, then batch order, on the workers when there are any
         List<Supplier<Tensor[]>> jobs = new ArrayList<>();
-        List<int[]> jobOf = new ArrayList<>(); // {model index, first batch, batches}
+        List<int[]> jobOf = new ArrayList<>(); // {model index, first batch, batches, group of the model's batches}
         for (int mi = 0; mi < models.size(); mi++) {
             Model m = models.get(mi);
             if (!sched.active().contains(m.name())) continue;
@@ -212,15 +212,27 @@ public final class ClipGuidance implements Guidance {
                 throw new IllegalStateException("step " + sched.step() + ": no prompt weights for " + m.name());
             }
             Tensor t = targets, w = weights;
+            int group = 0;
             for (int b0 = 0; b0 < cutnBatches; b0 += Math.min(cutnBatchesPerCall, cutnBatches - b0)) {
                 int first = b0, nb = Math.min(cutnBatchesPerCall, cutnBatches - b0);
                 jobs.add(() -> clipBatches(call, sched, m, t, w, image01, n, first, nb));
-                jobOf.add(new int[] {mi, first, nb});
+                jobOf.add(new int[] {mi, first, nb, group++});
             }
         }
         List<Tensor[]> done;
         if (workers != null && jobs.size() > 1) {
-            done = workers.run(jobs);
+            // handed to the workers group by group, each group's models in turn, so that the calls running at once
+            // are mostly of different models (two of the largest model at once held the most memory); the results
+            // come back in the jobs' order
+            List<Integer> order = new ArrayList<>();
+            for (int j = 0; j < jobs.size(); j++) order.add(j);
+            order.sort(java.util.Comparator.<Integer>comparingInt(j -> jobOf.get(j)[3]).thenComparingInt(j -> jobOf.get(j)[0]));
+            List<Supplier<Tensor[]>> submitted = new ArrayList<>(jobs.size());
+            for (int j : order) submitted.add(jobs.get(j));
+            List<Tensor[]> back = workers.run(submitted);
+            Tensor[][] byJob = new Tensor[jobs.size()][];
+            for (int k = 0; k < order.size(); k++) byJob[order.get(k)] = back.get(k);
+            done = java.util.Arrays.asList(byJob);
         } else {
             done = new ArrayList<>(jobs.size());
             for (Supplier<Tensor[]> j : jobs) done.add(j.get());

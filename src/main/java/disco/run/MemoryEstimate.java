@@ -26,7 +26,7 @@ import java.util.function.Consumer;
  * the layer's resolution; everything else a layer makes is freed when its block returns. A step holds, at its
  * peak, the parameters of the resident networks, what the UNet's lean trace keeps (or, with checkpointing, only its
  * block outputs plus the largest block's graph), and for the CLIP model with the largest call its cutouts and saved
- * activations; at the steps that use the secondary model, its graph and the sampler's UNet forward without grad
+ * activations (with CLIP workers, the largest calls that run side by side, each with its own); at the steps that use the secondary model, its graph and the sampler's UNet forward without grad
  * (block outputs and the largest block) replace the UNet's graph. On the CPU the process
  * baseline (the JVM and LibTorch's libraries, measured as this process's resident memory before the networks) is
  * added.
@@ -63,7 +63,7 @@ public final class MemoryEstimate {
     /** The architectures and sizes a step runs on. */
     public record Inputs(UNetConfig unet, Integer secondaryWidth, Map<String, ClipConfig> clips, Map<String, Long> paramBytes,
                          StepPlan plan, int width, int height, PerfOptions perf, boolean ddStages, boolean cuda,
-                         long baseline) {}
+                         long baseline, int clipWorkers) {}
 
     /** The inputs of a built pipeline (parameter bytes read off the networks). */
     public static Inputs inputs(Pipeline p) {
@@ -78,7 +78,7 @@ public final class MemoryEstimate {
         return new Inputs(p.networks().unet().config(),
                 p.networks().secondary() == null ? null : p.networks().secondary().width(), clips, params, p.plan(),
                 p.sampling().width(), p.sampling().height(), p.perf(), false, p.device().is_cuda(),
-                p.device().is_cuda() ? 0 : processBaseline());
+                p.device().is_cuda() ? 0 : processBaseline(), p.clipWorkers());
     }
 
     /** The estimate at {@code clipBatch} cutn batches per CLIP call (the DD stages use one). */
@@ -100,22 +100,28 @@ public final class MemoryEstimate {
                     ? secondaryBytes(in.secondaryWidth(), in.height(), in.width(), in.perf().precision())
                             + unetForwardBytes(in.unet(), in.height(), in.width(), in.perf())
                     : unetBytes(in.unet(), in.height(), in.width(), in.perf());
-            long clip = 0;
-            String which = null;
-            int perCall = 0;
             int batches = in.ddStages() ? 1 : Math.min(clipBatch == PerfOptions.CLIP_BATCH_AUTO ? 1 : clipBatch, s.cutnBatches());
             int cuts = (s.overview() + s.innercut()) * Math.max(1, batches);
+            // the step's CLIP calls (per active model, one per group of cutn batches); with CLIP workers the
+            // largest of them run side by side, each holding its cutouts and activations
+            List<Map.Entry<String, Long>> calls = new ArrayList<>();
+            int callsPerModel = (s.cutnBatches() + Math.max(1, batches) - 1) / Math.max(1, batches);
             for (String m : s.active()) {
                 ClipConfig c = in.clips().get(m);
                 if (c == null) continue;
                 long b = clipBytes(c, cuts, in.perf().precision());
-                if (b > clip) {
-                    clip = b;
-                    which = m;
-                    perCall = cuts;
-                }
+                for (int k = 0; k < callsPerModel; k++) calls.add(Map.entry(m, b));
             }
-            Step st = new Step(s.step(), params, den, clip, which, perCall, in.baseline());
+            calls.sort((x, y) -> Long.compare(y.getValue(), x.getValue()));
+            int atOnce = in.ddStages() ? 1 : Math.max(1, Math.min(in.clipWorkers(), calls.size()));
+            long clip = 0;
+            List<String> which = new ArrayList<>();
+            for (int k = 0; k < Math.min(atOnce, calls.size()); k++) {
+                clip += calls.get(k).getValue();
+                which.add(calls.get(k).getKey());
+            }
+            int perCall = calls.isEmpty() ? 0 : cuts;
+            Step st = new Step(s.step(), params, den, clip, which.isEmpty() ? null : String.join(" + ", which), perCall, in.baseline());
             if (peak == null || st.total() > peak.total()) peak = st;
         }
         if (peak == null) peak = new Step(-1, 0, 0, 0, null, 0, in.baseline());
@@ -125,7 +131,7 @@ public final class MemoryEstimate {
     /** The same inputs for another plan of the same networks and size (e.g. another run of a sweep). */
     public static Inputs withPlan(Inputs in, StepPlan plan) {
         return new Inputs(in.unet(), in.secondaryWidth(), in.clips(), in.paramBytes(), plan, in.width(), in.height(),
-                in.perf(), in.ddStages(), in.cuda(), in.baseline());
+                in.perf(), in.ddStages(), in.cuda(), in.baseline(), in.clipWorkers());
     }
 
     /**
@@ -156,7 +162,7 @@ public final class MemoryEstimate {
     /** The same inputs on CUDA with other options (no process baseline there). */
     public static Inputs onCuda(Inputs in, PerfOptions perf) {
         return new Inputs(in.unet(), in.secondaryWidth(), in.clips(), in.paramBytes(), in.plan(), in.width(), in.height(),
-                perf, in.ddStages(), true, 0);
+                perf, in.ddStages(), true, 0, 1);
     }
 
     /**

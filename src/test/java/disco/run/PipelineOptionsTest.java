@@ -96,6 +96,19 @@ class PipelineOptionsTest {
     }
 
     @Test
+    void theMemoryEstimateCountsTheClipCallsThatRunSideBySide() {
+        try (Pipeline p1 = Pipeline.forSettings(settings, nets, PerfOptions.defaults().withClipWorkers(1), CPU, m -> {});
+             Pipeline p2 = Pipeline.forSettings(settings, nets, PerfOptions.defaults().withClipWorkers(2), CPU, m -> {})) {
+            MemoryEstimate.Step one = MemoryEstimate.estimate(MemoryEstimate.inputs(p1), 1).peak();
+            MemoryEstimate.Step two = MemoryEstimate.estimate(MemoryEstimate.inputs(p2), 1).peak();
+            // 3 cutn batches of both models at every step: the two largest calls are two of the larger model's
+            assertEquals(2 * one.clip(), two.clip());
+            assertEquals(one.clipModel() + " + " + one.clipModel(), two.clipModel());
+            assertEquals(one.total() + one.clip(), two.total());
+        }
+    }
+
+    @Test
     void clipWorkersParseAndAreRefusedOnCuda() {
         assertEquals(PerfOptions.CLIP_WORKERS_AUTO, PerfOptions.parseClipWorkers("auto", "--clip-workers"));
         assertEquals(3, PerfOptions.parseClipWorkers("3", "--clip-workers"));
