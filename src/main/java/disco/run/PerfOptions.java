@@ -26,7 +26,8 @@ import java.util.Map;
  *     memory estimate and the free memory when the pipeline is built) or a count (1: DD's one call per batch)
  * @param unetCheckpointing DD's {@code use_checkpoint}: the UNet keeps only its block outputs in the forward with
  *     grad and recomputes each block in the backward (less memory, one more forward's work)
- * @param clipWorkers how many of a step's CLIP calls run at the same time, each on its share of the threads
+ * @param clipWorkers how many of a step's CLIP calls run at the same time, each on its share of the threads (and,
+ *     where the guidance does not reuse the sampler's UNet forward, that forward beside the guidance)
  *     ({@link #CLIP_WORKERS_AUTO}: two on the CPU when there are at least two threads, one on CUDA; 1: one after
  *     the other, each on every thread)
  */

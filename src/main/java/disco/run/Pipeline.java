@@ -615,7 +615,10 @@ public final class Pipeline implements Engine {
     public Sampler sampler(Stages st, long seed, NoiseSource noise, Hooks hooks) {
         Denoiser primary = hooks.denoiser("unet", unetDenoiser());
         ClipGuidance g = guidance(st, seed, hooks, primary);
-        return new Sampler(sampling.sampler(), primary, st == Stages.DD ? withoutReuse(g) : g, noise, 0);
+        // the engine's stages run the sampler's UNet forward on a worker while a guidance that does not reuse it
+        // runs (DD's secondary-model steps); DD's stages one after the other
+        return new Sampler(sampling.sampler(), primary, st == Stages.DD ? withoutReuse(g) : g, noise, 0,
+                st == Stages.DD ? null : workers());
     }
 
     /** The run's random noise for {@code seed} (x_T and each step's), drawn on the host and moved to the device. */

@@ -25,4 +25,9 @@ public record GuidanceCall(Tensor x, int denoiseIndex, int scheduleIndex, Denois
                         int step, int call) {
         this(x, denoiseIndex, scheduleIndex, primary, batch, step, call, null);
     }
+
+    /** The same call handing over the sampler's forward {@code ev}. */
+    public GuidanceCall withPrimary(Denoiser.Evaluation ev) {
+        return new GuidanceCall(x, denoiseIndex, scheduleIndex, ev, batch, step, call, init);
+    }
 }

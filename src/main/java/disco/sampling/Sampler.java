@@ -1,6 +1,7 @@
 package disco.sampling;
 
 import disco.torch.Tensors;
+import disco.torch.TorchWorkers;
 import disco.util.DiscoException;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -32,6 +33,7 @@ public final class Sampler {
     private final NoiseSource noise;
     private final int batch;
     private final SpacedAlphas a;
+    private final TorchWorkers workers;
 
     /**
      * @param denoiser the primary denoiser (the UNet) the update uses
@@ -40,6 +42,18 @@ public final class Sampler {
      * @param batch batch number (of n_batches), passed to the guidance for its random keys
      */
     public Sampler(SamplerConfig cfg, Denoiser denoiser, Guidance guidance, NoiseSource noise, int batch) {
+        this(cfg, denoiser, guidance, noise, batch, null);
+    }
+
+    /**
+     * @param workers where the denoiser's forward runs while the guidance runs, at a call whose guidance does not
+     *     reuse that forward (DD's secondary-model steps, PLMS's first calls): the two only read {@code x}, so they
+     *     may run at the same time; null: one after the other. The same numbers either way, up to the rounding of
+     *     the forward's intra-op thread count
+     */
+    public Sampler(SamplerConfig cfg, Denoiser denoiser, Guidance guidance, NoiseSource noise, int batch,
+                   TorchWorkers workers) {
+        this.workers = workers;
         this.cfg = cfg;
         this.denoiser = denoiser;
         this.guidance = guidance;
@@ -209,23 +223,47 @@ public final class Sampler {
     private ModelOut modelOutput(Tensor x, int index, int scheduleIndex, int step, int call, List<GuidanceResult> gs,
                                  int denoiseIndex, Tensor init) {
         boolean reuse = guidance != null && denoiseIndex == index && guidance.usesPrimaryDenoiser(scheduleIndex);
-        try (Denoiser.Evaluation ev = denoiser.evaluate(x, index, reuse)) {
-            Tensor predOrig = ev.predXstart();
-            if (cfg.clipDenoised()) predOrig = predOrig.clamp(new org.bytedeco.pytorch.ScalarOptional(s(-1)),
-                    new org.bytedeco.pytorch.ScalarOptional(s(1)));
-            Tensor pred = predOrig;
-            if (guidance != null) {
-                GuidanceResult g = guidance.guide(new GuidanceCall(x, denoiseIndex, scheduleIndex, reuse ? ev : null,
-                        batch, step, call, init));
-                // condition_score: eps = eps(pred) - sqrt(1 - ab) * grad; pred = xstart(eps)
-                float ab = (float) a.alphaBar(index);
-                Tensor eps = epsFromXstart(x, index, predOrig)
-                        .sub(g.grad().mul(f(Math.sqrt(1f - ab))));
-                pred = xstartFromEps(x, index, eps);
-                gs.add(g.withoutGrad());
+        GuidanceCall gc = guidance == null ? null : new GuidanceCall(x, denoiseIndex, scheduleIndex, null, batch, step, call, init);
+        if (guidance != null && !reuse && workers != null) {
+            // the forward on a worker while the guidance (its own denoiser and CLIP calls) runs here
+            TorchWorkers.Pending fwd = workers.start(() -> {
+                try (Denoiser.Evaluation ev = denoiser.evaluate(x, index, false)) {
+                    return new Tensor[] {new Tensor(ev.predXstart())}; // a handle of its own: ev closes first
+                }
+            });
+            GuidanceResult g;
+            try {
+                g = guidance.guide(gc);
+            } catch (RuntimeException e) {
+                try {
+                    fwd.get();
+                } catch (RuntimeException ignored) {
+                    // the guidance's failure is the one reported
+                }
+                throw e;
             }
-            return new ModelOut(epsFromXstart(x, index, pred), pred, predOrig);
+            return guided(x, index, clipped(fwd.get()[0]), g, gs);
         }
+        try (Denoiser.Evaluation ev = denoiser.evaluate(x, index, reuse)) {
+            Tensor predOrig = clipped(ev.predXstart());
+            if (guidance == null) return new ModelOut(epsFromXstart(x, index, predOrig), predOrig, predOrig);
+            GuidanceResult g = guidance.guide(reuse ? gc.withPrimary(ev) : gc);
+            return guided(x, index, predOrig, g, gs);
+        }
+    }
+
+    private Tensor clipped(Tensor predOrig) {
+        return cfg.clipDenoised() ? predOrig.clamp(new org.bytedeco.pytorch.ScalarOptional(s(-1)),
+                new org.bytedeco.pytorch.ScalarOptional(s(1))) : predOrig;
+    }
+
+    /** condition_score: eps = eps(pred) - sqrt(1 - ab) * grad; pred = xstart(eps). */
+    private ModelOut guided(Tensor x, int index, Tensor predOrig, GuidanceResult g, List<GuidanceResult> gs) {
+        float ab = (float) a.alphaBar(index);
+        Tensor eps = epsFromXstart(x, index, predOrig).sub(g.grad().mul(f(Math.sqrt(1f - ab))));
+        Tensor pred = xstartFromEps(x, index, eps);
+        gs.add(g.withoutGrad());
+        return new ModelOut(epsFromXstart(x, index, pred), pred, predOrig);
     }
 
     /** guided-diffusion's {@code _predict_eps_from_xstart}: {@code (sqrt(1/ab) * x - pred) / sqrt(1/ab - 1)}. */

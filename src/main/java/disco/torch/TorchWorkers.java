@@ -23,7 +23,8 @@ import java.util.function.Supplier;
  * <p>Each worker sets its OpenMP team size once ({@code at::set_num_threads} on its own thread, after LibTorch's
  * per-thread initialisation, so it sticks), then the global value is put back for the creating thread. While the
  * jobs run, the process's BLAS thread count is limited to a worker's share ({@link BlasThreads}: the bundled
- * OpenBLAS has one pool, which two callers would otherwise queue for). A job runs in a {@link PointerScope} of its
+ * OpenBLAS has one pool, which two callers would otherwise queue for). Jobs are taken in the order they were
+ * started or run, by whichever worker is free; several callers may use the workers at once. A job runs in a {@link PointerScope} of its
  * own: the tensors it returns get handles of their own there and are attached to the caller's scope after the join,
  * so they outlive the worker's scope and are freed with the caller's. What LibTorch keeps per thread (grad mode,
  * autocast) is the job's to set: a job starts with LibTorch's defaults (grad on, autocast off).
@@ -91,44 +92,102 @@ public final class TorchWorkers implements AutoCloseable {
     }
 
     /**
-     * Runs the jobs on the workers (at most {@link #workers()} at a time, in list order as workers free up) and
-     * returns their results in list order, each job's tensors attached to the caller's {@link PointerScope} (or
-     * owned by the caller when it has none). The first failure in list order is rethrown once all jobs ended.
-     * One caller at a time: a second waits.
+     * Runs the jobs on the workers (at most {@link #workers()} at a time, in list order as workers free up, after
+     * any job {@link #start}ed before) and returns their results in list order, each job's tensors attached to the
+     * caller's {@link PointerScope} (or owned by the caller when it has none). The first failure in list order is
+     * rethrown once all jobs ended.
      */
-    public synchronized List<Tensor[]> run(List<Supplier<Tensor[]>> jobs) {
-        List<Future<Tensor[]>> fs = new ArrayList<>(jobs.size());
-        try (BlasThreads.Region blas = BlasThreads.limit(threadsEach)) {
-            for (Supplier<Tensor[]> job : jobs) fs.add(pool.submit(() -> owned(job)));
-            List<Tensor[]> out = new ArrayList<>(jobs.size());
-            RuntimeException failure = null;
-            for (Future<Tensor[]> f : fs) {
-                try {
-                    out.add(f.get());
-                } catch (ExecutionException e) {
-                    if (failure == null) failure = unwrap(e.getCause());
-                    out.add(null);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    if (failure == null) failure = new IllegalStateException("interrupted while waiting for a torch worker", e);
-                    out.add(null);
-                }
+    public List<Tensor[]> run(List<Supplier<Tensor[]>> jobs) {
+        List<Pending> ps = new ArrayList<>(jobs.size());
+        for (Supplier<Tensor[]> job : jobs) ps.add(start(job));
+        List<Tensor[]> out = new ArrayList<>(jobs.size());
+        RuntimeException failure = null;
+        for (Pending p : ps) {
+            try {
+                out.add(p.get());
+            } catch (RuntimeException e) {
+                if (failure == null) failure = e;
+                out.add(null);
             }
-            PointerScope outer = PointerScope.getInnerScope();
+        }
+        if (failure != null) {
             for (Tensor[] r : out) {
                 if (r == null) continue;
-                for (Tensor t : r) {
-                    if (t == null) continue;
-                    if (failure != null) {
-                        t.close();
-                    } else if (outer != null) {
+                for (Tensor t : r) if (t != null) t.close();
+            }
+            throw failure;
+        }
+        return out;
+    }
+
+    /**
+     * Starts one job on the workers and returns at once; {@link Pending#get} waits for it. Until every started job
+     * has been waited for, the process's BLAS thread count is a worker's share.
+     */
+    public Pending start(Supplier<Tensor[]> job) {
+        enter();
+        try {
+            return new Pending(pool.submit(() -> owned(job)));
+        } catch (RuntimeException e) {
+            exit();
+            throw e;
+        }
+    }
+
+    /** A started job. */
+    public final class Pending {
+        private final Future<Tensor[]> f;
+        private boolean done;
+
+        private Pending(Future<Tensor[]> f) {
+            this.f = f;
+        }
+
+        /**
+         * Waits for the job; its tensors are attached to the caller's {@link PointerScope} (or owned by the
+         * caller when it has none); its failure is rethrown. Call once.
+         */
+        public Tensor[] get() {
+            if (done) throw new IllegalStateException("job already waited for");
+            done = true;
+            try {
+                Tensor[] r = f.get();
+                PointerScope outer = PointerScope.getInnerScope();
+                if (outer != null) {
+                    for (Tensor t : r) {
+                        if (t == null) continue;
                         outer.attach(t);
                         t.releaseReference();
                     }
                 }
+                return r;
+            } catch (ExecutionException e) {
+                throw unwrap(e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for a torch worker", e);
+            } finally {
+                exit();
             }
-            if (failure != null) throw failure;
-            return out;
+        }
+    }
+
+    private final Object blasLock = new Object();
+    private int active;
+    private BlasThreads.Region blas;
+
+    private void enter() {
+        synchronized (blasLock) {
+            if (active++ == 0) blas = BlasThreads.limit(threadsEach);
+        }
+    }
+
+    private void exit() {
+        synchronized (blasLock) {
+            if (--active == 0) {
+                blas.close();
+                blas = null;
+            }
         }
     }
 

@@ -53,6 +53,10 @@ class PipelineOptionsTest {
     }
 
     static float[] run(PerfOptions perf) {
+        return run(settings, nets, perf);
+    }
+
+    static float[] run(Settings settings, Pipeline.Networks nets, PerfOptions perf) {
         try (Pipeline p = Pipeline.forSettings(settings, nets, perf, CPU, m -> {}); PointerScope scope = new PointerScope()) {
             Sampler s = p.sampler(0, settings.seed());
             SamplerState st = s.start(new long[] {1, 3, settings.height(), settings.width()}, null);
@@ -96,6 +100,20 @@ class PipelineOptionsTest {
     }
 
     @Test
+    void theSamplersForwardBesideTheSecondaryModelsGuidanceGivesTheSameRunBitwise() {
+        // DD's default path: the guidance uses the secondary model, so the sampler's UNet forward runs on a worker
+        // while the guidance runs
+        Settings sec = DemoCommand.settings(List.of("a lighthouse:1"), 11L, 4, List.of("skip_steps=1", "cutn_batches=2",
+                "use_secondary_model=True", "clip_models_schedules={\"RN-tiny\": \"[True]*1000\","
+                        + " \"ViT-tiny\": \"[True]*1000\"}"));
+        Pipeline.Networks n = ModelLoader.demo(sec);
+        float[] one = run(sec, n, PerfOptions.defaults().withClipWorkers(1));
+        float[] two = run(sec, n, PerfOptions.defaults().withClipWorkers(2));
+        assertArrayEquals(one, two, "secondary path, 2 workers vs 1");
+        assertEquals(1, torch.get_num_threads(), "the workers changed the caller's intra-op threads");
+    }
+
+    @Test
     void theMemoryEstimateCountsTheClipCallsThatRunSideBySide() {
         try (Pipeline p1 = Pipeline.forSettings(settings, nets, PerfOptions.defaults().withClipWorkers(1), CPU, m -> {});
              Pipeline p2 = Pipeline.forSettings(settings, nets, PerfOptions.defaults().withClipWorkers(2), CPU, m -> {})) {
@@ -104,7 +122,7 @@ class PipelineOptionsTest {
             // 3 cutn batches of both models at every step: the two largest calls are two of the larger model's
             assertEquals(2 * one.clip(), two.clip());
             assertEquals(one.clipModel() + " + " + one.clipModel(), two.clipModel());
-            assertEquals(one.total() + one.clip(), two.total());
+            assertEquals(one.total() - one.baseline() + one.clip(), two.total() - two.baseline()); // baseline: RSS now
         }
     }
 
