@@ -130,29 +130,26 @@ public record PerfOptions(Precision precision, boolean fusedAttention, Layout ch
 
     /** {@code N}, {@code all} or {@code auto} (as {@code --clip-batch} takes it); anything else is bad input naming {@code where}. */
     public static int parseClipBatch(String s, String where) {
-        String v = s.strip().toLowerCase(Locale.ROOT);
-        if (v.equals("all")) return CLIP_BATCH_ALL;
-        if (v.equals("auto")) return CLIP_BATCH_AUTO;
-        try {
-            int n = Integer.parseInt(v);
-            if (n >= 1) return n;
-        } catch (NumberFormatException e) {
-            // fall through
-        }
-        throw DiscoException.badInput(where + ": expected a count >= 1, all or auto, got '" + s + "'");
+        return parseCount(s, where, Map.of("all", CLIP_BATCH_ALL, "auto", CLIP_BATCH_AUTO), "a count >= 1, all or auto");
     }
 
     /** {@code N} (>= 1) or {@code auto} (as {@code --clip-workers} takes it); anything else is bad input naming {@code where}. */
     public static int parseClipWorkers(String s, String where) {
+        return parseCount(s, where, Map.of("auto", CLIP_WORKERS_AUTO), "a count >= 1 or auto");
+    }
+
+    /** A count >= 1 or one of {@code words} (case-insensitive); anything else is bad input naming {@code where}. */
+    private static int parseCount(String s, String where, Map<String, Integer> words, String expected) {
         String v = s.strip().toLowerCase(Locale.ROOT);
-        if (v.equals("auto")) return CLIP_WORKERS_AUTO;
+        Integer w = words.get(v);
+        if (w != null) return w;
         try {
             int n = Integer.parseInt(v);
             if (n >= 1) return n;
         } catch (NumberFormatException e) {
             // fall through
         }
-        throw DiscoException.badInput(where + ": expected a count >= 1 or auto, got '" + s + "'");
+        throw DiscoException.badInput(where + ": expected " + expected + ", got '" + s + "'");
     }
 
     /** The {@code --clip-workers} spelling of a value. */
