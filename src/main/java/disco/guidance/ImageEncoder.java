@@ -43,16 +43,11 @@ public interface ImageEncoder {
                 // until the step ended, every call's forward activations at once)
                 Tensor leaf, emb, value;
                 try (PointerScope s = new PointerScope(); AutoGradMode on = new AutoGradMode(true)) {
-                    leaf = own(cuts.detach().requires_grad_(true));
-                    emb = own(encodeImage.apply(leaf).to(torch.ScalarType.Float));
-                    value = emb.detach();
-                    value.retainReference();
+                    leaf = Tensors.own(cuts.detach().requires_grad_(true));
+                    emb = Tensors.own(encodeImage.apply(leaf).to(torch.ScalarType.Float));
+                    value = Tensors.own(emb.detach());
                 }
-                PointerScope outer = PointerScope.getInnerScope();
-                if (outer != null) {
-                    outer.attach(value);
-                    value.releaseReference();
-                }
+                Tensors.adopt(value);
                 return new Encoded() {
                     private boolean used;
 
@@ -73,12 +68,6 @@ public interface ImageEncoder {
                         }
                     }
                 };
-            }
-
-            private static Tensor own(Tensor t) {
-                Tensor r = new Tensor(t);
-                r.retainReference();
-                return r;
             }
         };
     }

@@ -5,7 +5,7 @@ package disco.torch;
  * pthreads build with one thread pool beside LibTorch's OpenMP team and one thread count for the process. A region
  * that runs LibTorch on several threads at once, each with fewer intra-op threads, sets the count to theirs for its
  * duration ({@link #limit}): products from two threads then run in their calling threads instead of queueing for
- * the one pool (measured: bench/README.md, "CLIP calls in parallel"). Where LibTorch does not use such an OpenBLAS
+ * the one pool (measured: bench/README.md, "CLIP calls side by side"). Where LibTorch does not use such an OpenBLAS
  * {@link #available()} is false and nothing is changed.
  */
 public final class BlasThreads {

@@ -29,15 +29,32 @@ public final class Tensors {
         Tensor r;
         try (PointerScope s = new PointerScope()) {
             // a handle of its own: f may return a view into a container (TensorVector.get) that the scope frees
-            r = new Tensor(f.get());
-            r.retainReference();
+            r = own(f.get());
         }
+        return adopt(r);
+    }
+
+    /**
+     * A handle of its own to {@code t}'s tensor with one reference more than the current {@link PointerScope}
+     * releases: it outlives that scope (and {@code t}'s handle), and is the caller's to {@link #adopt} or close.
+     */
+    public static Tensor own(Tensor t) {
+        Tensor r = new Tensor(t);
+        r.retainReference();
+        return r;
+    }
+
+    /**
+     * Hands a handle made by {@link #own} (or retained likewise) to the calling thread's current
+     * {@link PointerScope}, which then frees it; with no scope it stays the caller's. Returns {@code t}.
+     */
+    public static Tensor adopt(Tensor t) {
         PointerScope outer = PointerScope.getInnerScope();
         if (outer != null) {
-            outer.attach(r);
-            r.releaseReference();
+            outer.attach(t);
+            t.releaseReference();
         }
-        return r;
+        return t;
     }
 
     /** A new float32 CPU tensor of {@code shape} holding a copy of {@code data}. */

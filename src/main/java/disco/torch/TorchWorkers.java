@@ -18,24 +18,23 @@ import java.util.function.Supplier;
  * intra-op threads. On two cores one network call at two threads wastes part of the second core (every operation
  * ends at a barrier; small operations do not split well), while two calls at one thread each keep both busy: the
  * guidance's CLIP calls of a step (one per model and cutn batch) are independent until their gradients are summed
- * (measured: bench/README.md, "CLIP calls in parallel").
+ * (measured: bench/README.md, "CLIP calls side by side").
  *
  * <p>Each worker sets its OpenMP team size once ({@code at::set_num_threads} on its own thread, after LibTorch's
  * per-thread initialisation, so it sticks), then the global value is put back for the creating thread. While the
  * jobs run, the process's BLAS thread count is limited to a worker's share ({@link BlasThreads}: the bundled
  * OpenBLAS has one pool, which two callers would otherwise queue for). Jobs are taken in the order they were
- * started or run, by whichever worker is free; several callers may use the workers at once. A job runs in a {@link PointerScope} of its
- * own: the tensors it returns get handles of their own there and are attached to the caller's scope after the join,
+ * started or run, by whichever worker is free; several callers may use the workers at once. A job runs in a
+ * {@link PointerScope} of its own: the tensors it returns get handles of their own there ({@link Tensors#own}) and
+ * are attached to the caller's scope after the join ({@link Tensors#adopt}),
  * so they outlive the worker's scope and are freed with the caller's. What LibTorch keeps per thread (grad mode,
  * autocast) is the job's to set: a job starts with LibTorch's defaults (grad on, autocast off).
  */
 public final class TorchWorkers implements AutoCloseable {
-    private final int workers;
     private final int threadsEach;
     private final ExecutorService pool;
 
     private TorchWorkers(int workers, int threadsEach) {
-        this.workers = workers;
         this.threadsEach = threadsEach;
         this.pool = Executors.newFixedThreadPool(workers, r -> {
             Thread t = new Thread(r, "disco-torch-worker");
@@ -83,17 +82,9 @@ public final class TorchWorkers implements AutoCloseable {
         return w;
     }
 
-    public int workers() {
-        return workers;
-    }
-
-    public int threadsEach() {
-        return threadsEach;
-    }
-
     /**
-     * Runs the jobs on the workers (at most {@link #workers()} at a time, in list order as workers free up, after
-     * any job {@link #start}ed before) and returns their results in list order, each job's tensors attached to the
+     * Runs the jobs on the workers (at most as many at a time as there are workers, in list order as workers free
+     * up, after any job {@link #start}ed before) and returns their results in list order, each job's tensors attached to the
      * caller's {@link PointerScope} (or owned by the caller when it has none). The first failure in list order is
      * rethrown once all jobs ended.
      */
@@ -111,9 +102,12 @@ public final class TorchWorkers implements AutoCloseable {
             }
         }
         if (failure != null) {
-            for (Tensor[] r : out) {
-                if (r == null) continue;
-                for (Tensor t : r) if (t != null) t.close();
+            // the other jobs' tensors: a scope now holds them; without one nobody would, so they go here
+            if (PointerScope.getInnerScope() == null) {
+                for (Tensor[] r : out) {
+                    if (r == null) continue;
+                    for (Tensor t : r) if (t != null) t.close();
+                }
             }
             throw failure;
         }
@@ -152,14 +146,7 @@ public final class TorchWorkers implements AutoCloseable {
             done = true;
             try {
                 Tensor[] r = f.get();
-                PointerScope outer = PointerScope.getInnerScope();
-                if (outer != null) {
-                    for (Tensor t : r) {
-                        if (t == null) continue;
-                        outer.attach(t);
-                        t.releaseReference();
-                    }
-                }
+                for (Tensor t : r) if (t != null) Tensors.adopt(t);
                 return r;
             } catch (ExecutionException e) {
                 throw unwrap(e.getCause());
@@ -196,11 +183,7 @@ public final class TorchWorkers implements AutoCloseable {
         try (PointerScope s = new PointerScope()) {
             Tensor[] r = job.get();
             Tensor[] own = new Tensor[r.length];
-            for (int i = 0; i < r.length; i++) {
-                if (r[i] == null) continue;
-                own[i] = new Tensor(r[i]);
-                own[i].retainReference();
-            }
+            for (int i = 0; i < r.length; i++) if (r[i] != null) own[i] = Tensors.own(r[i]);
             return own;
         }
     }
