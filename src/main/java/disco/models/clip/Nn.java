@@ -74,8 +74,30 @@ final class Nn {
         }
 
         Tensor forward(Tensor x) {
-            return torch.linear(x, weight, opt(bias));
+            return linear(x, weight, bias);
         }
+    }
+
+    /**
+     * {@code x W^T + b} over the last dimension of {@code x}. On the CPU (float32 or bfloat16, {@code x}
+     * contiguous) it runs as a 1x1 convolution over the rows of {@code x}, viewed without a copy as a channels-last
+     * image [1, in, rows, 1], so oneDNN computes it: with the OpenBLAS that LibTorch bundles, a matrix product's
+     * input gradient ({@code g W}, the weight untransposed) runs 10-25 % slower than its forward (bench/README.md,
+     * "The ViT's linear layers"), and the ViT's backward with it was slower than PyTorch's. Same sums in another
+     * order; elsewhere LibTorch's {@code linear}.
+     */
+    static Tensor linear(Tensor x, Tensor w, Tensor b) {
+        torch.ScalarType t = x.scalar_type().intern();
+        if (!x.is_cpu() || x.dim() < 2 || !x.is_contiguous() || (t != torch.ScalarType.Float && t != torch.ScalarType.BFloat16)) {
+            return torch.linear(x, w, opt(b));
+        }
+        long in = w.size(1), out = w.size(0), rows = x.numel() / in;
+        Tensor img = x.view(1, rows, 1, in).permute(0, 3, 1, 2);
+        Tensor y = torch.conv2d(img, w.view(out, in, 1, 1), opt(b), new long[] {1, 1}, new long[] {0, 0},
+                new long[] {1, 1}, 1);
+        long[] shape = x.sizes().vec().get();
+        shape[shape.length - 1] = out;
+        return y.permute(0, 2, 3, 1).reshape(shape);
     }
 
     /** CLIP's {@code LayerNorm}: half-precision activations are normalised in float32 (as CLIP does); eps 1e-5. */
@@ -137,7 +159,7 @@ final class Nn {
         }
 
         Tensor forward(Tensor x, boolean causal) {
-            Tensor qkv = torch.linear(x, inProjWeight, opt(inProjBias));
+            Tensor qkv = linear(x, inProjWeight, inProjBias);
             var parts = qkv.chunk(3, -1);
             Tensor o = attention(parts.get(0), parts.get(1), parts.get(2), heads, causal);
             return outProj.forward(o);
