@@ -28,9 +28,9 @@ final class PerfFlags {
 
     @Option(names = "--clip-workers", paramLabel = "N|auto", defaultValue = "auto",
             description = "how many of a step's CLIP calls (one per model and cutn batch group) run at the same time,"
-                    + " each on max(1, threads / N) intra-op threads: auto (2 on the CPU with at least 2 threads: measured faster"
-                    + " there; 1 on CUDA), or a count (1: one after the other); at secondary-model steps the sampler's"
-                    + " UNet forward runs on a worker beside the guidance. The image is the same whatever N."
+                    + " each on max(1, threads / N) intra-op threads: auto (1: one after the other; measured faster on an"
+                    + " idle machine) or a count (2 helped on a host loaded by other tenants; with 2 or more, at secondary-model steps the sampler's"
+                    + " UNet forward runs on a worker beside the guidance). The image is the same whatever N."
                     + " Default: ${DEFAULT-VALUE}")
     String clipWorkers = "auto";
 

@@ -28,8 +28,7 @@ import java.util.Map;
  *     grad and recomputes each block in the backward (less memory, one more forward's work)
  * @param clipWorkers how many of a step's CLIP calls run at the same time, each on its share of the threads (and,
  *     where the guidance does not reuse the sampler's UNet forward, that forward beside the guidance)
- *     ({@link #CLIP_WORKERS_AUTO}: two on the CPU when there are at least two threads, one on CUDA; 1: one after
- *     the other, each on every thread)
+ *     ({@link #CLIP_WORKERS_AUTO}: one on every device; 1: one after the other, each on every thread)
  */
 public record PerfOptions(Precision precision, boolean fusedAttention, Layout channelsLast, boolean cudnnBenchmark,
                           boolean tf32, int threads, boolean offloadInactive, int clipBatch, boolean unetCheckpointing,
@@ -67,7 +66,7 @@ public record PerfOptions(Precision precision, boolean fusedAttention, Layout ch
     public static final int CLIP_BATCH_ALL = Integer.MAX_VALUE;
     /** Chosen from the memory estimate when the pipeline is built. */
     public static final int CLIP_BATCH_AUTO = 0;
-    /** Chosen from the device and the threads when the pipeline is built ({@link #clipWorkersFor}). */
+    /** Resolved when the pipeline is built ({@link #clipWorkersResolved}). */
     public static final int CLIP_WORKERS_AUTO = 0;
 
     public PerfOptions {
@@ -158,14 +157,14 @@ public record PerfOptions(Precision precision, boolean fusedAttention, Layout ch
     }
 
     /**
-     * The CLIP workers on {@code device} with {@code threads} intra-op threads in all: {@code auto} is 2 on the CPU
-     * when there are at least 2 threads (measured: two CLIP calls at one thread each beat one after the other at
-     * two threads on two cores, bench/README.md), else 1; a count is taken as given (each worker then gets
-     * {@code max(1, threads / N)} threads).
+     * The CLIP workers: {@code auto} is 1 (one call
+     * after the other on every thread) on every device: on an idle two-core machine that beat two calls side by side
+     * at one thread each on every path (the UNet path, DD's secondary-model path, bf16), while two workers gained
+     * only on a host loaded by other tenants (bench/README.md, "CLIP calls side by side" and "The ViT's linear
+     * layers"); a count is taken as given (each worker then gets {@code max(1, threads / N)} threads).
      */
-    public int clipWorkersFor(Device device, int threads) {
-        if (clipWorkers != CLIP_WORKERS_AUTO) return clipWorkers;
-        return device.is_cuda() || threads < 2 ? 1 : 2;
+    public int clipWorkersResolved() {
+        return clipWorkers == CLIP_WORKERS_AUTO ? 1 : clipWorkers;
     }
 
     /** The {@code --clip-batch} spelling of a value. */

@@ -224,7 +224,7 @@ public final class Pipeline implements Engine {
         this.clipBatch = perf.clipBatch() != PerfOptions.CLIP_BATCH_AUTO ? perf.clipBatch() : !device.is_cuda() ? 1
                 : MemoryEstimate.autoClipBatch(MemoryEstimate.inputs(this), MemoryEstimate.availableBytes(device), this.log);
         this.residency = new Residency(sampling.plan(), clipsOfPlan(), device, perf.offloadInactive());
-        this.clipWorkers = perf.clipWorkersFor(device, torch.get_num_threads());
+        this.clipWorkers = perf.clipWorkersResolved();
     }
 
     /** The resolved {@code --clip-workers}: how many CLIP calls of a step the engine's stages run at the same time. */

@@ -132,9 +132,8 @@ class PipelineOptionsTest {
         assertEquals(3, PerfOptions.parseClipWorkers("3", "--clip-workers"));
         DiscoException ex = assertThrows(DiscoException.class, () -> PerfOptions.parseClipWorkers("0", "--clip-workers"));
         assertTrue(ex.getMessage().startsWith("--clip-workers: expected"), ex.getMessage());
-        assertEquals(2, PerfOptions.defaults().clipWorkersFor(CPU, 2));
-        assertEquals(1, PerfOptions.defaults().clipWorkersFor(CPU, 1));
-        assertEquals(1, PerfOptions.defaults().clipWorkersFor(new Device("cuda"), 8));
+        assertEquals(1, PerfOptions.defaults().clipWorkersResolved());
+        assertEquals(2, PerfOptions.defaults().withClipWorkers(2).clipWorkersResolved());
         DiscoException cuda = assertThrows(DiscoException.class,
                 () -> PerfOptions.defaults().withClipWorkers(2).check(new Device("cuda")));
         assertTrue(cuda.getMessage().startsWith("--clip-workers 2:"), cuda.getMessage());
