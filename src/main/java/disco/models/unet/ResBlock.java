@@ -6,6 +6,7 @@ import disco.models.layers.GroupNorm32;
 import disco.models.layers.Linear;
 import disco.torch.Tensors;
 import org.bytedeco.pytorch.AutoGradMode;
+import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -53,9 +54,18 @@ final class ResBlock extends Module implements Block {
         return skipPart(x).add(outConv.forward(outPart(h1, embPart(emb, h1))));
     }
 
+    /**
+     * {@code silu(t)} for a {@code t} that nothing else holds (a norm's fresh output): in place when grad mode is
+     * off (the no-grad forward and the lean trace, which recomputes it in the pull-back), one activation-sized
+     * allocation and write fewer; with autograd on, a new tensor (silu's backward reads its input).
+     */
+    static Tensor siluOfTemporary(Tensor t) {
+        return GradMode.is_enabled() ? torch.silu(t) : torch.silu_(t);
+    }
+
     /** {@code silu(norm(x))}, resampled. */
     private Tensor inPart(Tensor x) {
-        Tensor h = torch.silu(inNorm.forward(x));
+        Tensor h = siluOfTemporary(inNorm.forward(x));
         return resample == Resample.NONE ? h : Resampling.apply(h, resample);
     }
 
@@ -68,9 +78,12 @@ final class ResBlock extends Module implements Block {
     private Tensor outPart(Tensor h1, Tensor e) {
         if (scaleShift) {
             TensorVector ss = e.chunk(2, 1);
-            return torch.silu(outNorm.forward(h1).mul(ss.get(0).add(new org.bytedeco.pytorch.Scalar(1.0))).add(ss.get(1)));
+            Tensor scale1 = ss.get(0).add(new org.bytedeco.pytorch.Scalar(1.0));
+            Tensor y = outNorm.forward(h1);
+            if (GradMode.is_enabled()) return torch.silu(y.mul(scale1).add(ss.get(1)));
+            return torch.silu_(y.mul_(scale1).add_(ss.get(1)));
         }
-        return torch.silu(outNorm.forward(h1.add(e)));
+        return siluOfTemporary(outNorm.forward(h1.add(e)));
     }
 
     /**

@@ -176,7 +176,7 @@ public final class UNetModel extends Module {
             h = b.forward(h, emb);
         }
         if (torsoDtype != inDtype) h = h.to(inDtype);
-        return outConv.forward(torch.silu(outNorm.forward(h)));
+        return outConv.forward(ResBlock.siluOfTemporary(outNorm.forward(h)));
     }
 
     /**
@@ -224,7 +224,7 @@ public final class UNetModel extends Module {
 
     private Tensor head(Tensor h, ScalarType inDtype) {
         if (torsoDtype != inDtype) h = h.to(inDtype);
-        return outConv.forward(torch.silu(outNorm.forward(h)));
+        return outConv.forward(ResBlock.siluOfTemporary(outNorm.forward(h)));
     }
 
     /** A checkpointed forward ({@link #trace}): its output, and one pull-back to the input. */
