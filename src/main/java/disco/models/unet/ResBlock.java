@@ -95,8 +95,9 @@ final class ResBlock extends Module implements Block {
             TensorVector ss = e.chunk(2, 1);
             Tensor scale1 = ss.get(0).add(new org.bytedeco.pytorch.Scalar(1.0));
             GroupNorm32.Stats st = outNorm.stats(h1);
-            Tensor a = st.y().mul(scale1).add(ss.get(1));
-            Tensor gY = torch.silu_backward(g.to(a.scalar_type()), a).mul(scale1);
+            // the norm's output is not read again (its backward takes h1 and the statistics): scaled in place
+            Tensor a = st.y().mul_(scale1).add_(ss.get(1));
+            Tensor gY = torch.silu_backward(g.to(a.scalar_type()), a).mul_(scale1);
             return outNorm.backward(gY, h1, st);
         }
         Tensor z = h1.add(e);
