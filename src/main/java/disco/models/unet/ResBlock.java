@@ -80,8 +80,7 @@ final class ResBlock extends Module implements Block {
             TensorVector ss = e.chunk(2, 1);
             Tensor scale1 = ss.get(0).add(new org.bytedeco.pytorch.Scalar(1.0));
             Tensor y = outNorm.forward(h1);
-            if (GradMode.is_enabled()) return torch.silu(y.mul(scale1).add(ss.get(1)));
-            return torch.silu_(y.mul_(scale1).add_(ss.get(1)));
+            return siluOfTemporary(GradMode.is_enabled() ? y.mul(scale1).add(ss.get(1)) : y.mul_(scale1).add_(ss.get(1)));
         }
         return siluOfTemporary(outNorm.forward(h1.add(e)));
     }
