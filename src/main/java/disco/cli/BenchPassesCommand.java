@@ -86,6 +86,7 @@ public final class BenchPassesCommand implements Callable<Integer> {
             if (cl.forNetwork("unet")) disco.run.Pipeline.channelsLast(setup.unet);
             if (setup.secondary != null && cl.forNetwork("secondary")) disco.run.Pipeline.channelsLast(setup.secondary);
             for (ClipModel c : setup.clips.values()) {
+                c.foldImageNorms(); // as the pipeline prepares its networks
                 if (cl.forNetwork(c.config().isVit() ? "clip-vit" : "clip-resnet")) disco.run.Pipeline.channelsLast(c);
             }
             PlanStep first = setup.plan.steps().get(0);

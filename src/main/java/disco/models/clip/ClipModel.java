@@ -34,6 +34,11 @@ public final class ClipModel extends ClipModule {
         Tensor forward(Tensor images);
 
         int inputResolution();
+
+        /** Folds eval-mode norms into the layers before them, where the tower has such pairs; whether it changed. */
+        default boolean foldNorms() {
+            return false;
+        }
     }
 
     private final ClipConfig config;
@@ -205,6 +210,17 @@ public final class ClipModel extends ClipModule {
         }
         textReleased = true;
         return freed;
+    }
+
+    /**
+     * Folds the image tower's eval-mode batch norms into the convolutions before them (the ResNets; a ViT has none):
+     * the same function with one elementwise pass fewer per convolution in the forward and in the backward. The
+     * state dict then holds the folded values (the convolutions' weights scaled, each norm weight 1, mean 0,
+     * variance {@code 1 - eps} and its shift as bias), which still describe the same model. Once; later calls do
+     * nothing. Returns whether this call folded anything.
+     */
+    public boolean foldImageNorms() {
+        return visual.foldNorms();
     }
 
     /** Whether {@link #encodeText} still works (the text tower was not released). */

@@ -21,6 +21,7 @@ final class ModifiedResNet extends ClipModule implements ClipModel.ImageTower {
     private final List<Bottleneck> blocks = new ArrayList<>();
     private final AttentionPool2d attnpool;
     private final int inputResolution;
+    private boolean folded;
 
     ModifiedResNet(Device d, int[] layers, int outputDim, int heads, int inputResolution, int width) {
         super(d);
@@ -64,6 +65,18 @@ final class ModifiedResNet extends ClipModule implements ClipModel.ImageTower {
         return inputResolution;
     }
 
+    /** Folds every norm into the convolution before it ({@link Conv2d#absorb}); once. */
+    @Override
+    public boolean foldNorms() {
+        if (folded) return false;
+        conv1.absorb(bn1);
+        conv2.absorb(bn2);
+        conv3.absorb(bn3);
+        for (Bottleneck b : blocks) b.foldNorms();
+        folded = true;
+        return true;
+    }
+
     static final class Bottleneck extends ClipModule {
         static final int EXPANSION = 4;
         private final Conv2d conv1, conv2, conv3;
@@ -90,6 +103,13 @@ final class ModifiedResNet extends ClipModule implements ClipModel.ImageTower {
                 downConv = null;
                 downBn = null;
             }
+        }
+
+        void foldNorms() {
+            conv1.absorb(bn1);
+            conv2.absorb(bn2);
+            conv3.absorb(bn3);
+            if (downConv != null) downConv.absorb(downBn);
         }
 
         Tensor forward(Tensor x) {

@@ -30,9 +30,37 @@ final class Nn {
             this.padding = padding;
         }
 
+        /** The bias of a norm folded into this convolution ({@link #absorb}); null before. */
+        private Tensor foldedBias;
+
         Tensor forward(Tensor x) {
-            return torch.conv2d(x, weight, opt(bias), new long[] {stride, stride}, new long[] {padding, padding},
-                    new long[] {1, 1}, 1);
+            return torch.conv2d(x, weight, opt(bias != null ? bias : foldedBias), new long[] {stride, stride},
+                    new long[] {padding, padding}, new long[] {1, 1}, 1);
+        }
+
+        /**
+         * Folds the eval-mode norm that follows this bias-free convolution into it: the weights become {@code W *
+         * alpha} per output channel and the norm's shift {@code beta} the convolution's bias (oneDNN adds it inside
+         * the convolution), so neither the forward nor the backward makes a pass over the activation for the norm.
+         * The norm keeps a state that describes the same function: weight 1, running mean 0, running variance
+         * {@code 1 - eps} and bias {@code beta}, which this convolution then uses as its bias (the same tensor, so a
+         * move of the module moves it). The same function; the products are rounded once more (float32).
+         */
+        void absorb(BatchNorm2d bn) {
+            if (bias != null) throw new IllegalStateException("absorb: this convolution has a bias of its own");
+            if (bn.folded) throw new IllegalStateException("absorb: the norm is folded already");
+            try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard();
+                 org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+                Tensor alpha = bn.alpha();
+                Tensor beta = bn.bias.sub(bn.runningMean.mul(alpha));
+                weight.mul_(alpha.view(-1, 1, 1, 1).to(weight.scalar_type())); // in place: keeps the memory format
+                bn.bias.copy_(beta);
+                bn.weight.fill_(new Scalar(1.0));
+                bn.runningMean.zero_();
+                bn.runningVar.fill_(new Scalar(1.0 - BatchNorm2d.EPS));
+            }
+            bn.folded = true;
+            foldedBias = bn.bias;
         }
     }
 
@@ -55,8 +83,17 @@ final class Nn {
          * whose autograd keeps only {@code alpha} (the weights are frozen; {@code batch_norm} would keep its whole
          * input for their gradients, a full activation per norm).
          */
+        static final double EPS = 1e-5;
+        /** Whether the convolution before this norm computes it ({@link Conv2d#absorb}): then this is the identity. */
+        private boolean folded;
+
+        Tensor alpha() {
+            return weight.mul(runningVar.add(new Scalar(EPS)).rsqrt());
+        }
+
         Tensor forward(Tensor x) {
-            Tensor alpha = weight.mul(runningVar.add(new Scalar(1e-5)).rsqrt());
+            if (folded) return x;
+            Tensor alpha = alpha();
             Tensor beta = bias.sub(runningMean.mul(alpha));
             torch.ScalarType t = x.scalar_type();
             return torch.addcmul(beta.view(-1, 1, 1).to(t), x, alpha.view(-1, 1, 1).to(t), new Scalar(1.0));

@@ -206,6 +206,63 @@ class ClipModelTest {
         }
     }
 
+    /**
+     * Folding a ResNet's batch norms into its convolutions keeps the function: values and input gradient against
+     * the unfolded model, and the folded state dict read by the independent transcription, on norms with
+     * non-trivial statistics. A ViT has nothing to fold; a second fold does nothing.
+     */
+    @Test
+    void foldedImageNormsComputeTheSameFunction() {
+        try (PointerScope scope = new PointerScope()) {
+            ClipModel m = ClipModel.random(new ClipConfig(16, 64, List.of(2, 1, 1, 1), 0, 4, 0, 2, 77, 49408, 64, 1, 1), 12);
+            torch.manual_seed(5);
+            try (NoGradGuard g = new NoGradGuard()) {
+                for (Map.Entry<String, Tensor> e : m.stateDict().entrySet()) {
+                    String k = e.getKey();
+                    if (!k.startsWith("visual.") || !(k.contains(".bn") || k.contains("downsample.1"))) continue;
+                    Tensor t = e.getValue();
+                    if (k.endsWith("running_var")) t.copy_(torch.rand(t.sizes()).add(new Scalar(0.5)));
+                    else if (k.endsWith(".weight")) t.copy_(torch.randn(t.sizes()).mul(new Scalar(0.5)).add(new Scalar(1.0)));
+                    else if (k.endsWith(".bias") || k.endsWith("running_mean")) t.copy_(torch.randn(t.sizes()).mul(new Scalar(0.3)));
+                }
+            }
+            int r = m.inputResolution();
+            SplittableRandom rng = new SplittableRandom(4);
+            float[] img = new float[2 * 3 * r * r];
+            for (int i = 0; i < img.length; i++) img[i] = (float) (rng.nextDouble() * 4 - 2);
+            double[] ref = new ClipImageReference(m).encodeImage(toDouble(java.util.Arrays.copyOf(img, 3 * r * r)));
+            Tensor gOut = torch.randn(2, m.embedDim());
+            Tensor[] before = valueAndGrad(m, img, r, gOut);
+            assertTrue(m.foldImageNorms());
+            assertFalse(m.foldImageNorms());
+            Tensor[] after = valueAndGrad(m, img, r, gOut);
+            double ev = relErr(after[0], before[0]), eg = relErr(after[1], before[1]);
+            assertTrue(ev < 1e-5 && eg < 1e-5, "folded vs unfolded: value " + ev + ", input gradient " + eg);
+            double[] refFolded = new ClipImageReference(m).encodeImage(toDouble(java.util.Arrays.copyOf(img, 3 * r * r)));
+            double maxDiff = 0, maxRef = 0;
+            for (int i = 0; i < ref.length; i++) {
+                maxDiff = Math.max(maxDiff, Math.abs(refFolded[i] - ref[i]));
+                maxRef = Math.max(maxRef, Math.abs(ref[i]));
+            }
+            assertTrue(maxRef > 0 && maxDiff / maxRef < 1e-5, "the folded state dict: max rel err " + maxDiff / maxRef);
+            m.close();
+            ClipModel vit = ClipModel.random(new ClipConfig(16, 32, List.of(), 1, 128, 16, 2, 77, 49408, 64, 1, 1), 11);
+            assertFalse(vit.foldImageNorms());
+            vit.close();
+        }
+    }
+
+    private static Tensor[] valueAndGrad(ClipModel m, float[] img, int r, Tensor gOut) {
+        Tensor x = disco.torch.Tensors.fromFloats(img, 2, 3, r, r).requires_grad_(true);
+        Tensor y = m.encodeImage(x);
+        y.backward(gOut, new org.bytedeco.pytorch.BoolOptional(), false, new org.bytedeco.pytorch.TensorArrayRefOptional());
+        return new Tensor[] {y.detach(), x.grad()};
+    }
+
+    private static double relErr(Tensor a, Tensor b) {
+        return a.sub(b).abs().max().item_double() / b.abs().max().item_double();
+    }
+
     private static double[] toDouble(float[] f) {
         double[] d = new double[f.length];
         for (int i = 0; i < f.length; i++) d[i] = f[i];
