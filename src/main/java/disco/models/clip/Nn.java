@@ -201,6 +201,17 @@ final class Nn {
             Tensor o = attention(parts.get(0), parts.get(1), parts.get(2), heads, causal);
             return outProj.forward(o);
         }
+
+        /**
+         * {@link #forward} (not causal) at the first token only: its query against every token's key and value,
+         * [N, L, D] to [N, 1, D]. The other tokens' queries are not computed.
+         */
+        Tensor forwardFirst(Tensor x) {
+            long w = inProjWeight.size(1);
+            Tensor q = linear(x.narrow(1, 0, 1).contiguous(), inProjWeight.narrow(0, 0, w), inProjBias.narrow(0, 0, w));
+            var kv = linear(x, inProjWeight.narrow(0, w, 2 * w), inProjBias.narrow(0, w, 2 * w)).chunk(2, -1);
+            return outProj.forward(attention(q, kv.get(0), kv.get(1), heads, false));
+        }
     }
 
     /**
@@ -223,6 +234,16 @@ final class Nn {
         Tensor forward(Tensor x, boolean causal) {
             x = x.add(attn.forward(ln1.forward(x), causal));
             return x.add(mlp.forward(ln2.forward(x)));
+        }
+
+        /**
+         * {@link #forward} (not causal) of the first token alone, [N, L, D] to [N, 1, D]: every row of the block is
+         * a function of its own token except the attention's keys and values, so the first token's output needs the
+         * other tokens only there (CLIP's image tower reads the class token alone after the last block).
+         */
+        Tensor forwardFirst(Tensor x) {
+            Tensor first = x.narrow(1, 0, 1).add(attn.forwardFirst(ln1.forward(x)));
+            return first.add(mlp.forward(ln2.forward(first)));
         }
     }
 
@@ -262,6 +283,21 @@ final class Nn {
                 x = disco.torch.Tensors.scoped(() -> b.forward(in, causal));
             }
             return x;
+        }
+
+        /**
+         * {@link #forward} (not causal) where only the first token's output is read: [N, L, D] to [N, 1, D], the
+         * last block computing that token alone (its queries, attention output and MLP for one row instead of L).
+         */
+        Tensor forwardFirst(Tensor x) {
+            for (int i = 0; i < blocks.size(); i++) {
+                ResidualAttentionBlock b = blocks.get(i);
+                Tensor in = x;
+                x = i == blocks.size() - 1
+                        ? disco.torch.Tensors.scoped(() -> b.forwardFirst(in))
+                        : disco.torch.Tensors.scoped(() -> b.forward(in, false));
+            }
+            return blocks.isEmpty() ? x.narrow(1, 0, 1) : x;
         }
     }
 

@@ -40,8 +40,8 @@ final class VisionTransformer extends ClipModule implements ClipModel.ImageTower
         Tensor cls = classEmbedding.reshape(1, 1, w).expand(n, 1, w);
         Tensor seq = torch.cat(new TensorVector(cls, tokens), 1).add(positionalEmbedding);
         seq = lnPre.forward(seq);
-        seq = transformer.forward(seq, false);
-        Tensor first = lnPost.forward(seq.select(1, 0));
+        // only the class token is read after the last block: that block computes it alone
+        Tensor first = lnPost.forward(transformer.forwardFirst(seq).select(1, 0));
         return first.matmul(proj);
     }
 
