@@ -122,7 +122,8 @@ final class ModifiedResNet extends ClipModule implements ClipModel.ImageTower {
                 Tensor y = stride > 1 ? Nn.avgPool(x, stride) : x;
                 identity = downBn.forward(downConv.forward(y));
             }
-            return torch.relu_(out.add(identity));
+            // in place: the last convolution's fresh output is saved by nothing (its input gradient needs the weights)
+            return torch.relu_(out.add_(identity));
         }
     }
 
