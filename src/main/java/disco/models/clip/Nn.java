@@ -77,20 +77,21 @@ final class Nn {
             buffer("num_batches_tracked", torch.ScalarType.Long);
         }
 
-        /**
-         * {@code x * alpha + beta} with {@code alpha = weight / sqrt(running_var + eps)} and {@code beta = bias -
-         * running_mean * alpha}, per channel: what PyTorch's eval-mode {@code batch_norm} computes, in one op
-         * whose autograd keeps only {@code alpha} (the weights are frozen; {@code batch_norm} would keep its whole
-         * input for their gradients, a full activation per norm).
-         */
         static final double EPS = 1e-5;
         /** Whether the convolution before this norm computes it ({@link Conv2d#absorb}): then this is the identity. */
         private boolean folded;
 
+        /** {@code weight / sqrt(running_var + eps)}, per channel. */
         Tensor alpha() {
             return weight.mul(runningVar.add(new Scalar(EPS)).rsqrt());
         }
 
+        /**
+         * {@code x * alpha + beta} with {@code alpha = weight / sqrt(running_var + eps)} and {@code beta = bias -
+         * running_mean * alpha}, per channel: what PyTorch's eval-mode {@code batch_norm} computes, in one op
+         * whose autograd keeps only {@code alpha} (the weights are frozen; {@code batch_norm} would keep its whole
+         * input for their gradients, a full activation per norm). Once folded, the identity.
+         */
         Tensor forward(Tensor x) {
             if (folded) return x;
             Tensor alpha = alpha();
