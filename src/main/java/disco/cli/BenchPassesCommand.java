@@ -83,12 +83,9 @@ public final class BenchPassesCommand implements Callable<Integer> {
         boolean withSecondary = networks.contains("secondary");
         try (StepSetup setup = StepSetup.fromReference(reference, dev, withSecondary)) {
             PerfOptions.Layout cl = perf.channelsLast();
-            if (cl.forNetwork("unet")) disco.run.Pipeline.channelsLast(setup.unet);
-            if (setup.secondary != null && cl.forNetwork("secondary")) disco.run.Pipeline.channelsLast(setup.secondary);
-            for (ClipModel c : setup.clips.values()) {
-                c.foldImageNorms(); // as the pipeline prepares its networks
-                if (cl.forNetwork(c.config().isVit() ? "clip-vit" : "clip-resnet")) disco.run.Pipeline.channelsLast(c);
-            }
+            disco.run.Pipeline.prepareNetwork(setup.unet, "unet", perf);
+            if (setup.secondary != null) disco.run.Pipeline.prepareNetwork(setup.secondary, "secondary", perf);
+            for (ClipModel c : setup.clips.values()) disco.run.Pipeline.prepareNetwork(c, disco.run.Pipeline.kind(c), perf);
             PlanStep first = setup.plan.steps().get(0);
             int n = cuts > 0 ? cuts : first.overview() + first.innercut();
             PassBench b = new PassBench(reps, dev);
@@ -101,7 +98,7 @@ public final class BenchPassesCommand implements Callable<Integer> {
             if (withSecondary) ps.addAll(precise(prec, dev, () -> b.secondary(setup.secondary, setup.height, setup.width, 0.5, layoutOf.apply("secondary"))));
             if (networks.contains("clip")) {
                 for (Map.Entry<String, ClipModel> e : setup.clips.entrySet()) {
-                    ps.addAll(precise(prec, dev, () -> b.clip(e.getKey(), e.getValue(), n, layoutOf.apply(e.getValue().config().isVit() ? "clip-vit" : "clip-resnet"))));
+                    ps.addAll(precise(prec, dev, () -> b.clip(e.getKey(), e.getValue(), n, layoutOf.apply(disco.run.Pipeline.kind(e.getValue())))));
                 }
             }
             Map<String, Object> out = new LinkedHashMap<>();

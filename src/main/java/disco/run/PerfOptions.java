@@ -158,9 +158,10 @@ public record PerfOptions(Precision precision, boolean fusedAttention, Layout ch
 
     /**
      * The CLIP workers: {@code auto} is 1 (one call after the other on every thread) on every device: on an idle
-     * two-core machine that beat two calls side by side at one thread each on every path (the UNet path, DD's secondary-model path, bf16), while two workers gained
-     * only on a host loaded by other tenants (bench/README.md, "CLIP calls side by side" and "The ViT's linear
-     * layers"); a count is taken as given (each worker then gets {@code max(1, threads / N)} threads).
+     * two-core machine that beat two calls side by side at one thread each on every path (the UNet path, DD's
+     * secondary-model path, bf16), while two workers gained only on a host loaded by other tenants (bench/README.md,
+     * "CLIP calls side by side" and "The ViT's linear layers"); a count is taken as given (each worker then gets
+     * {@code max(1, threads / N)} threads).
      */
     public int clipWorkersResolved() {
         return clipWorkers == CLIP_WORKERS_AUTO ? 1 : clipWorkers;

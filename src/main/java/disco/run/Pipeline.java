@@ -409,14 +409,29 @@ public final class Pipeline implements Engine {
             for (ClipModel c : nets.clips().values()) all.put(c, kind(c));
             for (Map.Entry<Module, String> e : all.entrySet()) {
                 if (PREPARED.contains(e.getKey())) continue;
-                if (e.getKey() instanceof ClipModel c) c.foldImageNorms(); // the same function, a pass fewer a conv
-                if (perf.channelsLast().forNetwork(e.getValue())) channelsLast(e.getKey());
+                prepareNetwork(e.getKey(), e.getValue(), perf);
                 PREPARED.add(e.getKey());
             }
             if (perf.precision() == Precision.FP16 && device.is_cuda() && nets.unet().torsoDtype() != torch.ScalarType.Half) {
                 nets.unet().convertTorsoTo(torch.ScalarType.Half);
             }
         }
+    }
+
+    /**
+     * One network's one-time changes ({@code unet}, {@code secondary}, {@code clip-resnet} or {@code clip-vit}): a
+     * CLIP model's batch norms folded into its convolutions (the same function, a pass fewer a convolution), then
+     * channels-last weights where the options ask for them. For a caller that holds networks outside a pipeline
+     * (the pass benchmark); a pipeline does this once per network itself.
+     */
+    public static void prepareNetwork(Module m, String network, PerfOptions perf) {
+        if (m instanceof ClipModel c) c.foldImageNorms();
+        if (perf.channelsLast().forNetwork(network)) channelsLast(m);
+    }
+
+    /** The network kind of a CLIP model, as {@link #prepareNetwork} and the layout options name it. */
+    public static String kind(ClipModel c) {
+        return c.config().isVit() ? "clip-vit" : "clip-resnet";
     }
 
     /** Puts every 4-d parameter of a network in channels-last memory format (same values). */
@@ -474,10 +489,6 @@ public final class Pipeline implements Engine {
         try (Autocast ac = Autocast.enter(device, perf.precision())) {
             return f.get();
         }
-    }
-
-    private static String kind(ClipModel c) {
-        return c.config().isVit() ? "clip-vit" : "clip-resnet";
     }
 
     /** The network's input in the memory format its weights were put in. */

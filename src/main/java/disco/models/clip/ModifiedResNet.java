@@ -21,7 +21,6 @@ final class ModifiedResNet extends ClipModule implements ClipModel.ImageTower {
     private final List<Bottleneck> blocks = new ArrayList<>();
     private final AttentionPool2d attnpool;
     private final int inputResolution;
-    private boolean folded;
 
     ModifiedResNet(Device d, int[] layers, int outputDim, int heads, int inputResolution, int width) {
         super(d);
@@ -68,12 +67,11 @@ final class ModifiedResNet extends ClipModule implements ClipModel.ImageTower {
     /** Folds every norm into the convolution before it ({@link Conv2d#absorb}); once. */
     @Override
     public boolean foldNorms() {
-        if (folded) return false;
+        if (bn1.folded()) return false;
         conv1.absorb(bn1);
         conv2.absorb(bn2);
         conv3.absorb(bn3);
         for (Bottleneck b : blocks) b.foldNorms();
-        folded = true;
         return true;
     }
 

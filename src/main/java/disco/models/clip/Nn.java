@@ -48,7 +48,7 @@ final class Nn {
          */
         void absorb(BatchNorm2d bn) {
             if (bias != null) throw new IllegalStateException("absorb: this convolution has a bias of its own");
-            if (bn.folded) throw new IllegalStateException("absorb: the norm is folded already");
+            if (bn.folded()) throw new IllegalStateException("absorb: the norm is folded already");
             try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard();
                  org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
                 Tensor alpha = bn.alpha();
@@ -80,6 +80,10 @@ final class Nn {
         static final double EPS = 1e-5;
         /** Whether the convolution before this norm computes it ({@link Conv2d#absorb}): then this is the identity. */
         private boolean folded;
+
+        boolean folded() {
+            return folded;
+        }
 
         /** {@code weight / sqrt(running_var + eps)}, per channel. */
         Tensor alpha() {

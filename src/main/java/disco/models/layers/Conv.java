@@ -64,11 +64,12 @@ public final class Conv extends Module {
 
     /**
      * Whether this convolution runs as an explicit matrix product over the unfolded input ({@code im2col}, then the
-     * weight [out, in*k*k] times the columns) instead of LibTorch's convolution: on the CPU, float32, for a square
-     * kernel padded to keep the grid, stride 1, outside an autocast region, at most {@value #SMALL_GRID_ROWS} output positions in all and at least
-     * {@value #WIDE_INPUT} input channels: the UNet's lowest output blocks (2048 or 1536 channels to 1024 at 4x4 and
-     * 8x8), where oneDNN's convolution took 2-17x the product's time (bench/README.md, "The wide convolutions on a
-     * small grid"). The same sums in another order.
+     * weight [out, in*k*k] times the columns) instead of LibTorch's convolution: on the CPU, float32, outside an
+     * autocast region, for a square kernel padded to keep the grid, stride 1, at most {@value #SMALL_GRID_ROWS} output
+     * positions in all and at least {@value #WIDE_INPUT} input channels: the UNet's lowest output blocks (2048 or
+     * 1536 channels to 1024 at 4x4 and 8x8), where oneDNN's convolution took 2-17x the product's time in a probe of
+     * single layers (bench/README.md, "Batch norms folded, the ViT's class token alone, wide convolutions on a small
+     * grid"). The same sums in another order.
      */
     boolean asMatrixProduct(Tensor x) {
         return x.dim() == 4 && x.size(1) == weight.size(1) && asMatrixProduct(x, x.size(0) * x.size(2) * x.size(3));
